@@ -1,0 +1,240 @@
+"""The ``summit-bot`` command line: build and check the index, ask, chat, evaluate, and run the bot."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from dotenv import load_dotenv
+
+from index.types import LANGS, Lang
+
+app = typer.Typer(help="summit-bot: a multilingual conference assistant.", no_args_is_help=True)
+index_app = typer.Typer(help="Build or check the knowledge index.", no_args_is_help=True)
+app.add_typer(index_app, name="index")
+
+PACKAGE_KNOWLEDGE = Path(__file__).resolve().parents[1] / "knowledge"
+
+KnowledgeOpt = Annotated[
+    Path | None, typer.Option("--knowledge", help="Knowledge directory [env KNOWLEDGE_DIR, else ./knowledge]")
+]
+DataOpt = Annotated[
+    Path | None, typer.Option("--data-dir", help="Data directory [env SUMMIT_BOT_DATA_DIR, else ./data]")
+]
+ModelOpt = Annotated[
+    str | None,
+    typer.Option("--model", help="Embedder: use-multilingual or sentence-transformers:<name|path>"),
+]
+LangOpt = Annotated[
+    str, typer.Option("--lang", help="Language for text whose script says nothing (th, zh, en)")
+]
+
+
+def _knowledge_dir(option: Path | None) -> Path:
+    if option:
+        return option
+    if env := os.environ.get("KNOWLEDGE_DIR"):
+        return Path(env)
+    local = Path("knowledge")
+    return local if local.is_dir() else PACKAGE_KNOWLEDGE
+
+
+def _data_dir(option: Path | None) -> Path:
+    return option or Path(os.environ.get("SUMMIT_BOT_DATA_DIR", "data"))
+
+
+def _fallback(lang: str) -> Lang:
+    if lang not in LANGS:
+        raise typer.BadParameter(f"--lang must be one of {', '.join(LANGS)}")
+    return lang  # type: ignore[return-value]
+
+
+def _load_engine(knowledge: Path | None, data_dir: Path | None, model: str | None, progress: bool = False):
+    """Load the engine, printing knowledge errors readably instead of a traceback."""
+    from index.engine import Engine
+    from index.knowledge import KnowledgeError
+
+    bar = None
+    callback = None
+    if progress:
+        from tqdm import tqdm
+
+        def callback(done: int, total: int) -> None:
+            nonlocal bar
+            if bar is None:
+                bar = tqdm(total=total, unit="passage", desc="embedding", file=sys.stderr)
+            bar.update(done - bar.n)
+
+    try:
+        return Engine.load(_knowledge_dir(knowledge), _data_dir(data_dir), model, progress=callback)
+    except KnowledgeError as exc:
+        typer.echo(f"The knowledge files have {len(exc.problems)} problem(s):", err=True)
+        for problem in exc.problems:
+            typer.echo(f"  - {problem}", err=True)
+        raise typer.Exit(1) from exc
+    except ValueError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    finally:
+        if bar is not None:
+            bar.close()
+
+
+@index_app.command("build")
+def index_build(knowledge: KnowledgeOpt = None, data_dir: DataOpt = None, model: ModelOpt = None) -> None:
+    """Validate the knowledge and build the search index (only what changed is re-embedded)."""
+    started = time.perf_counter()
+    engine = _load_engine(knowledge, data_dir, model, progress=True)
+    report = engine.build_report
+    state = "rebuilt" if report and report.rebuilt else "up to date"
+    typer.echo(
+        f"Index {engine.version}: {state}; {len(engine.kb.by_id)} entries, {len(engine.passages)} passages"
+        + (f" ({report.embedded} embedded, {report.reused} reused)" if report else "")
+        + f"; {time.perf_counter() - started:.2f}s"
+    )
+
+
+@index_app.command("check")
+def index_check(knowledge: KnowledgeOpt = None) -> None:
+    """Validate the knowledge files; exit 1 with every problem listed."""
+    from index.knowledge import KnowledgeError, load_knowledge
+
+    directory = _knowledge_dir(knowledge)
+    try:
+        kb = load_knowledge(directory)
+    except KnowledgeError as exc:
+        typer.echo(f"{directory}: {len(exc.problems)} problem(s):", err=True)
+        for problem in exc.problems:
+            typer.echo(f"  - {problem}", err=True)
+        raise typer.Exit(1) from exc
+    counts = f"{len(kb.facts)} facts, {len(kb.sessions)} sessions, {len(kb.venues)} venues, "
+    counts += f"{len(kb.routes)} routes, {len(kb.faq)} FAQ entries"
+    typer.echo(f"{directory}: valid ({counts}).")
+
+
+@app.command()
+def ask(
+    question: Annotated[
+        list[str] | None, typer.Argument(help="The question (omit with --json to read stdin)")
+    ] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="One JSON object per question, one per line")
+    ] = False,
+    lang: LangOpt = "en",
+    knowledge: KnowledgeOpt = None,
+    data_dir: DataOpt = None,
+    model: ModelOpt = None,
+) -> None:
+    """Ask one question, or with --json and no question, every line of standard input."""
+    fallback = _fallback(lang)
+    if question:
+        questions = [" ".join(question)]
+    elif as_json:
+        questions = [line.rstrip("\r\n") for line in sys.stdin]
+    else:
+        raise typer.BadParameter("give a question, or use --json and pipe questions on standard input")
+    engine = _load_engine(knowledge, data_dir, model)
+    for answer in engine.ask_many(questions, fallback):
+        if as_json:
+            record = {
+                "question": answer.question,
+                "language": answer.language,
+                "answered": answer.answered,
+                "answer": answer.text,
+                "sources": answer.sources,
+                "score": float(answer.score),
+            }
+            typer.echo(json.dumps(record, ensure_ascii=False))
+        else:
+            typer.echo(answer.text)
+
+
+@app.command()
+def chat(
+    lang: LangOpt = "en", knowledge: KnowledgeOpt = None, data_dir: DataOpt = None, model: ModelOpt = None
+) -> None:
+    """Chat with the engine in the terminal (empty line or Ctrl-D to leave)."""
+    fallback = _fallback(lang)
+    engine = _load_engine(knowledge, data_dir, model)
+    typer.echo(f"Ask about {engine.kb.event.short_name.en} in Thai, Chinese or English. Empty line to quit.")
+    while True:
+        try:
+            question = input("> ")
+        except (EOFError, KeyboardInterrupt):
+            typer.echo("")
+            break
+        if not question.strip():
+            break
+        answer = engine.ask(question, fallback)
+        typer.echo(answer.text)
+        if answer.suggestions:
+            typer.echo("  ~ " + " | ".join(s.title for s in answer.suggestions))
+        typer.echo("")
+
+
+@app.command("eval")
+def evaluate_cmd(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="Question set (JSON lines)")],
+    show_failures: Annotated[
+        bool, typer.Option("--failures", help="List the questions answered wrongly")
+    ] = False,
+    knowledge: KnowledgeOpt = None,
+    data_dir: DataOpt = None,
+    model: ModelOpt = None,
+) -> None:
+    """Score the engine on a question set, beside BM25-only and dense-only baselines."""
+    from index.evaluation import MODES, evaluate, format_reports, load_cases
+
+    try:
+        cases = load_cases(file)
+    except ValueError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    engine = _load_engine(knowledge, data_dir, model)
+    reports = [evaluate(engine, cases, mode) for mode in MODES]
+    typer.echo(f"{len(cases)} questions, index {engine.version}\n")
+    typer.echo(format_reports(reports))
+    if show_failures:
+        for outcome in reports[0].failures:
+            a = outcome.answer
+            state = "answered" if a.answered else "declined"
+            typer.echo(f"\n[{outcome.case.id}] {outcome.case.question}")
+            typer.echo(f"  {state} ({a.reason}, {a.score}) {a.sources}")
+            typer.echo("  " + a.text.replace("\n", " ")[:200])
+
+
+@app.command()
+def run(
+    webhook: Annotated[
+        bool, typer.Option("--webhook", help="Receive updates by webhook instead of polling")
+    ] = False,
+) -> None:
+    """Start the Telegram bot (long polling by default)."""
+    from bot.config import ConfigError, Settings
+    from bot.telegram.app import run_bot
+
+    try:
+        settings = Settings.from_env(require_token=True)
+    except ConfigError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    run_bot(settings, webhook=webhook)
+
+
+def main() -> None:
+    """Entry point of the ``summit-bot`` console script and ``python -m bot``."""
+    load_dotenv(".env")
+    logging.basicConfig(
+        level=os.environ.get("LOG_LEVEL", "INFO").upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    for noisy in ("httpx", "jieba", "sentence_transformers", "faiss"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    app()

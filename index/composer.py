@@ -1,0 +1,213 @@
+"""Turning knowledge entries into the plain text a person reads, in their language.
+
+The composer only rearranges what the knowledge base says: a missing time, venue or cost is said to be
+unpublished, never filled in. Output is plain text; the Telegram layer escapes it for HTML.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from index.knowledge import KnowledgeBase
+from index.schema import Entry, Event, Fact, FaqEntry, Range, Route, Session, Venue
+from index.types import Lang
+
+TEXTS_FILE = Path(__file__).with_name("texts.yaml")
+
+
+@cache
+def _texts() -> dict[str, Any]:
+    return yaml.safe_load(TEXTS_FILE.read_text(encoding="utf-8"))
+
+
+def phrase(key: str, lang: Lang, **values: object) -> str:
+    """A phrase from ``texts.yaml`` in ``lang``, with placeholders filled in."""
+    return _texts()[key][lang].format(**values)
+
+
+def topics(lang: Lang) -> list[str]:
+    """What the assistant can help with, for a decline message."""
+    return list(_texts()["topics"][lang])
+
+
+def format_date(day: dt.date, lang: Lang) -> str:
+    month = _texts()["months"][lang][day.month - 1]
+    return phrase("date", lang, day=day.day, month=month, year=day.year)
+
+
+def format_date_range(start: dt.date, end: dt.date, lang: Lang) -> str:
+    if start == end:
+        return format_date(start, lang)
+    if (start.year, start.month) == (end.year, end.month):
+        month = _texts()["months"][lang][start.month - 1]
+        return phrase(
+            "date_range_same_month", lang, day1=start.day, day2=end.day, month=month, year=start.year
+        )
+    return f"{format_date(start, lang)} – {format_date(end, lang)}"
+
+
+def format_day_label(day: dt.date, lang: Lang) -> str:
+    """A short label for a day button, e.g. "Wed 8 November"."""
+    weekday = _texts()["weekdays"][lang][day.weekday()]
+    month = _texts()["months"][lang][day.month - 1]
+    if lang == "zh":
+        return f"{month}{day.day}日 {weekday}"
+    return f"{weekday} {day.day} {month}"
+
+
+def _number(x: float) -> str:
+    return f"{x:,.0f}" if float(x).is_integer() else f"{x:,.1f}"
+
+
+def _range(value: Range, unit: str, lang: Lang, approximate: bool) -> str:
+    text = _number(value.min) if value.max is None else f"{_number(value.min)}–{_number(value.max)}"
+    text = phrase(unit, lang, x=text)
+    return phrase("about", lang, x=text) if approximate or value.max is None else text
+
+
+def _duration(value: Range, lang: Lang, approximate: bool) -> str:
+    if value.min >= 60 and (value.max or value.min) >= 90:
+        hours = Range(min=value.min / 60, max=None if value.max is None else value.max / 60)
+        return _range(hours, "hours", lang, approximate)
+    return _range(value, "minutes", lang, approximate)
+
+
+def session_time(session: Session, lang: Lang) -> str:
+    if session.start and session.end:
+        return phrase("time_range", lang, start=session.start, end=session.end)
+    if session.start:
+        return phrase("time_single", lang, start=session.start)
+    return phrase("time_not_published", lang)
+
+
+def session_card(session: Session, kb: KnowledgeBase, lang: Lang) -> str:
+    """Title, date, time (or that it is unpublished), venue, speakers and summary of a session."""
+    day = format_date(session.date, lang) if session.date else phrase("date_not_published", lang)
+    venue = kb.venue(session.venue)
+    place = venue.name.get(lang) if venue else phrase("venue_not_published", lang)
+    if session.room:
+        place = f"{place}, {session.room.get(lang)}"
+    lines = [
+        session.title.get(lang),
+        f"{phrase('label_date', lang)}: {day}",
+        f"{phrase('label_time', lang)}: {session_time(session, lang)}",
+        f"{phrase('label_venue', lang)}: {place}",
+    ]
+    if session.speakers:
+        names = ", ".join(s.name.get(lang) for s in session.speakers)
+        lines.append(f"{phrase('label_speakers', lang)}: {names}")
+    return "\n".join(lines) + "\n\n" + session.summary.get(lang)
+
+
+def venue_card(venue: Venue, lang: Lang) -> str:
+    """Name, address and capacity where known, and description of a venue."""
+    lines = [venue.name.get(lang)]
+    if venue.address:
+        lines.append(f"{phrase('label_address', lang)}: {venue.address.get(lang)}")
+    if venue.capacity:
+        people = phrase("capacity_people", lang, n=f"{venue.capacity:,}")
+        lines.append(f"{phrase('label_capacity', lang)}: {people}")
+    return "\n".join(lines) + "\n\n" + venue.description.get(lang)
+
+
+def _route_line(route: Route, lang: Lang) -> str:
+    mode = _texts()["modes"][route.mode][lang]
+    parts = [f"{route.origin.get(lang)} → {route.destination.get(lang)} ({mode})"]
+    if route.duration_minutes:
+        parts.append(
+            f"{phrase('label_duration', lang)}: {_duration(route.duration_minutes, lang, route.approximate)}"
+        )
+    if route.distance_km:
+        parts.append(
+            f"{phrase('label_distance', lang)}: {_range(route.distance_km, 'km', lang, route.approximate)}"
+        )
+    if route.cost_cny:
+        parts.append(
+            f"{phrase('label_cost', lang)}: {_range(route.cost_cny, 'cny', lang, route.approximate)}"
+        )
+    return "\n".join(parts)
+
+
+def route_text(route: Route, lang: Lang, kb: KnowledgeBase | None = None) -> str:
+    """A route with duration, distance and cost, its notes, and other ways between the same places."""
+    blocks = [_route_line(route, lang)]
+    if route.notes:
+        blocks.append(route.notes.get(lang))
+    siblings = [
+        r
+        for r in (kb.routes if kb else [])
+        if r.id != route.id and r.origin == route.origin and r.destination == route.destination
+    ]
+    if siblings:
+        blocks.append(
+            phrase("label_also", lang) + ":\n" + "\n\n".join(_route_line(r, lang) for r in siblings)
+        )
+    if route.approximate or any(r.approximate for r in siblings):
+        blocks.append(phrase("approximate_note", lang))
+    return "\n\n".join(blocks)
+
+
+def event_text(event: Event, lang: Lang) -> str:
+    return "\n".join(
+        [
+            event.name.get(lang),
+            f"{phrase('label_dates', lang)}: {format_date_range(event.start_date, event.end_date, lang)}",
+            f"{phrase('label_place', lang)}: {event.location.get(lang)}",
+            f"{phrase('label_theme', lang)}: {event.theme.get(lang)}",
+            f"{phrase('label_organisers', lang)}: {event.organisers.get(lang)}",
+            "",
+            event.summary.get(lang),
+        ]
+    )
+
+
+def _with_approximate(text: str, entry: Fact | FaqEntry, lang: Lang) -> str:
+    return f"{text} {phrase('approximate_fact', lang)}" if entry.approximate else text
+
+
+def entry_title(entry: Entry, lang: Lang) -> str:
+    """A short name for an entry, for buttons and suggestion lists."""
+    match entry:
+        case Event():
+            return entry.short_name.get(lang)
+        case Fact():
+            return entry.title.get(lang)
+        case Session():
+            return entry.title.get(lang)
+        case Venue():
+            return entry.name.get(lang)
+        case Route():
+            return f"{entry.origin.get(lang)} → {entry.destination.get(lang)}"
+        case FaqEntry():
+            return entry.questions.get(lang)[0]
+    raise TypeError(f"not a knowledge entry: {entry!r}")
+
+
+def entry_text(entry: Entry, kb: KnowledgeBase, lang: Lang) -> str:
+    """The full answer text for one entry in ``lang``."""
+    match entry:
+        case Event():
+            return event_text(entry, lang)
+        case Fact():
+            return _with_approximate(entry.text.get(lang), entry, lang)
+        case Session():
+            return session_card(entry, kb, lang)
+        case Venue():
+            return venue_card(entry, lang)
+        case Route():
+            return route_text(entry, lang, kb)
+        case FaqEntry():
+            return _with_approximate(entry.answer.get(lang), entry, lang)
+    raise TypeError(f"not a knowledge entry: {entry!r}")
+
+
+def decline_text(lang: Lang, *, empty: bool = False) -> str:
+    """A short polite decline and the topics the assistant can help with."""
+    head = phrase("decline_empty" if empty else "decline", lang)
+    items = "\n".join(f"• {t}" for t in topics(lang))
+    return f"{head}\n\n{phrase('can_help', lang)}\n{items}"

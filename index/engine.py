@@ -1,0 +1,225 @@
+"""The query pipeline: a question in, an answer in the asker's language (or an honest decline) out.
+
+Read top to bottom, one question goes through: clean-up and language detection, three retrievers
+(dense vectors, BM25 per language, fuzzy names), reciprocal rank fusion, the abstention gate on absolute
+signals of the best entry, and the composer. The indexing side lives in :meth:`Engine.load`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+
+from index.composer import decline_text, entry_text, entry_title
+from index.embedders import Embedder, create_embedder
+from index.fusion import best_per_entry, reciprocal_rank_fusion
+from index.gate import Signals, Thresholds, decide
+from index.knowledge import KnowledgeBase, load_knowledge
+from index.language import detect_language
+from index.lexical import LexicalIndex
+from index.names import NameMatcher
+from index.passages import build_passages, name_pairs
+from index.textproc import normalise
+from index.types import Lang, Passage
+from index.vectors import BuildReport, DenseIndex
+
+log = logging.getLogger(__name__)
+
+Mode = Literal["hybrid", "bm25", "dense"]
+CANDIDATES = 40
+SUGGESTIONS = 3
+MAX_QUESTION_CHARS = 1000
+FUSION_WEIGHTS = {"dense": 1.0, "bm25": 1.0, "names": 0.5}
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    """A nearby topic offered with a decline: an entry id and its title in the asker's language."""
+
+    entry_id: str
+    title: str
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What the engine says to one question. ``text`` is plain text, exactly what the user receives."""
+
+    question: str
+    language: Lang
+    answered: bool
+    text: str
+    sources: list[str]
+    score: float
+    suggestions: list[Suggestion] = field(default_factory=list)
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class _Ranked:
+    entries: list[tuple[str, float]]
+    dense: dict[str, float]
+    names: dict[str, float]
+
+
+def passages_hash(passages: Sequence[Passage]) -> str:
+    """A fingerprint of exactly what gets indexed (knowledge content and how it is composed)."""
+    digest = hashlib.sha256()
+    for p in passages:
+        digest.update(f"{p.passage_id}\0{p.text}\0".encode())
+    return digest.hexdigest()
+
+
+def _has_content(text: str) -> bool:
+    """True when the text has at least one letter (a bare number or emoji is not a question)."""
+    return any(ch.isalpha() for ch in text)
+
+
+class Engine:
+    """Answers questions from one loaded knowledge base and its indexes. Safe to share between threads."""
+
+    def __init__(
+        self,
+        kb: KnowledgeBase,
+        passages: Sequence[Passage],
+        embedder: Embedder,
+        dense: DenseIndex,
+        thresholds: Thresholds | None = None,
+        build_report: BuildReport | None = None,
+    ) -> None:
+        self.kb = kb
+        self.passages = list(passages)
+        self.embedder = embedder
+        self.dense = dense
+        self.lexical = LexicalIndex(self.passages)
+        self.names = NameMatcher(name_pairs(kb))
+        self.thresholds = thresholds or Thresholds.load()
+        self.build_report = build_report
+        self.version = f"{kb.content_hash[:12]}-{embedder.id}"
+        self._by_entry_lang: dict[tuple[str, Lang], list[int]] = defaultdict(list)
+        for i, p in enumerate(self.passages):
+            self._by_entry_lang[(p.entry_id, p.lang)].append(i)
+
+    @classmethod
+    def load(
+        cls,
+        knowledge_dir: Path,
+        data_dir: Path,
+        embedder_spec: str | None = None,
+        progress: Callable[[int, int], None] | None = None,
+        embedder: Embedder | None = None,
+    ) -> Engine:
+        """Validate the knowledge, then load the dense index from ``data_dir`` or rebuild it if stale."""
+        started = time.perf_counter()
+        kb = load_knowledge(knowledge_dir)
+        passages = build_passages(kb)
+        embedder = embedder or create_embedder(embedder_spec)
+        dense, report = DenseIndex.load_or_build(
+            passages, passages_hash(passages), embedder, data_dir, progress
+        )
+        engine = cls(kb, passages, embedder, dense, build_report=report)
+        log.info(
+            "engine ready: index %s, %d entries, %d passages, %s in %.2fs",
+            engine.version,
+            len(kb.by_id),
+            len(passages),
+            "rebuilt" if report.rebuilt else "loaded",
+            time.perf_counter() - started,
+        )
+        return engine
+
+    # -- query pipeline ---------------------------------------------------------------------------
+
+    def ask(self, question: str, fallback_language: Lang = "en") -> Answer:
+        """Answer one question (see :meth:`ask_many`)."""
+        return self.ask_many([question], fallback_language)[0]
+
+    def ask_many(
+        self, questions: Sequence[str], fallback_language: Lang = "en", mode: Mode = "hybrid"
+    ) -> list[Answer]:
+        """Answer several questions; their embeddings are computed in one batch."""
+        texts = [q[:MAX_QUESTION_CHARS] for q in questions]
+        langs = [detect_language(t, fallback_language) for t in texts]
+        live = [i for i, t in enumerate(texts) if _has_content(normalise(t))]
+        vectors = self.embedder.embed_queries([texts[i] for i in live]) if live and mode != "bm25" else None
+        answers: list[Answer] = []
+        for i, question in enumerate(questions):
+            if i not in live:
+                answers.append(self._decline(question, langs[i], [], empty=True))
+                continue
+            vector = vectors[live.index(i)] if vectors is not None else None
+            answers.append(self._answer(question, texts[i], langs[i], vector, mode))
+        return answers
+
+    def _rank(self, text: str, lang: Lang, vector: np.ndarray | None, mode: Mode) -> _Ranked:
+        rankings: dict[str, list[tuple[str, float]]] = {}
+        dense: dict[str, float] = {}
+        names: dict[str, float] = {}
+        if vector is not None:
+            hits = self.dense.search(vector.reshape(1, -1), CANDIDATES)[0]
+            rankings["dense"] = best_per_entry((self.passages[h.index].entry_id, h.score) for h in hits)
+            dense = dict(rankings["dense"])
+        if mode != "dense":
+            hits = self.lexical.search(text, lang, CANDIDATES)
+            rankings["bm25"] = best_per_entry((self.passages[h.index].entry_id, h.score) for h in hits)
+        if mode == "hybrid":
+            rankings["names"] = self.names.match(text)
+            names = dict(rankings["names"])
+        if len(rankings) == 1:
+            return _Ranked(next(iter(rankings.values())), dense, names)
+        return _Ranked(reciprocal_rank_fusion(rankings, FUSION_WEIGHTS), dense, names)
+
+    def _coverage(self, text: str, lang: Lang, entry_id: str) -> float:
+        indexes = self._by_entry_lang.get((entry_id, lang), [])
+        return max((self.lexical.coverage(text, lang, i) for i in indexes), default=0.0)
+
+    def _answer(self, question: str, text: str, lang: Lang, vector: np.ndarray | None, mode: Mode) -> Answer:
+        ranked = self._rank(text, lang, vector, mode)
+        if not ranked.entries:
+            return self._decline(question, lang, [])
+        top = ranked.entries[0][0]
+        t = self.thresholds
+        if mode == "bm25":
+            coverage = self._coverage(text, lang, top)
+            ok, reason = coverage >= t.baseline_bm25_coverage, "bm25 baseline"
+            score = coverage
+        elif mode == "dense":
+            score = ranked.dense.get(top, 0.0)
+            ok, reason = score >= t.baseline_dense_min, "dense baseline"
+        else:
+            others = [s for e, s in ranked.dense.items() if e != top]
+            score = ranked.dense.get(top, 0.0)
+            signals = Signals(
+                dense=score,
+                coverage=self._coverage(text, lang, top),
+                name=ranked.names.get(top, 0.0),
+                margin=score - max(others, default=0.0),
+            )
+            ok, reason = decide(signals, t)
+        if not ok:
+            return self._decline(question, lang, [e for e, _ in ranked.entries[:SUGGESTIONS]], score, reason)
+        entry = self.kb.by_id[top]
+        return Answer(
+            question, lang, True, entry_text(entry, self.kb, lang), [top], round(score, 4), [], reason
+        )
+
+    def _decline(
+        self,
+        question: str,
+        lang: Lang,
+        near: list[str],
+        score: float = 0.0,
+        reason: str = "",
+        *,
+        empty: bool = False,
+    ) -> Answer:
+        suggestions = [Suggestion(e, entry_title(self.kb.by_id[e], lang)) for e in near]
+        text = decline_text(lang, empty=empty)
+        return Answer(question, lang, False, text, [], round(score, 4), suggestions, reason or "no question")

@@ -1,0 +1,67 @@
+"""Cutting the knowledge base into searchable passages, per entry and language.
+
+Each entry yields, in every language: its names (title, aliases, keywords, speaker names) as ``name``
+passages, FAQ phrasings as ``question`` passages, and the text a person would be answered with as a
+``body`` passage. Indexing the answer text itself keeps retrieval and answers in step.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from index.composer import entry_text
+from index.knowledge import KnowledgeBase
+from index.schema import Entry, Event, Fact, FaqEntry, Route, Session, Venue
+from index.types import LANGS, Lang, Passage
+
+
+def _names(entry: Entry, lang: Lang) -> list[str]:
+    match entry:
+        case Event():
+            return [entry.name.get(lang), entry.short_name.get(lang)]
+        case Fact():
+            return [entry.title.get(lang), *entry.keywords.get(lang)]
+        case Session():
+            speakers = [s.name.get(lang) for s in entry.speakers]
+            return [entry.title.get(lang), *entry.keywords.get(lang), *speakers]
+        case Venue():
+            return [entry.name.get(lang), *entry.aliases.get(lang), *entry.keywords.get(lang)]
+        case Route():
+            return [f"{entry.origin.get(lang)} {entry.destination.get(lang)}", *entry.keywords.get(lang)]
+        case FaqEntry():
+            return []
+    raise TypeError(f"not a knowledge entry: {entry!r}")
+
+
+def _entry_passages(entry: Entry, kb: KnowledgeBase, lang: Lang) -> Iterator[tuple[str, str]]:
+    for name in _names(entry, lang):
+        yield "name", name
+    if isinstance(entry, FaqEntry):
+        for question in entry.questions.get(lang):
+            yield "question", question
+    yield "body", entry_text(entry, kb, lang)
+
+
+def build_passages(kb: KnowledgeBase) -> list[Passage]:
+    """All passages of the knowledge base, in a stable order, without duplicates within an entry."""
+    passages: list[Passage] = []
+    for entry in kb.entries():
+        for lang in LANGS:
+            seen: set[tuple[str, str]] = set()
+            for kind, text in _entry_passages(entry, kb, lang):
+                if (kind, text) in seen:
+                    continue
+                seen.add((kind, text))
+                pid = f"{entry.id}:{lang}:{kind}:{len(seen)}"
+                passages.append(Passage(pid, entry.id, lang, kind, text))  # type: ignore[arg-type]
+    return passages
+
+
+def name_pairs(kb: KnowledgeBase) -> list[tuple[str, str]]:
+    """``(entry_id, name)`` for fuzzy matching: session titles, venue names and aliases, speakers, places."""
+    pairs: list[tuple[str, str]] = []
+    for entry in kb.entries():
+        if isinstance(entry, Session | Venue):
+            for lang in LANGS:
+                pairs += [(entry.id, name) for name in _names(entry, lang)]
+    return sorted(set(pairs))

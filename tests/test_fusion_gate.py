@@ -1,0 +1,50 @@
+"""Rank fusion and the abstention gate."""
+
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from index.fusion import best_per_entry, reciprocal_rank_fusion
+from index.gate import Signals, Thresholds, decide
+
+
+def test_best_per_entry_keeps_highest_score() -> None:
+    assert best_per_entry([("a", 0.2), ("b", 0.5), ("a", 0.9)]) == [("a", 0.9), ("b", 0.5)]
+
+
+def test_rrf_rewards_agreement_between_rankings() -> None:
+    fused = reciprocal_rank_fusion(
+        {"dense": [("x", 0.9), ("y", 0.8), ("z", 0.1)], "bm25": [("y", 12.0), ("z", 3.0)]}
+    )
+    assert fused[0][0] == "y"
+
+
+def test_rrf_weights_shift_the_winner() -> None:
+    rankings = {"dense": [("x", 0.9), ("y", 0.1)], "names": [("y", 100.0), ("x", 50.0)]}
+    assert reciprocal_rank_fusion(rankings, {"dense": 2.0, "names": 0.5})[0][0] == "x"
+    assert reciprocal_rank_fusion(rankings, {"dense": 0.5, "names": 2.0})[0][0] == "y"
+
+
+T = Thresholds.load()
+NONE = Signals(dense=0.0, coverage=0.0, name=0.0, margin=0.0)
+
+
+def test_gate_declines_without_evidence() -> None:
+    assert decide(replace(NONE, dense=T.dense_floor - 0.01, coverage=1.0, name=100), T)[0] is False
+    assert decide(replace(NONE, dense=T.dense_support - 0.01), T)[0] is False
+
+
+def test_gate_answers_on_each_rule() -> None:
+    assert decide(replace(NONE, dense=T.dense_strong), T) == (True, "strong semantic match")
+    assert decide(replace(NONE, dense=T.dense_floor, name=T.name_min), T)[0] is True
+    assert decide(replace(NONE, dense=T.dense_floor, coverage=T.coverage_strong), T)[0] is True
+    assert decide(replace(NONE, dense=T.dense_support, coverage=T.coverage_min), T)[0] is True
+    assert decide(replace(NONE, dense=T.dense_support, coverage=T.coverage_min - 0.01), T)[0] is False
+
+
+def test_thresholds_file_must_be_complete(tmp_path: Path) -> None:
+    path = tmp_path / "gate.yaml"
+    path.write_text("dense_strong: 0.5\n")
+    with pytest.raises(ValueError, match="missing"):
+        Thresholds.load(path)
