@@ -1,0 +1,48 @@
+"""Guessing the language of a question from the scripts it is written in.
+
+The rule, applied to letters only (digits, punctuation, emoji and spaces carry no language):
+
+* Thai letters (U+0E00–U+0E7F, without Thai digits and the baht sign) count 1 each, Latin letters
+  (ASCII, Latin-1 and Latin Extended-A/B, full-width A–Z) count 1 each, Han ideographs (CJK Unified,
+  Extension A and B–F, compatibility ideographs) count 3 each, because one ideograph carries about as
+  much as a short Latin or Thai word. Kana and Hangul do not count.
+* ``th`` when the Thai weight is at least 30 % of the total: a Thai question that names "Wang Shu" or
+  "K282" is still Thai. Thai is checked before Chinese, so a Thai question quoting "乌镇" stays Thai.
+* otherwise ``zh`` when the Han weight is at least 30 % of the total (Chinese with "K282" or "5G").
+* otherwise ``en`` when there are at least two Latin letters; a lone letter ("5G", "A1") says nothing.
+* otherwise the caller's ``fallback`` (empty text, emoji, digits, other scripts).
+"""
+
+from __future__ import annotations
+
+import re
+
+from index.types import Lang
+
+_THAI = re.compile(r"[\u0e01-\u0e3a\u0e40-\u0e4e]")
+_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f]")
+_LATIN = re.compile(r"[A-Za-z\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u024f\uff21-\uff3a\uff41-\uff5a]")
+
+HAN_WEIGHT = 3
+MIN_SHARE = 0.3
+MIN_LATIN = 2
+_SCAN_CHARS = 2000
+"""Only the start of the text is scanned: a 10,000-character message is decided by its first part."""
+
+
+def detect_language(text: str, fallback: Lang = "en") -> Lang:
+    """Return the language ``text`` is written in, or ``fallback`` when its letters do not tell."""
+    head = text[:_SCAN_CHARS]
+    thai = len(_THAI.findall(head))
+    han = len(_HAN.findall(head)) * HAN_WEIGHT
+    latin = len(_LATIN.findall(head))
+    total = thai + han + latin
+    if total == 0:
+        return fallback
+    if thai and thai >= MIN_SHARE * total:
+        return "th"
+    if han and han >= MIN_SHARE * total:
+        return "zh"
+    if latin >= MIN_LATIN:
+        return "en"
+    return fallback
