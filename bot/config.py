@@ -1,0 +1,181 @@
+"""Bot settings, read from the environment and an optional ``.env`` file.
+
+Variables already set in the environment win over the ``.env`` file. Every problem is reported at once
+in a :class:`ConfigError` whose message is meant to be shown to whoever starts the bot. The bot token
+is never part of ``repr(settings)`` nor of any message.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from dotenv import dotenv_values
+
+TELEGRAM_API_ROOT = "https://api.telegram.org"
+_SECRET = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
+_TOKEN = re.compile(r"^\d+:[A-Za-z0-9_-]{20,}$")
+
+
+class ConfigError(ValueError):
+    """One or more settings are missing or invalid; the message lists them all."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the bot needs to start. See the README for each variable."""
+
+    token: str | None = field(default=None, repr=False)
+    """TELEGRAM_BOT_TOKEN: needed to run the bot, not to build the index or chat in a terminal."""
+    api_root: str = TELEGRAM_API_ROOT
+    """TELEGRAM_API_BASE_URL: the Bot API server root, e.g. ``http://127.0.0.1:8081`` for a local one
+    (a trailing ``/bot`` is accepted and dropped)."""
+    admin_ids: frozenset[int] = frozenset()
+    organiser_ids: frozenset[int] = frozenset()
+    data_dir: Path = Path("data")
+    knowledge_dir: Path = Path("knowledge")
+    embedding_model: str | None = None
+    webhook_listen: str = "127.0.0.1"
+    webhook_port: int = 8080
+    webhook_url: str | None = None
+    webhook_secret: str | None = field(default=None, repr=False)
+    rate_limit_per_second: float = 30.0
+    """TELEGRAM_RATE_LIMIT: messages per second over all chats (0 turns the limiter's overall cap off)."""
+
+    @property
+    def base_url(self) -> str:
+        """The Bot API method URL prefix in python-telegram-bot's format."""
+        return f"{self.api_root}/bot"
+
+    @property
+    def base_file_url(self) -> str:
+        return f"{self.api_root}/file/bot"
+
+    @property
+    def staff_ids(self) -> frozenset[int]:
+        """Admins and organisers: the people who may see usage figures."""
+        return self.admin_ids | self.organiser_ids
+
+    @property
+    def database_path(self) -> Path:
+        return self.data_dir / "bot.sqlite3"
+
+    @property
+    def webhook_path(self) -> str:
+        """The local path the webhook server listens on: the path part of WEBHOOK_URL."""
+        return urlsplit(self.webhook_url or "").path.strip("/")
+
+    @classmethod
+    def from_env(cls, *, require_token: bool = False, env_file: Path | None = Path(".env")) -> Settings:
+        """Settings from the process environment and ``env_file``; see :func:`load_settings`."""
+        settings = load_settings(env_file)
+        if require_token:
+            settings.require_token()
+        return settings
+
+    def require_token(self) -> str:
+        """The bot token, or a :class:`ConfigError` explaining how to provide it."""
+        if not self.token:
+            raise ConfigError(
+                "TELEGRAM_BOT_TOKEN is not set. Ask @BotFather for a token and put it in the environment "
+                "or in a .env file as TELEGRAM_BOT_TOKEN=<token>."
+            )
+        return self.token
+
+    def require_webhook(self) -> str:
+        """The public webhook URL, or a :class:`ConfigError` when webhook mode cannot start."""
+        if not self.webhook_url:
+            raise ConfigError(
+                "WEBHOOK_URL is not set. Webhook mode needs the public HTTPS address Telegram will "
+                "post updates to, e.g. WEBHOOK_URL=https://bot.example.org/telegram."
+            )
+        return self.webhook_url
+
+
+def _ids(name: str, raw: str, problems: list[str]) -> frozenset[int]:
+    ids: set[int] = set()
+    for part in (p.strip() for p in raw.split(",")):
+        if not part:
+            continue
+        if re.fullmatch(r"-?\d{1,20}", part):
+            ids.add(int(part))
+        else:
+            problems.append(f"{name}: {part!r} is not a Telegram user id (use numbers separated by commas)")
+    return frozenset(ids)
+
+
+def _url(name: str, raw: str, problems: list[str], *, https_only: bool = False) -> str:
+    parts = urlsplit(raw)
+    allowed = {"https"} if https_only else {"http", "https"}
+    if parts.scheme not in allowed or not parts.netloc:
+        wanted = "an https:// URL" if https_only else "an http:// or https:// URL"
+        problems.append(f"{name}: {raw!r} is not {wanted}")
+    return raw.rstrip("/")
+
+
+def _number(name: str, raw: str, problems: list[str], *, low: float, high: float) -> float:
+    try:
+        value = float(raw)
+    except ValueError:
+        value = float("nan")
+    if not low <= value <= high:
+        problems.append(f"{name}: {raw!r} is not a number between {low:g} and {high:g}")
+        return low
+    return value
+
+
+def settings_from(env: Mapping[str, str]) -> Settings:
+    """Build settings from a mapping of variables; raise :class:`ConfigError` listing every problem."""
+    problems: list[str] = []
+
+    def get(name: str) -> str | None:
+        value = (env.get(name) or "").strip()
+        return value or None
+
+    token = get("TELEGRAM_BOT_TOKEN")
+    if token is not None and not _TOKEN.match(token):
+        problems.append("TELEGRAM_BOT_TOKEN does not look like a bot token (expected <digits>:<letters>)")
+    api_root = _url("TELEGRAM_API_BASE_URL", get("TELEGRAM_API_BASE_URL") or TELEGRAM_API_ROOT, problems)
+    api_root = api_root.removesuffix("/bot")
+    admin_ids = _ids("ADMIN_IDS", get("ADMIN_IDS") or "", problems)
+    organiser_ids = _ids("ORGANISER_IDS", get("ORGANISER_IDS") or "", problems)
+    port_raw = get("WEBHOOK_PORT") or get("PORT") or "8080"
+    port = int(port_raw) if port_raw.isdigit() and 0 < int(port_raw) < 65536 else 0
+    if not port:
+        problems.append(f"WEBHOOK_PORT (or PORT): {port_raw!r} is not a port number (1–65535)")
+    webhook_url = get("WEBHOOK_URL")
+    if webhook_url is not None:
+        webhook_url = _url("WEBHOOK_URL", webhook_url, problems)
+    secret = get("WEBHOOK_SECRET")
+    if secret is not None and not _SECRET.match(secret):
+        problems.append("WEBHOOK_SECRET: use 1–256 characters from A–Z, a–z, 0–9, '_' and '-'")
+    rate = _number("TELEGRAM_RATE_LIMIT", get("TELEGRAM_RATE_LIMIT") or "30", problems, low=0, high=10_000)
+    if problems:
+        raise ConfigError("Invalid settings:\n" + "\n".join(f"  - {p}" for p in problems))
+    return Settings(
+        token=token,
+        api_root=api_root,
+        admin_ids=admin_ids,
+        organiser_ids=organiser_ids,
+        data_dir=Path(get("SUMMIT_BOT_DATA_DIR") or "data"),
+        knowledge_dir=Path(get("KNOWLEDGE_DIR") or "knowledge"),
+        embedding_model=get("EMBEDDING_MODEL"),
+        webhook_listen=get("WEBHOOK_LISTEN") or "127.0.0.1",
+        webhook_port=port,
+        webhook_url=webhook_url,
+        webhook_secret=secret,
+        rate_limit_per_second=rate,
+    )
+
+
+def load_settings(env_file: Path | None = Path(".env")) -> Settings:
+    """Settings from the process environment, completed by ``env_file`` when it exists."""
+    merged: dict[str, str] = {}
+    if env_file is not None and env_file.is_file():
+        merged.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
+    merged.update(os.environ)
+    return settings_from(merged)
