@@ -1,15 +1,19 @@
 """Text normalisation and word tokenisation for Thai, Chinese and English.
 
 Segmentation goes by script, whatever the text's language: Thai runs go to PyThaiNLP's ``newmm``,
-Han runs to jieba (search mode, which adds the parts of compound words, e.g. ``全体会议`` also gives
-``会议``), and runs of Latin letters and digits become their own tokens (``k282``, ``5g``, ``2023``).
-So names and codes inside a Thai or Chinese question match the same tokens in any passage.
+Han runs to jieba, and runs of Latin letters and digits become their own tokens (``k282``, ``5g``,
+``2023``). So names and codes inside a Thai or Chinese question match the same tokens in any passage.
+
+A Thai or Chinese compound word also yields its parts, the shortest split of it into other dictionary
+words: ``ผู้ออกแบบ`` (designer) gives ``ออกแบบ`` (design), ``สถานีรถไฟ`` gives ``สถานี`` and
+``รถไฟ``, ``全体会议`` gives ``全体`` and ``会议``. A question then matches a passage that uses the
+shorter or the longer form. :func:`terms` keeps each word with its parts; :func:`tokenize` flattens.
 
 Stopwords are dropped, but words that tell one question from another are kept: question words
 ("how", "many", "กี่", "几", "多少") and, for Thai, the content words PyThaiNLP's long stopword list
 would remove ("ใกล้" near, "สูง" high, "เปิด" open, "ย่อย" sub-).
 
-Everything here is a pure function of the text; tokenisation of the same short text is cached.
+Everything here is a pure function of the text; tokenisation of the same text is cached.
 """
 
 from __future__ import annotations
@@ -17,11 +21,13 @@ from __future__ import annotations
 import logging
 import re
 import unicodedata
+from collections.abc import Callable
 from functools import cache, lru_cache
+from typing import NamedTuple
 
 import jieba
 import zhconv
-from pythainlp.corpus import thai_stopwords
+from pythainlp.corpus import thai_stopwords, thai_words
 from pythainlp.tokenize import word_tokenize
 from pythainlp.util import normalize as thai_normalize
 
@@ -38,6 +44,8 @@ _HAN_CHAR = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U00
 _SPACES = re.compile(r"\s+")
 _THAI_DIGITS = str.maketrans("๐๑๒๓๔๕๖๗๘๙", "0123456789")
 _ZERO_WIDTH_SPACE = "\u200b"
+_MAX_SPLIT = 24
+"""Longer words are not split into parts (no dictionary word is that long; keeps hostile input cheap)."""
 
 _THOUSANDS = re.compile(r"(?<=\d),(?=\d{3}(?!\d))")
 _RUNS = re.compile(
@@ -86,6 +94,11 @@ _KEEP_TH = QUESTION_WORDS | _words(
 @cache
 def _stopwords_th() -> frozenset[str]:
     return frozenset(thai_stopwords()) - _KEEP_TH
+
+
+@cache
+def _thai_dictionary() -> frozenset[str]:
+    return thai_words()
 
 
 @cache
@@ -145,39 +158,81 @@ def stem_en(word: str) -> str:
     return word
 
 
-def _latin_tokens(run: str, lang: Lang) -> list[str]:
+class Term(NamedTuple):
+    """A word of the text with the parts it splits into (empty unless it is a compound)."""
+
+    word: str
+    parts: tuple[str, ...]
+
+
+def _split(word: str, is_word: Callable[[str], bool], min_len: int) -> tuple[str, ...]:
+    """The split of ``word`` into the fewest other dictionary words (at least two), or ``()``."""
+    if len(word) > _MAX_SPLIT:
+        return ()
+    size = len(word)
+    best: list[tuple[str, ...] | None] = [()] + [None] * size
+    for end in range(1, size + 1):
+        for start in range(max(0, end - _MAX_SPLIT), end - min_len + 1):
+            before = best[start]
+            piece = word[start:end]
+            if before is None or (start == 0 and end == size) or not is_word(piece):
+                continue
+            current = best[end]
+            if current is None or len(before) + 1 < len(current):
+                best[end] = (*before, piece)
+    return best[size] or ()
+
+
+@lru_cache(maxsize=65536)
+def _thai_parts(word: str) -> tuple[str, ...]:
+    stop = _stopwords_th()
+    return tuple(p for p in _split(word, _thai_dictionary().__contains__, 2) if p not in stop)
+
+
+@lru_cache(maxsize=65536)
+def _han_parts(word: str) -> tuple[str, ...]:
+    """Parts of a Chinese word of three or more characters; single characters are too vague to keep."""
+    if len(word) < 3:
+        return ()
+    freq = _jieba().FREQ
+    pieces = _split(word, lambda piece: freq.get(piece, 0) > 0, 1)
+    return tuple(p for p in pieces if len(p) > 1 and p not in _STOPWORDS_ZH)
+
+
+def _latin_terms(run: str, lang: Lang) -> list[Term]:
     word = _strip_accents(run)
     if word in _STOPWORDS_EN or (len(word) == 1 and not word.isdigit()):
         return []
-    return [stem_en(word) if lang == "en" else word]
+    return [Term(stem_en(word) if lang == "en" else word, ())]
 
 
-def _thai_tokens(run: str) -> list[str]:
+def _thai_terms(run: str) -> list[Term]:
     stop = _stopwords_th()
-    return [w for w in word_tokenize(run, engine="newmm", keep_whitespace=False) if w not in stop]
+    words = word_tokenize(run, engine="newmm", keep_whitespace=False)
+    return [Term(w, _thai_parts(w)) for w in words if w not in stop]
 
 
-def _han_tokens(run: str) -> list[str]:
-    return [w for w in _jieba().lcut_for_search(run) if w not in _STOPWORDS_ZH]
+def _han_terms(run: str) -> list[Term]:
+    return [Term(w, _han_parts(w)) for w in _jieba().lcut(run) if w not in _STOPWORDS_ZH]
 
 
 @lru_cache(maxsize=1024)
-def _tokenize(text: str, lang: Lang, limit: int | None) -> tuple[str, ...]:
+def _terms(text: str, lang: Lang, limit: int | None) -> tuple[Term, ...]:
     text = _THOUSANDS.sub("", normalise(text, limit))
-    tokens: list[str] = []
+    found: list[Term] = []
     for match in _RUNS.finditer(text):
         kind, run = match.lastgroup, match.group()
         if kind == "th":
-            tokens.extend(_thai_tokens(run))
+            found.extend(_thai_terms(run))
         elif kind == "han":
-            tokens.extend(_han_tokens(run))
+            found.extend(_han_terms(run))
         else:
-            tokens.extend(_latin_tokens(run, lang))
-    return tuple(tokens)
+            found.extend(_latin_terms(run, lang))
+    return tuple(found)
 
 
-def tokenize(text: str, lang: Lang, limit: int | None = QUERY_LIMIT) -> list[str]:
-    """Split ``text`` (raw or normalised) into index terms, in order, duplicates kept.
+def terms(text: str, lang: Lang, limit: int | None = QUERY_LIMIT) -> tuple[Term, ...]:
+    """The words of ``text`` (raw or normalised), in order, stopwords dropped, each with its parts.
 
     ``lang`` is the language the text is in; it decides whether English plurals are folded, which
     is done only for English text (Latin words inside Thai or Chinese text are names and codes).
@@ -185,4 +240,9 @@ def tokenize(text: str, lang: Lang, limit: int | None = QUERY_LIMIT) -> list[str
     """
     if limit is not None:
         text = text[: limit * _RAW_FACTOR]
-    return list(_tokenize(text, lang, limit))
+    return _terms(text, lang, limit)
+
+
+def tokenize(text: str, lang: Lang, limit: int | None = QUERY_LIMIT) -> list[str]:
+    """The index terms of ``text``: each word followed by its parts, duplicates kept (see :func:`terms`)."""
+    return [token for term in terms(text, lang, limit) for token in (term.word, *term.parts)]

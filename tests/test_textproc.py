@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from index.textproc import QUERY_LIMIT, normalise, stem_en, tokenize
+from index.textproc import QUERY_LIMIT, normalise, stem_en, terms, tokenize
 
 
 def test_normalise_converts_traditional_chinese() -> None:
@@ -47,8 +47,16 @@ def test_chinese_sentence_is_split_into_words() -> None:
     assert "?" not in tokens and "？" not in tokens
 
 
-def test_chinese_compounds_also_give_their_parts() -> None:
+def test_compounds_also_give_their_parts() -> None:
     assert {"全体会议", "会议"} <= set(tokenize("全体会议几点开始", "zh"))
+    assert {"主会场", "会场"} <= set(tokenize("主会场", "zh"))
+    assert {"ผู้ออกแบบ", "ออกแบบ"} <= set(tokenize("ใครเป็นผู้ออกแบบ", "th"))
+    assert {"สถานีรถไฟ", "สถานี", "รถไฟ"} <= set(tokenize("สถานีรถไฟความเร็วสูง", "th"))
+
+
+def test_parts_stay_with_their_word() -> None:
+    assert terms("ห้องประชุมใหญ่", "th")[0] == ("ห้องประชุม", ("ห้อง", "ประชุม"))
+    assert terms("乌镇", "zh")[0].parts == ()  # single characters are not kept as parts
 
 
 def test_traditional_and_simplified_tokenise_alike() -> None:
@@ -120,9 +128,9 @@ def test_emoji_and_control_characters_do_not_split_or_hide_words() -> None:
     ["ก" * 10_000, "สถานีรถไฟความเร็วสูง" * 600, "離烏鎮最近的高鐵站" * 1200, "wuzhen " * 2000, "\x00" * 50_000],
 )
 def test_long_input_is_cut_to_the_query_limit(text: str) -> None:
-    tokens = tokenize(text, "th")
-    assert sum(len(t) for t in tokens) <= QUERY_LIMIT
-    assert tokens == tokenize(text[: QUERY_LIMIT * 4], "th")
+    words = terms(text, "th")
+    assert sum(len(term.word) for term in words) <= QUERY_LIMIT
+    assert words == terms(text[: QUERY_LIMIT * 4], "th")
 
 
 def test_returned_list_is_a_fresh_copy() -> None:

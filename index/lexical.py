@@ -1,0 +1,131 @@
+"""BM25 keyword search over the passages, one index per language, built once at start-up.
+
+A question is searched in the index of its language. When a Thai or Chinese question contains Latin
+words ("Wang Shu", "Tongxiang", "K282"), those words are also searched in the English index and the
+hits are merged by score: Thai and Chinese passages usually write such names in their own script, so
+the English passages are where the Latin spelling occurs. Both scores are BM25 sums of the same kind
+of term weights over corpora of similar size, so they are comparable enough to rank together; the
+caller maps a hit to its entry through ``Passage.entry_id`` whatever the passage's language.
+
+Raw BM25 scores do not compare across questions, so :meth:`LexicalIndex.coverage` gives an absolute
+signal: how much of the question (IDF-weighted) a passage contains.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import bm25s
+import numpy as np
+
+from index.textproc import QUESTION_WORDS, terms, tokenize
+from index.types import LANGS, Hit, Lang, Passage
+
+_LATIN_WORD = re.compile(r"[a-z\u00c0-\u024f]")
+
+
+def _distinct(tokens: Sequence[str]) -> list[str]:
+    return list(dict.fromkeys(tokens))
+
+
+@dataclass
+class _LangIndex:
+    """BM25 over the passages of one language, with what coverage needs."""
+
+    positions: np.ndarray
+    """Position in the original passage sequence of each document of this index."""
+    bm25: bm25s.BM25
+    doc_freq: Counter[str]
+    size: int
+
+    def idf(self, token: str) -> float:
+        """BM25's IDF; a token no passage contains gets the highest weight."""
+        df = self.doc_freq.get(token, 0)
+        return math.log(1.0 + (self.size - df + 0.5) / (df + 0.5))
+
+    def search(self, tokens: list[str], k: int) -> list[Hit]:
+        known = [t for t in tokens if t in self.bm25.vocab_dict]
+        if not known:
+            return []
+        scores = self.bm25.get_scores(known)
+        count = min(k, int(np.count_nonzero(scores > 0)))
+        if count == 0:
+            return []
+        top = np.argpartition(-scores, count - 1)[:count]
+        top = top[np.argsort(-scores[top], kind="stable")]
+        return [Hit(index=int(self.positions[i]), score=float(scores[i])) for i in top]
+
+
+class LexicalIndex:
+    """Keyword search and query-coverage over a fixed sequence of passages.
+
+    Building tokenises every passage (and so loads the Thai and Chinese dictionaries once);
+    searches then only tokenise the question, which is cached for repeated calls.
+    """
+
+    def __init__(self, passages: Sequence[Passage]) -> None:
+        self._langs: list[Lang] = [p.lang for p in passages]
+        self._token_sets: list[frozenset[str]] = []
+        docs: dict[Lang, list[list[str]]] = {lang: [] for lang in LANGS}
+        positions: dict[Lang, list[int]] = {lang: [] for lang in LANGS}
+        for position, passage in enumerate(passages):
+            tokens = tokenize(passage.text, passage.lang, limit=None)
+            self._token_sets.append(frozenset(tokens))
+            docs[passage.lang].append(tokens)
+            positions[passage.lang].append(position)
+        self._indexes: dict[Lang, _LangIndex] = {}
+        for lang in LANGS:
+            if not docs[lang]:
+                continue
+            bm25 = bm25s.BM25()
+            bm25.index(docs[lang], show_progress=False)
+            doc_freq = Counter(t for doc in docs[lang] for t in set(doc))
+            self._indexes[lang] = _LangIndex(
+                np.asarray(positions[lang]), bm25, doc_freq, size=len(docs[lang])
+            )
+
+    def search(self, query: str, lang: Lang, k: int = 20) -> list[Hit]:
+        """The ``k`` best passages for ``query`` by BM25, best first; only hits with a positive score.
+
+        Latin words of a Thai or Chinese question are also looked up in the English passages.
+        """
+        tokens = _distinct(tokenize(query, lang))
+        hits: list[Hit] = []
+        if lang in self._indexes:
+            hits.extend(self._indexes[lang].search(tokens, k))
+        if lang != "en" and "en" in self._indexes:
+            latin = [t for t in _distinct(tokenize(query, "en")) if _LATIN_WORD.search(t)]
+            hits.extend(self._indexes["en"].search(latin, k))
+        hits.sort(key=lambda hit: -hit.score)
+        return hits[:k]
+
+    def coverage(self, query: str, lang: Lang, index: int) -> float:
+        """Share (0..1) of the question's distinct content words, weighted by IDF, found in passage ``index``.
+
+        Question words ("how many", "几", "กี่") are left out: they say nothing about the topic. IDF comes
+        from the passages of the passage's language, and words no passage contains count fully against
+        coverage, so an off-topic question scores low against every passage. 0.0 for an empty question.
+        A compound word of the question the passage lacks counts for the share of its parts it has.
+        The question is tokenised as text of the passage's language (``lang`` is the question's own):
+        for an English passage found by the Latin words of a Thai question, plurals fold the same way.
+        """
+        passage_lang = self._langs[index]
+        lang_index = self._indexes.get(passage_lang)
+        words = {term.word: term.parts for term in terms(query, passage_lang)}
+        content = [(word, parts) for word, parts in words.items() if word not in QUESTION_WORDS]
+        if not content or lang_index is None:
+            return 0.0
+        present = self._token_sets[index]
+        total = found = 0.0
+        for word, parts in content:
+            weight = lang_index.idf(word)
+            total += weight
+            if word in present:
+                found += weight
+            elif parts:
+                found += weight * sum(part in present for part in parts) / len(parts)
+        return found / total
