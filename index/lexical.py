@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import bm25s
 import numpy as np
 
-from index.textproc import QUESTION_WORDS, terms, tokenize
+from index.textproc import QUESTION_WORDS, stem_en, terms, tokenize
 from index.types import LANGS, Hit, Lang, Passage
 
 _LATIN_WORD = re.compile(r"[a-z\u00c0-\u024f]")
@@ -97,8 +97,8 @@ class LexicalIndex:
         hits: list[Hit] = []
         if lang in self._indexes:
             hits.extend(self._indexes[lang].search(tokens, k))
-        if lang != "en" and "en" in self._indexes:
-            latin = [t for t in _distinct(tokenize(query, "en")) if _LATIN_WORD.search(t)]
+        latin = [stem_en(t) for t in tokens if _LATIN_WORD.search(t)] if lang != "en" else []
+        if latin and "en" in self._indexes:
             hits.extend(self._indexes["en"].search(latin, k))
         hits.sort(key=lambda hit: -hit.score)
         return hits[:k]

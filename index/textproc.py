@@ -129,13 +129,12 @@ def normalise(text: str, limit: int | None = QUERY_LIMIT) -> str:
     if limit is not None:
         text = text[: limit * _RAW_FACTOR]
     text = unicodedata.normalize("NFKC", text).replace(_ZERO_WIDTH_SPACE, " ")
-    text = _drop_invisible(text).casefold()
+    text = _SPACES.sub(" ", _drop_invisible(text)).strip()[:limit].casefold()[:limit]
     if _THAI_CHAR.search(text):
         text = thai_normalize(text.translate(_THAI_DIGITS))
     if _HAN_CHAR.search(text):
         text = zhconv.convert(text, "zh-cn")
-    text = _SPACES.sub(" ", text).strip()
-    return text if limit is None else text[:limit]
+    return text
 
 
 def _strip_accents(word: str) -> str:
