@@ -79,7 +79,7 @@ class LexicalIndex:
             positions[passage.lang].append(position)
         self._indexes: dict[Lang, _LangIndex] = {}
         for lang in LANGS:
-            if not docs[lang]:
+            if not any(docs[lang]):
                 continue
             bm25 = bm25s.BM25()
             bm25.index(docs[lang], show_progress=False)

@@ -149,3 +149,16 @@ def test_coverage_of_english_passage_for_latin_words_in_thai_question(index: Lex
     architect = _position("architect", "en")
     assert index.coverage("ใครคือ Wang Shu", "th", architect) == pytest.approx(1.0)
     assert index.coverage("Wang Shu ออกแบบอาคารอะไรบ้าง", "th", architect) < 0.7
+
+
+def test_passages_without_words_do_not_break_the_index() -> None:
+    passages = [
+        Passage("e1", "emoji", "en", "name", "🙂"),
+        Passage("e2", "wuzhen", "en", "name", "Wuzhen"),
+        Passage("t1", "emoji", "th", "name", "🙂"),
+    ]
+    index = LexicalIndex(passages)
+    assert [h.index for h in index.search("Wuzhen", "en")] == [1]
+    assert index.search("ทดสอบ", "th") == []
+    assert index.coverage("ทดสอบ", "th", 2) == 0.0
+    assert index.coverage("Wuzhen", "en", 0) == 0.0
