@@ -22,14 +22,11 @@ from dataclasses import dataclass
 import bm25s
 import numpy as np
 
-from index.textproc import QUESTION_WORDS, stem_en, terms, tokenize
+from index.textproc import QUESTION_WORDS, Term, stem_en, terms, tokenize
 from index.types import LANGS, Hit, Lang, Passage
 
 _LATIN_WORD = re.compile(r"[a-z\u00c0-\u024f]")
-
-
-def _distinct(tokens: Sequence[str]) -> list[str]:
-    return list(dict.fromkeys(tokens))
+QUESTION_WORD_WEIGHT = 0.3
 
 
 @dataclass
@@ -47,17 +44,35 @@ class _LangIndex:
         df = self.doc_freq.get(token, 0)
         return math.log(1.0 + (self.size - df + 0.5) / (df + 0.5))
 
-    def search(self, tokens: list[str], k: int) -> list[Hit]:
-        known = [t for t in tokens if t in self.bm25.vocab_dict]
-        if not known:
+    def search(self, weights: dict[str, float], k: int) -> list[Hit]:
+        """The ``k`` best documents by the BM25 score of each query token times its weight."""
+        groups: dict[float, list[str]] = {}
+        for token, weight in weights.items():
+            if token in self.bm25.vocab_dict:
+                groups.setdefault(weight, []).append(token)
+        if not groups:
             return []
-        scores = self.bm25.get_scores(known)
+        scores = sum(weight * self.bm25.get_scores(tokens) for weight, tokens in groups.items())
         count = min(k, int(np.count_nonzero(scores > 0)))
         if count == 0:
             return []
         top = np.argpartition(-scores, count - 1)[:count]
         top = top[np.argsort(-scores[top], kind="stable")]
         return [Hit(index=int(self.positions[i]), score=float(scores[i])) for i in top]
+
+
+def _query_weights(words: Sequence[Term]) -> dict[str, float]:
+    """Each distinct query token (words and their parts) with its weight: 1, or less for question words.
+
+    A question word ("when", "几", "ไหน") would otherwise let a short passage that shares only the
+    question words (an FAQ phrasing of another topic) outrank the passage about the topic.
+    """
+    weights: dict[str, float] = {}
+    for word, parts in words:
+        weight = QUESTION_WORD_WEIGHT if word in QUESTION_WORDS else 1.0
+        for token in (word, *parts):
+            weights[token] = max(weights.get(token, 0.0), weight)
+    return weights
 
 
 class LexicalIndex:
@@ -93,12 +108,12 @@ class LexicalIndex:
 
         Latin words of a Thai or Chinese question are also looked up in the English passages.
         """
-        tokens = _distinct(tokenize(query, lang))
+        weights = _query_weights(terms(query, lang))
         hits: list[Hit] = []
         if lang in self._indexes:
-            hits.extend(self._indexes[lang].search(tokens, k))
-        latin = [stem_en(t) for t in tokens if _LATIN_WORD.search(t)] if lang != "en" else []
-        if latin and "en" in self._indexes:
+            hits.extend(self._indexes[lang].search(weights, k))
+        if lang != "en" and "en" in self._indexes:
+            latin = {stem_en(t): w for t, w in weights.items() if _LATIN_WORD.search(t)}
             hits.extend(self._indexes["en"].search(latin, k))
         hits.sort(key=lambda hit: -hit.score)
         return hits[:k]

@@ -27,7 +27,7 @@ from typing import NamedTuple
 
 import jieba
 import zhconv
-from pythainlp.corpus import thai_stopwords, thai_words
+from pythainlp.corpus import thai_stopwords, thai_words, tnc
 from pythainlp.tokenize import word_tokenize
 from pythainlp.util import normalize as thai_normalize
 
@@ -45,6 +45,7 @@ _SPACES = re.compile(r"\s+")
 _THAI_DIGITS = str.maketrans("๐๑๒๓๔๕๖๗๘๙", "0123456789")
 _ZERO_WIDTH_SPACE = "\u200b"
 _MAX_SPLIT = 24
+_THAI_PART_MIN_FREQ = 1000
 """Longer words are not split into parts (no dictionary word is that long; keeps hostile input cheap)."""
 
 _THOUSANDS = re.compile(r"(?<=\d),(?=\d{3}(?!\d))")
@@ -77,7 +78,7 @@ _STOPWORDS_EN = (
 )
 _STOPWORDS_ZH = (
     _words(
-        """的 了 吗 嘛 呢 吧 啊 呀 哦 么 是 在 和 与 及 跟 也 都 就 还 又 这 那 这个 那个 这些 那些 一个
+        """的 了 吗 嘛 呢 吧 啊 呀 哦 么 是 在 和 与 及 跟 也 都 就 还 又 这 那 这个 那个 这些 那些 一个 个 会
         有 我 你 您 他 她 它 我们 你们 他们 请问 请 能 可以 要 想 知道 告诉 一下 什么 之 其 被 把 对 为 着
         过 得 地 所 以 或 而 并"""
     )
@@ -97,8 +98,10 @@ def _stopwords_th() -> frozenset[str]:
 
 
 @cache
-def _thai_dictionary() -> frozenset[str]:
-    return thai_words()
+def _thai_common_words() -> frozenset[str]:
+    """Dictionary words seen at least ``_THAI_PART_MIN_FREQ`` times in the Thai National Corpus."""
+    dictionary = thai_words()
+    return frozenset(w for w, n in tnc.word_freqs() if n >= _THAI_PART_MIN_FREQ and w in dictionary)
 
 
 @cache
@@ -184,8 +187,9 @@ def _split(word: str, is_word: Callable[[str], bool], min_len: int) -> tuple[str
 
 @lru_cache(maxsize=65536)
 def _thai_parts(word: str) -> tuple[str, ...]:
+    """Parts of a Thai compound, split only into common words: ``ประชุม`` is not ``ประ`` + ``ชุม``."""
     stop = _stopwords_th()
-    return tuple(p for p in _split(word, _thai_dictionary().__contains__, 2) if p not in stop)
+    return tuple(p for p in _split(word, _thai_common_words().__contains__, 2) if p not in stop)
 
 
 @lru_cache(maxsize=65536)

@@ -162,3 +162,31 @@ def test_passages_without_words_do_not_break_the_index() -> None:
     assert index.search("ทดสอบ", "th") == []
     assert index.coverage("ทดสอบ", "th", 2) == 0.0
     assert index.coverage("Wuzhen", "en", 0) == 0.0
+
+
+def test_question_words_alone_do_not_outrank_the_topic() -> None:
+    passages = [
+        Passage("q1", "closing", "th", "question", "จบวันไหน"),
+        Passage("q2", "venue", "th", "question", "จัดที่ไหน"),
+        Passage(
+            "b1",
+            "youth",
+            "th",
+            "body",
+            "โครงการผู้นำเยาวชนระดับโลกคัดเลือกผู้นำเยาวชน 18 คนจาก 14 ประเทศ "
+            "และร่วมในฟอรัมเยาวชนกับอนาคตดิจิทัลวันที่ 9 พฤศจิกายน 2023 ณ ศูนย์การประชุมอูเจิ้น",
+        ),
+    ]
+    hits = LexicalIndex(passages).search("ฟอรัมเยาวชนจัดวันไหน", "th")
+    assert passages[hits[0].index].entry_id == "youth"
+
+
+def test_compound_in_question_matches_its_parts_in_passage() -> None:
+    passages = [
+        Passage("a", "architect", "th", "body", "อาคารนี้ออกแบบโดยสถาปนิกหวังซู่"),
+        Passage("b", "hall", "th", "body", "ห้องใหญ่จุคนได้สามพันคน"),
+    ]
+    index = LexicalIndex(passages)
+    hits = index.search("ใครเป็นผู้ออกแบบ", "th")
+    assert [h.index for h in hits] == [0]
+    assert index.coverage("ผู้ออกแบบ", "th", 0) == pytest.approx(1.0)

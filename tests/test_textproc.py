@@ -57,6 +57,9 @@ def test_compounds_also_give_their_parts() -> None:
 def test_parts_stay_with_their_word() -> None:
     assert terms("ห้องประชุมใหญ่", "th")[0] == ("ห้องประชุม", ("ห้อง", "ประชุม"))
     assert terms("乌镇", "zh")[0].parts == ()  # single characters are not kept as parts
+    # Rare dictionary fragments are not parts: ประชุม is not ประ + ชุม, แสดง is not แส + ดง.
+    assert terms("ประชุม", "th")[0].parts == ()
+    assert terms("แสดง", "th")[0].parts == ()
 
 
 def test_traditional_and_simplified_tokenise_alike() -> None:
