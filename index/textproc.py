@@ -45,8 +45,9 @@ _SPACES = re.compile(r"\s+")
 _THAI_DIGITS = str.maketrans("๐๑๒๓๔๕๖๗๘๙", "0123456789")
 _ZERO_WIDTH_SPACE = "\u200b"
 _MAX_SPLIT = 24
-_THAI_PART_MIN_FREQ = 1000
 """Longer words are not split into parts (no dictionary word is that long; keeps hostile input cheap)."""
+_THAI_PART_MIN_FREQ = 1000
+"""A Thai part must occur this often in the Thai National Corpus: rare fragments are not words."""
 
 _THOUSANDS = re.compile(r"(?<=\d),(?=\d{3}(?!\d))")
 _RUNS = re.compile(
