@@ -46,6 +46,8 @@ def _ids(matcher: NameMatcher, query: str) -> list[str]:
         ("乌镇互联网国际会展中心", "center"),
         ("ศูนย์การประชุมและนิทรรศการนานาชาติอินเทอรเน็ตอูเจิ้นอยู่ไหน", "center"),
         ("ถงเซยงอยู่ไหน", "tongxiang"),  # vowel mark missing
+        ("ไปอูเจินยังไง", "wuzhen"),  # tone mark missing
+        ("ซีจายังไง", "xizha"),  # tone mark missing
         ("ไปซีจ้ายังไง", "xizha"),
         ("when is the youth and digital futur forum", "youth"),
         ("AI forum, when?", "ai-forum"),
