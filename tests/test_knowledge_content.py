@@ -12,6 +12,9 @@ import pytest
 import yaml
 from pydantic import BaseModel
 
+from index.composer import entry_text
+from index.knowledge import load_knowledge
+from index.language import detect_language
 from index.schema import Entry, FaqEntry, I18n, I18nList, KnowledgeFile
 
 KNOWLEDGE_DIR = Path(__file__).resolve().parent.parent / "knowledge"
@@ -148,6 +151,15 @@ def test_faq_answers_are_mostly_in_their_language(
         letters = [c for c in text if c.isalpha()]
         share = sum(1 for c in letters if script.match(c)) / len(letters)
         assert share >= 0.6, (faq.id, lang, round(share, 2))
+
+
+@pytest.mark.parametrize("lang", ["en", "zh", "th"])
+def test_composed_answers_are_detected_as_their_language(lang: str) -> None:
+    """What a person reads for any entry must be recognised as the language they asked in."""
+    kb = load_knowledge(KNOWLEDGE_DIR)
+    other = "zh" if lang == "en" else "en"
+    wrong = [e.id for e in kb.entries() if detect_language(entry_text(e, kb, lang), fallback=other) != lang]
+    assert not wrong
 
 
 def test_faq_has_several_phrasings_per_language(entries: list[Entry]) -> None:
