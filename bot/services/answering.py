@@ -1,0 +1,106 @@
+"""Answering a question: the engine runs in worker threads, never on the event loop, and every question
+is stored with its language, whether it was answered, and the score.
+
+Questions that arrive while the workers are busy wait in a queue and go to the engine together in one
+:meth:`Engine.ask_many` call (their embeddings are computed in one batch). A question never waits for a
+timer: an idle worker takes it at once, so batching only happens under load, when it saves time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+from bot.storage.database import Database
+from index.engine import Answer, Engine
+from index.types import Lang
+
+MAX_BATCH = 32
+
+
+@dataclass(frozen=True)
+class Reply:
+    """An engine answer and the id it was stored under (feedback buttons refer to it)."""
+
+    answer: Answer
+    question_id: int
+
+
+@dataclass
+class _Pending:
+    question: str
+    fallback: Lang
+    future: asyncio.Future[Answer]
+
+
+class AnsweringService:
+    """Answers questions on a thread pool and records them."""
+
+    def __init__(self, engine: Engine, db: Database, *, workers: int = 2, max_batch: int = MAX_BATCH) -> None:
+        self.engine = engine
+        self._db = db
+        self._workers = workers
+        self._max_batch = max_batch
+        self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="engine")
+        self._queue: list[_Pending] = []
+        self._busy = 0
+
+    async def answer(self, user_id: int, chat_id: int, question: str, fallback: Lang) -> Reply:
+        """Answer ``question`` (in its own language; ``fallback`` when the text doesn't tell) and store it."""
+        answer = await self._ask(question, fallback)
+        question_id = await self._db.record_question(
+            user_id=user_id,
+            chat_id=chat_id,
+            text=question,
+            language=answer.language,
+            answered=answer.answered,
+            score=answer.score,
+            sources=answer.sources,
+        )
+        return Reply(answer, question_id)
+
+    async def _ask(self, question: str, fallback: Lang) -> Answer:
+        loop = asyncio.get_running_loop()
+        pending = _Pending(question, fallback, loop.create_future())
+        self._queue.append(pending)
+        if self._busy < self._workers:
+            self._dispatch(loop)
+        return await pending.future
+
+    def _dispatch(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Hand the queued questions (up to ``max_batch``) to a worker thread."""
+        batch, self._queue = self._queue[: self._max_batch], self._queue[self._max_batch :]
+        self._busy += 1
+        work = loop.run_in_executor(self._executor, self._run, [(p.question, p.fallback) for p in batch])
+        work.add_done_callback(lambda done: self._finish(loop, batch, done))
+
+    def _run(self, items: list[tuple[str, Lang]]) -> list[Answer]:
+        """In a worker thread: one ``ask_many`` call per fallback language, answers in input order."""
+        groups: dict[Lang, list[int]] = defaultdict(list)
+        for i, (_, fallback) in enumerate(items):
+            groups[fallback].append(i)
+        answers: list[Answer | None] = [None] * len(items)
+        for fallback, indexes in groups.items():
+            found = self.engine.ask_many([items[i][0] for i in indexes], fallback)
+            for i, answer in zip(indexes, found, strict=True):
+                answers[i] = answer
+        return [a for a in answers if a is not None]
+
+    def _finish(self, loop: asyncio.AbstractEventLoop, batch: list[_Pending], done: asyncio.Future) -> None:
+        self._busy -= 1
+        if self._queue:
+            self._dispatch(loop)
+        error = asyncio.CancelledError() if done.cancelled() else done.exception()
+        for i, pending in enumerate(batch):
+            if pending.future.done():
+                continue
+            if error is not None:
+                pending.future.set_exception(error)
+            else:
+                pending.future.set_result(done.result()[i])
+
+    def close(self) -> None:
+        """Stop the worker threads (after the questions in flight)."""
+        self._executor.shutdown(wait=True, cancel_futures=True)

@@ -1,0 +1,16 @@
+"""👍/👎 on answers: stored per question and user (a second press replaces the first)."""
+
+from __future__ import annotations
+
+from bot.storage.database import Database
+
+
+class FeedbackService:
+    """Records whether an answer helped."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def rate(self, question_id: int, user_id: int, helpful: bool) -> bool:
+        """Store the rating; False when the question is unknown (e.g. the database was reset)."""
+        return await self._db.record_feedback(question_id, user_id, helpful)

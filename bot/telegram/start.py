@@ -1,0 +1,70 @@
+"""/start, /language and /help, the language picker, and noticing when a user blocks the bot."""
+
+from __future__ import annotations
+
+from telegram import Chat, ChatMember, InlineKeyboardMarkup, Update
+from telegram.ext import BaseHandler, CallbackContext, CallbackQueryHandler, ChatMemberHandler, CommandHandler
+
+from bot.telegram.common import callback, keyboard, language, reply_html, send_html, services
+from index.types import LANGS, Lang
+
+
+def language_keyboard(context: CallbackContext) -> InlineKeyboardMarkup | None:
+    """One button per language, each labelled in its own language."""
+    texts = services(context).texts
+    return keyboard([[(texts(lang, "language_name"), callback("lang", lang)) for lang in LANGS]])
+
+
+async def start(update: Update, context: CallbackContext) -> None:
+    """Welcome the user in their language and offer the language picker."""
+    lang = await language(update, context)
+    name = update.effective_user.first_name if update.effective_user else ""
+    text = services(context).texts(lang, "welcome", name=name)
+    await reply_html(update.effective_message, text, language_keyboard(context))
+
+
+async def choose_language(update: Update, context: CallbackContext) -> None:
+    """/language: show the language picker."""
+    lang = await language(update, context)
+    text = services(context).texts(lang, "choose_language")
+    await reply_html(update.effective_message, text, language_keyboard(context))
+
+
+async def help_command(update: Update, context: CallbackContext) -> None:
+    """/help: what the bot can do."""
+    lang = await language(update, context)
+    await reply_html(update.effective_message, services(context).texts(lang, "help"))
+
+
+async def language_chosen(update: Update, context: CallbackContext) -> None:
+    """A language button: store the choice and confirm it in the new language."""
+    query = update.callback_query
+    chosen = (query.data or "").partition(":")[2]
+    if chosen not in LANGS:
+        await query.answer()
+        return
+    lang: Lang = chosen  # type: ignore[assignment]
+    svc = services(context)
+    await svc.users.set_language(query.from_user.id, lang)
+    await query.answer(svc.texts(lang, "language_name"))
+    if query.message is not None:
+        await send_html(context.bot, query.message.chat.id, svc.texts(lang, "language_set"))
+
+
+async def membership_changed(update: Update, context: CallbackContext) -> None:
+    """A private chat member update: the user blocked (kicked) or unblocked the bot."""
+    change = update.my_chat_member
+    if change is None or change.chat.type != Chat.PRIVATE:
+        return
+    blocked = change.new_chat_member.status in (ChatMember.BANNED, ChatMember.LEFT)
+    await services(context).users.mark_blocked(change.from_user.id, blocked)
+
+
+def handlers() -> list[BaseHandler]:
+    return [
+        CommandHandler("start", start),
+        CommandHandler("language", choose_language),
+        CommandHandler("help", help_command),
+        CallbackQueryHandler(language_chosen, pattern=r"^lang:"),
+        ChatMemberHandler(membership_changed, ChatMemberHandler.MY_CHAT_MEMBER),
+    ]

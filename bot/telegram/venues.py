@@ -1,0 +1,52 @@
+"""/venues: a button per venue; a venue's card, and a map pin where its position is known."""
+
+from __future__ import annotations
+
+from telegram import Bot, Update
+from telegram.ext import BaseHandler, CallbackContext, CallbackQueryHandler, CommandHandler
+
+from bot.services.catalogue import VenueView
+from bot.telegram.common import callback, keyboard, language, reply_html, send_html, services
+from bot.telegram.formatting import escape
+
+
+async def send_venue(bot: Bot, chat_id: int, venue: VenueView) -> None:
+    """Send the venue's map pin (sendVenue) when the knowledge base has its coordinates."""
+    if venue.latitude is None or venue.longitude is None:
+        return
+    await bot.send_venue(
+        chat_id,
+        latitude=venue.latitude,
+        longitude=venue.longitude,
+        title=venue.title,
+        address=venue.address or venue.title,
+    )
+
+
+async def venues(update: Update, context: CallbackContext) -> None:
+    """/venues: list the venues as buttons."""
+    lang = await language(update, context)
+    svc = services(context)
+    items = svc.catalogue.venues(lang)
+    if not items:
+        await reply_html(update.effective_message, svc.texts(lang, "venues_empty"))
+        return
+    rows = [[(v.title, callback("v", v.key))] for v in items]
+    await reply_html(update.effective_message, svc.texts(lang, "venues_title"), keyboard(rows))
+
+
+async def venue_chosen(update: Update, context: CallbackContext) -> None:
+    """A venue button: its card, then its map pin."""
+    query = update.callback_query
+    lang = await language(update, context)
+    svc = services(context)
+    venue = svc.catalogue.venue((query.data or "").removeprefix("v:"), lang)
+    await query.answer(None if venue else svc.texts(lang, "entry_unknown"))
+    if venue is None or query.message is None:
+        return
+    await send_html(context.bot, query.message.chat.id, escape(venue.text))
+    await send_venue(context.bot, query.message.chat.id, venue)
+
+
+def handlers() -> list[BaseHandler]:
+    return [CommandHandler("venues", venues), CallbackQueryHandler(venue_chosen, pattern=r"^v:")]
