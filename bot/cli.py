@@ -210,6 +210,37 @@ def evaluate_cmd(
 
 
 @app.command()
+def calibrate(
+    files: Annotated[list[Path], typer.Argument(exists=True, dir_okay=False, help="Labelled question sets")],
+    write: Annotated[bool, typer.Option("--write", help="Save the thresholds to index/gate.yaml")] = False,
+    knowledge: KnowledgeOpt = None,
+    data_dir: DataOpt = None,
+    model: ModelOpt = None,
+) -> None:
+    """Choose the abstention gate's thresholds from labelled question sets."""
+    from dataclasses import asdict
+
+    from index.calibration import calibrate as run_calibration
+    from index.calibration import observe
+    from index.evaluation import load_cases
+    from index.gate import GATE_FILE
+
+    engine = _load_engine(knowledge, data_dir, model)
+    cases = [case for file in files for case in load_cases(file)]
+    result = run_calibration(observe(engine, cases), engine.thresholds)
+    typer.echo(
+        f"{result.total} questions: {result.right} answered right, {result.wrong} answered wrong, "
+        f"{result.declined_answerable} answerable declined, "
+        f"{result.declined_out_of_scope} out-of-scope declined"
+    )
+    for key, value in asdict(result.thresholds).items():
+        typer.echo(f"  {key}: {value:g}")
+    if write:
+        result.thresholds.save(GATE_FILE)
+        typer.echo(f"written to {GATE_FILE}")
+
+
+@app.command()
 def run(
     webhook: Annotated[
         bool, typer.Option("--webhook", help="Receive updates by webhook instead of polling")

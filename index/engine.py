@@ -12,7 +12,7 @@ import logging
 import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
 
@@ -22,13 +22,15 @@ from index.composer import decline_text, entry_text, entry_title
 from index.embedders import Embedder, create_embedder
 from index.fusion import best_per_entry, reciprocal_rank_fusion
 from index.gate import Signals, Thresholds, decide
+from index.intents import IntentMatcher
 from index.knowledge import KnowledgeBase, load_knowledge
 from index.language import detect_language
 from index.lexical import LexicalIndex
 from index.names import NameMatcher
 from index.passages import build_passages, name_pairs
+from index.spelling import SpellFixer
 from index.textproc import normalise
-from index.types import Lang, Passage
+from index.types import LANGS, Lang, Passage
 from index.vectors import BuildReport, DenseIndex
 
 log = logging.getLogger(__name__)
@@ -37,7 +39,8 @@ Mode = Literal["hybrid", "bm25", "dense"]
 CANDIDATES = 40
 SUGGESTIONS = 3
 MAX_QUESTION_CHARS = 1000
-FUSION_WEIGHTS = {"dense": 1.0, "bm25": 1.0, "names": 0.5}
+RERANK = 10
+FUSION_WEIGHTS = {"dense": 1.0, "bm25": 1.0, "names": 0.5, "coverage": 1.0}
 
 
 @dataclass(frozen=True)
@@ -60,6 +63,9 @@ class Answer:
     score: float
     suggestions: list[Suggestion] = field(default_factory=list)
     reason: str = ""
+    best: str | None = None
+    """The best-ranked entry, whether or not the gate let it through (for evaluation and calibration)."""
+    signals: Signals | None = None
 
 
 @dataclass(frozen=True)
@@ -75,6 +81,19 @@ def passages_hash(passages: Sequence[Passage]) -> str:
     for p in passages:
         digest.update(f"{p.passage_id}\0{p.text}\0".encode())
     return digest.hexdigest()
+
+
+def question_form(text: str) -> str:
+    """How a question is put to the embedder: normalised, without closing punctuation.
+
+    Casing and a trailing "?" move multilingual sentence embeddings more than the difference between
+    two questions does, so user questions and FAQ phrasings are embedded in this one form.
+    """
+    return normalise(text).strip(" ?？!！。.")
+
+
+def _for_embedding(passage: Passage) -> Passage:
+    return replace(passage, text=question_form(passage.text)) if passage.kind == "question" else passage
 
 
 def _has_content(text: str) -> bool:
@@ -100,6 +119,12 @@ class Engine:
         self.dense = dense
         self.lexical = LexicalIndex(self.passages)
         self.names = NameMatcher(name_pairs(kb))
+        self.spelling = SpellFixer(p.text for p in self.passages)
+        self.intents = IntentMatcher.load()
+        self._served = {
+            item.id: self.intents.profile([q for lang in LANGS for q in item.questions.get(lang)])
+            for item in kb.faq
+        }
         self.thresholds = thresholds or Thresholds.load()
         self.build_report = build_report
         self.version = f"{kb.content_hash[:12]}-{embedder.id}"
@@ -125,6 +150,7 @@ class Engine:
             passages, passages_hash(passages), embedder, data_dir, progress
         )
         engine = cls(kb, passages, embedder, dense, build_report=report)
+        engine.ask("warm up")  # load the model and tokenisers now, not on the first user's question
         log.info(
             "engine ready: index %s, %d entries, %d passages, %s in %.2fs",
             engine.version,
@@ -134,6 +160,10 @@ class Engine:
             time.perf_counter() - started,
         )
         return engine
+
+    def entry_answer(self, entry_id: str, lang: Lang) -> str:
+        """The answer text of one entry in ``lang`` (what a suggestion button or a card shows)."""
+        return entry_text(self.kb.by_id[entry_id], self.kb, lang)
 
     # -- query pipeline ---------------------------------------------------------------------------
 
@@ -145,10 +175,12 @@ class Engine:
         self, questions: Sequence[str], fallback_language: Lang = "en", mode: Mode = "hybrid"
     ) -> list[Answer]:
         """Answer several questions; their embeddings are computed in one batch."""
-        texts = [q[:MAX_QUESTION_CHARS] for q in questions]
-        langs = [detect_language(t, fallback_language) for t in texts]
+        langs = [detect_language(q[:MAX_QUESTION_CHARS], fallback_language) for q in questions]
+        texts = [self.spelling.correct(q[:MAX_QUESTION_CHARS]) for q in questions]
         live = [i for i, t in enumerate(texts) if _has_content(normalise(t))]
-        vectors = self.embedder.embed_queries([texts[i] for i in live]) if live and mode != "bm25" else None
+        vectors = None
+        if live and mode != "bm25":
+            vectors = self.embedder.embed_queries([question_form(texts[i]) for i in live])
         answers: list[Answer] = []
         for i, question in enumerate(questions):
             if i not in live:
@@ -174,7 +206,15 @@ class Engine:
             names = dict(rankings["names"])
         if len(rankings) == 1:
             return _Ranked(next(iter(rankings.values())), dense, names)
-        return _Ranked(reciprocal_rank_fusion(rankings, FUSION_WEIGHTS), dense, names)
+        fused = reciprocal_rank_fusion(rankings, FUSION_WEIGHTS)
+        if mode == "hybrid":
+            # Coverage re-ranks the leading candidates: how much of the question each one accounts for.
+            leading = [entry_id for entry_id, _ in fused[:RERANK]]
+            rankings["coverage"] = sorted(
+                ((e, self._coverage(text, lang, e)) for e in leading), key=lambda item: -item[1]
+            )
+            fused = reciprocal_rank_fusion(rankings, FUSION_WEIGHTS)
+        return _Ranked(self.intents.adjust(fused, self.intents.detect(text), self._served), dense, names)
 
     def _coverage(self, text: str, lang: Lang, entry_id: str) -> float:
         indexes = self._by_entry_lang.get((entry_id, lang), [])
@@ -186,6 +226,7 @@ class Engine:
             return self._decline(question, lang, [])
         top = ranked.entries[0][0]
         t = self.thresholds
+        signals = None
         if mode == "bm25":
             coverage = self._coverage(text, lang, top)
             ok, reason = coverage >= t.baseline_bm25_coverage, "bm25 baseline"
@@ -204,11 +245,10 @@ class Engine:
             )
             ok, reason = decide(signals, t)
         if not ok:
-            return self._decline(question, lang, [e for e, _ in ranked.entries[:SUGGESTIONS]], score, reason)
-        entry = self.kb.by_id[top]
-        return Answer(
-            question, lang, True, entry_text(entry, self.kb, lang), [top], round(score, 4), [], reason
-        )
+            near = [e for e, _ in ranked.entries[:SUGGESTIONS]]
+            return replace(self._decline(question, lang, near, score, reason), best=top, signals=signals)
+        text = self.entry_answer(top, lang)
+        return Answer(question, lang, True, text, [top], round(score, 4), [], reason, top, signals)
 
     def _decline(
         self,

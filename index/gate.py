@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 import yaml
@@ -31,6 +31,17 @@ class Thresholds:
         if missing or unknown:
             raise ValueError(f"{path}: missing {sorted(missing)}, unknown {sorted(unknown)}")
         return cls(**{k: float(v) for k, v in raw.items()})
+
+    def save(self, path: Path = GATE_FILE) -> None:
+        """Rewrite the values in ``path``, keeping its comments and layout."""
+        lines = path.read_text(encoding="utf-8").splitlines()
+        values = asdict(self)
+        for i, line in enumerate(lines):
+            key, sep, rest = line.partition(":")
+            if sep and key in values:
+                comment = rest[rest.index("#") :] if "#" in rest else ""
+                lines[i] = f"{key}: {values[key]:g}".ljust(22) + (f" {comment}" if comment else "")
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
 @dataclass(frozen=True)

@@ -58,10 +58,16 @@ def build_passages(kb: KnowledgeBase) -> list[Passage]:
 
 
 def name_pairs(kb: KnowledgeBase) -> list[tuple[str, str]]:
-    """``(entry_id, name)`` for fuzzy matching: session titles, venue names and aliases, speakers, places."""
-    pairs: list[tuple[str, str]] = []
-    for entry in kb.entries():
-        if isinstance(entry, Session | Venue):
-            for lang in LANGS:
-                pairs += [(entry.id, name) for name in _names(entry, lang)]
-    return sorted(set(pairs))
+    """``(entry_id, name)`` for fuzzy matching: session titles and speakers, venue names and aliases.
+
+    Keywords are left out: they are ordinary words ("conference", "大会"), not names, and a fuzzy match
+    on them says little about which entry a question is about.
+    """
+    pairs: set[tuple[str, str]] = set()
+    for lang in LANGS:
+        for session in kb.sessions:
+            names = [session.title.get(lang), *(s.name.get(lang) for s in session.speakers)]
+            pairs.update((session.id, name) for name in names)
+        for venue in kb.venues:
+            pairs.update((venue.id, name) for name in [venue.name.get(lang), *venue.aliases.get(lang)])
+    return sorted(pairs)

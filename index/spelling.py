@@ -1,0 +1,49 @@
+"""Fixing typos in the Latin-script words of a question before it is searched.
+
+A word the knowledge base never uses ("confrence", "Tongxaing", "wen") is replaced by the closest word
+it does use, when one is close enough. Short words (three or four letters) are only corrected towards
+question words ("wen" -> "when"), where a wrong guess would otherwise be likely. Thai and Chinese text is
+left as it is: their retrievers already match parts of words.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from rapidfuzz import fuzz, process
+
+from index.textproc import QUESTION_WORDS, normalise
+
+_WORD = re.compile(r"[a-z]+")
+_LONG_CUTOFF = 80.0
+_SHORT_CUTOFF = 80.0
+_MIN_LONG = 5
+
+
+class SpellFixer:
+    """Corrects question words against the vocabulary of the knowledge base."""
+
+    def __init__(self, texts: Iterable[str]) -> None:
+        vocabulary: set[str] = set()
+        for text in texts:
+            vocabulary.update(_WORD.findall(normalise(text, limit=None)))
+        self._question_words = sorted(w for w in QUESTION_WORDS if w.isascii())
+        self.vocabulary = frozenset(vocabulary | set(self._question_words))
+        self._long_words = sorted(w for w in self.vocabulary if len(w) >= _MIN_LONG - 1)
+
+    def _fix(self, word: str) -> str:
+        if len(word) < 3 or word in self.vocabulary:
+            return word
+        if len(word) >= _MIN_LONG:
+            choices, cutoff = self._long_words, _LONG_CUTOFF
+        else:
+            choices, cutoff = self._question_words, _SHORT_CUTOFF
+        best = process.extractOne(word, choices, scorer=fuzz.ratio, score_cutoff=cutoff)
+        return best[0] if best else word
+
+    def correct(self, text: str) -> str:
+        """``text`` with misspelt Latin words replaced; unchanged when nothing needed fixing."""
+        folded = normalise(text)
+        fixed = _WORD.sub(lambda m: self._fix(m.group()), folded)
+        return text if fixed == folded else fixed

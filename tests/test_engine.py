@@ -1,0 +1,135 @@
+"""The answer engine over the shipped knowledge with the default embedder."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import unicodedata
+from pathlib import Path
+
+import pytest
+import yaml
+
+from index.engine import Engine
+from index.evaluation import evaluate, load_cases
+from index.language import detect_language
+
+ROOT = Path(__file__).resolve().parents[1]
+KNOWLEDGE = ROOT / "knowledge"
+CONVERSATIONS = yaml.safe_load((ROOT / "tests/data/conversations.yaml").read_text(encoding="utf-8"))
+DEV_SET = ROOT.parent / "shared/eval/dev-questions.jsonl"
+
+
+@pytest.fixture(scope="module")
+def engine(tmp_path_factory: pytest.TempPathFactory) -> Engine:
+    return Engine.load(KNOWLEDGE, tmp_path_factory.mktemp("data"))
+
+
+def _fold(text: str) -> str:
+    return unicodedata.normalize("NFKC", text).casefold()
+
+
+@pytest.mark.parametrize("case", CONVERSATIONS, ids=lambda c: f"{c['lang']}:{c['q'][:30]}")
+def test_conversation(engine: Engine, case: dict) -> None:
+    answer = engine.ask(case["q"])
+    assert answer.language == case["lang"]
+    assert detect_language(answer.text, fallback=case["lang"]) == case["lang"], answer.text
+    if case.get("decline"):
+        assert not answer.answered, f"answered {answer.sources}: {answer.text[:120]}"
+        assert answer.sources == []
+        return
+    assert answer.answered, f"declined ({answer.reason}, {answer.score})"
+    reply = _fold(answer.text)
+    for group in case["expect"]:
+        assert any(_fold(alt) in reply for alt in group), f"none of {group} in: {answer.text[:300]}"
+
+
+@pytest.mark.skipif(not DEV_SET.exists(), reason="public dev question set not beside the checkout")
+def test_dev_set_targets(engine: Engine) -> None:
+    report = evaluate(engine, load_cases(DEV_SET))
+    for lang, figures in report.per_lang.items():
+        assert figures.accuracy >= 0.95, (lang, [o.case.id for o in report.failures])
+        assert figures.decline_rate >= 0.90, lang
+        assert figures.language_rate == 1.0, lang
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["", "   ", "🙂🎉🙂", "\x00\x07\x1b[31m", "12345", "?!?", "a" * 10_000, "พิพิธภัณฑ์ museum 博物馆 " * 400],
+    ids=["empty", "spaces", "emoji", "control", "number", "punct", "10k-latin", "mixed-huge"],
+)
+def test_bad_input_gets_a_reply(engine: Engine, question: str) -> None:
+    answer = engine.ask(question, fallback_language="th")
+    assert answer.text.strip()
+    assert answer.language in ("th", "zh", "en")
+    if not any(ch.isalpha() for ch in question):
+        assert not answer.answered and answer.language == "th"
+
+
+def test_ambiguous_text_uses_fallback_language(engine: Engine) -> None:
+    assert engine.ask("2023", fallback_language="zh").language == "zh"
+    assert engine.ask("2023", fallback_language="en").language == "en"
+
+
+def test_decline_offers_nearby_topics(engine: Engine) -> None:
+    answer = engine.ask("Is there vegetarian food at the conference venue restaurant?")
+    assert not answer.answered
+    assert answer.suggestions and all(s.entry_id in engine.kb.by_id for s in answer.suggestions)
+
+
+def test_index_loads_when_fresh_and_rebuilds_only_what_changed(tmp_path: Path) -> None:
+    knowledge = tmp_path / "knowledge"
+    shutil.copytree(KNOWLEDGE, knowledge)
+    data = tmp_path / "data"
+    first = Engine.load(knowledge, data)
+    assert first.build_report.rebuilt and first.build_report.embedded == len(first.passages)
+
+    again = Engine.load(knowledge, data, embedder=first.embedder)
+    assert not again.build_report.rebuilt and again.version == first.version
+
+    path = knowledge / "faq.yaml"
+    doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    doc["faq"][0]["answer"]["en"] += " Edited."
+    path.write_text(yaml.safe_dump(doc, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    edited = Engine.load(knowledge, data, embedder=first.embedder)
+    assert edited.build_report.rebuilt
+    assert edited.build_report.embedded == 1  # only the changed English answer passage
+    assert edited.version != first.version
+
+
+def test_json_contract_over_stdin(tmp_path: Path) -> None:
+    questions = ["Where is the summit held?", "峰会在哪里", "ราคาทองวันนี้", "", "🙂"]
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "ask", "--json", "--data-dir", str(tmp_path)],
+        input="\n".join(questions) + "\n",
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=True,
+    )
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [r["question"] for r in records] == questions
+    for record in records:
+        assert list(record) == ["question", "language", "answered", "answer", "sources", "score"]
+        assert record["language"] in ("th", "zh", "en")
+        assert isinstance(record["answered"], bool) and isinstance(record["score"], float)
+        assert record["answer"].strip() and isinstance(record["sources"], list)
+    assert [r["language"] for r in records[:3]] == ["en", "zh", "th"]
+    assert records[0]["answered"] and records[0]["sources"]
+    assert not records[3]["answered"] and not records[4]["answered"]
+
+
+def test_index_check_reports_errors(tmp_path: Path) -> None:
+    knowledge = tmp_path / "knowledge"
+    shutil.copytree(KNOWLEDGE, knowledge)
+    (knowledge / "broken.yaml").write_text("venues:\n  - id: Bad Id\n    name: {en: x}\n", encoding="utf-8")
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "index", "check", "--knowledge", str(knowledge)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+    assert result.returncode == 1
+    assert "broken.yaml:2" in result.stderr and "Traceback" not in result.stderr
