@@ -246,8 +246,9 @@ def parse_html(source: str) -> tuple[str, list[dict[str, Any]]]:
             raise fail(f'unmatched end tag, expected "</{stack[-1][0]}>", found "</{name}>"', index)
         else:
             _, start, entity = stack.pop()
-            if name == "code" and stack and stack[-1][0] == "pre" and "language" in entity:
-                stack[-1][2]["language"] = entity["language"]  # <pre><code class="language-x"> is one entity
+            if name == "code" and stack and stack[-1][0] == "pre":  # <pre><code> is one pre entity
+                if "language" in entity:
+                    stack[-1][2]["language"] = entity["language"]
             elif length > start:
                 if entity["type"] == "code":
                     entity.pop("language", None)  # only a pre block keeps a language
@@ -309,6 +310,7 @@ class FakeBotApi:
         self._injected: dict[int, tuple[float, int | None]] = {}
         self._message_ids = itertools.count(1)
         self._callback_ids = itertools.count(1)
+        self._file_ids = itertools.count(1)
         self._messages: dict[tuple[int, int], dict[str, Any]] = {}
         self._chats: dict[int, dict[str, Any]] = {}
         self._open_callbacks: set[str] = set()
@@ -422,9 +424,17 @@ class FakeBotApi:
         return entities
 
     def inject(self, update: dict[str, Any]) -> int:
-        """Queue (or, with a webhook set, deliver) a raw update; an ``update_id`` is added if missing."""
+        """Queue (or, with a webhook set, deliver) a raw update; returns its ``update_id``.
+
+        The id is added when missing; a given one must be above every earlier id, as with Telegram
+        (``getUpdates`` offsets would otherwise skip it).
+        """
         if "update_id" in update:
-            self._last_update_id = max(self._last_update_id, update["update_id"])
+            if update["update_id"] <= self._last_update_id:
+                raise ValueError(
+                    f"update_id {update['update_id']} is not above the last one, {self._last_update_id}"
+                )
+            self._last_update_id = update["update_id"]
         else:
             self._last_update_id += 1
             update = {"update_id": self._last_update_id, **update}
@@ -513,7 +523,7 @@ class FakeBotApi:
         return self.inject({"edited_message": edited})
 
     def sticker(self, user_id: int, *, emoji: str = "👍", chat_id: int | None = None, **options: Any) -> int:
-        n = next(self._callback_ids)
+        n = next(self._file_ids)
         sticker = {
             "file_id": f"sticker-{n}",
             "file_unique_id": f"us-{n}",
@@ -529,7 +539,7 @@ class FakeBotApi:
     def photo(
         self, user_id: int, *, caption: str | None = None, chat_id: int | None = None, **options: Any
     ) -> int:
-        n = next(self._callback_ids)
+        n = next(self._file_ids)
         sizes = [
             {
                 "file_id": f"photo-{n}-{side}",
@@ -545,7 +555,7 @@ class FakeBotApi:
         return self._media(user_id, content, chat_id, **options)
 
     def voice(self, user_id: int, *, duration: int = 3, chat_id: int | None = None, **options: Any) -> int:
-        n = next(self._callback_ids)
+        n = next(self._file_ids)
         voice = {
             "file_id": f"voice-{n}",
             "file_unique_id": f"uv-{n}",

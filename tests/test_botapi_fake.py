@@ -205,6 +205,15 @@ async def test_commands_are_kept_per_language(bot: Bot, fake: FakeBotApi) -> Non
         await bot.set_my_commands([("Start-Now", "bad")])
 
 
+async def test_raw_updates_keep_their_ids_which_must_increase(bot: Bot, fake: FakeBotApi) -> None:
+    raw = {"update_id": 500, "message": {"message_id": 1, "date": 0, "chat": {"id": 9, "type": "private"}}}
+    assert fake.inject(raw) == 500
+    assert fake.user_message(9, "next") == 501
+    with pytest.raises(ValueError, match="not above"):
+        fake.inject({**raw, "update_id": 501})
+    assert [u.update_id for u in await bot.get_updates(timeout=0)] == [500, 501]
+
+
 async def test_get_updates_offsets_long_polling_and_allowed_updates(bot: Bot, fake: FakeBotApi) -> None:
     first = fake.user_message(1, "one")
     fake.user_message(2, "two")
@@ -370,6 +379,36 @@ async def test_webhook_delivery_carries_the_secret(bot: Bot, fake: FakeBotApi) -
     assert await bot.delete_webhook()
     fake.user_message(3, "polling again")
     assert [u.message.text for u in await bot.get_updates(timeout=0)] == ["polling again"]
+
+
+async def test_webhook_application_answers_and_refuses_a_wrong_secret(bot: Bot, fake: FakeBotApi) -> None:
+    app = Application.builder().token(TOKEN).base_url(fake.base_url).build()
+    app.add_handler(MessageHandler(filters.TEXT, echo))
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    url = f"http://127.0.0.1:{port}/telegram"
+    await app.initialize()
+    await app.updater.start_webhook(
+        listen="127.0.0.1", port=port, url_path="telegram", webhook_url=url, secret_token="right-secret"
+    )
+    await app.start()
+    try:
+        assert fake.webhook_url == url
+        fake.user_message(20, "over the webhook")
+        reply = await fake.wait_for(lambda c: c.method == "sendMessage" and c.chat_id == 20)
+        assert reply.params["text"] == "over the webhook"
+        assert fake.deliveries[-1].status == 200
+
+        await bot.set_webhook(url, secret_token="wrong-secret")
+        refused = fake.user_message(21, "forged")
+        deliveries = await fake.wait_delivered(2)
+        assert (deliveries[-1].update_id, deliveries[-1].status) == (refused, 403)
+        assert fake.sent_to(21) == []
+    finally:
+        await app.updater.stop()
+        await app.stop()
+        await app.shutdown()
 
 
 async def test_webhook_failures_are_recorded(bot: Bot, fake: FakeBotApi) -> None:
