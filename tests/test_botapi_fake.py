@@ -124,7 +124,10 @@ async def test_too_long_text_and_oversized_button_data_are_refused(bot: Bot) -> 
 
 
 async def test_blocked_user_gives_forbidden_and_others_still_get_messages(bot: Bot, fake: FakeBotApi) -> None:
-    fake.block_user(7)
+    notice = fake.block_user(7, notify=True)
+    [update] = await bot.get_updates(timeout=0)
+    assert update.update_id == notice and update.my_chat_member.new_chat_member.status == "kicked"
+    assert update.my_chat_member.chat.id == 7
     with pytest.raises(Forbidden, match=r"(?i)bot was blocked by the user"):
         await bot.send_message(7, "hello")
     with pytest.raises(Forbidden):

@@ -10,8 +10,8 @@ with the version bump. Opening an older database upgrades it; a database from a 
 bot is refused with :class:`SchemaVersionError` rather than being misread.
 
 Users are subscribed to announcements by default (organisers' news is opt-out): whoever started the
-bot came for the summit, and ``/unsubscribe`` style commands can turn it off. All timestamps are
-stored as ISO 8601 text in UTC.
+bot came for the summit; :meth:`Database.set_subscribed` records an opt-out. All timestamps are stored
+as ISO 8601 text in UTC.
 """
 
 from __future__ import annotations
