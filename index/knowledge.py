@@ -20,6 +20,8 @@ from pydantic import ValidationError
 from index.schema import Entry, Event, Fact, FaqEntry, KnowledgeFile, Route, Session, Venue
 
 MAX_FILE_BYTES = 2_000_000
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+"""libyaml's loader where PyYAML was built with it (several times faster), else the pure-Python one."""
 
 
 @dataclass(frozen=True)
@@ -122,14 +124,17 @@ def _entry_id(raw: object, loc: tuple[str | int, ...]) -> tuple[str | None, tupl
 
 def parse_file(name: str, text: str) -> tuple[KnowledgeFile | None, list[Problem]]:
     """Parse and validate one file's text; return the model or the problems found."""
+    loader = _Loader(text)
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        raw = yaml.safe_load(text)
+        node = loader.get_single_node()
+        raw = loader.construct_document(node) if node is not None else None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
         reason = getattr(exc, "problem", None) or str(exc)
         return None, [Problem(name, f"not valid YAML: {reason}", line=line)]
+    finally:
+        loader.dispose()
     if raw is None:
         return KnowledgeFile(), []
     if not isinstance(raw, dict):

@@ -13,17 +13,27 @@ signal: how much of the question (IDF-weighted) a passage contains.
 
 from __future__ import annotations
 
+import hashlib
+import json
+import logging
 import math
+import os
 import re
+import tempfile
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from importlib.metadata import version
+from pathlib import Path
 
 import bm25s
 import numpy as np
 
+from index import textproc
 from index.textproc import QUESTION_WORDS, Term, stem_en, terms, tokenize
 from index.types import LANGS, Hit, Lang, Passage
+
+log = logging.getLogger(__name__)
 
 _LATIN_WORD = re.compile(r"[a-z\u00c0-\u024f]")
 QUESTION_WORD_WEIGHT = 0.3
@@ -75,6 +85,52 @@ def _query_weights(words: Sequence[Term]) -> dict[str, float]:
     return weights
 
 
+def _tokeniser_fingerprint() -> str:
+    """Changes whenever tokenisation may change: the tokeniser's code or the segmenters' versions."""
+    digest = hashlib.sha256(Path(textproc.__file__).read_bytes())
+    digest.update(f"{version('pythainlp')} {version('jieba')}".encode())
+    return digest.hexdigest()[:16]
+
+
+class TokenCache:
+    """Tokens of passage texts, kept on disk so a restart or an edit tokenises only new text.
+
+    Thai and Chinese segmentation is the slowest step of start-up; the cache file's name carries a
+    fingerprint of the tokeniser, so a change of code or dictionaries starts a fresh cache.
+    """
+
+    def __init__(self, directory: Path | None = None) -> None:
+        self.path = directory / f"tokens-{_tokeniser_fingerprint()}.json" if directory else None
+        self._tokens: dict[str, list[str]] = {}
+        self._used: set[str] = set()
+        self._dirty = False
+        if self.path and self.path.exists():
+            try:
+                self._tokens = json.loads(self.path.read_text(encoding="utf-8"))
+            except (OSError, ValueError) as exc:
+                log.warning("ignoring unreadable token cache %s: %s", self.path, exc)
+
+    def tokens(self, text: str, lang: Lang) -> list[str]:
+        key = hashlib.sha1(f"{lang}\0{text}".encode()).hexdigest()
+        self._used.add(key)
+        found = self._tokens.get(key)
+        if found is None:
+            found = self._tokens[key] = tokenize(text, lang, limit=None)
+            self._dirty = True
+        return found
+
+    def save(self) -> None:
+        """Write the tokens used since loading, atomically, if any were new (stale entries are dropped)."""
+        if not (self.path and self._dirty):
+            return
+        self._tokens = {key: self._tokens[key] for key in self._used}
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile("w", dir=self.path.parent, delete=False, encoding="utf-8") as tmp:
+            json.dump(self._tokens, tmp, ensure_ascii=False)
+        os.replace(tmp.name, self.path)
+        self._dirty = False
+
+
 class LexicalIndex:
     """Keyword search and query-coverage over a fixed sequence of passages.
 
@@ -82,13 +138,14 @@ class LexicalIndex:
     searches then only tokenise the question, which is cached for repeated calls.
     """
 
-    def __init__(self, passages: Sequence[Passage]) -> None:
+    def __init__(self, passages: Sequence[Passage], cache: TokenCache | None = None) -> None:
+        cache = cache or TokenCache()
         self._langs: list[Lang] = [p.lang for p in passages]
         self._token_sets: list[frozenset[str]] = []
         docs: dict[Lang, list[list[str]]] = {lang: [] for lang in LANGS}
         positions: dict[Lang, list[int]] = {lang: [] for lang in LANGS}
         for position, passage in enumerate(passages):
-            tokens = tokenize(passage.text, passage.lang, limit=None)
+            tokens = cache.tokens(passage.text, passage.lang)
             self._token_sets.append(frozenset(tokens))
             docs[passage.lang].append(tokens)
             positions[passage.lang].append(position)
@@ -102,6 +159,7 @@ class LexicalIndex:
             self._indexes[lang] = _LangIndex(
                 np.asarray(positions[lang]), bm25, doc_freq, size=len(docs[lang])
             )
+        cache.save()
 
     def search(self, query: str, lang: Lang, k: int = 20) -> list[Hit]:
         """The ``k`` best passages for ``query`` by BM25, best first; only hits with a positive score.

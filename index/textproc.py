@@ -23,11 +23,12 @@ import re
 import unicodedata
 from collections.abc import Callable
 from functools import cache, lru_cache
+from importlib import resources
 from typing import NamedTuple
 
 import jieba
 import zhconv
-from pythainlp.corpus import thai_stopwords, thai_words, tnc
+from pythainlp.corpus import thai_stopwords, thai_words
 from pythainlp.tokenize import word_tokenize
 from pythainlp.util import normalize as thai_normalize
 
@@ -46,6 +47,7 @@ _THAI_DIGITS = str.maketrans("๐๑๒๓๔๕๖๗๘๙", "0123456789")
 _ZERO_WIDTH_SPACE = "\u200b"
 _MAX_SPLIT = 24
 """Longer words are not split into parts (no dictionary word is that long; keeps hostile input cheap)."""
+_TNC_FREQ_FILE = "tnc_freq.txt"
 _THAI_PART_MIN_FREQ = 1000
 """A Thai part must occur this often in the Thai National Corpus: rare fragments are not words."""
 
@@ -102,7 +104,14 @@ def _stopwords_th() -> frozenset[str]:
 def _thai_common_words() -> frozenset[str]:
     """Dictionary words seen at least ``_THAI_PART_MIN_FREQ`` times in the Thai National Corpus."""
     dictionary = thai_words()
-    return frozenset(w for w, n in tnc.word_freqs() if n >= _THAI_PART_MIN_FREQ and w in dictionary)
+    common = set()
+    # Streamed from the corpus file bundled with PyThaiNLP: the full list would cost ~30 MB at start-up.
+    with resources.files("pythainlp.corpus").joinpath(_TNC_FREQ_FILE).open(encoding="utf-8") as lines:
+        for line in lines:
+            word, _, count = line.rstrip("\n").partition("\t")
+            if count.isdigit() and int(count) >= _THAI_PART_MIN_FREQ and word in dictionary:
+                common.add(word)
+    return frozenset(common)
 
 
 @cache
