@@ -18,7 +18,7 @@ from dotenv import dotenv_values
 
 TELEGRAM_API_ROOT = "https://api.telegram.org"
 _SECRET = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
-_TOKEN = re.compile(r"^\d+:[A-Za-z0-9_-]{20,}$")
+_TOKEN = re.compile(r"^\d+:[A-Za-z0-9_-]+$")
 
 
 class ConfigError(ValueError):

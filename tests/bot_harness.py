@@ -1,0 +1,69 @@
+"""Running the real bot application against the local Bot API fake (tests and ``bench/bot_load.py``)."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from botapi_fake import FakeBotApi
+from telegram.ext import Application
+
+from bot.config import Settings, settings_from
+from bot.telegram.app import ALLOWED_UPDATES, Mode, build_application
+from index.engine import Engine
+
+WEBHOOK_SECRET = "e2e-secret_token"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def settings_for(fake: FakeBotApi, data_dir: Path, **env: str) -> Settings:
+    """Bot settings that point at ``fake`` and keep the database in ``data_dir``."""
+    return settings_from(
+        {
+            "TELEGRAM_BOT_TOKEN": fake.token,
+            "TELEGRAM_API_BASE_URL": fake.base_url,
+            "SUMMIT_BOT_DATA_DIR": str(data_dir),
+            **env,
+        }
+    )
+
+
+@asynccontextmanager
+async def running_bot(
+    settings: Settings, engine: Engine, mode: Mode = "polling", webhook_port: int | None = None
+) -> AsyncIterator[Application]:
+    """Start the application the way ``run_bot`` does (same hooks, same order), stop it afterwards.
+
+    In webhook mode PTB's webhook server listens on 127.0.0.1:``webhook_port`` (path ``/telegram``) with
+    the secret token :data:`WEBHOOK_SECRET`, and registers itself with the fake through setWebhook.
+    """
+    application = build_application(settings, engine, mode)
+    await application.initialize()
+    await application.post_init(application)
+    if mode == "polling":
+        await application.updater.start_polling(poll_interval=0, timeout=1, allowed_updates=ALLOWED_UPDATES)
+    else:
+        port = webhook_port or free_port()
+        await application.updater.start_webhook(
+            listen="127.0.0.1",
+            port=port,
+            url_path="telegram",
+            webhook_url=f"http://127.0.0.1:{port}/telegram",
+            secret_token=WEBHOOK_SECRET,
+            allowed_updates=ALLOWED_UPDATES,
+        )
+    await application.start()
+    try:
+        yield application
+    finally:
+        await application.updater.stop()
+        await application.stop()
+        await application.shutdown()
+        await application.post_shutdown(application)
