@@ -84,7 +84,9 @@ def test_index_loads_when_fresh_and_rebuilds_only_what_changed(tmp_path: Path) -
     shutil.copytree(KNOWLEDGE, knowledge)
     data = tmp_path / "data"
     first = Engine.load(knowledge, data)
-    assert first.build_report.rebuilt and first.build_report.embedded == len(first.passages)
+    report = first.build_report
+    assert report.rebuilt and report.embedded > len(first.passages) // 2  # distinct texts, nothing cached
+    assert report.embedded + report.reused == len(first.passages)
 
     again = Engine.load(knowledge, data, embedder=first.embedder)
     assert not again.build_report.rebuilt and again.version == first.version
