@@ -48,3 +48,27 @@ def test_thresholds_file_must_be_complete(tmp_path: Path) -> None:
     path.write_text("dense_strong: 0.5\n")
     with pytest.raises(ValueError, match="missing"):
         Thresholds.load(path)
+
+
+def test_thresholds_save_keeps_comments(tmp_path: Path) -> None:
+    from index.gate import GATE_FILE
+
+    path = tmp_path / "gate.yaml"
+    path.write_text(GATE_FILE.read_text(encoding="utf-8"), encoding="utf-8")
+    changed = replace(T, dense_strong=0.725, name_min=95.0)
+    changed.save(path)
+    assert Thresholds.load(path) == changed
+    assert path.read_text(encoding="utf-8").count("#") == GATE_FILE.read_text(encoding="utf-8").count("#")
+
+
+def test_calibration_separates_answerable_from_out_of_scope() -> None:
+    from index.calibration import Observation, calibrate
+
+    right = [Observation(d, 0.9, 0.0, True, True) for d in (0.72, 0.78, 0.85, 0.9)]
+    wrong_top = [Observation(0.5, 0.2, 0.0, True, False)]
+    off_topic = [Observation(d, 0.3, 0.0, False, False) for d in (0.4, 0.5, 0.58, 0.62)]
+    result = calibrate(right + wrong_top + off_topic, T)
+    t = result.thresholds
+    assert result.right == 4 and result.wrong == 0 and result.declined_out_of_scope == 4
+    assert 0.62 < t.dense_strong <= 0.72 or t.coverage_strong <= 0.9
+    assert t.baseline_dense_min == T.baseline_dense_min  # baselines are not calibrated
