@@ -13,13 +13,12 @@ from typing import Annotated
 import typer
 from dotenv import load_dotenv
 
+from bot.config import ConfigError, Settings
 from index.types import LANGS, Lang
 
 app = typer.Typer(help="summit-bot: a multilingual conference assistant.", no_args_is_help=True)
 index_app = typer.Typer(help="Build or check the knowledge index.", no_args_is_help=True)
 app.add_typer(index_app, name="index")
-
-PACKAGE_KNOWLEDGE = Path(__file__).resolve().parents[1] / "knowledge"
 
 KnowledgeOpt = Annotated[
     Path | None, typer.Option("--knowledge", help="Knowledge directory [env KNOWLEDGE_DIR, else ./knowledge]")
@@ -36,17 +35,21 @@ LangOpt = Annotated[
 ]
 
 
+def _settings(*, require_token: bool = False) -> Settings:
+    """Settings from the environment and .env, or a readable error and exit code 2."""
+    try:
+        return Settings.from_env(require_token=require_token)
+    except ConfigError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
+
+
 def _knowledge_dir(option: Path | None) -> Path:
-    if option:
-        return option
-    if env := os.environ.get("KNOWLEDGE_DIR"):
-        return Path(env)
-    local = Path("knowledge")
-    return local if local.is_dir() else PACKAGE_KNOWLEDGE
+    return option or _settings().knowledge_dir
 
 
 def _data_dir(option: Path | None) -> Path:
-    return option or Path(os.environ.get("SUMMIT_BOT_DATA_DIR", "data"))
+    return option or _settings().data_dir
 
 
 def _fallback(lang: str) -> Lang:
@@ -72,6 +75,7 @@ def _load_engine(knowledge: Path | None, data_dir: Path | None, model: str | Non
             bar.update(done - bar.n)
 
     try:
+        model = model or _settings().embedding_model
         return Engine.load(_knowledge_dir(knowledge), _data_dir(data_dir), model, progress=callback)
     except KnowledgeError as exc:
         typer.echo(f"The knowledge files have {len(exc.problems)} problem(s):", err=True)
@@ -247,15 +251,14 @@ def run(
     ] = False,
 ) -> None:
     """Start the Telegram bot (long polling by default)."""
-    from bot.config import ConfigError, Settings
     from bot.telegram.app import run_bot
 
+    settings = _settings(require_token=True)
     try:
-        settings = Settings.from_env(require_token=True)
+        run_bot(settings, webhook=webhook)
     except ConfigError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from exc
-    run_bot(settings, webhook=webhook)
 
 
 def main() -> None:

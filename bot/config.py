@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 from dotenv import dotenv_values
 
 TELEGRAM_API_ROOT = "https://api.telegram.org"
+BUNDLED_KNOWLEDGE = Path(__file__).resolve().parents[1] / "knowledge"
 _SECRET = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
 _TOKEN = re.compile(r"^\d+:[A-Za-z0-9_-]+$")
 
@@ -128,6 +129,12 @@ def _number(name: str, raw: str, problems: list[str], *, low: float, high: float
     return value
 
 
+def _default_knowledge_dir() -> Path:
+    """``./knowledge`` when the working directory has one, else the knowledge shipped with the code."""
+    local = Path("knowledge")
+    return local if local.is_dir() else BUNDLED_KNOWLEDGE
+
+
 def settings_from(env: Mapping[str, str]) -> Settings:
     """Build settings from a mapping of variables; raise :class:`ConfigError` listing every problem."""
     problems: list[str] = []
@@ -162,7 +169,7 @@ def settings_from(env: Mapping[str, str]) -> Settings:
         admin_ids=admin_ids,
         organiser_ids=organiser_ids,
         data_dir=Path(get("SUMMIT_BOT_DATA_DIR") or "data"),
-        knowledge_dir=Path(get("KNOWLEDGE_DIR") or "knowledge"),
+        knowledge_dir=Path(get("KNOWLEDGE_DIR") or _default_knowledge_dir()),
         embedding_model=get("EMBEDDING_MODEL"),
         webhook_listen=get("WEBHOOK_LISTEN") or "127.0.0.1",
         webhook_port=port,
