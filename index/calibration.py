@@ -2,10 +2,11 @@
 
 Each question is asked once; what the gate will see (the signals of the best entry) and whether that
 entry's answer would be right are recorded. Every combination of thresholds on a grid is then scored
-without asking again: a right answer and a declined out-of-scope question count one each, a wrong
-answer costs ``WRONG_COST`` (a wrong answer is worse than an honest decline). Among the best
-combinations the per-threshold median is taken, which keeps the thresholds away from the edges of
-the region that scores best.
+without asking again: the share of answerable questions answered right plus the share of out-of-scope
+questions declined, so both kinds weigh the same whatever their numbers; an answerable question
+answered wrongly costs ``WRONG_COST`` times a right answer (a wrong answer is worse than an honest
+decline). Among the best combinations the per-threshold median is taken, which keeps the thresholds
+away from the edges of the region that scores best.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from index.engine import Engine
 from index.evaluation import Case, judge
 from index.gate import Thresholds
 
-WRONG_COST = 1.5
+WRONG_COST = 2.0
 
 GRID: dict[str, Sequence[float]] = {
     "dense_floor": (0.25, 0.3, 0.35, 0.4),
@@ -89,7 +90,9 @@ def calibrate(observations: Sequence[Observation], base: Thresholds) -> Calibrat
     right = (answer & right_top).sum(axis=1)
     wrong = (answer & ~right_top).sum(axis=1)
     declined_oos = (~answer & ~answerable).sum(axis=1)
-    scores = right + declined_oos - WRONG_COST * wrong
+    n_answerable, n_out = max(1, int(answerable.sum())), max(1, int((~answerable).sum()))
+    wrong_answerable = (answer & ~right_top & answerable).sum(axis=1)
+    scores = (right - WRONG_COST * wrong_answerable) / n_answerable + declined_oos / n_out
 
     best = scores.max()
     chosen = np.median(combos[scores == best], axis=0)

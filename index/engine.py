@@ -10,6 +10,7 @@ from __future__ import annotations
 import gc
 import hashlib
 import logging
+import re
 import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
@@ -97,6 +98,16 @@ def _for_embedding(passage: Passage) -> Passage:
     return replace(passage, text=question_form(passage.text)) if passage.kind == "question" else passage
 
 
+_YEAR = re.compile(r"(?<!\d)(19\d\d|20\d\d|25\d\d)(?!\d)")
+_BUDDHIST_ERA_OFFSET = 543
+
+
+def years_in(text: str) -> set[int]:
+    """Calendar years written in ``text``; Thai Buddhist-era years (25xx) are converted (2566 -> 2023)."""
+    years = {int(y) for y in _YEAR.findall(text)}
+    return {y - _BUDDHIST_ERA_OFFSET if y >= 2500 else y for y in years}
+
+
 def _has_content(text: str) -> bool:
     """True when the text has at least one letter (a bare number or emoji is not a question)."""
     return any(ch.isalpha() for ch in text)
@@ -124,12 +135,13 @@ class Engine:
         self.spelling = SpellFixer(p.text for p in self.passages)
         self.intents = IntentMatcher.load()
         self._served = {
-            item.id: self.intents.profile([q for lang in LANGS for q in item.questions.get(lang)])
-            for item in kb.faq
+            entry.id: self.intents.profile([q for lang in LANGS for q in entry.questions.get(lang)])
+            for entry in kb.entries()
         }
         self.thresholds = thresholds or Thresholds.load()
         self.build_report = build_report
         self.version = f"{kb.content_hash[:12]}-{embedder.id}"
+        self._known_years = {kb.event.start_date.year, kb.event.end_date.year}
         self._by_entry_lang: dict[tuple[str, Lang], list[int]] = defaultdict(list)
         for i, p in enumerate(self.passages):
             self._by_entry_lang[(p.entry_id, p.lang)].append(i)
@@ -251,6 +263,8 @@ class Engine:
                 margin=score - max(others, default=0.0),
             )
             ok, reason = decide(signals, t)
+            if ok and not years_in(text) <= self._known_years | years_in(self.entry_answer(top, lang)):
+                ok, reason = False, "asks about another year"
         if not ok:
             near = [e for e, _ in ranked.entries[:SUGGESTIONS]]
             return replace(self._decline(question, lang, near, score, reason), best=top, signals=signals)

@@ -1,9 +1,9 @@
 """What kind of answer a question asks for (a date, a place, a person, a number, a route, ...).
 
 Dense embeddings place "When is the summit?" and "Where is the summit?" close together. The cue words in
-``intents.yaml`` tell them apart, and :meth:`IntentMatcher.adjust` uses them after rank fusion: an FAQ
-entry whose own phrasings ask for a different kind of answer than the question is pushed down, one that
-asks for the same kind is nudged up. Entries with no phrasings (sessions, venues, facts) are left alone.
+``intents.yaml`` tell them apart, and :meth:`IntentMatcher.adjust` uses them after rank fusion: an
+entry whose own question phrasings ask for a different kind of answer than the question is pushed down,
+one that asks for the same kind is nudged up. Entries without phrasings are left alone.
 """
 
 from __future__ import annotations

@@ -36,9 +36,8 @@ def _names(entry: Entry, lang: Lang) -> list[str]:
 def _entry_passages(entry: Entry, kb: KnowledgeBase, lang: Lang) -> Iterator[tuple[str, str]]:
     for name in _names(entry, lang):
         yield "name", name
-    if isinstance(entry, FaqEntry):
-        for question in entry.questions.get(lang):
-            yield "question", question
+    for question in entry.questions.get(lang):
+        yield "question", question
     yield "body", entry_text(entry, kb, lang)
 
 

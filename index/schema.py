@@ -59,6 +59,8 @@ class _Entry(_Strict):
     source: str | None = None
     approximate: bool = False
     """True when the fact comes from a secondary source and is to be presented as approximate."""
+    questions: I18nList = Field(default_factory=I18nList)
+    """Ways attendees ask for this entry; matched like FAQ phrasings (optional except on FAQ entries)."""
 
 
 class Event(_Entry):

@@ -1,9 +1,10 @@
 """Fixing typos in the Latin-script words of a question before it is searched.
 
 A word the knowledge base never uses ("confrence", "Tongxaing", "wen") is replaced by the closest word
-it does use, when one is close enough. Short words (three or four letters) are only corrected towards
-question words ("wen" -> "when"), where a wrong guess would otherwise be likely. Thai and Chinese text is
-left as it is: their retrievers already match parts of words.
+it does use that starts with the same letter, when one is close enough. Short words (three or four
+letters) are only corrected towards question words ("wen" -> "when"), where a wrong guess would
+otherwise be likely. Thai and Chinese text is left as it is: their retrievers already match parts of
+words.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from rapidfuzz import fuzz, process
 from index.textproc import QUESTION_WORDS, normalise
 
 _WORD = re.compile(r"[a-z]+")
-_LONG_CUTOFF = 80.0
+_LONG_CUTOFF = 85.0
 _SHORT_CUTOFF = 80.0
 _MIN_LONG = 5
 
@@ -39,7 +40,10 @@ class SpellFixer:
             choices, cutoff = self._long_words, _LONG_CUTOFF
         else:
             choices, cutoff = self._question_words, _SHORT_CUTOFF
-        best = process.extractOne(word, choices, scorer=fuzz.ratio, score_cutoff=cutoff)
+        # A typo rarely hits the first letter; requiring it keeps real words ("reach") from being
+        # "corrected" into different ones ("each").
+        same_start = [c for c in choices if c[0] == word[0]]
+        best = process.extractOne(word, same_start, scorer=fuzz.ratio, score_cutoff=cutoff)
         return best[0] if best else word
 
     def correct(self, text: str) -> str:

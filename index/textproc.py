@@ -75,7 +75,9 @@ _STOPWORDS_EN = (
         """a an the is are was were be been being am do does did done of to in on at for from by with as
         and or but if so than then that this these those it its i me my we our us you your he she
         they them their there here what can could would should will shall may might must please tell
-        let know want about any some also just very into over under up out get got"""
+        let know want about any some also just very into over under up out get got
+        hi hello hey thanks thank kindly really actually exactly quite ok okay sorry excuse dear
+        wondering wonder anyone someone something anything ve ll re"""
     )
     - QUESTION_WORDS
 )
@@ -83,10 +85,12 @@ _STOPWORDS_ZH = (
     _words(
         """的 了 吗 嘛 呢 吧 啊 呀 哦 么 是 在 和 与 及 跟 也 都 就 还 又 这 那 这个 那个 这些 那些 一个 个 会
         有 我 你 您 他 她 它 我们 你们 他们 请问 请 能 可以 要 想 知道 告诉 一下 什么 之 其 被 把 对 为 着
-        过 得 地 所 以 或 而 并"""
+        过 得 地 所 以 或 而 并 您好 你好 谢谢 麻烦 一共 总共 到底 呀 啦"""
     )
     - QUESTION_WORDS
 )
+_PARTICLES_TH = _words("ป่ะ มั้ย ไหม คะ ค่ะ ครับ นะ จ้า จ้ะ เนี่ย อะ หน่อย ค้าบ คับ ฮะ จ๊ะ")
+"""Spoken-style particles (politeness, question tags) that PyThaiNLP's stopword list does not cover."""
 _KEEP_TH = QUESTION_WORDS | _words(
     """ใกล้ ไกล นาน ระยะ ห่าง สูง สูงสุด เร็ว รวดเร็ว ใหญ่ เล็ก ใหม่ ยาว สั้น กว้าง ย่อย ที่สุด ล่าสุด
     เปิด ปิด เริ่ม จัด จัดงาน ร่วม ร่วมมือ แสดง เสร็จ สิ้น เข้า ออก ส่ง รับ ใช้ เปลี่ยน ผ่าน พบ
@@ -97,7 +101,7 @@ _KEEP_TH = QUESTION_WORDS | _words(
 
 @cache
 def _stopwords_th() -> frozenset[str]:
-    return frozenset(thai_stopwords()) - _KEEP_TH
+    return (frozenset(thai_stopwords()) | _PARTICLES_TH) - _KEEP_TH
 
 
 @cache
