@@ -135,3 +135,18 @@ def test_index_check_reports_errors(tmp_path: Path) -> None:
     )
     assert result.returncode == 1
     assert "broken.yaml:2" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_terminal_chat_answers_until_an_empty_line(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "chat", "--data-dir", str(tmp_path)],
+        input="峰会在哪里举办？\nWhat's the capital of Peru?\n\nnever asked\n",
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "乌镇" in result.stdout
+    assert "Sorry" in result.stdout  # the out-of-scope question is declined
+    assert result.stdout.count("> ") == 3  # the empty line ended the chat before the last question
