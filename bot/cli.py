@@ -227,7 +227,7 @@ def calibrate(
     from index.calibration import calibrate as run_calibration
     from index.calibration import observe
     from index.evaluation import load_cases
-    from index.gate import GATE_FILE
+    from index.gate import Thresholds
 
     engine = _load_engine(knowledge, data_dir, model)
     cases = [case for file in files for case in load_cases(file)]
@@ -240,8 +240,9 @@ def calibrate(
     for key, value in asdict(result.thresholds).items():
         typer.echo(f"  {key}: {value:g}")
     if write:
-        result.thresholds.save(GATE_FILE)
-        typer.echo(f"written to {GATE_FILE}")
+        target = Thresholds.path_for(engine.embedder.id, _data_dir(data_dir))
+        result.thresholds.save(target)
+        typer.echo(f"written to {target}")
 
 
 @app.command()

@@ -164,7 +164,8 @@ class Engine:
             passages, passages_hash(passages), embedder, data_dir, progress
         )
         tokens = TokenCache(Path(data_dir) / "cache")
-        engine = cls(kb, passages, embedder, dense, build_report=report, token_cache=tokens)
+        thresholds = Thresholds.for_embedder(embedder.id, data_dir)
+        engine = cls(kb, passages, embedder, dense, thresholds, report, tokens)
         engine.ask("warm up")  # load the model and tokenisers now, not on the first user's question
         # The dictionaries and model weights are millions of long-lived objects; moving them out of the
         # collector's reach keeps full garbage collections (which stall a question by ~200 ms) short.

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 import yaml
+
+from index.embedders import DEFAULT_SPEC
+from index.vectors import slug
+
+log = logging.getLogger(__name__)
 
 GATE_FILE = Path(__file__).with_name("gate.yaml")
 
@@ -32,9 +38,34 @@ class Thresholds:
             raise ValueError(f"{path}: missing {sorted(missing)}, unknown {sorted(unknown)}")
         return cls(**{k: float(v) for k, v in raw.items()})
 
+    @staticmethod
+    def path_for(embedder_id: str, data_dir: Path) -> Path:
+        """Where thresholds for ``embedder_id`` live: ``gate.yaml`` for the default embedder, else a
+        file in the data directory written by ``summit-bot calibrate --write``."""
+        if embedder_id == DEFAULT_SPEC:
+            return GATE_FILE
+        return Path(data_dir) / f"gate-{slug(embedder_id)}.yaml"
+
+    @classmethod
+    def for_embedder(cls, embedder_id: str, data_dir: Path) -> Thresholds:
+        """The thresholds calibrated for this embedder, or the default embedder's with a warning."""
+        path = cls.path_for(embedder_id, data_dir)
+        if path.exists():
+            return cls.load(path)
+        log.warning(
+            "no gate thresholds calibrated for %s (expected %s): using those of %s; "
+            "run `summit-bot calibrate QUESTION_FILES --write` with this embedder",
+            embedder_id,
+            path,
+            DEFAULT_SPEC,
+        )
+        return cls.load()
+
     def save(self, path: Path = GATE_FILE) -> None:
-        """Rewrite the values in ``path``, keeping its comments and layout."""
-        lines = path.read_text(encoding="utf-8").splitlines()
+        """Rewrite the values in ``path`` (a copy of ``gate.yaml`` if new), keeping comments and layout."""
+        template = path if path.exists() else GATE_FILE
+        lines = template.read_text(encoding="utf-8").splitlines()
+        path.parent.mkdir(parents=True, exist_ok=True)
         values = asdict(self)
         for i, line in enumerate(lines):
             key, sep, rest = line.partition(":")

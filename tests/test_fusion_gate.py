@@ -72,3 +72,15 @@ def test_calibration_separates_answerable_from_out_of_scope() -> None:
     assert result.right == 4 and result.wrong == 0 and result.declined_out_of_scope == 4
     assert 0.62 < t.dense_strong <= 0.72 or t.coverage_strong <= 0.9
     assert t.baseline_dense_min == T.baseline_dense_min  # baselines are not calibrated
+
+
+def test_other_embedders_get_their_own_thresholds(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    other = "sentence-transformers:some/model"
+    assert Thresholds.for_embedder("use-multilingual", tmp_path) == T
+    assert Thresholds.for_embedder(other, tmp_path) == T
+    assert "no gate thresholds calibrated" in caplog.text
+    own = replace(T, dense_strong=0.9)
+    own.save(Thresholds.path_for(other, tmp_path))
+    assert Thresholds.path_for(other, tmp_path).parent == tmp_path
+    assert Thresholds.for_embedder(other, tmp_path) == own
+    assert Thresholds.load() == T  # the default embedder's file is untouched
