@@ -9,6 +9,7 @@ timer: an idle worker takes it at once, so batching only happens under load, whe
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -46,6 +47,8 @@ class AnsweringService:
         self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="engine")
         self._queue: list[_Pending] = []
         self._busy = 0
+        self._engine_seconds = 0.0
+        self._engine_questions = 0
 
     async def answer(self, user_id: int, chat_id: int, question: str, fallback: Lang) -> Reply:
         """Answer ``question`` (in its own language; ``fallback`` when the text doesn't tell) and store it."""
@@ -76,8 +79,14 @@ class AnsweringService:
         work = loop.run_in_executor(self._executor, self._run, [(p.question, p.fallback) for p in batch])
         work.add_done_callback(lambda done: self._finish(loop, batch, done))
 
-    def _run(self, items: list[tuple[str, Lang]]) -> list[Answer]:
-        """In a worker thread: one ``ask_many`` call per fallback language, answers in input order."""
+    def engine_stats(self) -> tuple[float, int]:
+        """Seconds spent in the engine (wall time of the batches) and questions it answered, so far."""
+        return self._engine_seconds, self._engine_questions
+
+    def _run(self, items: list[tuple[str, Lang]]) -> tuple[list[Answer], float]:
+        """In a worker thread: one ``ask_many`` call per fallback language, answers in input order,
+        and the seconds it took."""
+        started = time.perf_counter()
         groups: dict[Lang, list[int]] = defaultdict(list)
         for i, (_, fallback) in enumerate(items):
             groups[fallback].append(i)
@@ -86,20 +95,25 @@ class AnsweringService:
             found = self.engine.ask_many([items[i][0] for i in indexes], fallback)
             for i, answer in zip(indexes, found, strict=True):
                 answers[i] = answer
-        return [a for a in answers if a is not None]
+        return [a for a in answers if a is not None], time.perf_counter() - started
 
     def _finish(self, loop: asyncio.AbstractEventLoop, batch: list[_Pending], done: asyncio.Future) -> None:
         self._busy -= 1
         if self._queue:
             self._dispatch(loop)
         error = asyncio.CancelledError() if done.cancelled() else done.exception()
+        answers: list[Answer] = []
+        if error is None:
+            answers, seconds = done.result()
+            self._engine_seconds += seconds
+            self._engine_questions += len(batch)
         for i, pending in enumerate(batch):
             if pending.future.done():
                 continue
             if error is not None:
                 pending.future.set_exception(error)
             else:
-                pending.future.set_result(done.result()[i])
+                pending.future.set_result(answers[i])
 
     def close(self) -> None:
         """Stop the worker threads (after the questions in flight)."""

@@ -21,6 +21,7 @@ from bot.storage.database import Database
 from bot.telegram import agenda, ask, feedback, nontext, start, stats, transport, venues
 from bot.telegram.common import attach, services
 from bot.telegram.errors import on_error
+from bot.telegram.http import AiohttpRequest
 from index.engine import Engine
 
 log = logging.getLogger(__name__)
@@ -33,7 +34,7 @@ MENU_LANGUAGES = ("th", "zh")
 CONCURRENT_UPDATES = 256
 """Updates handled at once. Handlers keep no shared state besides the database, which serialises writes."""
 CONNECTION_POOL = 8
-"""HTTP connections to the Bot API. A few suffice; httpcore scans every pooled connection per request."""
+"""HTTP keep-alive connections to the Bot API for sending (long polling has its own)."""
 
 
 async def set_commands(application: Application, texts: Translator) -> None:
@@ -76,7 +77,8 @@ def build_application(settings: Settings, engine: Engine, mode: Mode = "polling"
         .defaults(defaults)
         .rate_limiter(rate_limiter)
         .concurrent_updates(CONCURRENT_UPDATES)
-        .connection_pool_size(CONNECTION_POOL)
+        .request(AiohttpRequest(CONNECTION_POOL))
+        .get_updates_request(AiohttpRequest(1))
         .job_queue(None)
         .post_init(on_start)
         .post_shutdown(on_stop)
