@@ -4,6 +4,11 @@ is stored with its language, whether it was answered, and the score.
 Questions that arrive while the workers are busy wait in a queue and go to the engine together in one
 :meth:`Engine.ask_many` call (their embeddings are computed in one batch). A question never waits for a
 timer: an idle worker takes it at once, so batching only happens under load, when it saves time.
+
+One worker is the default: the engine holds the GIL for most of its work, so a second worker thread
+adds no parallelism, only contention (its matrix products also start their own BLAS threads), and
+makes batches smaller. Measured with ``bench/bot_load.py`` on two cores and the default embedder, one
+worker answered about three times as many questions per second as two.
 """
 
 from __future__ import annotations
@@ -39,7 +44,7 @@ class _Pending:
 class AnsweringService:
     """Answers questions on a thread pool and records them."""
 
-    def __init__(self, engine: Engine, db: Database, *, workers: int = 2, max_batch: int = MAX_BATCH) -> None:
+    def __init__(self, engine: Engine, db: Database, *, workers: int = 1, max_batch: int = MAX_BATCH) -> None:
         self.engine = engine
         self._db = db
         self._workers = workers
