@@ -129,11 +129,11 @@ async def serve(conn: Connection, users: int, questions: int, rate: float) -> No
     """The child's loop: report the fake's address, then run each scenario the parent names."""
     async with ReplyClock() as fake:
         conn.send({"token": fake.token, "base_url": fake.base_url})
-        await fake.wait_for(lambda c: c.method == "getUpdates", timeout=60)
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(None, conn.recv)  # the bot is running (loading the engine takes a while)
         for text in QUESTIONS:
             await fake.ask(WARM_UP_USER, text)
         conn.send("ready")
-        loop = asyncio.get_running_loop()
         while (name := await loop.run_in_executor(None, conn.recv)) is not None:
             calls_before = len(fake.calls)
             started = time.monotonic()
@@ -191,6 +191,7 @@ async def main(users: int, questions: int, rate: float, knowledge: Path) -> None
             )
             async with running_bot(settings, engine) as application:
                 answering = application.bot_data["services"].answering
+                conn.send("started")
                 assert await loop.run_in_executor(None, conn.recv) == "ready"
                 print(f"{users} users × {questions} questions per scenario")
                 for name in SCENARIOS:
