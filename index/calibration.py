@@ -2,8 +2,9 @@
 
 Each question is asked once; what the gate will see (the signals of the best entry) and whether that
 entry's answer would be right are recorded. Every combination of thresholds on a grid is then scored
-without asking again: the share of answerable questions answered right plus the share of out-of-scope
-questions declined, so both kinds weigh the same whatever their numbers; an answerable question
+without asking again, by how far it clears the worse of its two targets: ``ANSWER_TARGET`` for the
+share of answerable questions answered right and ``DECLINE_TARGET`` for the share of out-of-scope
+questions declined (so neither kind can be traded away for the other); an answerable question
 answered wrongly costs ``WRONG_COST`` times a right answer (a wrong answer is worse than an honest
 decline). Among the best combinations the per-threshold median is taken, which keeps the thresholds
 away from the edges of the region that scores best.
@@ -22,6 +23,10 @@ from index.evaluation import Case, judge
 from index.gate import Thresholds
 
 WRONG_COST = 2.0
+ANSWER_TARGET = 0.95
+"""Share of answerable questions that should be answered right."""
+DECLINE_TARGET = 0.90
+"""Share of out-of-scope questions that should be declined."""
 
 GRID: dict[str, Sequence[float]] = {
     "dense_floor": (0.25, 0.3, 0.35, 0.4),
@@ -30,6 +35,7 @@ GRID: dict[str, Sequence[float]] = {
     "coverage_min": tuple(np.round(np.arange(0.3, 0.81, 0.05), 2)),
     "coverage_strong": tuple(np.round(np.arange(0.6, 1.01, 0.05), 2)),
     "name_min": (85.0, 90.0, 95.0, 101.0),
+    "name_dense_min": (0.45, 0.5, 0.55, 0.6),
 }
 
 
@@ -80,10 +86,12 @@ def calibrate(observations: Sequence[Observation], base: Thresholds) -> Calibrat
 
     keys = list(GRID)
     combos = np.array(list(itertools.product(*(GRID[k] for k in keys))))
-    floor, strong, support, cov_min, cov_strong, name_min = (combos[:, i : i + 1] for i in range(len(keys)))
+    floor, strong, support, cov_min, cov_strong, name_min, name_dense = (
+        combos[:, i : i + 1] for i in range(len(keys))
+    )
     answer = (dense >= floor) & (
         (dense >= strong)
-        | (name >= name_min)
+        | ((name >= name_min) & (dense >= name_dense))
         | (coverage >= cov_strong)
         | ((dense >= support) & (coverage >= cov_min))
     )
@@ -92,7 +100,9 @@ def calibrate(observations: Sequence[Observation], base: Thresholds) -> Calibrat
     declined_oos = (~answer & ~answerable).sum(axis=1)
     n_answerable, n_out = max(1, int(answerable.sum())), max(1, int((~answerable).sum()))
     wrong_answerable = (answer & ~right_top & answerable).sum(axis=1)
-    scores = (right - WRONG_COST * wrong_answerable) / n_answerable + declined_oos / n_out
+    answer_margin = (right - WRONG_COST * wrong_answerable) / n_answerable - ANSWER_TARGET
+    decline_margin = declined_oos / n_out - DECLINE_TARGET
+    scores = np.minimum(answer_margin, decline_margin)
 
     best = scores.max()
     chosen = np.median(combos[scores == best], axis=0)

@@ -59,8 +59,10 @@ class UseEmbedder:
     id = DEFAULT_SPEC
     dim = 512
 
-    def __init__(self, threads: int | None = None) -> None:
-        self._threads = threads or min(4, os.cpu_count() or 1)
+    def __init__(self, threads: int = 1) -> None:
+        # One thread: a single question is a small matrix product (about 2 ms), and under load the
+        # questions of many users run side by side; extra BLAS threads then only spin and contend.
+        self._threads = threads
         self._model: USE | None = None
         self._lock = threading.Lock()
 

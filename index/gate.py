@@ -26,6 +26,7 @@ class Thresholds:
     coverage_min: float
     coverage_strong: float
     name_min: float
+    name_dense_min: float
     baseline_bm25_coverage: float
     baseline_dense_min: float
 
@@ -82,7 +83,6 @@ class Signals:
     dense: float
     coverage: float
     name: float
-    margin: float
 
 
 def decide(signals: Signals, t: Thresholds) -> tuple[bool, str]:
@@ -91,7 +91,7 @@ def decide(signals: Signals, t: Thresholds) -> tuple[bool, str]:
         return False, "dense below floor"
     if signals.dense >= t.dense_strong:
         return True, "strong semantic match"
-    if signals.name >= t.name_min:
+    if signals.name >= t.name_min and signals.dense >= t.name_dense_min:
         return True, "named session or venue"
     if signals.coverage >= t.coverage_strong:
         return True, "strong lexical match"

@@ -27,6 +27,7 @@ from importlib import resources
 from typing import NamedTuple
 
 import jieba
+import snowballstemmer
 import zhconv
 from pythainlp.corpus import thai_stopwords, thai_words
 from pythainlp.tokenize import word_tokenize
@@ -161,17 +162,21 @@ def _strip_accents(word: str) -> str:
     return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
+@cache
+def _snowball() -> snowballstemmer.stemmer:
+    return snowballstemmer.stemmer("english")
+
+
+@lru_cache(maxsize=65536)
 def stem_en(word: str) -> str:
-    """Harman's "S" stemmer: fold English plurals (guests → guest, cities → city, routes → route)."""
-    if len(word) <= 3 or not word.isalpha():
+    """The Snowball (Porter2) stem of an English word: attended → attend, guests → guest.
+
+    Question words are kept as they are (they are matched by spelling elsewhere), and so are short
+    words and codes with digits ("k282", "5g").
+    """
+    if len(word) <= 3 or not word.isalpha() or word in QUESTION_WORDS:
         return word
-    if word.endswith("ies") and not word.endswith(("eies", "aies")):
-        return word[:-3] + "y"
-    if word.endswith("es") and not word.endswith(("aes", "ees", "oes")):
-        return word[:-1]
-    if word.endswith("s") and not word.endswith(("us", "ss", "is")):
-        return word[:-1]
-    return word
+    return _snowball().stemWord(word)
 
 
 class Term(NamedTuple):

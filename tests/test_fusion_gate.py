@@ -27,7 +27,7 @@ def test_rrf_weights_shift_the_winner() -> None:
 
 
 T = Thresholds.load()
-NONE = Signals(dense=0.0, coverage=0.0, name=0.0, margin=0.0)
+NONE = Signals(dense=0.0, coverage=0.0, name=0.0)
 
 
 def test_gate_declines_without_evidence() -> None:
@@ -37,7 +37,9 @@ def test_gate_declines_without_evidence() -> None:
 
 def test_gate_answers_on_each_rule() -> None:
     assert decide(replace(NONE, dense=T.dense_strong), T) == (True, "strong semantic match")
-    assert decide(replace(NONE, dense=T.dense_floor, name=T.name_min), T)[0] is True
+    named = replace(T, name_min=90.0, name_dense_min=0.5)
+    assert decide(replace(NONE, dense=0.5, name=95.0), named)[0] is True
+    assert decide(replace(NONE, dense=0.49, name=95.0), named)[0] is False  # a venue named off-topic
     assert decide(replace(NONE, dense=T.dense_floor, coverage=T.coverage_strong), T)[0] is True
     assert decide(replace(NONE, dense=T.dense_support, coverage=T.coverage_min), T)[0] is True
     assert decide(replace(NONE, dense=T.dense_support, coverage=T.coverage_min - 0.01), T)[0] is False
