@@ -1,0 +1,54 @@
+"""``summit-bot run`` as an operator starts it: a separate process, settings from the environment."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+from pathlib import Path
+
+from botapi_fake import FakeBotApi
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+async def test_run_polls_the_configured_bot_api_and_answers(tmp_path: Path) -> None:
+    async with FakeBotApi(token="4242:RUN-command-token") as fake:
+        env = {
+            **os.environ,
+            "TELEGRAM_BOT_TOKEN": fake.token,
+            "TELEGRAM_API_BASE_URL": f"http://127.0.0.1:{fake.port}",
+            "SUMMIT_BOT_DATA_DIR": str(tmp_path),
+            "HF_HUB_OFFLINE": "1",
+        }
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bot",
+            "run",
+            cwd=ROOT,
+            env=env,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        try:
+            await fake.wait_for(lambda c: c.method.lower() == "getupdates", timeout=180)
+            menus = {c.params.get("language_code") for c in fake.calls if c.method.lower() == "setmycommands"}
+            assert menus == {None, "th", "zh"}
+            fake.user_message(42, "/start", language_code="th")
+            welcome = await fake.wait_for(lambda c: c.method == "sendMessage" and c.chat_id == 42, timeout=30)
+            assert "สวัสดี" in welcome.params["text"]
+            fake.user_message(42, "乌镇离杭州有多远？", language_code="th")
+            answer = await fake.wait_for(
+                lambda c: c.method == "sendMessage" and c.chat_id == 42 and "80" in c.params["text"],
+                timeout=30,
+            )
+            assert "公里" in answer.params["text"]  # answered in the language of the question
+        finally:
+            process.send_signal(signal.SIGINT)
+            _, stderr = await asyncio.wait_for(process.communicate(), timeout=60)
+    log = stderr.decode()
+    assert process.returncode == 0, log[-2000:]
+    assert "started: mode polling" in log
+    assert fake.token not in log and "RUN-command-token" not in log
