@@ -26,12 +26,6 @@ TOKEN = "123456:TEST-token"
 
 
 @pytest.fixture
-async def fake() -> AsyncIterator[FakeBotApi]:
-    async with FakeBotApi(TOKEN) as server:
-        yield server
-
-
-@pytest.fixture
 async def bot(fake: FakeBotApi) -> AsyncIterator[Bot]:
     async with Bot(TOKEN, base_url=fake.base_url, base_file_url=fake.base_file_url) as client:
         yield client

@@ -19,12 +19,6 @@ TOKEN = "123456:TEST-token"
 
 
 @pytest.fixture
-async def fake() -> AsyncIterator[FakeBotApi]:
-    async with FakeBotApi(TOKEN) as server:
-        yield server
-
-
-@pytest.fixture
 async def bot(fake: FakeBotApi) -> AsyncIterator[Bot]:
     request = AiohttpRequest(read_timeout=0.3)
     async with Bot(
