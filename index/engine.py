@@ -1,8 +1,10 @@
 """The query pipeline: a question in, an answer in the asker's language (or an honest decline) out.
 
-Read top to bottom, one question goes through: clean-up and language detection, three retrievers
-(dense vectors, BM25 per language, fuzzy names), reciprocal rank fusion, the abstention gate on absolute
-signals of the best entry, and the composer. The indexing side lives in :meth:`Engine.load`.
+Read top to bottom, one question goes through: language detection and typo correction, three
+retrievers (dense vectors, BM25 per language, fuzzy names), reciprocal rank fusion with a re-ranking of
+the leading entries by how much of the question each covers, the abstention gate on absolute signals of
+the best entry (and a check that it does not ask about another year), and the composer. The indexing
+side lives in :meth:`Engine.load`.
 """
 
 from __future__ import annotations
@@ -198,7 +200,7 @@ class Engine:
         """Answer several questions; their embeddings are computed in one batch."""
         langs = [detect_language(q[:MAX_QUESTION_CHARS], fallback_language) for q in questions]
         texts = [self.spelling.correct(q[:MAX_QUESTION_CHARS]) for q in questions]
-        live = [i for i, t in enumerate(texts) if _has_content(normalise(t))]
+        live = {i: row for row, i in enumerate(i for i, t in enumerate(texts) if _has_content(normalise(t)))}
         vectors = None
         if live and mode != "bm25":
             vectors = self.embedder.embed_queries([question_form(texts[i]) for i in live])
@@ -207,7 +209,7 @@ class Engine:
             if i not in live:
                 answers.append(self._decline(question, langs[i], [], empty=True))
                 continue
-            vector = vectors[live.index(i)] if vectors is not None else None
+            vector = vectors[live[i]] if vectors is not None else None
             answers.append(self._answer(question, texts[i], langs[i], vector, mode))
         return answers
 
@@ -266,13 +268,13 @@ class Engine:
                 name=ranked.names.get(top, 0.0),
             )
             ok, reason = decide(signals, t)
-            if ok and not years_in(text) <= self._known_years | years_in(self.entry_answer(top, lang)):
-                ok, reason = False, "asks about another year"
+        reply = self.entry_answer(top, lang)
+        if ok and mode == "hybrid" and not years_in(text) <= self._known_years | years_in(reply):
+            ok, reason = False, "asks about another year"
         if not ok:
             near = [e for e, _ in ranked.entries[:SUGGESTIONS]]
             return replace(self._decline(question, lang, near, score, reason), best=top, signals=signals)
-        text = self.entry_answer(top, lang)
-        return Answer(question, lang, True, text, [top], round(score, 4), [], reason, top, signals)
+        return Answer(question, lang, True, reply, [top], round(score, 4), [], reason, top, signals)
 
     def _decline(
         self,
