@@ -8,12 +8,13 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 from dotenv import load_dotenv
 
 from bot.config import ConfigError, Settings
+from index.knowledge import KnowledgeError
 from index.types import LANGS, Lang
 
 app = typer.Typer(help="summit-bot: a multilingual conference assistant.", no_args_is_help=True)
@@ -52,6 +53,14 @@ def _data_dir(option: Path | None) -> Path:
     return option or _settings().data_dir
 
 
+def _knowledge_failed(exc: KnowledgeError, where: str) -> NoReturn:
+    """List every problem of the knowledge files and exit with status 1."""
+    typer.echo(f"{where}: {len(exc.problems)} problem(s):", err=True)
+    for problem in exc.problems:
+        typer.echo(f"  - {problem}", err=True)
+    raise typer.Exit(1) from exc
+
+
 def _fallback(lang: str) -> Lang:
     if lang not in LANGS:
         raise typer.BadParameter(f"--lang must be one of {', '.join(LANGS)}")
@@ -61,7 +70,6 @@ def _fallback(lang: str) -> Lang:
 def _load_engine(knowledge: Path | None, data_dir: Path | None, model: str | None, progress: bool = False):
     """Load the engine, printing knowledge errors readably instead of a traceback."""
     from index.engine import Engine
-    from index.knowledge import KnowledgeError
 
     bar = None
     callback = None
@@ -78,10 +86,7 @@ def _load_engine(knowledge: Path | None, data_dir: Path | None, model: str | Non
         model = model or _settings().embedding_model
         return Engine.load(_knowledge_dir(knowledge), _data_dir(data_dir), model, progress=callback)
     except KnowledgeError as exc:
-        typer.echo(f"The knowledge files have {len(exc.problems)} problem(s):", err=True)
-        for problem in exc.problems:
-            typer.echo(f"  - {problem}", err=True)
-        raise typer.Exit(1) from exc
+        _knowledge_failed(exc, "The knowledge files")
     except ValueError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from exc
@@ -107,16 +112,13 @@ def index_build(knowledge: KnowledgeOpt = None, data_dir: DataOpt = None, model:
 @index_app.command("check")
 def index_check(knowledge: KnowledgeOpt = None) -> None:
     """Validate the knowledge files; exit 1 with every problem listed."""
-    from index.knowledge import KnowledgeError, load_knowledge
+    from index.knowledge import load_knowledge
 
     directory = _knowledge_dir(knowledge)
     try:
         kb = load_knowledge(directory)
     except KnowledgeError as exc:
-        typer.echo(f"{directory}: {len(exc.problems)} problem(s):", err=True)
-        for problem in exc.problems:
-            typer.echo(f"  - {problem}", err=True)
-        raise typer.Exit(1) from exc
+        _knowledge_failed(exc, str(directory))
     counts = f"{len(kb.facts)} facts, {len(kb.sessions)} sessions, {len(kb.venues)} venues, "
     counts += f"{len(kb.routes)} routes, {len(kb.faq)} FAQ entries"
     typer.echo(f"{directory}: valid ({counts}).")
@@ -252,6 +254,9 @@ def run(
     ] = False,
 ) -> None:
     """Start the Telegram bot (long polling by default)."""
+    from telegram.error import InvalidToken, TelegramError
+
+    from bot.storage.database import SchemaVersionError
     from bot.telegram.app import run_bot
 
     settings = _settings(require_token=True)
@@ -259,7 +264,16 @@ def run(
         run_bot(settings, webhook=webhook)
     except ConfigError as exc:
         typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from exc
+        raise typer.Exit(2) from None
+    except InvalidToken:
+        typer.echo("error: the Bot API rejected TELEGRAM_BOT_TOKEN; check it with @BotFather", err=True)
+        raise typer.Exit(2) from None
+    except KnowledgeError as exc:
+        _knowledge_failed(exc, "The knowledge files")
+    except (SchemaVersionError, TelegramError) as exc:
+        message = str(exc).replace(settings.require_token(), "<token>")
+        typer.echo(f"error: the bot could not start: {message}", err=True)
+        raise typer.Exit(1) from None
 
 
 def main() -> None:

@@ -78,8 +78,19 @@ async def test_a_slow_answer_times_out(bot: Bot, fake: FakeBotApi) -> None:
 async def test_an_unreachable_server_is_a_network_error() -> None:
     url = f"http://127.0.0.1:{free_port()}/bot{TOKEN}/getMe"
     async with AiohttpRequest() as request:
-        with pytest.raises(NetworkError, match="aiohttp"):
+        with pytest.raises(NetworkError, match="aiohttp") as raised:
             await request.post(url)
+    # The URL carries the token: it must not travel on in the message or the chained exception.
+    assert TOKEN not in str(raised.value)
+    assert raised.value.__cause__ is None and raised.value.__suppress_context__
+
+
+async def test_a_timeout_keeps_no_url(fake: FakeBotApi) -> None:
+    fake.response_delay = 1.0
+    async with AiohttpRequest(read_timeout=0.1) as request:
+        with pytest.raises(TimedOut) as raised:
+            await request.post(f"{fake.base_url}{TOKEN}/getMe")
+    assert TOKEN not in str(raised.value) and raised.value.__cause__ is None
 
 
 async def test_requests_need_an_open_session(fake: FakeBotApi) -> None:

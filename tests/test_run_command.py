@@ -52,3 +52,29 @@ async def test_run_polls_the_configured_bot_api_and_answers(tmp_path: Path) -> N
     assert process.returncode == 0, log[-2000:]
     assert "started: mode polling" in log
     assert fake.token not in log and "RUN-command-token" not in log
+
+
+async def test_run_with_a_rejected_token_explains_without_printing_it(tmp_path: Path) -> None:
+    async with FakeBotApi(token="4242:the-real-token") as fake:
+        env = {
+            **os.environ,
+            "TELEGRAM_BOT_TOKEN": "4242:a-wrong-token",
+            "TELEGRAM_API_BASE_URL": f"http://127.0.0.1:{fake.port}",
+            "SUMMIT_BOT_DATA_DIR": str(tmp_path),
+            "HF_HUB_OFFLINE": "1",
+        }
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bot",
+            "run",
+            cwd=ROOT,
+            env=env,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        _, stderr = await asyncio.wait_for(process.communicate(), timeout=180)
+    log = stderr.decode()
+    assert process.returncode == 2, log[-2000:]
+    assert "rejected TELEGRAM_BOT_TOKEN" in log
+    assert "a-wrong-token" not in log  # not in our message, nor in the library's own error log

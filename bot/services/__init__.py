@@ -41,6 +41,6 @@ class Services:
         )
 
     async def close(self) -> None:
-        """Finish the questions in flight, then close the database."""
-        self.answering.close()
+        """Finish the question batch in flight, then close the database."""
+        await self.answering.close()
         await self.db.close()

@@ -104,8 +104,6 @@ class AnsweringService:
 
     def _finish(self, loop: asyncio.AbstractEventLoop, batch: list[_Pending], done: asyncio.Future) -> None:
         self._busy -= 1
-        if self._queue:
-            self._dispatch(loop)
         error = asyncio.CancelledError() if done.cancelled() else done.exception()
         answers: list[Answer] = []
         if error is None:
@@ -119,7 +117,13 @@ class AnsweringService:
                 pending.future.set_exception(error)
             else:
                 pending.future.set_result(answers[i])
+        if self._queue:  # after this batch is settled, so a failing dispatch cannot strand it
+            self._dispatch(loop)
 
-    def close(self) -> None:
-        """Stop the worker threads (after the questions in flight)."""
-        self._executor.shutdown(wait=True, cancel_futures=True)
+    async def close(self) -> None:
+        """Let the batch being answered finish, then stop the worker; queued questions fail."""
+        queued, self._queue = self._queue, []
+        for pending in queued:
+            if not pending.future.done():
+                pending.future.set_exception(RuntimeError("the bot is shutting down"))
+        await asyncio.to_thread(self._executor.shutdown, wait=True)

@@ -16,10 +16,11 @@ from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, Defaul
 
 from bot.config import Settings
 from bot.i18n import Translator
+from bot.logs import hide_secret
 from bot.services import Services
 from bot.storage.database import Database
 from bot.telegram import agenda, ask, feedback, nontext, start, stats, transport, venues
-from bot.telegram.common import attach, services
+from bot.telegram.common import SERVICES_KEY, attach, services
 from bot.telegram.errors import on_error
 from bot.telegram.http import AiohttpRequest
 from index.engine import Engine
@@ -64,7 +65,10 @@ def build_application(settings: Settings, engine: Engine, mode: Mode = "polling"
         )
 
     async def on_stop(application: Application) -> None:
-        await services(application).close()
+        # Also runs when start-up failed before the services were attached.
+        attached = application.bot_data.get(SERVICES_KEY)
+        if attached is not None:
+            await attached.close()
         log.info("bot stopped")
 
     rate_limiter = AIORateLimiter(overall_max_rate=settings.rate_limit_per_second, max_retries=1)
@@ -97,10 +101,9 @@ def run_bot(settings: Settings, webhook: bool = False, engine: Engine | None = N
     The webhook checks Telegram's secret token header on every request; without WEBHOOK_SECRET a random
     secret is made for this run.
     """
-    settings.require_token()
+    hide_secret(settings.require_token())
     if webhook:
         settings.require_webhook()
-    logging.getLogger("httpx").setLevel(logging.WARNING)  # its request log lines would carry the token
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     engine = engine or Engine.load(settings.knowledge_dir, settings.data_dir, settings.embedding_model)
     application = build_application(settings, engine, "webhook" if webhook else "polling")

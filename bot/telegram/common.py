@@ -9,19 +9,19 @@ from bot.services import Services
 from bot.telegram.formatting import split_html
 from index.types import Lang
 
-_SERVICES_KEY = "services"
+SERVICES_KEY = "services"
 MAX_CALLBACK_DATA = 64
 
 
 def attach(application: Application, services: Services) -> None:
     """Make ``services`` available to every handler of ``application``."""
-    application.bot_data[_SERVICES_KEY] = services
+    application.bot_data[SERVICES_KEY] = services
 
 
 def services(context: CallbackContext | Application) -> Services:
     """The services of the running bot (see :func:`attach`)."""
     application = context if isinstance(context, Application) else context.application
-    return application.bot_data[_SERVICES_KEY]
+    return application.bot_data[SERVICES_KEY]
 
 
 async def language(update: Update, context: CallbackContext) -> Lang:

@@ -10,6 +10,7 @@ fraction of the CPU time. :class:`AiohttpRequest` is passed to ``ApplicationBuil
 from __future__ import annotations
 
 import asyncio
+import re
 
 import aiohttp
 from telegram._utils.defaultvalue import DefaultValue
@@ -100,7 +101,17 @@ class AiohttpRequest(BaseRequest):
                 method, url, data=body, headers=headers, timeout=timeout
             ) as response:
                 return response.status, await response.read()
-        except TimeoutError as error:  # aiohttp's timeouts are TimeoutErrors too
-            raise TimedOut from error
+        # The request URL holds the bot token and aiohttp puts it in its error messages, so neither
+        # the message nor the original exception travels on (they would end up in logs).
+        except TimeoutError:  # aiohttp's timeouts are TimeoutErrors too
+            raise TimedOut() from None
         except (aiohttp.ClientError, asyncio.IncompleteReadError, OSError) as error:
-            raise NetworkError(f"aiohttp.{type(error).__name__}: {error}") from error
+            raise NetworkError(f"aiohttp.{type(error).__name__}: {_redact(str(error))}") from None
+
+
+_TOKEN_IN_URL = re.compile(r"/bot[^/\s]+")
+
+
+def _redact(text: str) -> str:
+    """``text`` with any ``/bot<token>`` part of a Bot API URL replaced."""
+    return _TOKEN_IN_URL.sub("/bot<token>", text)
