@@ -163,8 +163,9 @@ class Engine:
         kb = load_knowledge(knowledge_dir)
         passages = build_passages(kb)
         embedder = embedder or create_embedder(embedder_spec)
+        embedded = [_for_embedding(p) for p in passages]
         dense, report = DenseIndex.load_or_build(
-            passages, passages_hash(passages), embedder, data_dir, progress
+            embedded, passages_hash(embedded), embedder, data_dir, progress
         )
         tokens = TokenCache(Path(data_dir) / "cache")
         thresholds = Thresholds.for_embedder(embedder.id, data_dir)
