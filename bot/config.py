@@ -109,12 +109,11 @@ def _ids(name: str, raw: str, problems: list[str]) -> frozenset[int]:
     return frozenset(ids)
 
 
-def _url(name: str, raw: str, problems: list[str], *, https_only: bool = False) -> str:
+def _url(name: str, raw: str, problems: list[str]) -> str:
     parts = urlsplit(raw)
-    allowed = {"https"} if https_only else {"http", "https"}
+    allowed = {"http", "https"}
     if parts.scheme not in allowed or not parts.netloc:
-        wanted = "an https:// URL" if https_only else "an http:// or https:// URL"
-        problems.append(f"{name}: {raw!r} is not {wanted}")
+        problems.append(f"{name}: {raw!r} is not an http:// or https:// URL")
     return raw.rstrip("/")
 
 

@@ -14,7 +14,7 @@ from typing import Any
 import yaml
 
 from index.knowledge import KnowledgeBase
-from index.schema import Entry, Event, Fact, FaqEntry, Range, Route, Session, Venue
+from index.schema import Entry, Event, Fact, FaqEntry, Range, Route, Session, Speaker, Venue
 from index.types import Lang
 
 TEXTS_FILE = Path(__file__).with_name("texts.yaml")
@@ -85,6 +85,10 @@ def session_time(session: Session, lang: Lang) -> str:
     return phrase("time_not_published", lang)
 
 
+def _speaker(speaker: Speaker, lang: Lang) -> str:
+    return f"{speaker.name.get(lang)} ({speaker.role.get(lang)})" if speaker.role else speaker.name.get(lang)
+
+
 def session_card(session: Session, kb: KnowledgeBase, lang: Lang) -> str:
     """Title, date, time (or that it is unpublished), venue, speakers and summary of a session."""
     day = format_date(session.date, lang) if session.date else phrase("date_not_published", lang)
@@ -99,7 +103,10 @@ def session_card(session: Session, kb: KnowledgeBase, lang: Lang) -> str:
         f"{phrase('label_venue', lang)}: {place}",
     ]
     if session.speakers:
-        names = ", ".join(s.name.get(lang) for s in session.speakers)
+        names = ", ".join(
+            f"{s.name.get(lang)} ({s.role.get(lang)})" if s.role else s.name.get(lang)
+            for s in session.speakers
+        )
         lines.append(f"{phrase('label_speakers', lang)}: {names}")
     return "\n".join(lines) + "\n\n" + session.summary.get(lang)
 

@@ -247,7 +247,7 @@ class Engine:
     def _answer(self, question: str, text: str, lang: Lang, vector: np.ndarray | None, mode: Mode) -> Answer:
         ranked = self._rank(text, lang, vector, mode)
         if not ranked.entries:
-            return self._decline(question, lang, [])
+            return self._decline(question, lang, [], reason="nothing found")
         top = ranked.entries[0][0]
         t = self.thresholds
         signals = None

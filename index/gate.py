@@ -9,6 +9,7 @@ from pathlib import Path
 import yaml
 
 from index.embedders import DEFAULT_SPEC
+from index.files import write_atomic
 from index.vectors import slug
 
 log = logging.getLogger(__name__)
@@ -66,14 +67,13 @@ class Thresholds:
         """Rewrite the values in ``path`` (a copy of ``gate.yaml`` if new), keeping comments and layout."""
         template = path if path.exists() else GATE_FILE
         lines = template.read_text(encoding="utf-8").splitlines()
-        path.parent.mkdir(parents=True, exist_ok=True)
         values = asdict(self)
         for i, line in enumerate(lines):
             key, sep, rest = line.partition(":")
             if sep and key in values:
                 comment = rest[rest.index("#") :] if "#" in rest else ""
-                lines[i] = f"{key}: {values[key]:g}".ljust(22) + (f" {comment}" if comment else "")
-        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+                lines[i] = f"{f'{key}: {values[key]:g}':<22} {comment}".rstrip()
+        write_atomic(path, ("\n".join(lines) + "\n").encode())
 
 
 @dataclass(frozen=True)

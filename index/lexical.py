@@ -17,9 +17,7 @@ import hashlib
 import json
 import logging
 import math
-import os
 import re
-import tempfile
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -30,6 +28,7 @@ import bm25s
 import numpy as np
 
 from index import textproc
+from index.files import write_atomic
 from index.textproc import QUESTION_WORDS, Term, stem_en, terms, tokenize
 from index.types import LANGS, Hit, Lang, Passage
 
@@ -88,7 +87,8 @@ def _query_weights(words: Sequence[Term]) -> dict[str, float]:
 def _tokeniser_fingerprint() -> str:
     """Changes whenever tokenisation may change: the tokeniser's code or the segmenters' versions."""
     digest = hashlib.sha256(Path(textproc.__file__).read_bytes())
-    digest.update(f"{version('pythainlp')} {version('jieba')}".encode())
+    libraries = ("pythainlp", "jieba", "snowballstemmer", "zhconv")
+    digest.update(" ".join(f"{name}={version(name)}" for name in libraries).encode())
     return digest.hexdigest()[:16]
 
 
@@ -120,14 +120,14 @@ class TokenCache:
         return found
 
     def save(self) -> None:
-        """Write the tokens used since loading, atomically, if any were new (stale entries are dropped)."""
+        """Write the tokens used since loading if any were new (stale entries and files are dropped)."""
         if not (self.path and self._dirty):
             return
         self._tokens = {key: self._tokens[key] for key in self._used}
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile("w", dir=self.path.parent, delete=False, encoding="utf-8") as tmp:
-            json.dump(self._tokens, tmp, ensure_ascii=False)
-        os.replace(tmp.name, self.path)
+        write_atomic(self.path, json.dumps(self._tokens, ensure_ascii=False).encode())
+        for old in self.path.parent.glob("tokens-*.json"):
+            if old != self.path:
+                old.unlink(missing_ok=True)
         self._dirty = False
 
 

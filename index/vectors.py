@@ -25,9 +25,7 @@ import hashlib
 import io
 import json
 import logging
-import os
 import re
-import tempfile
 import time
 import zipfile
 from collections.abc import Callable, Sequence
@@ -39,6 +37,7 @@ import faiss
 import numpy as np
 
 from index.embedders import Embedder
+from index.files import write_atomic
 from index.types import Hit, Passage
 
 log = logging.getLogger("index.vectors")
@@ -78,21 +77,6 @@ class BuildReport:
 def slug(text: str) -> str:
     """A file-name-safe form of an embedder id."""
     return re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("._") or "default"
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    """Replace ``path`` with ``data`` so readers see either the old or the new content, never a mix."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 class EmbeddingCache:
@@ -165,7 +149,7 @@ class EmbeddingCache:
         vectors = np.array(list(self._used.values()), dtype=np.float32)
         buffer = io.BytesIO()
         np.savez(buffer, keys=keys.reshape(-1, 32), vectors=vectors.reshape(-1, self._embedder.dim))
-        _write_atomic(self.path, buffer.getvalue())
+        write_atomic(self.path, buffer.getvalue())
 
 
 class DenseIndex:
@@ -247,12 +231,12 @@ class DenseIndex:
 
 def _store(directory: Path, index: faiss.Index, manifest: Manifest, passage_ids: list[str]) -> None:
     data = faiss.serialize_index(index).tobytes()
-    _write_atomic(directory / "index.faiss", data)
+    write_atomic(directory / "index.faiss", data)
     record = dataclasses.asdict(manifest) | {
         "index_sha256": hashlib.sha256(data).hexdigest(),
         "passage_ids": passage_ids,
     }
-    _write_atomic(directory / "manifest.json", json.dumps(record, ensure_ascii=False, indent=1).encode())
+    write_atomic(directory / "manifest.json", json.dumps(record, ensure_ascii=False, indent=1).encode())
 
 
 def _load(

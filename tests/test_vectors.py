@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from index import vectors
+from index import files, vectors
 from index.embedders import create_embedder
 from index.types import Passage
 from index.vectors import DenseIndex, Manifest
@@ -223,9 +223,9 @@ def test_failed_write_keeps_the_previous_file_and_leaves_no_temporary(
     def broken_replace(src: str, dst: str) -> None:
         raise OSError("disk full")
 
-    monkeypatch.setattr(vectors.os, "replace", broken_replace)
+    monkeypatch.setattr(files.os, "replace", broken_replace)
     with pytest.raises(OSError, match="disk full"):
-        vectors._write_atomic(target, b"new")
+        files.write_atomic(target, b"new")
     assert target.read_text() == "old"
     assert [p.name for p in tmp_path.iterdir()] == ["manifest.json"]
 

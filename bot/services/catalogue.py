@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from index.composer import entry_text, entry_title, format_day_label, route_text, venue_card
+from index.composer import entry_text, format_day_label, route_text, venue_card
 from index.knowledge import KnowledgeBase
 from index.schema import Session
 from index.types import Lang
@@ -77,10 +77,6 @@ class Catalogue:
         """The full text of any entry (a session card, a venue card, an FAQ answer...)."""
         entry = self.kb.by_id.get(entry_id)
         return entry_text(entry, self.kb, lang) if entry is not None else None
-
-    def title(self, entry_id: str, lang: Lang) -> str | None:
-        entry = self.kb.by_id.get(entry_id)
-        return entry_title(entry, lang) if entry is not None else None
 
     def venue(self, entry_id: str, lang: Lang) -> VenueView | None:
         venue = self.kb.venue(entry_id)
