@@ -140,16 +140,17 @@ def _route_line(route: Route, lang: Lang) -> str:
     return "\n".join(parts)
 
 
+def same_places(route: Route, kb: KnowledgeBase) -> list[Route]:
+    """Every route between the same origin and destination as ``route`` (itself included)."""
+    return [r for r in kb.routes if r.origin == route.origin and r.destination == route.destination]
+
+
 def route_text(route: Route, lang: Lang, kb: KnowledgeBase | None = None) -> str:
     """A route with duration, distance and cost, its notes, and other ways between the same places."""
     blocks = [_route_line(route, lang)]
     if route.notes:
         blocks.append(route.notes.get(lang))
-    siblings = [
-        r
-        for r in (kb.routes if kb else [])
-        if r.id != route.id and r.origin == route.origin and r.destination == route.destination
-    ]
+    siblings = [r for r in same_places(route, kb) if r.id != route.id] if kb else []
     if siblings:
         blocks.append(
             phrase("label_also", lang) + ":\n" + "\n\n".join(_route_line(r, lang) for r in siblings)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from index.composer import entry_text, format_day_label, route_text, venue_card
+from index.composer import entry_text, format_day_label, route_text, same_places, venue_card
 from index.knowledge import KnowledgeBase
 from index.schema import Session
 from index.types import Lang
@@ -97,14 +97,11 @@ class Catalogue:
 
     def routes(self, lang: Lang) -> list[str]:
         """Each route once; routes between the same two places are grouped under the first."""
-        shown: set[tuple[str, str]] = set()
-        texts = []
-        for route in self.kb.routes:
-            pair = (route.origin.en, route.destination.en)
-            if pair not in shown:
-                shown.add(pair)
-                texts.append(route_text(route, lang, self.kb))
-        return texts
+        return [
+            route_text(route, lang, self.kb)
+            for route in self.kb.routes
+            if same_places(route, self.kb)[0] is route
+        ]
 
     def _day(self, key: str) -> dt.date | None:
         try:
