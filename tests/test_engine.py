@@ -55,6 +55,17 @@ def test_dev_set_targets(engine: Engine) -> None:
         assert figures.language_rate == 1.0, lang
 
 
+@pytest.mark.parametrize("name", ["heldout.jsonl", "out_of_scope.jsonl"])
+def test_own_question_sets_stay_above_their_floor(engine: Engine, name: str) -> None:
+    """Regression guard on unseen-style phrasings (typos, Traditional, Thai-English) and near-domain
+    out-of-scope questions: at least 90% right in every language."""
+    report = evaluate(engine, load_cases(ROOT / "tests/data" / name))
+    for lang, figures in report.per_lang.items():
+        rate = figures.accuracy if figures.answerable else figures.decline_rate
+        assert rate >= 0.90, (lang, rate, [o.case.id for o in report.failures])
+        assert figures.language_rate == 1.0, lang
+
+
 @pytest.mark.parametrize(
     "question",
     ["", "   ", "🙂🎉🙂", "\x00\x07\x1b[31m", "12345", "?!?", "a" * 10_000, "พิพิธภัณฑ์ museum 博物馆 " * 400],
