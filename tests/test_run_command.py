@@ -13,25 +13,30 @@ from botapi_fake import FakeBotApi
 ROOT = Path(__file__).resolve().parents[1]
 
 
+async def start_run(fake: FakeBotApi, token: str, data_dir: Path) -> asyncio.subprocess.Process:
+    """``python -m bot run`` in its own process, configured by environment to use ``fake``."""
+    env = {
+        **os.environ,
+        "TELEGRAM_BOT_TOKEN": token,
+        "TELEGRAM_API_BASE_URL": f"http://127.0.0.1:{fake.port}",
+        "SUMMIT_BOT_DATA_DIR": str(data_dir),
+        "HF_HUB_OFFLINE": "1",
+    }
+    return await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        "run",
+        cwd=ROOT,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+
+
 async def test_run_polls_the_configured_bot_api_and_answers(tmp_path: Path) -> None:
     async with FakeBotApi(token="4242:RUN-command-token") as fake:
-        env = {
-            **os.environ,
-            "TELEGRAM_BOT_TOKEN": fake.token,
-            "TELEGRAM_API_BASE_URL": f"http://127.0.0.1:{fake.port}",
-            "SUMMIT_BOT_DATA_DIR": str(tmp_path),
-            "HF_HUB_OFFLINE": "1",
-        }
-        process = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "bot",
-            "run",
-            cwd=ROOT,
-            env=env,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-        )
+        process = await start_run(fake, fake.token, tmp_path)
         try:
             await fake.wait_for(lambda c: c.method.lower() == "getupdates", timeout=180)
             menus = {c.params.get("language_code") for c in fake.calls if c.method.lower() == "setmycommands"}
@@ -56,23 +61,7 @@ async def test_run_polls_the_configured_bot_api_and_answers(tmp_path: Path) -> N
 
 async def test_run_with_a_rejected_token_explains_without_printing_it(tmp_path: Path) -> None:
     async with FakeBotApi(token="4242:the-real-token") as fake:
-        env = {
-            **os.environ,
-            "TELEGRAM_BOT_TOKEN": "4242:a-wrong-token",
-            "TELEGRAM_API_BASE_URL": f"http://127.0.0.1:{fake.port}",
-            "SUMMIT_BOT_DATA_DIR": str(tmp_path),
-            "HF_HUB_OFFLINE": "1",
-        }
-        process = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "bot",
-            "run",
-            cwd=ROOT,
-            env=env,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-        )
+        process = await start_run(fake, "4242:a-wrong-token", tmp_path)
         _, stderr = await asyncio.wait_for(process.communicate(), timeout=180)
     log = stderr.decode()
     assert process.returncode == 2, log[-2000:]
