@@ -8,6 +8,10 @@ The rule, applied to letters only (digits, punctuation, emoji and spaces carry n
   much as a short Latin or Thai word. Kana and Hangul do not count.
 * ``th`` when the Thai weight is at least 30 % of the total: a Thai question that names "Wang Shu" or
   "K282" is still Thai. Thai is checked before Chinese, so a Thai question quoting "乌镇" stays Thai.
+* otherwise, for text mixing Han and Latin letters, the grammar decides: English function words
+  ("the", "is", "when", "how") with no Chinese function characters ("的", "吗", "几", "怎么") make it
+  ``en`` (an English question quoting "乌镇峰会"), and the reverse makes it ``zh`` (a Chinese question
+  naming the "Wuzhen Summit"); when both or neither occur, the weights below decide.
 * otherwise ``zh`` when the Han weight is at least 30 % of the total (Chinese with "K282" or "5G").
 * otherwise ``en`` when there are at least two Latin letters; a lone letter ("5G", "A1") says nothing.
 * otherwise the caller's ``fallback`` (empty text, emoji, digits, other scripts).
@@ -26,6 +30,12 @@ _LATIN = re.compile(r"[A-Za-z\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u024f\uff21-\uff3
 HAN_WEIGHT = 3
 MIN_SHARE = 0.3
 MIN_LATIN = 2
+_EN_FUNCTION = re.compile(
+    r"\b(?:the|a|an|is|are|was|were|do|does|did|of|to|in|on|at|for|from|with|and|or|this|that|"
+    r"what|when|where|who|which|how|why|can|could|will|there|it|i|my|you)\b",
+    re.IGNORECASE,
+)
+_ZH_FUNCTION = re.compile(r"[的了吗呢吧么是在几什么怎哪谁请]")
 _SCAN_CHARS = 2000
 """Only the start of the text is scanned: a 10,000-character message is decided by its first part."""
 
@@ -41,6 +51,10 @@ def detect_language(text: str, fallback: Lang = "en") -> Lang:
         return fallback
     if thai and thai >= MIN_SHARE * total:
         return "th"
+    if han and latin:
+        english, chinese = bool(_EN_FUNCTION.search(head)), bool(_ZH_FUNCTION.search(head))
+        if english != chinese:
+            return "en" if english else "zh"
     if han and han >= MIN_SHARE * total:
         return "zh"
     if latin >= MIN_LATIN:

@@ -55,7 +55,9 @@ def test_dev_set_targets(engine: Engine) -> None:
         assert figures.language_rate == 1.0, lang
 
 
-@pytest.mark.parametrize("name", ["heldout.jsonl", "out_of_scope.jsonl"])
+@pytest.mark.parametrize(
+    "name", ["heldout.jsonl", "out_of_scope.jsonl", "heldout2.jsonl", "out_of_scope2.jsonl"]
+)
 def test_own_question_sets_stay_above_their_floor(engine: Engine, name: str) -> None:
     """Regression guard on unseen-style phrasings (typos, Traditional, Thai-English) and near-domain
     out-of-scope questions: at least 90% right in every language."""

@@ -40,3 +40,18 @@ def test_kana_do_not_count_as_chinese() -> None:
 
 def test_long_message_is_decided_by_its_start() -> None:
     assert detect_language("乌镇" * 5000 + "hello" * 1000) == "zh"
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        ("What's the theme of the 乌镇峰会 this year?", "en"),
+        ("when is the 未成年人网络保护 forum?", "en"),
+        ("How far is 乌镇 from 杭州?", "en"),
+        ("今年是第几年办Wuzhen Summit了？", "zh"),
+        ("wuzhen峰会的plenary session几点开始", "zh"),
+        ("会展中心有WiFi吗", "zh"),
+    ],
+)
+def test_mixed_chinese_and_english_follow_the_grammar(text: str, lang: str) -> None:
+    assert detect_language(text) == lang
