@@ -32,7 +32,7 @@ from index.lexical import LexicalIndex, TokenCache
 from index.names import NameMatcher
 from index.passages import build_passages, name_pairs
 from index.spelling import SpellFixer
-from index.textproc import normalise
+from index.textproc import QUERY_LIMIT, normalise
 from index.types import Lang, Passage
 from index.vectors import BuildReport, DenseIndex
 
@@ -41,7 +41,6 @@ log = logging.getLogger(__name__)
 Mode = Literal["hybrid", "bm25", "dense"]
 CANDIDATES = 40
 SUGGESTIONS = 3
-MAX_QUESTION_CHARS = 1000
 RERANK = 10
 FUSION_WEIGHTS = {"dense": 2.0, "bm25": 0.5, "names": 0.25, "coverage": 0.5}
 """Weight of each ranking in the fusion, chosen by how often the best entry is right on the labelled
@@ -199,8 +198,8 @@ class Engine:
         self, questions: Sequence[str], fallback_language: Lang = "en", mode: Mode = "hybrid"
     ) -> list[Answer]:
         """Answer several questions; their embeddings are computed in one batch."""
-        langs = [detect_language(q[:MAX_QUESTION_CHARS], fallback_language) for q in questions]
-        texts = [self.spelling.correct(q[:MAX_QUESTION_CHARS]) for q in questions]
+        langs = [detect_language(q[:QUERY_LIMIT], fallback_language) for q in questions]
+        texts = [self.spelling.correct(q[:QUERY_LIMIT]) for q in questions]
         live = {i: row for row, i in enumerate(i for i, t in enumerate(texts) if _has_content(normalise(t)))}
         vectors = None
         if live and mode != "bm25":

@@ -48,24 +48,30 @@ def keyboard(rows: list[list[tuple[str, str | None]]]) -> InlineKeyboardMarkup |
     return InlineKeyboardMarkup(built) if built else None
 
 
+Markup = InlineKeyboardMarkup | None
+
+
+def _with_markup(text: str, markup: Markup) -> list[tuple[str, Markup]]:
+    """``text`` split into messages under Telegram's limit, the keyboard on the last one only."""
+    parts = split_html(text)
+    return [(part, markup if i == len(parts) - 1 else None) for i, part in enumerate(parts)]
+
+
 async def reply_html(message: Message, text: str, markup: InlineKeyboardMarkup | None = None) -> Message:
     """Reply with ``text`` (HTML) in as many messages as needed; the keyboard goes on the last one.
 
     In groups the first part quotes the message it answers.
     """
-    parts = split_html(text)
     sent = message
-    for i, part in enumerate(parts):
-        markup_here = markup if i == len(parts) - 1 else None
+    for i, (part, markup_here) in enumerate(_with_markup(text, markup)):
         sent = await message.reply_html(part, reply_markup=markup_here, do_quote=None if i == 0 else False)
     return sent
 
 
 async def send_html(bot: Bot, chat_id: int, text: str, markup: InlineKeyboardMarkup | None = None) -> None:
     """Send ``text`` (HTML) to a chat in as many messages as needed; the keyboard goes on the last one."""
-    parts = split_html(text)
-    for i, part in enumerate(parts):
-        await bot.send_message(chat_id, part, reply_markup=markup if i == len(parts) - 1 else None)
+    for part, markup_here in _with_markup(text, markup):
+        await bot.send_message(chat_id, part, reply_markup=markup_here)
 
 
 def is_group(chat: Chat | None) -> bool:
