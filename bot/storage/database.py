@@ -16,15 +16,26 @@ as ISO 8601 text in UTC.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import aiosqlite
+
+from bot.storage import (
+    agenda_schema,
+    announcements_schema,
+    conversation_schema,
+    delivery_schema,
+    knowledge_schema,
+    privacy_schema,
+)
 
 MAX_QUESTION_CHARS = 4000
 """Longer question texts are cut to this many characters when stored."""
@@ -66,6 +77,13 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "CREATE INDEX questions_by_time ON questions (asked_at)",
         "CREATE INDEX questions_by_user ON questions (user_id)",
     ),
+    # 3 and on: one step per feature, each written beside that feature's queries.
+    delivery_schema.MIGRATION,  # 3: durable inbox and outbox of the one sender
+    announcements_schema.MIGRATION,  # 4: organisers' announcements
+    agenda_schema.MIGRATION,  # 5: bookmarks, reminders
+    knowledge_schema.MIGRATION,  # 6: applied knowledge versions
+    conversation_schema.MIGRATION,  # 7: answer outcomes, follow-up context
+    privacy_schema.MIGRATION,  # 8: retention
 )
 
 CURRENT_VERSION = len(MIGRATIONS)
@@ -119,6 +137,11 @@ class Usage:
     unhelpful: int
 
 
+def now_text() -> str:
+    """The current time as stored: ISO 8601 in UTC."""
+    return _now()
+
+
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="microseconds")
 
@@ -151,11 +174,25 @@ def _question(row: sqlite3.Row | tuple[Any, ...]) -> QuestionRecord:
     )
 
 
+class Transaction:
+    """Statements inside :meth:`Database.transaction`."""
+
+    def __init__(self, connection: aiosqlite.Connection) -> None:
+        self._conn = connection
+
+    async def rows(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        return list(await self._conn.execute_fetchall(sql, params))
+
+    async def executemany(self, sql: str, params: Iterable[Sequence[Any]]) -> None:
+        await self._conn.executemany(sql, params)
+
+
 class Database:
     """Async access to the bot's SQLite file. Create with :meth:`open`, finish with :meth:`close`."""
 
     def __init__(self, connection: aiosqlite.Connection, path: Path) -> None:
         self._conn = connection
+        self._lock = asyncio.Lock()
         self.path = path
 
     @classmethod
@@ -185,7 +222,31 @@ class Database:
 
     async def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
         """Run one statement and fetch its rows in a single job on the connection's thread."""
-        return list(await self._conn.execute_fetchall(sql, params))
+        async with self._lock:
+            return list(await self._conn.execute_fetchall(sql, params))
+
+    async def rows(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        """Run one statement on its own (committed at once) and return its rows.
+
+        For the feature modules in :mod:`bot.storage` that keep their queries beside their schema.
+        """
+        return await self._rows(sql, params)
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Transaction]:
+        """Several statements committed together (``BEGIN IMMEDIATE`` ... ``COMMIT``), or none of them.
+
+        No other statement of this connection runs in between; another process writing the same file
+        waits (``busy_timeout``) until the commit.
+        """
+        async with self._lock:
+            await self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield Transaction(self._conn)
+            except BaseException:
+                await self._conn.execute("ROLLBACK")
+                raise
+            await self._conn.execute("COMMIT")
 
     async def touch_user(self, user_id: int, telegram_language: str | None = None) -> UserRecord:
         """Note that the user wrote to the bot now; create them on first contact.
