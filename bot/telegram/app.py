@@ -83,7 +83,6 @@ def build_application(settings: Settings, engine: Engine, mode: Mode = "polling"
         .concurrent_updates(CONCURRENT_UPDATES)
         .request(AiohttpRequest(CONNECTION_POOL))
         .get_updates_request(AiohttpRequest(1))
-        .job_queue(None)
         .post_init(on_start)
         .post_shutdown(on_stop)
         .build()
