@@ -33,7 +33,7 @@ from index.names import NameMatcher
 from index.passages import build_passages, name_pairs
 from index.spelling import SpellFixer
 from index.textproc import QUERY_LIMIT, normalise
-from index.types import Lang, Passage
+from index.types import Lang, Outcome, Passage
 from index.vectors import BuildReport, DenseIndex
 
 log = logging.getLogger(__name__)
@@ -70,6 +70,13 @@ class Answer:
     best: str | None = None
     """The best-ranked entry, whether or not the gate let it through (for evaluation and calibration)."""
     signals: Signals | None = None
+    outcome: Outcome | None = None
+    """What the engine did (see :data:`index.types.Outcome`); when not given, ``answer`` or ``decline``
+    from ``answered``."""
+
+    def __post_init__(self) -> None:
+        if self.outcome is None:
+            object.__setattr__(self, "outcome", "answer" if self.answered else "decline")
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,10 @@ from typing import Literal
 
 Lang = Literal["en", "zh", "th"]
 LANGS: tuple[Lang, ...] = ("en", "zh", "th")
+Outcome = Literal["answer", "clarify", "decline", "gap", "smalltalk"]
+"""What the engine did with a question: answered it; asked which of a few topics was meant; declined
+(nothing in the knowledge answers it); gave an entry that says the fact is not published; replied to
+small talk. Only ``answer`` counts as answered."""
 
 
 @dataclass(frozen=True, slots=True)
