@@ -44,7 +44,7 @@ class Settings:
     webhook_port: int = 8080
     webhook_url: str | None = None
     webhook_secret: str | None = field(default=None, repr=False)
-    rate_limit_per_second: float = 30.0
+    rate_limit_per_second: float = 25.0
     """TELEGRAM_RATE_LIMIT: messages per second over all chats (0 turns the limiter's overall cap off)."""
 
     @property
@@ -159,7 +159,7 @@ def settings_from(env: Mapping[str, str]) -> Settings:
     secret = get("WEBHOOK_SECRET")
     if secret is not None and not _SECRET.match(secret):
         problems.append("WEBHOOK_SECRET: use 1–256 characters from A–Z, a–z, 0–9, '_' and '-'")
-    rate = _number("TELEGRAM_RATE_LIMIT", get("TELEGRAM_RATE_LIMIT") or "30", problems, low=0, high=10_000)
+    rate = _number("TELEGRAM_RATE_LIMIT", get("TELEGRAM_RATE_LIMIT") or "25", problems, low=0, high=10_000)
     if problems:
         raise ConfigError("Invalid settings:\n" + "\n".join(f"  - {p}" for p in problems))
     return Settings(

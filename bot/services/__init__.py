@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.config import Settings
+from bot.delivery.sender import Sender
 from bot.i18n import Translator
 from bot.services.answering import AnsweringService
 from bot.services.catalogue import Catalogue
@@ -25,6 +26,8 @@ class Services:
     answering: AnsweringService
     feedback: FeedbackService
     catalogue: Catalogue
+    sender: Sender | None = None
+    """The one sender of outgoing messages; set by the Telegram layer, which supplies its transport."""
 
     @classmethod
     def create(
@@ -41,6 +44,8 @@ class Services:
         )
 
     async def close(self) -> None:
-        """Finish the question batch in flight, then close the database."""
+        """Finish the question batch in flight and the messages being sent, then close the database."""
+        if self.sender is not None:
+            await self.sender.stop()
         await self.answering.close()
         await self.db.close()

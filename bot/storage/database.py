@@ -19,10 +19,10 @@ from __future__ import annotations
 import asyncio
 import json
 import sqlite3
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +36,7 @@ from bot.storage import (
     knowledge_schema,
     privacy_schema,
 )
+from bot.storage.sql import Transaction, now_text
 
 MAX_QUESTION_CHARS = 4000
 """Longer question texts are cut to this many characters when stored."""
@@ -137,13 +138,7 @@ class Usage:
     unhelpful: int
 
 
-def now_text() -> str:
-    """The current time as stored: ISO 8601 in UTC."""
-    return _now()
-
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="microseconds")
+_now = now_text
 
 
 def _user(row: sqlite3.Row | tuple[Any, ...]) -> UserRecord:
@@ -172,19 +167,6 @@ def _question(row: sqlite3.Row | tuple[Any, ...]) -> QuestionRecord:
         sources=tuple(json.loads(sources)),
         asked_at=datetime.fromisoformat(asked_at),
     )
-
-
-class Transaction:
-    """Statements inside :meth:`Database.transaction`."""
-
-    def __init__(self, connection: aiosqlite.Connection) -> None:
-        self._conn = connection
-
-    async def rows(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
-        return list(await self._conn.execute_fetchall(sql, params))
-
-    async def executemany(self, sql: str, params: Iterable[Sequence[Any]]) -> None:
-        await self._conn.executemany(sql, params)
 
 
 class Database:

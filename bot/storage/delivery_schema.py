@@ -1,6 +1,192 @@
-"""Schema step for the delivery feature (see :data:`bot.storage.database.MIGRATIONS`).
+"""Schema step 3 and the queries of the outbox: every outgoing message, kept until Telegram accepts it.
 
-Its tables and the queries on them live here, beside the step that creates them.
+A row is written (``pending``) before the message is first sent and updated once when it is settled:
+``sent`` (with Telegram's message id), ``failed`` (refused for good), ``blocked`` (the user blocked the
+bot), ``cancelled`` (an organiser stopped it) or ``expired`` (a reply that could not be sent in time).
+After a crash the ``pending`` rows are what is still to send. ``ref`` ties a row to what it belongs to
+(``ann:<id>`` for an announcement, ``q:<id>`` for the answer to a question, ...), for progress counts
+and cancelling.
 """
 
-MIGRATION: tuple[str, ...] = ()
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from bot.storage.sql import Transaction, now_text
+
+if TYPE_CHECKING:
+    from bot.storage.database import Database
+
+MIGRATION: tuple[str, ...] = (
+    """CREATE TABLE outbox (
+        id         INTEGER PRIMARY KEY AUTOINCREMENT,
+        chat_id    INTEGER NOT NULL,
+        user_id    INTEGER,
+        kind       TEXT NOT NULL,
+        method     TEXT NOT NULL,
+        params     TEXT NOT NULL,
+        ref        TEXT,
+        created_at TEXT NOT NULL,
+        expires_at TEXT,
+        attempts   INTEGER NOT NULL DEFAULT 0,
+        state      TEXT NOT NULL DEFAULT 'pending'
+                   CHECK (state IN ('pending', 'sent', 'failed', 'blocked', 'cancelled', 'expired')),
+        settled_at TEXT,
+        message_id INTEGER,
+        error      TEXT
+    )""",
+    "CREATE INDEX outbox_pending ON outbox (id) WHERE state = 'pending'",
+    "CREATE INDEX outbox_by_ref ON outbox (ref, state)",
+)
+
+STATES = ("pending", "sent", "failed", "blocked", "cancelled", "expired")
+
+
+@dataclass(frozen=True)
+class OutboxRow:
+    """A message as stored in the outbox."""
+
+    id: int
+    chat_id: int
+    user_id: int | None
+    kind: str
+    method: str
+    params: dict[str, Any]
+    ref: str | None
+    created_at: datetime
+    expires_at: datetime | None
+    attempts: int
+
+
+@dataclass(frozen=True)
+class NewMessage:
+    """A message to store: where it goes, the Bot API method and its parameters."""
+
+    chat_id: int
+    kind: str
+    method: str
+    params: dict[str, Any]
+    ref: str | None = None
+    user_id: int | None = None
+    expires_at: datetime | None = None
+
+
+_COLUMNS = "id, chat_id, user_id, kind, method, params, ref, created_at, expires_at, attempts"
+
+
+def _row(row: Sequence[Any]) -> OutboxRow:
+    oid, chat_id, user_id, kind, method, params, ref, created, expires, attempts = row
+    return OutboxRow(
+        id=oid,
+        chat_id=chat_id,
+        user_id=user_id,
+        kind=kind,
+        method=method,
+        params=json.loads(params),
+        ref=ref,
+        created_at=datetime.fromisoformat(created),
+        expires_at=datetime.fromisoformat(expires) if expires else None,
+        attempts=attempts,
+    )
+
+
+class Outbox:
+    """The outbox queries. Writes are one statement each, or one transaction for a batch."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def add(
+        self,
+        messages: Sequence[NewMessage],
+        also: Callable[[Transaction], Awaitable[None]] | None = None,
+    ) -> list[int]:
+        """Store ``messages`` (and whatever ``also`` writes) in one transaction; their ids, in order."""
+        async with self._db.transaction() as tx:
+            if also is not None:
+                await also(tx)
+            if not messages:
+                return []
+            before = (await tx.rows("SELECT coalesce(max(id), 0) FROM outbox"))[0][0]
+            now = now_text()
+            await tx.executemany(
+                """INSERT INTO outbox (chat_id, user_id, kind, method, params, ref, created_at, expires_at)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?)""",
+                [
+                    (
+                        m.chat_id,
+                        m.user_id,
+                        m.kind,
+                        m.method,
+                        json.dumps(m.params, ensure_ascii=False),
+                        m.ref,
+                        now,
+                        m.expires_at.isoformat() if m.expires_at else None,
+                    )
+                    for m in messages
+                ],
+            )
+            rows = await tx.rows("SELECT id FROM outbox WHERE id > ? ORDER BY id", (before,))
+        return [row[0] for row in rows]
+
+    async def pending(self, ref: str | None = None, ids: Sequence[int] | None = None) -> list[OutboxRow]:
+        """Pending messages, oldest first: all of them, those of ``ref``, or those with ``ids``."""
+        if ids is not None:
+            found: list[OutboxRow] = []
+            for start in range(0, len(ids), 500):
+                chunk = list(ids[start : start + 500])
+                marks = ",".join("?" * len(chunk))
+                rows = await self._db.rows(
+                    f"SELECT {_COLUMNS} FROM outbox WHERE state = 'pending' AND id IN ({marks}) ORDER BY id",
+                    chunk,
+                )
+                found.extend(_row(r) for r in rows)
+            return found
+        if ref is not None:
+            rows = await self._db.rows(
+                f"SELECT {_COLUMNS} FROM outbox WHERE state = 'pending' AND ref = ? ORDER BY id", (ref,)
+            )
+        else:
+            rows = await self._db.rows(f"SELECT {_COLUMNS} FROM outbox WHERE state = 'pending' ORDER BY id")
+        return [_row(r) for r in rows]
+
+    async def settle(
+        self, ids: Sequence[int], state: str, *, message_id: int | None = None, error: str | None = None
+    ) -> None:
+        """Record how pending messages ended (rows already settled are left as they are)."""
+        now = now_text()
+        for start in range(0, len(ids), 500):
+            chunk = list(ids[start : start + 500])
+            marks = ",".join("?" * len(chunk))
+            await self._db.rows(
+                f"""UPDATE outbox SET state = ?, settled_at = ?, message_id = ?, error = ?
+                    WHERE state = 'pending' AND id IN ({marks})""",
+                (state, now, message_id, error, *chunk),
+            )
+
+    async def count_attempt(self, outbox_id: int) -> None:
+        await self._db.rows("UPDATE outbox SET attempts = attempts + 1 WHERE id = ?", (outbox_id,))
+
+    async def cancel(self, ref: str) -> int:
+        """Cancel the pending messages of ``ref``; how many there were."""
+        rows = await self._db.rows(
+            """UPDATE outbox SET state = 'cancelled', settled_at = ?
+               WHERE state = 'pending' AND ref = ? RETURNING id""",
+            (now_text(), ref),
+        )
+        return len(rows)
+
+    async def counts(self, ref: str) -> dict[str, int]:
+        """How many messages of ``ref`` are in each state (every state present, zero if none)."""
+        rows = await self._db.rows("SELECT state, count(*) FROM outbox WHERE ref = ? GROUP BY state", (ref,))
+        counts = dict.fromkeys(STATES, 0)
+        counts.update({state: n for state, n in rows})
+        return counts
+
+    async def message_id(self, outbox_id: int) -> int | None:
+        rows = await self._db.rows("SELECT message_id FROM outbox WHERE id = ?", (outbox_id,))
+        return rows[0][0] if rows else None

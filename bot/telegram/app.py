@@ -12,15 +12,18 @@ from typing import Literal
 
 from telegram import BotCommand, LinkPreviewOptions, Update
 from telegram.constants import ParseMode
-from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, Defaults
+from telegram.ext import Application, ApplicationBuilder, Defaults
 
 from bot.config import Settings
+from bot.delivery.sender import Sender
 from bot.i18n import Translator
 from bot.logs import hide_secret
 from bot.services import Services
 from bot.storage.database import Database
+from bot.storage.delivery_schema import Outbox
 from bot.telegram import agenda, ask, feedback, nontext, start, stats, transport, venues
-from bot.telegram.common import SERVICES_KEY, attach, services
+from bot.telegram.bot_api import PTBTransport
+from bot.telegram.common import SERVICES_KEY, attach, register_sender, services
 from bot.telegram.errors import on_error
 from bot.telegram.http import AiohttpRequest
 from index.engine import Engine
@@ -54,7 +57,16 @@ def build_application(settings: Settings, engine: Engine, mode: Mode = "polling"
 
     async def on_start(application: Application) -> None:
         db = await Database.open(settings.database_path)
-        attach(application, Services.create(settings, engine, db))
+        svc = Services.create(settings, engine, db)
+        svc.sender = Sender(
+            Outbox(db),
+            PTBTransport(application.bot),
+            rate=settings.rate_limit_per_second,
+            on_blocked=svc.users.mark_blocked,
+        )
+        attach(application, svc)
+        register_sender(application.bot, svc.sender)
+        await svc.sender.start()
         await set_commands(application, services(application).texts)
         log.info(
             "bot @%s started: mode %s, index %s, %d knowledge entries",
@@ -68,10 +80,10 @@ def build_application(settings: Settings, engine: Engine, mode: Mode = "polling"
         # Also runs when start-up failed before the services were attached.
         attached = application.bot_data.get(SERVICES_KEY)
         if attached is not None:
+            register_sender(application.bot, None)
             await attached.close()
         log.info("bot stopped")
 
-    rate_limiter = AIORateLimiter(overall_max_rate=settings.rate_limit_per_second, max_retries=1)
     defaults = Defaults(parse_mode=ParseMode.HTML, link_preview_options=LinkPreviewOptions(is_disabled=True))
     application = (
         ApplicationBuilder()
@@ -79,7 +91,6 @@ def build_application(settings: Settings, engine: Engine, mode: Mode = "polling"
         .base_url(settings.base_url)
         .base_file_url(settings.base_file_url)
         .defaults(defaults)
-        .rate_limiter(rate_limiter)
         .concurrent_updates(CONCURRENT_UPDATES)
         .request(AiohttpRequest(CONNECTION_POOL))
         .get_updates_request(AiohttpRequest(1))

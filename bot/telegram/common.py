@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from telegram import Bot, Chat, InlineKeyboardButton, InlineKeyboardMarkup, Message, MessageEntity, Update
 from telegram.ext import Application, CallbackContext
 
+from bot.delivery.scheduler import Kind
+from bot.delivery.sender import Outgoing, Sender, html_message
 from bot.services import Services
 from bot.telegram.formatting import split_html
 from index.types import Lang
 
 SERVICES_KEY = "services"
 MAX_CALLBACK_DATA = 64
+_SENDERS: dict[int, Sender] = {}
 
 
 def attach(application: Application, services: Services) -> None:
@@ -57,21 +62,74 @@ def _with_markup(text: str, markup: Markup) -> list[tuple[str, Markup]]:
     return [(part, markup if i == len(parts) - 1 else None) for i, part in enumerate(parts)]
 
 
-async def reply_html(message: Message, text: str, markup: InlineKeyboardMarkup | None = None) -> Message:
+def register_sender(bot: Bot, sender: Sender | None) -> None:
+    """Send everything ``bot``'s handlers send through ``sender`` (None: forget it)."""
+    if sender is None:
+        _SENDERS.pop(id(bot), None)
+    else:
+        _SENDERS[id(bot)] = sender
+
+
+def _sender(bot: Bot) -> Sender:
+    sender = _SENDERS.get(id(bot))
+    if sender is None:
+        raise RuntimeError("the bot's sender is not running")
+    return sender
+
+
+async def send(bot: Bot, messages: Sequence[Outgoing]) -> list[int]:
+    """Queue messages on the bot's one sender (durably: they survive a crash); their outbox ids."""
+    return await _sender(bot).submit(messages)
+
+
+def _messages(
+    chat: Chat,
+    text: str,
+    markup: Markup,
+    *,
+    reply_to: int | None = None,
+    ref: str | None = None,
+    kind: Kind = "reply",
+) -> list[Outgoing]:
+    private = chat.type == Chat.PRIVATE
+    return [
+        html_message(
+            chat.id,
+            part,
+            markup_here.to_dict() if markup_here is not None else None,
+            reply_to=reply_to if i == 0 else None,
+            kind=kind,
+            ref=ref,
+            user_id=chat.id if private else None,
+        )
+        for i, (part, markup_here) in enumerate(_with_markup(text, markup))
+    ]
+
+
+async def reply_html(
+    message: Message, text: str, markup: InlineKeyboardMarkup | None = None, *, ref: str | None = None
+) -> None:
     """Reply with ``text`` (HTML) in as many messages as needed; the keyboard goes on the last one.
 
-    In groups the first part quotes the message it answers.
+    In groups the first part quotes the message it answers. ``ref`` ties the reply to what it answers
+    (e.g. ``q:<question id>``).
     """
-    sent = message
-    for i, (part, markup_here) in enumerate(_with_markup(text, markup)):
-        sent = await message.reply_html(part, reply_markup=markup_here, do_quote=None if i == 0 else False)
-    return sent
+    reply_to = message.message_id if is_group(message.chat) else None
+    await send(message.get_bot(), _messages(message.chat, text, markup, reply_to=reply_to, ref=ref))
 
 
-async def send_html(bot: Bot, chat_id: int, text: str, markup: InlineKeyboardMarkup | None = None) -> None:
+async def send_html(
+    bot: Bot,
+    chat_id: int,
+    text: str,
+    markup: InlineKeyboardMarkup | None = None,
+    *,
+    kind: Kind = "reply",
+    ref: str | None = None,
+) -> None:
     """Send ``text`` (HTML) to a chat in as many messages as needed; the keyboard goes on the last one."""
-    for part, markup_here in _with_markup(text, markup):
-        await bot.send_message(chat_id, part, reply_markup=markup_here)
+    chat = Chat(chat_id, Chat.GROUP if chat_id < 0 else Chat.PRIVATE)
+    await send(bot, _messages(chat, text, markup, kind=kind, ref=ref))
 
 
 def is_group(chat: Chat | None) -> bool:

@@ -1,8 +1,8 @@
 """The one error handler: log with context (never the token) and tell the user something went wrong.
 
-Rate limits (RetryAfter) are waited out and the request retried once by the rate limiter before an
-error reaches this handler. A Forbidden error in a private chat means the user blocked the bot: they are
-marked blocked and nothing more is sent.
+Replies go through the one sender, which handles rate limits and refusals itself; errors that still
+reach this handler come from direct calls (callback answers, edits). A Forbidden error in a private
+chat means the user blocked the bot: they are marked blocked and nothing more is sent.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from telegram import Chat, Update
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 from telegram.ext import CallbackContext
 
-from bot.telegram.common import services
+from bot.telegram.common import send_html, services
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +41,6 @@ async def on_error(update: object, context: CallbackContext) -> None:
         return
     lang = await services(context).users.language(user_id, user.language_code) if user else "en"
     try:
-        await context.bot.send_message(chat.id, services(context).texts(lang, "error"))
+        await send_html(context.bot, chat.id, services(context).texts(lang, "error"))
     except TelegramError as exc:
         log.warning("update %s: could not tell the user about the error: %s", update_id, exc)

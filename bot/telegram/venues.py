@@ -5,8 +5,9 @@ from __future__ import annotations
 from telegram import Bot, Update
 from telegram.ext import BaseHandler, CallbackContext, CallbackQueryHandler, CommandHandler
 
+from bot.delivery.sender import Outgoing
 from bot.services.catalogue import VenueView
-from bot.telegram.common import callback, keyboard, language, reply_html, send_html, services
+from bot.telegram.common import callback, keyboard, language, reply_html, send, send_html, services
 from bot.telegram.formatting import escape
 
 
@@ -14,13 +15,13 @@ async def send_venue(bot: Bot, chat_id: int, venue: VenueView) -> None:
     """Send the venue's map pin (sendVenue) when the knowledge base has its coordinates."""
     if venue.latitude is None or venue.longitude is None:
         return
-    await bot.send_venue(
-        chat_id,
-        latitude=venue.latitude,
-        longitude=venue.longitude,
-        title=venue.title,
-        address=venue.address or venue.title,
-    )
+    params = {
+        "latitude": venue.latitude,
+        "longitude": venue.longitude,
+        "title": venue.title,
+        "address": venue.address or venue.title,
+    }
+    await send(bot, [Outgoing(chat_id, params, method="sendVenue")])
 
 
 async def venues(update: Update, context: CallbackContext) -> None:
