@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from bot.config import Settings
 from bot.i18n import Translator
 from bot.services.answering import AnsweringService
 from bot.services.catalogue import Catalogue
 from bot.services.feedback import FeedbackService
+from bot.services.privacy import PrivacyService
+from bot.services.ratelimit import QuestionRateLimiter
 from bot.services.users import UserService
 from bot.storage.database import Database
 from index.engine import Engine
@@ -25,6 +28,8 @@ class Services:
     answering: AnsweringService
     feedback: FeedbackService
     catalogue: Catalogue
+    question_rate: QuestionRateLimiter
+    privacy: PrivacyService
 
     @classmethod
     def create(
@@ -38,6 +43,10 @@ class Services:
             answering=AnsweringService(engine, db),
             feedback=FeedbackService(db),
             catalogue=Catalogue(engine.kb),
+            question_rate=QuestionRateLimiter(
+                settings.question_rate_limit, timedelta(seconds=settings.question_rate_window)
+            ),
+            privacy=PrivacyService(db, timedelta(days=settings.question_retention_days)),
         )
 
     async def close(self) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from telegram import Bot, Chat, InlineKeyboardButton, InlineKeyboardMarkup, Message, MessageEntity, Update
 from telegram.ext import Application, CallbackContext
 
@@ -24,15 +26,31 @@ def services(context: CallbackContext | Application) -> Services:
     return application.bot_data[SERVICES_KEY]
 
 
+LANGUAGE_KEY = "language"
+"""Key of the sender's language in ``context.user_data``, set once per update by :mod:`bot.telegram.gate`."""
+
+
+def remember_language(context: CallbackContext, lang: Lang) -> None:
+    """Keep ``lang`` as the sender's language for the handlers of this update (and later ones)."""
+    if context.user_data is not None:
+        context.user_data[LANGUAGE_KEY] = lang
+
+
 async def language(update: Update, context: CallbackContext) -> Lang:
-    """The language to talk to the sender in; a message also records that they were seen."""
+    """The language to talk to the sender in.
+
+    The gate in handler group -1 records the sender once per update and keeps their language on the
+    context; this reads it. Only for an update the gate skipped is the user service asked.
+    """
     user = update.effective_user
     if user is None:
         return "en"
-    users = services(context).users
-    if update.effective_message is not None and update.callback_query is None:
-        return await users.seen(user.id, user.language_code)
-    return await users.language(user.id, user.language_code)
+    known = context.user_data.get(LANGUAGE_KEY) if context.user_data is not None else None
+    if known is not None:
+        return known
+    lang = await services(context).users.language(user.id, user.language_code)
+    remember_language(context, lang)
+    return lang
 
 
 def callback(prefix: str, key: str = "") -> str | None:
@@ -72,6 +90,24 @@ async def send_html(bot: Bot, chat_id: int, text: str, markup: InlineKeyboardMar
     """Send ``text`` (HTML) to a chat in as many messages as needed; the keyboard goes on the last one."""
     for part, markup_here in _with_markup(text, markup):
         await bot.send_message(chat_id, part, reply_markup=markup_here)
+
+
+EDIT_WINDOW = dt.timedelta(minutes=10)
+"""An edited question is answered again only when the edit comes this soon after the original."""
+
+
+def is_stale_edit(update: Update) -> bool:
+    """An edit made long after the message (usually a correction of an old message, not a question)."""
+    message = update.edited_message
+    if message is None or message.edit_date is None:
+        return False
+    return message.edit_date - message.date > EDIT_WINDOW
+
+
+def is_command(message: Message) -> bool:
+    """The message starts with a /command."""
+    entities = message.entities
+    return bool(entities) and entities[0].type == MessageEntity.BOT_COMMAND and entities[0].offset == 0
 
 
 def is_group(chat: Chat | None) -> bool:

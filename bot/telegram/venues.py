@@ -6,7 +6,8 @@ from telegram import Bot, Update
 from telegram.ext import BaseHandler, CallbackContext, CallbackQueryHandler, CommandHandler
 
 from bot.services.catalogue import VenueView
-from bot.telegram.common import callback, keyboard, language, reply_html, send_html, services
+from bot.telegram.callbacks import Venue, fits
+from bot.telegram.common import keyboard, language, reply_html, send_html, services
 from bot.telegram.formatting import escape
 
 
@@ -31,7 +32,7 @@ async def venues(update: Update, context: CallbackContext) -> None:
     if not items:
         await reply_html(update.effective_message, svc.texts(lang, "venues_empty"))
         return
-    rows = [[(v.title, callback("v", v.key))] for v in items]
+    rows = [[(v.title, Venue(v.key).encode() if fits(Venue(v.key)) else None)] for v in items]
     await reply_html(update.effective_message, svc.texts(lang, "venues_title"), keyboard(rows))
 
 
@@ -40,7 +41,8 @@ async def venue_chosen(update: Update, context: CallbackContext) -> None:
     query = update.callback_query
     lang = await language(update, context)
     svc = services(context)
-    venue = svc.catalogue.venue((query.data or "").removeprefix("v:"), lang)
+    pressed = Venue.parse(query.data)
+    venue = svc.catalogue.venue(pressed.key, lang) if pressed is not None else None
     await query.answer(None if venue else svc.texts(lang, "entry_unknown"))
     if venue is None or query.message is None:
         return
@@ -49,4 +51,4 @@ async def venue_chosen(update: Update, context: CallbackContext) -> None:
 
 
 def handlers() -> list[BaseHandler]:
-    return [CommandHandler("venues", venues), CallbackQueryHandler(venue_chosen, pattern=r"^v:")]
+    return [CommandHandler("venues", venues), CallbackQueryHandler(venue_chosen, pattern=Venue.pattern())]
