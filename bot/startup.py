@@ -63,6 +63,11 @@ def _tighten(path: Path, allowed: int) -> None:
 def prepare_data_dir(directory: Path) -> None:
     """Create the data directory (0700) or check the existing one; it must be a writable directory."""
     blocker = _blocking_file(directory.absolute())
+    if blocker == directory.absolute():
+        raise StartupError(
+            f"SUMMIT_BOT_DATA_DIR: {directory} is a file, not a directory; move it away or set "
+            "SUMMIT_BOT_DATA_DIR to a directory"
+        )
     if blocker is not None:
         raise StartupError(
             f"SUMMIT_BOT_DATA_DIR: {blocker} is a file, so the data directory {directory} cannot be "

@@ -295,6 +295,12 @@ def test_data_directory_under_a_file_is_explained(tmp_path: Path) -> None:
     assert "\n" not in message
 
 
+def test_data_directory_that_is_a_file_is_explained(tmp_path: Path) -> None:
+    (tmp_path / "data").write_text("x")
+    with pytest.raises(StartupError, match="is a file, not a directory"):
+        prepare_data_dir(tmp_path / "data")
+
+
 @pytest.mark.parametrize("damage", ["garbage", "truncated"])
 def test_damaged_database_is_explained(tmp_path: Path, damage: str) -> None:
     path = tmp_path / "bot.sqlite3"
