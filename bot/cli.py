@@ -337,7 +337,7 @@ def purge(
             await db.close()
 
     deleted = asyncio.run(run_purge())
-    typer.echo(f"Deleted {deleted} question(s) older than {retention.days} days from {path}.")
+    typer.echo(f"Deleted {deleted} question(s) older than {retention.days} day(s) from {path}.")
 
 
 def main() -> None:

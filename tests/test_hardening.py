@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
 import sqlite3
@@ -385,3 +386,33 @@ def test_read_only_files_are_explained(tmp_path: Path) -> None:
     (data / "bot.sqlite3").chmod(0o400)
     with pytest.raises(StartupError, match="read-only"):
         check_data_files(data)
+
+
+def test_purge_command_deletes_old_questions(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from bot.cli import app
+
+    async def fill() -> list[int]:
+        db = await Database.open(tmp_path / "bot.sqlite3")
+        try:
+            now = datetime.now(UTC)
+            return [await _question(db, 1, now - timedelta(days=age)) for age in (200, 40, 1)]
+        finally:
+            await db.close()
+
+    *_, recent = asyncio.run(fill())
+    runner = CliRunner()
+    first = runner.invoke(app, ["purge", "--data-dir", str(tmp_path)], env={"QUESTION_RETENTION_DAYS": "90"})
+    assert first.exit_code == 0 and "Deleted 1 question(s) older than 90 day(s)" in first.output
+    second = runner.invoke(app, ["purge", "--data-dir", str(tmp_path), "--days", "30"])
+    assert second.exit_code == 0 and "Deleted 1 question(s)" in second.output
+
+    async def left() -> list[int]:
+        db = await Database.open(tmp_path / "bot.sqlite3")
+        try:
+            return [q.id for q in await db.recent_questions(10)]
+        finally:
+            await db.close()
+
+    assert asyncio.run(left()) == [recent]
