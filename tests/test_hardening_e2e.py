@@ -303,3 +303,16 @@ async def test_the_purge_is_scheduled(bot: Bot) -> None:
     await jobs[0].run(bot.app)
     assert await bot.services.db.get_question(old.id) is None
     assert (await bot.services.privacy.last_purge()).questions == 1
+
+
+async def test_a_button_whose_handler_fails_is_still_answered(
+    bot: Bot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*_: object) -> None:
+        raise RuntimeError("index unavailable")
+
+    monkeypatch.setattr(bot.services.catalogue, "entry", broken)
+    update_id = bot.fake.callback(53, "e:en:faq-dates", message_id=1)
+    at = bot.fake.injected_at(update_id)
+    await bot.fake.wait_for(lambda c: c.method == "sendMessage" and c.chat_id == 53 and c.at >= at)
+    await until(lambda: not bot.fake.unanswered_callbacks)
