@@ -13,7 +13,7 @@ from typing import Annotated, NoReturn
 import typer
 from dotenv import load_dotenv
 
-from bot.config import ConfigError, Settings
+from bot.config import LOG_LEVELS, ConfigError, Settings
 from index.knowledge import KnowledgeError
 from index.types import LANGS, Lang
 
@@ -257,9 +257,11 @@ def run(
     from telegram.error import InvalidToken, TelegramError
 
     from bot.storage.database import SchemaVersionError
-    from bot.telegram.app import run_bot
 
     settings = _settings(require_token=True)
+    _preflight(settings)
+    from bot.telegram.app import run_bot  # after the checks: a fault is reported without the heavy imports
+
     try:
         run_bot(settings, webhook=webhook)
     except ConfigError as exc:
@@ -276,11 +278,74 @@ def run(
         raise typer.Exit(1) from None
 
 
+# --- Start-up checks and the privacy purge ---------------------------------------------------------
+
+
+def _preflight(settings: Settings) -> None:
+    """Check the data directory, database and Bot API before starting; one line and exit 2 on a fault."""
+    from telegram.error import InvalidToken
+
+    from bot.logs import hide_secret
+    from bot.startup import StartupError, preflight
+
+    hide_secret(settings.require_token())
+    try:
+        preflight(settings)
+    except StartupError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    except InvalidToken:
+        typer.echo("error: the Bot API rejected TELEGRAM_BOT_TOKEN; check it with @BotFather", err=True)
+        raise typer.Exit(2) from None
+
+
+@app.command()
+def purge(
+    days: Annotated[
+        int | None,
+        typer.Option("--days", min=1, help="Delete questions older than this [env QUESTION_RETENTION_DAYS]"),
+    ] = None,
+    data_dir: DataOpt = None,
+) -> None:
+    """Delete stored questions (and their feedback) older than the retention time, now."""
+    import asyncio
+    from datetime import timedelta
+
+    from bot.services.privacy import PrivacyService
+    from bot.startup import StartupError, check_database, prepare_data_dir
+    from bot.storage.database import Database
+
+    settings = _settings()
+    directory = data_dir or settings.data_dir
+    path = directory / settings.database_path.name
+    if not path.exists():
+        typer.echo(f"No database at {path}: nothing to delete.")
+        return
+    try:
+        prepare_data_dir(directory)
+        check_database(path)
+    except StartupError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    retention = timedelta(days=days or settings.question_retention_days)
+
+    async def run_purge() -> int:
+        db = await Database.open(path)
+        try:
+            return (await PrivacyService(db, retention).purge()).questions
+        finally:
+            await db.close()
+
+    deleted = asyncio.run(run_purge())
+    typer.echo(f"Deleted {deleted} question(s) older than {retention.days} day(s) from {path}.")
+
+
 def main() -> None:
     """Entry point of the ``summit-bot`` console script and ``python -m bot``."""
     load_dotenv(".env")
+    level = os.environ.get("LOG_LEVEL", "INFO").strip().upper() or "INFO"
     logging.basicConfig(
-        level=os.environ.get("LOG_LEVEL", "INFO").upper(),
+        level=level if level in LOG_LEVELS else "INFO",  # an invalid level is reported with the settings
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )

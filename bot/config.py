@@ -20,6 +20,7 @@ TELEGRAM_API_ROOT = "https://api.telegram.org"
 BUNDLED_KNOWLEDGE = Path(__file__).resolve().parents[1] / "knowledge"
 _SECRET = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
 _TOKEN = re.compile(r"^\d+:[A-Za-z0-9_-]+$")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
 class ConfigError(ValueError):
@@ -46,6 +47,15 @@ class Settings:
     webhook_secret: str | None = field(default=None, repr=False)
     rate_limit_per_second: float = 25.0
     """TELEGRAM_RATE_LIMIT: messages per second over all chats (0 turns the limiter's overall cap off)."""
+    log_level: str = "INFO"
+    """LOG_LEVEL: one of :data:`LOG_LEVELS`."""
+    question_rate_limit: int = 10
+    question_rate_window: float = 30.0
+    """QUESTION_RATE_LIMIT questions per QUESTION_RATE_WINDOW seconds per user; more get one "slow down"."""
+    question_retention_days: int = 90
+    """QUESTION_RETENTION_DAYS: questions older than this are deleted by the daily purge."""
+    startup_retry_seconds: float = 60.0
+    """STARTUP_RETRY_SECONDS: how long to keep trying an unreachable Bot API at start-up."""
 
     @property
     def base_url(self) -> str:
@@ -128,6 +138,13 @@ def _number(name: str, raw: str, problems: list[str], *, low: float, high: float
     return value
 
 
+def _whole(name: str, raw: str, problems: list[str], *, low: int, high: int) -> int:
+    if not (raw.isascii() and raw.isdigit() and low <= int(raw) <= high):
+        problems.append(f"{name}: {raw!r} is not a whole number between {low} and {high}")
+        return low
+    return int(raw)
+
+
 def _default_knowledge_dir() -> Path:
     """``./knowledge`` when the working directory has one, else the knowledge shipped with the code."""
     local = Path("knowledge")
@@ -160,6 +177,26 @@ def settings_from(env: Mapping[str, str]) -> Settings:
     if secret is not None and not _SECRET.match(secret):
         problems.append("WEBHOOK_SECRET: use 1–256 characters from A–Z, a–z, 0–9, '_' and '-'")
     rate = _number("TELEGRAM_RATE_LIMIT", get("TELEGRAM_RATE_LIMIT") or "25", problems, low=0, high=10_000)
+    log_level = (get("LOG_LEVEL") or "INFO").upper()
+    if log_level not in LOG_LEVELS:
+        problems.append(
+            f"LOG_LEVEL: {get('LOG_LEVEL')!r} is not a logging level (use one of {', '.join(LOG_LEVELS)})"
+        )
+        log_level = "INFO"
+    question_limit = _whole(
+        "QUESTION_RATE_LIMIT", get("QUESTION_RATE_LIMIT") or "10", problems, low=1, high=10_000
+    )
+    question_window = _number(
+        "QUESTION_RATE_WINDOW", get("QUESTION_RATE_WINDOW") or "30", problems, low=1, high=86_400
+    )
+    retention = _whole(
+        "QUESTION_RETENTION_DAYS", get("QUESTION_RETENTION_DAYS") or "90", problems, low=1, high=36_500
+    )
+    startup_retry = _number(
+        "STARTUP_RETRY_SECONDS", get("STARTUP_RETRY_SECONDS") or "60", problems, low=0, high=86_400
+    )
+    if len(problems) == 1:
+        raise ConfigError(f"Invalid setting {problems[0]}")
     if problems:
         raise ConfigError("Invalid settings:\n" + "\n".join(f"  - {p}" for p in problems))
     return Settings(
@@ -175,6 +212,11 @@ def settings_from(env: Mapping[str, str]) -> Settings:
         webhook_url=webhook_url,
         webhook_secret=secret,
         rate_limit_per_second=rate,
+        log_level=log_level,
+        question_rate_limit=question_limit,
+        question_rate_window=question_window,
+        question_retention_days=retention,
+        startup_retry_seconds=startup_retry,
     )
 
 

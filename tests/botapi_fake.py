@@ -729,6 +729,13 @@ class FakeBotApi:
                 return call.at - at
         return None
 
+    # --- Hardening: callback queries left unanswered ---
+
+    @property
+    def unanswered_callbacks(self) -> set[str]:
+        """Ids of the callback queries injected and not yet answered with answerCallbackQuery."""
+        return set(self._open_callbacks)
+
     # ----------------------------------------------------------------- HTTP
 
     async def _handle(self, request: web.Request) -> web.Response:

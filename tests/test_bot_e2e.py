@@ -46,8 +46,10 @@ class Bot:
         chat_id = options.get("chat_id") or user_id
         return await self.reply_to(self.fake.user_message(user_id, text, **options), chat_id)
 
-    async def press(self, user_id: int, data: str, message_id: int, method: str = "sendMessage") -> Call:
-        update_id = self.fake.callback(user_id, data, message_id=message_id)
+    async def press(
+        self, user_id: int, data: str, message_id: int, method: str = "sendMessage", **options: Any
+    ) -> Call:
+        update_id = self.fake.callback(user_id, data, message_id=message_id, **options)
         return await self.reply_to(update_id, user_id, method)
 
     async def reply_to(self, update_id: int, chat_id: int, method: str | None = None) -> Call:
@@ -140,7 +142,7 @@ async def test_agenda_browsing_by_buttons(bot: Bot) -> None:
     assert buttons(day) == [
         ("09:30 Opening Ceremony", "s:opening-ceremony"),
         ("Artificial Intelligence Forum", "s:ai-forum"),
-        ("« Back", "ag"),
+        ("« Back", "ag:"),
     ]
     card = await bot.press(4, "s:ai-forum", agenda_id, "editMessageText")
     assert "Artificial Intelligence Forum" in card.params["text"]
@@ -156,12 +158,12 @@ async def test_venue_card_with_map_pin(bot: Bot) -> None:
     menu = await bot.say(5, "/venues", language_code="zh")
     assert ("乌镇互联网国际会展中心", "v:expo-center") in buttons(menu)
     menu_id = message_id(bot.fake, 5)
-    card = await bot.press(5, "v:expo-center", menu_id)
+    card = await bot.press(5, "v:expo-center", menu_id, language_code="zh")
     assert "峰会主会场" in card.params["text"]
     pin = await bot.fake.wait_for(lambda c: c.method == "sendVenue" and c.chat_id == 5)
     assert (pin.params["latitude"], pin.params["longitude"]) == (30.7419, 120.4873)
     assert pin.params["title"] == "乌镇互联网国际会展中心"
-    without = await bot.press(5, "v:xizha", menu_id)
+    without = await bot.press(5, "v:xizha", menu_id, language_code="zh")
     assert "古镇景区" in without.params["text"]
     assert len([c for c in bot.fake.calls if c.method == "sendVenue"]) == 1  # no position, no pin
 
@@ -319,7 +321,7 @@ async def test_handler_failure_is_reported_to_the_user(
 
     monkeypatch.setattr(bot.services.catalogue, "entry", broken)
     await bot.say(17, "/start", language_code="zh")
-    apology = await bot.press(17, "e:zh:faq-dates", message_id(bot.fake, 17))
+    apology = await bot.press(17, "e:zh:faq-dates", message_id(bot.fake, 17), language_code="zh")
     assert apology.params["text"] == "抱歉，我这边出了点问题，请稍后再试。"
     logged = [r for r in caplog.records if r.name == "bot.telegram.errors"]
     assert logged and "user 17" in logged[0].getMessage()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from bot.config import Settings
 from bot.delivery.sender import Sender
@@ -10,6 +11,8 @@ from bot.i18n import Translator
 from bot.services.answering import AnsweringService
 from bot.services.catalogue import Catalogue
 from bot.services.feedback import FeedbackService
+from bot.services.privacy import PrivacyService
+from bot.services.ratelimit import QuestionRateLimiter
 from bot.services.users import UserService
 from bot.storage.database import Database
 from index.engine import Engine
@@ -26,6 +29,8 @@ class Services:
     answering: AnsweringService
     feedback: FeedbackService
     catalogue: Catalogue
+    question_rate: QuestionRateLimiter
+    privacy: PrivacyService
     sender: Sender | None = None
     """The one sender of outgoing messages; set by the Telegram layer, which supplies its transport."""
 
@@ -41,6 +46,10 @@ class Services:
             answering=AnsweringService(engine, db),
             feedback=FeedbackService(db),
             catalogue=Catalogue(engine.kb),
+            question_rate=QuestionRateLimiter(
+                settings.question_rate_limit, timedelta(seconds=settings.question_rate_window)
+            ),
+            privacy=PrivacyService(db, timedelta(days=settings.question_retention_days)),
         )
 
     async def close(self) -> None:

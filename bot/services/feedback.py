@@ -6,11 +6,14 @@ from bot.storage.database import Database
 
 
 class FeedbackService:
-    """Records whether an answer helped."""
+    """Records whether an answer helped, from the person who asked only."""
 
     def __init__(self, db: Database) -> None:
         self._db = db
 
     async def rate(self, question_id: int, user_id: int, helpful: bool) -> bool:
-        """Store the rating; False when the question is unknown (e.g. the database was reset)."""
+        """Store the rating; False when the question is unknown (e.g. purged) or not ``user_id``'s."""
+        question = await self._db.get_question(question_id)
+        if question is None or question.user_id != user_id:
+            return False
         return await self._db.record_feedback(question_id, user_id, helpful)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import sqlite3
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -183,7 +184,10 @@ class Database:
 
         Raises :class:`SchemaVersionError` when the file comes from a newer version of the bot.
         """
-        path.parent.mkdir(parents=True, exist_ok=True)
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        if not path.exists():
+            # Private from the first byte: SQLite gives its -wal and -shm files the same permissions.
+            os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
         conn = await aiosqlite.connect(path, isolation_level=None)
         try:
             await conn.execute("PRAGMA journal_mode = WAL")

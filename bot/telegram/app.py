@@ -21,7 +21,19 @@ from bot.logs import hide_secret
 from bot.services import Services
 from bot.storage.database import Database
 from bot.storage.delivery_schema import Outbox
-from bot.telegram import agenda, ask, feedback, nontext, start, stats, transport, venues
+from bot.telegram import (
+    agenda,
+    ask,
+    fallbacks,
+    feedback,
+    gate,
+    nontext,
+    retention,
+    start,
+    stats,
+    transport,
+    venues,
+)
 from bot.telegram.bot_api import PTBTransport
 from bot.telegram.common import SERVICES_KEY, attach, register_sender, services
 from bot.telegram.errors import on_error
@@ -68,6 +80,7 @@ def build_application(settings: Settings, engine: Engine, mode: Mode = "polling"
         register_sender(application.bot, svc.sender)
         await svc.sender.start()
         await set_commands(application, services(application).texts)
+        retention.schedule(application)
         log.info(
             "bot @%s started: mode %s, index %s, %d knowledge entries",
             application.bot.username,
@@ -98,8 +111,10 @@ def build_application(settings: Settings, engine: Engine, mode: Mode = "polling"
         .post_shutdown(on_stop)
         .build()
     )
+    application.add_handlers(gate.handlers(), group=gate.GROUP)
     for module in (start, agenda, venues, transport, feedback, stats, ask, nontext):
         application.add_handlers(module.handlers())
+    application.add_handlers(fallbacks.handlers(COMMANDS))  # keep last: every real command and button wins
     application.add_error_handler(on_error)
     return application
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 
 from telegram import Bot, Chat, InlineKeyboardButton, InlineKeyboardMarkup, Message, MessageEntity, Update
@@ -29,15 +30,31 @@ def services(context: CallbackContext | Application) -> Services:
     return application.bot_data[SERVICES_KEY]
 
 
+LANGUAGE_KEY = "language"
+"""Key of the sender's language in ``context.user_data``, set once per update by :mod:`bot.telegram.gate`."""
+
+
+def remember_language(context: CallbackContext, lang: Lang) -> None:
+    """Keep ``lang`` as the sender's language for the handlers of this update (and later ones)."""
+    if context.user_data is not None:
+        context.user_data[LANGUAGE_KEY] = lang
+
+
 async def language(update: Update, context: CallbackContext) -> Lang:
-    """The language to talk to the sender in; a message also records that they were seen."""
+    """The language to talk to the sender in.
+
+    The gate in handler group -1 records the sender once per update and keeps their language on the
+    context; this reads it. Only for an update the gate skipped is the user service asked.
+    """
     user = update.effective_user
     if user is None:
         return "en"
-    users = services(context).users
-    if update.effective_message is not None and update.callback_query is None:
-        return await users.seen(user.id, user.language_code)
-    return await users.language(user.id, user.language_code)
+    known = context.user_data.get(LANGUAGE_KEY) if context.user_data is not None else None
+    if known is not None:
+        return known
+    lang = await services(context).users.language(user.id, user.language_code)
+    remember_language(context, lang)
+    return lang
 
 
 def callback(prefix: str, key: str = "") -> str | None:
@@ -130,6 +147,24 @@ async def send_html(
     """Send ``text`` (HTML) to a chat in as many messages as needed; the keyboard goes on the last one."""
     chat = Chat(chat_id, Chat.GROUP if chat_id < 0 else Chat.PRIVATE)
     await send(bot, _messages(chat, text, markup, kind=kind, ref=ref))
+
+
+EDIT_WINDOW = dt.timedelta(minutes=10)
+"""An edited question is answered again only when the edit comes this soon after the original."""
+
+
+def is_stale_edit(update: Update) -> bool:
+    """An edit made long after the message (usually a correction of an old message, not a question)."""
+    message = update.edited_message
+    if message is None or message.edit_date is None:
+        return False
+    return message.edit_date - message.date > EDIT_WINDOW
+
+
+def is_command(message: Message) -> bool:
+    """The message starts with a /command."""
+    entities = message.entities
+    return bool(entities) and entities[0].type == MessageEntity.BOT_COMMAND and entities[0].offset == 0
 
 
 def is_group(chat: Chat | None) -> bool:

@@ -37,6 +37,11 @@ async def on_error(update: object, context: CallbackContext) -> None:
         log.warning("update %s, user %s: network problem: %s", update_id, user_id, error)
     else:
         log.error("update %s, user %s: %s", update_id, user_id, type(error).__name__, exc_info=error)
+    if update is not None and update.callback_query is not None:
+        try:  # every button press is acknowledged, even when its handler failed
+            await update.callback_query.answer()
+        except TelegramError as exc:
+            log.debug("update %s: the button press could not be acknowledged: %s", update_id, exc)
     if chat is None:
         return
     lang = await services(context).users.language(user_id, user.language_code) if user else "en"

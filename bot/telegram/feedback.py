@@ -1,10 +1,16 @@
-"""👍/👎 buttons under answers: callback data ``fb:<question id>:<1 or 0>``."""
+"""👍/👎 buttons under answers (:class:`bot.telegram.callbacks.Feedback`).
+
+Only the person who asked may rate an answer. Anyone else, a question that no longer exists and data
+that does not parse all get the same neutral reply, so a press tells nothing about other people's
+questions.
+"""
 
 from __future__ import annotations
 
 from telegram import Update
 from telegram.ext import BaseHandler, CallbackContext, CallbackQueryHandler
 
+from bot.telegram.callbacks import Feedback
 from bot.telegram.common import language, services
 
 
@@ -13,11 +19,12 @@ async def rate(update: Update, context: CallbackContext) -> None:
     query = update.callback_query
     lang = await language(update, context)
     svc = services(context)
-    question_id, _, value = (query.data or "").removeprefix("fb:").partition(":")
-    helpful = value == "1"
-    stored = question_id.isdigit() and await svc.feedback.rate(int(question_id), query.from_user.id, helpful)
+    pressed = Feedback.parse(query.data)
+    stored = pressed is not None and await svc.feedback.rate(
+        pressed.question_id, query.from_user.id, pressed.helpful
+    )
     await query.answer(svc.texts(lang, "feedback_thanks" if stored else "feedback_unknown"))
 
 
 def handlers() -> list[BaseHandler]:
-    return [CallbackQueryHandler(rate, pattern=r"^fb:\d+:[01]$")]
+    return [CallbackQueryHandler(rate, pattern=Feedback.pattern())]

@@ -5,14 +5,15 @@ from __future__ import annotations
 from telegram import Chat, ChatMember, InlineKeyboardMarkup, Update
 from telegram.ext import BaseHandler, CallbackContext, CallbackQueryHandler, ChatMemberHandler, CommandHandler
 
-from bot.telegram.common import callback, keyboard, language, reply_html, send_html, services
+from bot.telegram.callbacks import Language
+from bot.telegram.common import keyboard, language, remember_language, reply_html, send_html, services
 from index.types import LANGS, Lang
 
 
 def language_keyboard(context: CallbackContext) -> InlineKeyboardMarkup | None:
     """One button per language, each labelled in its own language."""
     texts = services(context).texts
-    return keyboard([[(texts(lang, "language_name"), callback("lang", lang)) for lang in LANGS]])
+    return keyboard([[(texts(lang, "language_name"), Language(lang).encode()) for lang in LANGS]])
 
 
 async def start(update: Update, context: CallbackContext) -> None:
@@ -39,13 +40,14 @@ async def help_command(update: Update, context: CallbackContext) -> None:
 async def language_chosen(update: Update, context: CallbackContext) -> None:
     """A language button: store the choice and confirm it in the new language."""
     query = update.callback_query
-    chosen = (query.data or "").partition(":")[2]
-    if chosen not in LANGS:
-        await query.answer()
-        return
-    lang: Lang = chosen  # type: ignore[assignment]
+    pressed = Language.parse(query.data)
     svc = services(context)
+    if pressed is None or pressed.lang not in LANGS:
+        await query.answer(svc.texts(await language(update, context), "button_unknown"))
+        return
+    lang: Lang = pressed.lang  # type: ignore[assignment]
     await svc.users.set_language(query.from_user.id, lang)
+    remember_language(context, lang)
     await query.answer(svc.texts(lang, "language_name"))
     if query.message is not None:
         await send_html(context.bot, query.message.chat.id, svc.texts(lang, "language_set"))
@@ -65,6 +67,6 @@ def handlers() -> list[BaseHandler]:
         CommandHandler("start", start),
         CommandHandler("language", choose_language),
         CommandHandler("help", help_command),
-        CallbackQueryHandler(language_chosen, pattern=r"^lang:"),
+        CallbackQueryHandler(language_chosen, pattern=Language.pattern()),
         ChatMemberHandler(membership_changed, ChatMemberHandler.MY_CHAT_MEMBER),
     ]

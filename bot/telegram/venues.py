@@ -7,7 +7,8 @@ from telegram.ext import BaseHandler, CallbackContext, CallbackQueryHandler, Com
 
 from bot.delivery.sender import Outgoing
 from bot.services.catalogue import VenueView
-from bot.telegram.common import callback, keyboard, language, reply_html, send, send_html, services
+from bot.telegram.callbacks import Venue, fits
+from bot.telegram.common import keyboard, language, reply_html, send, send_html, services
 from bot.telegram.formatting import escape
 
 
@@ -32,7 +33,7 @@ async def venues(update: Update, context: CallbackContext) -> None:
     if not items:
         await reply_html(update.effective_message, svc.texts(lang, "venues_empty"))
         return
-    rows = [[(v.title, callback("v", v.key))] for v in items]
+    rows = [[(v.title, Venue(v.key).encode() if fits(Venue(v.key)) else None)] for v in items]
     await reply_html(update.effective_message, svc.texts(lang, "venues_title"), keyboard(rows))
 
 
@@ -41,7 +42,8 @@ async def venue_chosen(update: Update, context: CallbackContext) -> None:
     query = update.callback_query
     lang = await language(update, context)
     svc = services(context)
-    venue = svc.catalogue.venue((query.data or "").removeprefix("v:"), lang)
+    pressed = Venue.parse(query.data)
+    venue = svc.catalogue.venue(pressed.key, lang) if pressed is not None else None
     await query.answer(None if venue else svc.texts(lang, "entry_unknown"))
     if venue is None or query.message is None:
         return
@@ -50,4 +52,4 @@ async def venue_chosen(update: Update, context: CallbackContext) -> None:
 
 
 def handlers() -> list[BaseHandler]:
-    return [CommandHandler("venues", venues), CallbackQueryHandler(venue_chosen, pattern=r"^v:")]
+    return [CommandHandler("venues", venues), CallbackQueryHandler(venue_chosen, pattern=Venue.pattern())]

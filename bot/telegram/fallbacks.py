@@ -1,0 +1,45 @@
+"""What no other handler took: unknown /commands get a hint, unknown buttons are still acknowledged.
+
+Register these last (after every other module) so that every real command and button wins.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from telegram import Update
+from telegram.ext import BaseHandler, CallbackContext, CallbackQueryHandler, MessageHandler, filters
+
+from bot.telegram.common import is_group, language, reply_html, services
+
+
+def _for_this_bot(command: str, context: CallbackContext) -> bool:
+    """In a group, ``/foo`` may be meant for another bot: only ``/foo@thisbot`` is ours."""
+    _, _, target = command.partition("@")
+    return target.lower() == (context.bot.username or "").lower()
+
+
+def unknown_command_handler(commands: Sequence[str]) -> BaseHandler:
+    listed = " ".join(f"/{name}" for name in commands)
+
+    async def unknown_command(update: Update, context: CallbackContext) -> None:
+        """A /command no handler knows: list the real ones."""
+        message = update.effective_message
+        command = (message.text or "").split(maxsplit=1)[0]
+        if is_group(message.chat) and not _for_this_bot(command, context):
+            return
+        lang = await language(update, context)
+        await reply_html(message, services(context).texts(lang, "unknown_command", commands=listed))
+
+    return MessageHandler(filters.UpdateType.MESSAGE & filters.COMMAND, unknown_command)
+
+
+async def unknown_button(update: Update, context: CallbackContext) -> None:
+    """Callback data no handler matches (an old or forged button): answer it so the spinner stops."""
+    lang = await language(update, context)
+    await update.callback_query.answer(services(context).texts(lang, "button_unknown"))
+
+
+def handlers(commands: Sequence[str]) -> list[BaseHandler]:
+    """The hint for unknown commands (listing ``commands``) and the catch-all for buttons."""
+    return [unknown_command_handler(commands), CallbackQueryHandler(unknown_button)]

@@ -1,0 +1,318 @@
+"""End to end against the Bot API fake: forged and unknown buttons, the question rate, unknown commands,
+content-free messages, /stats in groups, the sender recorded once per update, the purge job."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+from bot_harness import running_bot, settings_for
+from botapi_fake import Call, FakeBotApi
+from telegram.ext import Application
+
+from bot.services import Services
+from bot.telegram.common import services
+from index.engine import Engine
+
+FIXTURE = Path(__file__).parent / "fixtures" / "knowledge"
+GROUP = -100600
+NEUTRAL = "This answer can no longer be rated."
+THANKS = "Thank you for your feedback!"
+
+
+@pytest.fixture(scope="module")
+def engine(tmp_path_factory: pytest.TempPathFactory) -> Engine:
+    return Engine.load(FIXTURE, tmp_path_factory.mktemp("index"))
+
+
+class Bot:
+    def __init__(self, fake: FakeBotApi, app: Application) -> None:
+        self.fake = fake
+        self.app = app
+
+    @property
+    def services(self) -> Services:
+        return services(self.app)
+
+    async def say(self, user_id: int, text: str, **options: Any) -> Call:
+        chat_id = options.get("chat_id") or user_id
+        update_id = self.fake.user_message(user_id, text, **options)
+        at = self.fake.injected_at(update_id)
+        return await self.fake.wait_for(
+            lambda c: c.ok and c.at >= at and c.chat_id == chat_id and c.method == "sendMessage"
+        )
+
+    async def press(self, user_id: int, data: str, message_id: int = 1) -> Call:
+        """Press a button; the answerCallbackQuery that acknowledged it."""
+        update_id = self.fake.callback(user_id, data, message_id=message_id)
+        at = self.fake.injected_at(update_id)
+        return await self.fake.wait_for(
+            lambda c: (
+                c.ok
+                and c.at >= at
+                and c.method == "answerCallbackQuery"
+                and c.params["callback_query_id"].startswith(f"{user_id}-")
+            )
+        )
+
+    def texts_to(self, chat_id: int, since: float = 0.0) -> list[str]:
+        return [
+            c.params["text"]
+            for c in self.fake.calls
+            if c.ok and c.method == "sendMessage" and c.chat_id == chat_id and c.at >= since
+        ]
+
+    async def quiet(self, chat_id: int, seconds: float = 0.6) -> list[str]:
+        start = time.monotonic()
+        await asyncio.sleep(seconds)
+        return self.texts_to(chat_id, start)
+
+
+@asynccontextmanager
+async def bot_with(engine: Engine, data_dir: Path, **env: str) -> AsyncIterator[Bot]:
+    async with FakeBotApi() as fake, running_bot(settings_for(fake, data_dir, **env), engine) as app:
+        yield Bot(fake, app)
+
+
+@pytest.fixture
+async def bot(engine: Engine, tmp_path: Path) -> AsyncIterator[Bot]:
+    async with bot_with(engine, tmp_path, ADMIN_IDS="50") as running:
+        yield running
+
+
+def feedback_data(call: Call) -> tuple[str, str]:
+    rows = call.params["reply_markup"]["inline_keyboard"]
+    up, down = (b["callback_data"] for row in rows for b in row if b["text"] in ("👍", "👎"))
+    return up, down
+
+
+async def until(check: Callable[[], bool], timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, "condition not reached in time"
+        await asyncio.sleep(0.05)
+
+
+# --- Buttons ---------------------------------------------------------------------------------------
+
+
+async def test_forged_feedback_is_refused_like_a_missing_id(bot: Bot) -> None:
+    answer = await bot.say(21, "Is there wifi at the venue?")
+    up, down = feedback_data(answer)
+    question_id = int(up.split(":")[1])
+
+    other = await bot.press(22, up)  # someone else's question id
+    missing = await bot.press(22, f"fb:{question_id + 1000}:1")
+    assert other.params["text"] == missing.params["text"] == NEUTRAL
+    assert await bot.services.db.feedback_for(question_id) == []
+
+    for forged in (f"fb:{2**64}:1", "fb:9223372036854775808:0", "fb:-1:1", "fb:1:7", "fb:abc:1", "fb"):
+        assert (await bot.press(22, forged)).params["text"] == NEUTRAL
+
+    assert (await bot.press(21, down)).params["text"] == THANKS
+    assert await bot.services.db.feedback_for(question_id) == [(21, False)]
+    assert not bot.fake.unanswered_callbacks
+
+
+async def test_feedback_in_a_group_is_only_the_askers(bot: Bot) -> None:
+    answer = await bot.say(23, "@summit_test_bot When is the summit?", chat_id=GROUP, chat_type="supergroup")
+    up, _ = feedback_data(answer)
+    bot.fake.callback(24, up, message_id=1, chat_id=GROUP)
+    bot.fake.callback(23, up, message_id=1, chat_id=GROUP)
+    acks = await bot.fake.wait_for_count("answerCallbackQuery", 2)
+    by_user = {c.params["callback_query_id"].split("-")[0]: c.params["text"] for c in acks}
+    assert by_user == {"24": NEUTRAL, "23": THANKS}
+    assert await bot.services.db.feedback_for(int(up.split(":")[1])) == [(23, True)]
+
+
+async def test_every_button_press_is_answered(bot: Bot) -> None:
+    await bot.say(25, "/start")
+    unknown = "This button no longer works."
+    for data in ("nope", "zz:1", "lang:de", "lang", "ag:x:y", "s", "v", "e:en"):
+        ack = await bot.press(25, data)
+        assert ack.params.get("text") in (unknown, "This information is no longer available.")
+    assert (await bot.press(25, "nope")).params["text"] == unknown
+    assert (await bot.press(25, "lang:de")).params["text"] == unknown
+    assert (await bot.press(25, "e:en:no-such-entry")).params[
+        "text"
+    ] == "This information is no longer available."
+    assert (await bot.press(25, "v:" + "x" * 62)).params["text"] == "This information is no longer available."
+    await until(lambda: not bot.fake.unanswered_callbacks)
+    assert (await bot.services.db.get_user(25)).language is not None
+    assert not [c for c in bot.fake.calls if c.status >= 400]
+
+
+# --- Question rate ---------------------------------------------------------------------------------
+
+
+async def test_a_flooding_user_gets_one_slow_down_and_others_are_served(
+    engine: Engine, tmp_path: Path
+) -> None:
+    async with bot_with(engine, tmp_path, QUESTION_RATE_LIMIT="3", QUESTION_RATE_WINDOW="2") as bot:
+        started = time.monotonic()
+        for n in range(8):
+            bot.fake.user_message(30, f"When is the summit? ({n})", language_code="zh")
+        other = await bot.say(31, "Is there wifi at the venue?")
+        assert "Wi-Fi" in other.params["text"] or "wifi" in other.params["text"].lower()
+        await until(lambda: len(bot.texts_to(30)) >= 4)
+        await asyncio.sleep(0.5)
+        texts = bot.texts_to(30)
+        slow = [t for t in texts if "请等 2 秒" in t]
+        assert len(slow) == 1 and len(texts) == 4  # three answers and one notice, in the user's language
+        assert len([q for q in await bot.services.db.recent_questions(20) if q.user_id == 30]) == 3
+        assert time.monotonic() - started < 2  # still inside the window
+        await asyncio.sleep(max(0.0, started + 2.1 - time.monotonic()))
+        again = await bot.say(30, "When is the summit?")
+        assert "2023" in again.params["text"]
+
+
+async def test_edits_of_one_message_are_one_question(engine: Engine, tmp_path: Path) -> None:
+    async with bot_with(engine, tmp_path, QUESTION_RATE_LIMIT="3", QUESTION_RATE_WINDOW="30") as bot:
+        await bot.say(32, "Is there wifi?")
+        for n in range(2):  # two edits are answered again
+            update_id = bot.fake.edited_message(32, f"When is the summit? {n}")
+            at = bot.fake.injected_at(update_id)
+            await bot.fake.wait_for(
+                lambda c, at=at: c.method == "sendMessage" and c.chat_id == 32 and c.at >= at
+            )
+        for n in range(17):  # the rest are not
+            bot.fake.edited_message(32, f"When is the summit?{'!' * n}")
+        assert not await bot.quiet(32)
+        assert len(bot.texts_to(32)) == 3
+        # The twenty versions were one question: two more fit in the rate of three.
+        assert "2023" in (await bot.say(32, "When is the summit?")).params["text"]
+        assert "2023" in (await bot.say(32, "When is the summit?")).params["text"]
+        assert "wait 30 seconds" in (await bot.say(32, "When is the summit?")).params["text"]
+
+
+async def test_commands_are_not_counted_but_staff_questions_are(engine: Engine, tmp_path: Path) -> None:
+    async with bot_with(engine, tmp_path, QUESTION_RATE_LIMIT="2", ADMIN_IDS="33") as bot:
+        for _ in range(4):
+            assert "What I can do" in (await bot.say(33, "/help")).params["text"]
+        await bot.say(33, "When is the summit?")
+        await bot.say(33, "When is the summit?")
+        assert "wait 30 seconds" in (await bot.say(33, "When is the summit?")).params["text"]
+        assert "Usage" in (await bot.say(33, "/stats")).params["text"]
+
+
+# --- Sender recorded once per update ---------------------------------------------------------------
+
+
+async def test_sender_is_recorded_once_per_update_and_language_read_from_context(
+    bot: Bot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db = bot.services.db
+    calls: list[str] = []
+    for name in ("touch_user", "get_user"):
+        original = getattr(db, name)
+
+        def counting(*args: Any, _name: str = name, _original: Any = original, **kwargs: Any) -> Any:
+            calls.append(_name)
+            return _original(*args, **kwargs)
+
+        monkeypatch.setattr(db, name, counting)
+
+    assert "สวัสดี" in (await bot.say(40, "/start", language_code="th")).params["text"]
+    assert calls == ["touch_user"]
+    calls.clear()
+    answer = await bot.say(40, "When is the summit?", language_code="th")
+    assert calls == ["touch_user"]
+    calls.clear()
+    up, _ = feedback_data(answer)
+    ack = await bot.press(40, up)
+    assert ack.params["text"] == THANKS and calls == ["touch_user"]
+    calls.clear()
+    bot.fake.user_message(41, "chatting among ourselves", chat_id=GROUP, chat_type="supergroup")
+    assert not await bot.quiet(GROUP)
+    assert calls == [] and await db.get_user(41) is None  # not for the bot: not recorded
+
+
+async def test_writing_again_unblocks_but_a_block_notice_does_not(bot: Bot) -> None:
+    await bot.say(42, "/start")
+    bot.fake.block_user(42, notify=True)
+    await until_async(lambda: _blocked(bot, 42))
+    bot.fake.unblock_user(42)
+    await bot.say(42, "/help")
+    assert not await _blocked(bot, 42)
+
+
+async def _blocked(bot: Bot, user_id: int) -> bool:
+    user = await bot.services.db.get_user(user_id)
+    return user is not None and user.blocked
+
+
+async def until_async(check: Callable[[], Any], timeout: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not await check():
+        assert time.monotonic() < deadline, "condition not reached in time"
+        await asyncio.sleep(0.05)
+
+
+# --- Unknown commands, content-free messages, staff commands ---------------------------------------
+
+
+async def test_unknown_commands_get_a_hint_in_the_users_language(bot: Bot) -> None:
+    hint = (await bot.say(43, "/foo", language_code="th")).params["text"]
+    assert hint.startswith("ฉันไม่รู้จักคำสั่งนี้")
+    assert all(f"/{name}" in hint for name in ("start", "agenda", "venues", "transport", "language", "help"))
+    assert "/stats" not in hint
+    assert "What I can do" in (await bot.say(43, "/help", language_code="en")).params["text"]  # real ones win
+    bot.fake.user_message(43, "/foo", chat_id=GROUP, chat_type="supergroup")  # maybe for another bot
+    assert not await bot.quiet(GROUP)
+    addressed = await bot.say(43, "/foo@summit_test_bot", chat_id=GROUP, chat_type="supergroup")
+    assert "I don't know that command" in addressed.params["text"]
+
+
+@pytest.mark.parametrize("text", ["👍🎉", "???", "\u200b", "@someone"])
+async def test_content_free_messages_get_a_hint_and_are_not_stored(bot: Bot, text: str) -> None:
+    hint = await bot.say(44, text)
+    assert hint.params["text"].startswith("I didn't find a question in that message.")
+    assert await bot.services.db.recent_questions(5) == []
+
+
+async def test_a_bare_mention_in_a_group_is_not_a_question(bot: Bot) -> None:
+    hint = await bot.say(45, "@summit_test_bot", chat_id=GROUP, chat_type="supergroup", language_code="zh")
+    assert hint.params["text"].startswith("这条消息里没有找到问题")
+    assert await bot.services.db.recent_questions(5) == []
+
+
+async def test_stats_answer_only_in_a_private_chat(bot: Bot) -> None:
+    note = await bot.say(50, "/stats", chat_id=GROUP, chat_type="supergroup")
+    assert note.params["text"] == "Please use this command in a private chat with me."
+    assert not await bot.quiet(GROUP)
+    assert bot.texts_to(GROUP) == [note.params["text"]]
+    outsider = await bot.say(51, "/stats@summit_test_bot", chat_id=GROUP, chat_type="supergroup")
+    assert outsider.params["text"] == note.params["text"]
+    assert "Usage" in (await bot.say(50, "/stats")).params["text"]
+    assert "for the organisers" in (await bot.say(51, "/stats")).params["text"]
+
+
+async def test_the_purge_is_scheduled(bot: Bot) -> None:
+    jobs = bot.app.job_queue.get_jobs_by_name("purge-old-questions")
+    assert len(jobs) == 1
+    await bot.say(52, "When is the summit?")
+    old = (await bot.services.db.recent_questions(1))[0]
+    await bot.services.db.rows(
+        "UPDATE questions SET asked_at = '2020-01-01T00:00:00+00:00' WHERE id = ?", (old.id,)
+    )
+    await jobs[0].run(bot.app)
+    assert await bot.services.db.get_question(old.id) is None
+    assert (await bot.services.privacy.last_purge()).questions == 1
+
+
+async def test_a_button_whose_handler_fails_is_still_answered(
+    bot: Bot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*_: object) -> None:
+        raise RuntimeError("index unavailable")
+
+    monkeypatch.setattr(bot.services.catalogue, "entry", broken)
+    update_id = bot.fake.callback(53, "e:en:faq-dates", message_id=1)
+    at = bot.fake.injected_at(update_id)
+    await bot.fake.wait_for(lambda c: c.method == "sendMessage" and c.chat_id == 53 and c.at >= at)
+    await until(lambda: not bot.fake.unanswered_callbacks)
