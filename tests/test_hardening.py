@@ -19,6 +19,7 @@ from bot.services.privacy import PrivacyService, has_content
 from bot.services.ratelimit import QuestionRateLimiter, Verdict
 from bot.startup import StartupError, check_data_files, check_database, prepare_data_dir, wait_for_api
 from bot.storage.database import CURRENT_VERSION, Database
+from bot.storage.delivery_schema import NewMessage, Outbox
 from bot.telegram import callbacks
 from bot.telegram.callbacks import MAX_ID, AgendaDay, Entry, Feedback, Language, Session, Venue
 
@@ -215,11 +216,21 @@ async def test_purge_deletes_old_questions_with_their_feedback_once_a_day(tmp_pa
         old = await _question(db, 1, clock.now - timedelta(days=91))
         recent = await _question(db, 1, clock.now - timedelta(days=89))
         assert await db.record_feedback(old, 1, True)
+        outbox = Outbox(db)
+        sent_old, sent_recent, waiting = await outbox.add(
+            [NewMessage(1, "reply", "sendMessage", {"text": t}) for t in ("old", "recent", "waiting")]
+        )
+        await outbox.settle([sent_old, sent_recent], "sent")
+        for oid, age in ((sent_old, 91), (sent_recent, 89), (waiting, 91)):
+            when = (clock.now - timedelta(days=age)).isoformat()
+            await db.rows("UPDATE outbox SET created_at = ? WHERE id = ?", (when, oid))
         privacy = PrivacyService(db, timedelta(days=90), now=clock)
         done = await privacy.purge_if_due()
         assert done is not None and done.questions == 1
         assert await db.get_question(old) is None and await db.get_question(recent) is not None
         assert await db.feedback_for(old) == []
+        kept = await db.rows("SELECT id FROM outbox ORDER BY id")
+        assert kept == [(sent_recent,), (waiting,)], "sent answers go with their questions; unsent ones stay"
         clock.advance(hours=23)
         assert await privacy.purge_if_due() is None  # purged less than a day ago
         clock.advance(hours=1, days=1)

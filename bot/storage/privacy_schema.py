@@ -3,7 +3,8 @@
 Its tables and the queries on them live here, beside the step that creates them. Questions are kept
 for a limited time (``QUESTION_RETENTION_DAYS``); each purge is recorded, so a bot that restarts often
 still purges once a day and an operator can see when it last ran. Questions are found by age through
-the ``questions_by_time`` index (schema step 2); their feedback goes with them (``ON DELETE CASCADE``).
+the ``questions_by_time`` index (schema step 2); their feedback goes with them (``ON DELETE CASCADE``),
+and so do settled outbox rows (the answers sent) of the same age.
 """
 
 from __future__ import annotations
@@ -49,6 +50,8 @@ class PrivacyRepository:
         async with self._db.transaction() as tx:
             await tx.rows("DELETE FROM questions WHERE asked_at < ?", (_text(cutoff),))
             deleted = (await tx.rows("SELECT changes()"))[0][0]
+            # Messages already settled (sent, failed, ...) hold the same texts: they go after the same time.
+            await tx.rows("DELETE FROM outbox WHERE state != 'pending' AND created_at < ?", (_text(cutoff),))
             await tx.rows(
                 "INSERT INTO purges (purged_at, cutoff, questions) VALUES (?, ?, ?)",
                 (_text(now), _text(cutoff), deleted),
