@@ -202,3 +202,29 @@ class LexicalIndex:
             elif parts:
                 found += weight * sum(part in present for part in parts) / len(parts)
         return found / total
+
+    def unknown(self, query: str, lang: Lang) -> tuple[float, int]:
+        """Share (0..1, IDF-weighted) of the question's content words that no passage uses, and how many
+        content words the question has.
+
+        A question about something the knowledge never mentions ("wifi password", "dress code") has
+        most of its weight in such words. Latin words of a Thai or Chinese question count as known when
+        the English passages use them.
+        """
+        index = self._indexes.get(lang)
+        english = self._indexes.get("en")
+        content = [t for t in terms(query, lang) if t.word not in QUESTION_WORDS]
+        if not content or index is None:
+            return 0.0, 0
+        total = missing = 0.0
+        for word, parts in content:
+            weight = index.idf(word)
+            total += weight
+            known = index.doc_freq.get(word, 0) > 0
+            if not known and parts:
+                known = sum(index.doc_freq.get(p, 0) > 0 for p in parts) * 2 >= len(parts)
+            if not known and english is not None and lang != "en" and _LATIN_WORD.search(word):
+                known = english.doc_freq.get(stem_en(word), 0) > 0
+            if not known:
+                missing += weight
+        return missing / total, len(content)
