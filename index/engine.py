@@ -256,6 +256,10 @@ class Engine:
         indexes = self._by_entry_lang.get((entry_id, lang), [])
         return max((self.lexical.coverage(text, lang, i) for i in indexes), default=0.0)
 
+    def _missing(self, text: str, lang: Lang, entry_id: str) -> float:
+        indexes = self._by_entry_lang.get((entry_id, lang), [])
+        return min((self.lexical.missing(text, lang, i) for i in indexes), default=1.0)
+
     def _dense_with_links(self, ranked: _Ranked, entry_id: str) -> float:
         """The entry's own similarity, or that of an entry linked to it (an FAQ about getting around
         Xizha supports the Xizha venue card)."""
@@ -268,17 +272,16 @@ class Engine:
         dense = self._dense_with_links(ranked, top)
         family = {top, *self._related.get(top, ())}
         others = [score for e, score in ranked.dense.items() if e not in family]
-        runner_up = ranked.entries[1][1] if len(ranked.entries) > 1 else 0.0
         unknown, words = self.lexical.unknown(text, lang)
         stated = self._stated[top]
         return Signals(
             dense=dense,
             coverage=self._coverage(text, lang, top),
             name=ranked.names.get(top, 0.0),
+            missing=self._missing(text, lang, top),
             margin=dense - max(others, default=0.0),
             agree=float(not asked or bool(asked & stated)),
             unknown=unknown,
-            fused_share=ranked.entries[0][1] / (ranked.entries[0][1] + runner_up),
             dense_top=float(ranked.firsts.get("dense") in family),
             bm25_top=float(ranked.firsts.get("bm25") in family),
             words=words,

@@ -38,7 +38,7 @@ FEATURES: tuple[str, ...] = (
     "name",
     "agree",
     "unknown",
-    "fused_share",
+    "missing",
     "dense_top",
     "bm25_top",
     "length",
@@ -60,14 +60,14 @@ class Signals:
     """IDF-weighted share (0..1) of the question's content words the entry contains."""
     name: float
     """Fuzzy match (0..100) of one of the entry's session or venue names inside the question."""
+    missing: float = 0.0
+    """How telling (0..1, relative IDF) the most telling question word the entry lacks is."""
     margin: float = 0.0
     """``dense`` minus the similarity of the closest entry not linked to it."""
     agree: float = 1.0
     """1 when the entry states what kind of thing the question asks (or the question's kind is unknown)."""
     unknown: float = 0.0
     """IDF-weighted share (0..1) of the question's content words that no passage uses."""
-    fused_share: float = 1.0
-    """The entry's share of the fused score of the two best entries (0.5: a tie, 1: alone)."""
     dense_top: float = 1.0
     """1 when dense retrieval ranks the entry first."""
     bm25_top: float = 1.0
@@ -85,7 +85,7 @@ class Signals:
             "name": self.name / 100.0,
             "agree": self.agree,
             "unknown": self.unknown,
-            "fused_share": self.fused_share,
+            "missing": self.missing,
             "dense_top": self.dense_top,
             "bm25_top": self.bm25_top,
             "length": math.log1p(self.words),

@@ -228,3 +228,22 @@ class LexicalIndex:
             if not known:
                 missing += weight
         return missing / total, len(content)
+
+    def missing(self, query: str, lang: Lang, index: int) -> float:
+        """The weight (0..1) of the most telling question word passage ``index`` lacks: its IDF over the
+        highest IDF possible. A question about the venue's prayer room matches the venue on "venue" but
+        lacks "prayer", a word the knowledge never uses; 0.0 when the passage has every content word."""
+        passage_lang = self._langs[index]
+        lang_index = self._indexes.get(passage_lang)
+        if lang_index is None:
+            return 0.0
+        present = self._token_sets[index]
+        top = math.log(1.0 + (lang_index.size + 0.5) / 0.5)
+        worst = 0.0
+        for word, parts in terms(query, passage_lang):
+            if word in QUESTION_WORDS or word in present:
+                continue
+            if parts and sum(part in present for part in parts) * 2 >= len(parts):
+                continue
+            worst = max(worst, lang_index.idf(word) / top)
+        return worst

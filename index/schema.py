@@ -148,6 +148,8 @@ class Venue(_Entry):
     address: I18n | None = None
     coordinates: Coordinates | None = None
     capacity: int | None = Field(default=None, gt=0)
+    capacity_of: I18n | None = None
+    """What the capacity counts when it is not the whole venue (e.g. its main hall)."""
     description: I18n
     keywords: I18nList = Field(default_factory=I18nList)
 
