@@ -230,7 +230,9 @@ def evaluate_cmd(
     if note:
         typer.echo(note)
     outcomes = Counter(o.answer.outcome for o in reports[0].outcomes)
-    typer.echo("outcomes: " + ", ".join(f"{k} {outcomes.get(k, 0)}" for k in ("answer", "clarify", "decline", "gap")))
+    typer.echo(
+        "outcomes: " + ", ".join(f"{k} {outcomes.get(k, 0)}" for k in ("answer", "clarify", "decline", "gap"))
+    )
     if show_failures:
         for outcome in reports[0].failures:
             a = outcome.answer
@@ -259,7 +261,9 @@ def calibrate(
     names = []
     for file in files:
         path = file.resolve()
-        names.append(str(path.relative_to(PROJECT)) if path.is_relative_to(PROJECT) else os.path.relpath(path, PROJECT))
+        names.append(
+            str(path.relative_to(PROJECT)) if path.is_relative_to(PROJECT) else os.path.relpath(path, PROJECT)
+        )
     result = fit(observations, engine.gate, names)
     typer.echo(
         f"{result.total} questions: {result.right} answered right, {result.wrong} answered wrong, "
@@ -272,7 +276,9 @@ def calibrate(
     typer.echo(f"{'set':<26}{'lang':<6}{'answered right':>16}{'out-of-scope declined':>24}")
     for name in [f.name for f in files]:
         for lang in LANGS:
-            rows = [(o, d) for o, d in zip(observations, held, strict=True) if o.group == name and o.lang == lang]
+            rows = [
+                (o, d) for o, d in zip(observations, held, strict=True) if o.group == name and o.lang == lang
+            ]
             answerable = [(o, d) for o, d in rows if o.answerable]
             out = [(o, d) for o, d in rows if not o.answerable]
             right = sum(d == "answer" and o.top_right for o, d in answerable)

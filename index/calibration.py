@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from index.engine import Engine
+from index.engine import Answer, Engine
 from index.evaluation import Case, LangFigures, Report, judge, load_cases
 from index.gate import FEATURES, GateModel, Signals
 from index.types import LANGS
@@ -67,6 +67,14 @@ class Calibration:
     total: int
 
 
+def _right(engine: Engine, case: Case, answer: Answer, entry_id: str) -> bool:
+    """Whether ``entry_id``'s answer would be judged right for ``case``."""
+    if case.expect is None:
+        return False
+    text = engine.entry_answer(entry_id, answer.language)
+    return judge(case, replace(answer, answered=True, text=text)).right
+
+
 def observe(engine: Engine, cases: Sequence[Case], group: str = "") -> list[Observation]:
     """Ask every case once and record the decision's inputs and whether the best entry is right."""
     observations = []
@@ -80,11 +88,7 @@ def observe(engine: Engine, cases: Sequence[Case], group: str = "") -> list[Obse
             )
             continue
 
-        def right(entry_id: str) -> bool:
-            text = engine.entry_answer(entry_id, answer.language)
-            return answerable and judge(case, replace(answer, answered=True, text=text)).right
-
-        top_right = right(answer.best)
+        top_right = _right(engine, case, answer, answer.best)
         near = [s.entry_id for s in answer.suggestions] or [answer.best]
         blocked = engine.blocked(case.question, answer.language, answer.best)
         observations.append(
@@ -93,7 +97,7 @@ def observe(engine: Engine, cases: Sequence[Case], group: str = "") -> list[Obse
                 answerable,
                 top_right,
                 blocked,
-                any(right(e) for e in near),
+                any(_right(engine, case, answer, e) for e in near),
                 case.lang,
                 group,
                 in_language,
@@ -102,7 +106,9 @@ def observe(engine: Engine, cases: Sequence[Case], group: str = "") -> list[Obse
     return observations
 
 
-def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = L2) -> tuple[np.ndarray, float, np.ndarray, np.ndarray]:
+def fit_logistic(
+    x: np.ndarray, y: np.ndarray, l2: float = L2
+) -> tuple[np.ndarray, float, np.ndarray, np.ndarray]:
     """Ridge-penalised logistic regression by Newton's method on standardised features.
 
     Returns (weights, bias, mean, scale)."""
@@ -124,18 +130,18 @@ def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = L2) -> tuple[np.ndarr
     return w[:-1], float(w[-1]), mean, scale
 
 
-def _outcomes(observations: Sequence[Observation], p: np.ndarray, cutoffs: np.ndarray) -> dict[str, np.ndarray]:
-    """For each cut-off (rows) and question (columns): answered, and the tallies the targets need."""
+def _answered(observations: Sequence[Observation], p: np.ndarray, cutoffs: np.ndarray) -> np.ndarray:
+    """For each cut-off (rows) and question (columns): whether the question is answered."""
     blocked = np.array([o.blocked for o in observations])
-    answer = (p[None, :] >= cutoffs[:, None]) & ~blocked[None, :]
-    return {"answer": answer}
+    return (p[None, :] >= cutoffs[:, None]) & ~blocked[None, :]
 
 
 def choose_cutoff(observations: Sequence[Observation], p: np.ndarray) -> tuple[float, float]:
-    """The answer cut-off that clears both targets by the widest margin (median of the best), and its score."""
+    """The answer cut-off that clears both targets by the widest margin (median of the best ones), and
+    its score."""
     answerable = np.array([o.answerable for o in observations])
     top_right = np.array([o.top_right for o in observations])
-    answer = _outcomes(observations, p, CUTOFFS)["answer"]
+    answer = _answered(observations, p, CUTOFFS)
     n_answerable, n_out = max(1, int(answerable.sum())), max(1, int((~answerable).sum()))
     right = (answer & top_right & answerable).sum(axis=1)
     wrong = (answer & ~top_right & answerable).sum(axis=1)

@@ -295,7 +295,6 @@ class Engine:
         top = ranked.entries[0][0]
         model = self.gate
         signals = None
-        probability = 0.0
         if mode == "bm25":
             score = self._coverage(text, lang, top)
             decision = "answer" if score >= model.baseline_bm25_coverage else "decline"
@@ -311,15 +310,16 @@ class Engine:
             score = probability
             reason = f"{decision}: p={probability:.2f}"
             if decision != "decline" and is_gap(asked, self._unpublished[top]):
+                # The entry says the asked fact is not published: its text helps, but it is no answer.
                 text_out = self.entry_answer(top, lang)
                 return Answer(
-                    question, lang, False, text_out, [top], round(score, 4), [], "not published",
-                    top, signals, "gap",
-                )
+                    question, lang, False, text_out, [top], round(score, 4),
+                    reason="not published", best=top, signals=signals, outcome="gap",
+                )  # fmt: skip
         reply = self.entry_answer(top, lang)
-        if decision != "decline" and mode == "hybrid":
-            if not years_in(text) <= self._known_years | years_in(reply):
-                decision, reason = "decline", "asks about another year"
+        other_year = not years_in(text) <= self._known_years | years_in(reply)
+        if decision != "decline" and mode == "hybrid" and other_year:
+            decision, reason = "decline", "asks about another year"
         near = self._near(ranked)
         if decision == "clarify" and len(near) > 0:
             answer = self._decline(question, lang, near, score, reason)
@@ -363,4 +363,6 @@ class Engine:
         suggestions = [Suggestion(e, entry_title(self.kb.by_id[e], lang)) for e in near]
         text = decline_text(lang, empty=empty)
         reason = reason or "no question"
-        return Answer(question, lang, False, text, [], round(score, 4), suggestions, reason, outcome="decline")
+        return Answer(
+            question, lang, False, text, [], round(score, 4), suggestions, reason, outcome="decline"
+        )

@@ -3,11 +3,10 @@
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from index.fusion import best_per_entry, reciprocal_rank_fusion
-import numpy as np
-
 from index.gate import FEATURES, GateModel, Signals
 
 
@@ -60,7 +59,17 @@ def test_model_file_round_trip_and_validation(tmp_path: Path) -> None:
 
 def test_shipped_model_loads_and_prefers_stronger_evidence() -> None:
     model = GateModel.load()
-    weak = Signals(dense=0.35, coverage=0.1, name=0.0, unknown=0.8, missing=0.9, agree=0.0, dense_top=0.0, bm25_top=0.0, words=3)
+    weak = Signals(
+        dense=0.35,
+        coverage=0.1,
+        name=0.0,
+        unknown=0.8,
+        missing=0.9,
+        agree=0.0,
+        dense_top=0.0,
+        bm25_top=0.0,
+        words=3,
+    )
     strong = Signals(dense=0.9, coverage=1.0, name=0.0, margin=0.2, words=6)
     assert model.probability(strong) > model.answer_min > model.probability(weak)
 
