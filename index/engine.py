@@ -43,6 +43,8 @@ Mode = Literal["hybrid", "bm25", "dense"]
 CANDIDATES = 40
 SUGGESTIONS = 3
 RERANK = 10
+PREFER_STATED = 3
+"""How far down the fused ranking an entry stating the asked kind of fact is moved up from."""
 FUSION_WEIGHTS = {"dense": 2.0, "bm25": 0.5, "names": 0.25, "coverage": 0.5}
 """Weight of each ranking in the fusion, chosen by how often the best entry is right on the labelled
 question sets: dense similarity counts twice as much as each lexical signal."""
@@ -305,6 +307,8 @@ class Engine:
             reason = "dense baseline"
         else:
             asked = asked_kinds(text, lang)
+            ranked = self._prefer_stated(ranked, asked)
+            top = ranked.entries[0][0]
             signals = self._signals(text, lang, ranked, asked)
             decision, probability = model.decide(signals)
             score = probability
@@ -329,6 +333,17 @@ class Engine:
         if decision != "answer":
             return replace(self._decline(question, lang, near, score, reason), best=top, signals=signals)
         return Answer(question, lang, True, reply, [top], round(score, 4), [], reason, top, signals, "answer")
+
+    def _prefer_stated(self, ranked: _Ranked, asked: frozenset[str]) -> _Ranked:
+        """Move up the first of the leading entries that states what the question asks for, when the
+        best one does not ("how do I get from Xizha to the venue" prefers the route to the venue card)."""
+        if not asked or asked & self._stated[ranked.entries[0][0]]:
+            return ranked
+        for i, (entry_id, _) in enumerate(ranked.entries[1:PREFER_STATED], start=1):
+            if asked & self._stated[entry_id]:
+                entries = [ranked.entries[i], *ranked.entries[:i], *ranked.entries[i + 1 :]]
+                return replace(ranked, entries=entries)
+        return ranked
 
     def blocked(self, question: str, lang: Lang, entry_id: str) -> bool:
         """True when ``entry_id`` can never be the answer to ``question`` whatever the evidence: it only
