@@ -336,8 +336,10 @@ class Engine:
 
     def _prefer_stated(self, ranked: _Ranked, asked: frozenset[str]) -> _Ranked:
         """Move up the first of the leading entries that states what the question asks for, when the
-        best one does not ("how do I get from Xizha to the venue" prefers the route to the venue card)."""
-        if not asked or asked & self._stated[ranked.entries[0][0]]:
+        best one neither states nor says is unpublished ("how do I get from Xizha to the venue" prefers
+        the route to the venue card)."""
+        first = ranked.entries[0][0]
+        if not asked or asked & (self._stated[first] | self._unpublished[first]):
             return ranked
         for i, (entry_id, _) in enumerate(ranked.entries[1:PREFER_STATED], start=1):
             if asked & self._stated[entry_id]:
