@@ -155,6 +155,8 @@ def ask(
                 "answer": answer.text,
                 "sources": answer.sources,
                 "score": float(answer.score),
+                "outcome": answer.outcome,
+                "suggestions": [s.entry_id for s in answer.suggestions],
             }
             typer.echo(json.dumps(record, ensure_ascii=False))
         else:
@@ -190,11 +192,20 @@ def evaluate_cmd(
     show_failures: Annotated[
         bool, typer.Option("--failures", help="List the questions answered wrongly")
     ] = False,
+    heldout: Annotated[
+        bool,
+        typer.Option(
+            "--heldout/--no-heldout",
+            help="Also score a decision model fitted without this set (on the other calibration sets)",
+        ),
+    ] = True,
     knowledge: KnowledgeOpt = None,
     data_dir: DataOpt = None,
     model: ModelOpt = None,
 ) -> None:
-    """Score the engine on a question set, beside BM25-only and dense-only baselines."""
+    """Score the engine on a question set, beside BM25-only and dense-only baselines and a held-out fit."""
+    from collections import Counter
+
     from index.evaluation import MODES, evaluate, format_reports, load_cases
 
     try:
@@ -204,46 +215,80 @@ def evaluate_cmd(
         raise typer.Exit(2) from exc
     engine = _load_engine(knowledge, data_dir, model)
     reports = [evaluate(engine, cases, mode) for mode in MODES]
+    note = ""
+    if heldout:
+        from index.calibration import heldout_report
+
+        report, used = heldout_report(engine, cases, file)
+        if used:
+            reports.append(report)
+            note = f"held-out: the decision model refitted on {', '.join(used)} (without this set)"
+        else:
+            note = "held-out: no other calibration set found, column left out"
     typer.echo(f"{len(cases)} questions, index {engine.version}\n")
     typer.echo(format_reports(reports))
+    if note:
+        typer.echo(note)
+    outcomes = Counter(o.answer.outcome for o in reports[0].outcomes)
+    typer.echo(
+        "outcomes: " + ", ".join(f"{k} {outcomes.get(k, 0)}" for k in ("answer", "clarify", "decline", "gap"))
+    )
     if show_failures:
         for outcome in reports[0].failures:
             a = outcome.answer
-            state = "answered" if a.answered else "declined"
             typer.echo(f"\n[{outcome.case.id}] {outcome.case.question}")
-            typer.echo(f"  {state} ({a.reason}, {a.score}) {a.sources}")
+            typer.echo(f"  {a.outcome} ({a.reason}, {a.score}) {a.sources or [a.best]}")
             typer.echo("  " + a.text.replace("\n", " ")[:200])
 
 
 @app.command()
 def calibrate(
     files: Annotated[list[Path], typer.Argument(exists=True, dir_okay=False, help="Labelled question sets")],
-    write: Annotated[bool, typer.Option("--write", help="Save the thresholds to index/gate.yaml")] = False,
+    write: Annotated[bool, typer.Option("--write", help="Save the model to index/gate.yaml")] = False,
     knowledge: KnowledgeOpt = None,
     data_dir: DataOpt = None,
     model: ModelOpt = None,
 ) -> None:
-    """Choose the abstention gate's thresholds from labelled question sets."""
-    from dataclasses import asdict
-
-    from index.calibration import calibrate as run_calibration
-    from index.calibration import observe
+    """Fit the answer decision on labelled question sets; print held-out (leave-one-set-out) figures."""
+    from index.calibration import PROJECT, cross_validate, fit, observe
     from index.evaluation import load_cases
-    from index.gate import Thresholds
+    from index.gate import GateModel
 
     engine = _load_engine(knowledge, data_dir, model)
-    cases = [case for file in files for case in load_cases(file)]
-    result = run_calibration(observe(engine, cases), engine.thresholds)
+    observations = []
+    for file in files:
+        observations.extend(observe(engine, load_cases(file), file.name))
+    names = []
+    for file in files:
+        path = file.resolve()
+        names.append(
+            str(path.relative_to(PROJECT)) if path.is_relative_to(PROJECT) else os.path.relpath(path, PROJECT)
+        )
+    result = fit(observations, engine.gate, names)
     typer.echo(
         f"{result.total} questions: {result.right} answered right, {result.wrong} answered wrong, "
-        f"{result.declined_answerable} answerable declined, "
-        f"{result.declined_out_of_scope} out-of-scope declined"
+        f"{result.declined_answerable} answerable not answered, "
+        f"{result.declined_out_of_scope} out-of-scope not answered"
     )
-    for key, value in asdict(result.thresholds).items():
-        typer.echo(f"  {key}: {value:g}")
+    typer.echo(f"  answer_min {result.model.answer_min:g}, clarify_min {result.model.clarify_min:g}")
+    held = cross_validate(observations, engine.gate)
+    typer.echo("\nheld out (each set decided by a model fitted on the others):")
+    typer.echo(f"{'set':<26}{'lang':<6}{'answered right':>16}{'out-of-scope declined':>24}")
+    for name in [f.name for f in files]:
+        for lang in LANGS:
+            rows = [
+                (o, d) for o, d in zip(observations, held, strict=True) if o.group == name and o.lang == lang
+            ]
+            answerable = [(o, d) for o, d in rows if o.answerable]
+            out = [(o, d) for o, d in rows if not o.answerable]
+            right = sum(d == "answer" and o.top_right for o, d in answerable)
+            declined = sum(d != "answer" for _, d in out)
+            a = f"{right}/{len(answerable)}" if answerable else "-"
+            b = f"{declined}/{len(out)}" if out else "-"
+            typer.echo(f"{name:<26}{lang:<6}{a:>16}{b:>24}")
     if write:
-        target = Thresholds.path_for(engine.embedder.id, _data_dir(data_dir))
-        result.thresholds.save(target)
+        target = GateModel.path_for(engine.embedder.id, _data_dir(data_dir))
+        result.model.save(target)
         typer.echo(f"written to {target}")
 
 

@@ -1,56 +1,64 @@
-"""Choosing the abstention gate's thresholds from labelled questions.
+"""Fitting the answer decision (:class:`index.gate.GateModel`) to labelled questions, and measuring it on
+questions it was not fitted on.
 
-Each question is asked once; what the gate will see (the signals of the best entry) and whether that
-entry's answer would be right are recorded. Every combination of thresholds on a grid is then scored
-without asking again, by how far it clears the worse of its two targets: ``ANSWER_TARGET`` for the
-share of answerable questions answered right and ``DECLINE_TARGET`` for the share of out-of-scope
-questions declined (so neither kind can be traded away for the other); an answerable question
-answered wrongly costs ``WRONG_COST`` times a right answer (a wrong answer is worse than an honest
-decline). Among the best combinations the per-threshold median is taken, which keeps the thresholds
-away from the edges of the region that scores best.
+Each question is asked once and what the decision will see is recorded (:class:`Observation`): the
+signals of the best entry, whether that entry's answer would be judged right, and whether a rule outside
+the model settles the outcome anyway (the entry only says the fact is not published, or the question
+asks about another year). A logistic regression is fitted on the rest: the label is "the best entry is
+right". The answer cut-off is then the probability that clears both targets by the widest margin, as
+before: ``ANSWER_TARGET`` of answerable questions answered right (a wrong answer costs ``WRONG_COST``
+right ones) and ``DECLINE_TARGET`` of out-of-scope questions declined. Questions whose probability falls
+just below the cut-off (within ``CLARIFY_BAND``) get a clarification instead of a decline.
+
+:func:`cross_validate` fits on all question sets but one and decides the left-out one, in turn, so
+every question gets a decision from a model that never saw it or its set.
 """
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
+from pathlib import Path
 
 import numpy as np
 
-from index.engine import Engine
-from index.evaluation import Case, judge
-from index.gate import Thresholds
+from index.engine import Answer, Engine
+from index.evaluation import Case, LangFigures, Report, judge, load_cases
+from index.gate import FEATURES, GateModel, Signals
+from index.types import LANGS
 
 WRONG_COST = 2.0
 ANSWER_TARGET = 0.95
 """Share of answerable questions that should be answered right."""
 DECLINE_TARGET = 0.90
 """Share of out-of-scope questions that should be declined."""
-
-GRID: dict[str, Sequence[float]] = {
-    "dense_floor": (0.25, 0.3, 0.35, 0.4),
-    "dense_strong": tuple(np.round(np.arange(0.55, 0.91, 0.025), 3)),
-    "dense_support": tuple(np.round(np.arange(0.35, 0.61, 0.025), 3)),
-    "coverage_min": tuple(np.round(np.arange(0.3, 0.81, 0.05), 2)),
-    "coverage_strong": tuple(np.round(np.arange(0.6, 1.01, 0.05), 2)),
-    "name_min": (85.0, 90.0, 95.0, 101.0),
-    "name_dense_min": (0.45, 0.5, 0.55, 0.6),
-}
+CLARIFY_BAND = 0.15
+"""How far below the answer cut-off a question still gets a clarification rather than a decline."""
+L2 = 1.0
+"""Strength of the ridge penalty on the (standardised) weights."""
+CUTOFFS = np.round(np.arange(0.05, 0.951, 0.01), 2)
 
 
 @dataclass(frozen=True)
 class Observation:
-    dense: float
-    coverage: float
-    name: float
+    features: np.ndarray
     answerable: bool
-    top_right: bool  # the best entry's answer would be judged right
+    top_right: bool
+    """The best entry's answer would be judged right."""
+    blocked: bool = False
+    """The outcome does not depend on the model (a known gap or another year): never an answer."""
+    near_right: bool = False
+    """One of the entries a clarification would offer is right."""
+    lang: str = "en"
+    group: str = ""
+    """The question set the question comes from (the unit of cross-validation)."""
+    in_language: bool = True
+    """The engine's reply is in the asker's language."""
 
 
 @dataclass(frozen=True)
 class Calibration:
-    thresholds: Thresholds
+    model: GateModel
     score: float
     right: int
     wrong: int
@@ -59,62 +67,190 @@ class Calibration:
     total: int
 
 
-def observe(engine: Engine, cases: Sequence[Case]) -> list[Observation]:
-    """Ask every case once and record the gate's inputs and whether the best entry is right."""
+def _right(engine: Engine, case: Case, answer: Answer, entry_id: str) -> bool:
+    """Whether ``entry_id``'s answer would be judged right for ``case``."""
+    if case.expect is None:
+        return False
+    text = engine.entry_answer(entry_id, answer.language)
+    return judge(case, replace(answer, answered=True, text=text)).right
+
+
+def observe(engine: Engine, cases: Sequence[Case], group: str = "") -> list[Observation]:
+    """Ask every case once and record the decision's inputs and whether the best entry is right."""
     observations = []
     for case, answer in zip(cases, engine.ask_many([c.question for c in cases]), strict=True):
+        answerable = case.expect is not None
+        in_language = judge(case, answer).in_language
         if answer.signals is None or answer.best is None:
-            observations.append(Observation(0.0, 0.0, 0.0, case.expect is not None, False))
+            zero = Signals(0.0, 0.0, 0.0, lang=case.lang).vector()
+            observations.append(
+                Observation(zero, answerable, False, True, False, case.lang, group, in_language)
+            )
             continue
-        if case.expect is None:
-            top_right = False
-        else:
-            text = engine.entry_answer(answer.best, answer.language)
-            top_right = judge(case, replace(answer, answered=True, text=text)).right
-        s = answer.signals
-        observations.append(Observation(s.dense, s.coverage, s.name, case.expect is not None, top_right))
+
+        top_right = _right(engine, case, answer, answer.best)
+        near = [s.entry_id for s in answer.suggestions] or [answer.best]
+        blocked = engine.blocked(case.question, answer.language, answer.best)
+        observations.append(
+            Observation(
+                answer.signals.vector(),
+                answerable,
+                top_right,
+                blocked,
+                any(_right(engine, case, answer, e) for e in near),
+                case.lang,
+                group,
+                in_language,
+            )
+        )
     return observations
 
 
-def calibrate(observations: Sequence[Observation], base: Thresholds) -> Calibration:
-    """The best thresholds on :data:`GRID` for these observations (baseline thresholds kept from ``base``)."""
-    dense = np.array([o.dense for o in observations])
-    coverage = np.array([o.coverage for o in observations])
-    name = np.array([o.name for o in observations])
+def fit_logistic(
+    x: np.ndarray, y: np.ndarray, l2: float = L2
+) -> tuple[np.ndarray, float, np.ndarray, np.ndarray]:
+    """Ridge-penalised logistic regression by Newton's method on standardised features.
+
+    Returns (weights, bias, mean, scale)."""
+    mean = x.mean(axis=0)
+    scale = x.std(axis=0)
+    scale[scale < 1e-9] = 1.0
+    z = np.hstack([(x - mean) / scale, np.ones((len(x), 1))])
+    w = np.zeros(z.shape[1])
+    penalty = np.full(z.shape[1], l2)
+    penalty[-1] = 0.0  # the bias is not penalised
+    for _ in range(50):
+        p = 1.0 / (1.0 + np.exp(-(z @ w)))
+        gradient = z.T @ (p - y) + penalty * w
+        hessian = (z * (p * (1 - p))[:, None]).T @ z + np.diag(penalty) + 1e-9 * np.eye(len(w))
+        step = np.linalg.solve(hessian, gradient)
+        w -= step
+        if np.abs(step).max() < 1e-8:
+            break
+    return w[:-1], float(w[-1]), mean, scale
+
+
+def _answered(observations: Sequence[Observation], p: np.ndarray, cutoffs: np.ndarray) -> np.ndarray:
+    """For each cut-off (rows) and question (columns): whether the question is answered."""
+    blocked = np.array([o.blocked for o in observations])
+    return (p[None, :] >= cutoffs[:, None]) & ~blocked[None, :]
+
+
+def choose_cutoff(observations: Sequence[Observation], p: np.ndarray) -> tuple[float, float]:
+    """The answer cut-off that clears both targets by the widest margin (median of the best ones), and
+    its score."""
     answerable = np.array([o.answerable for o in observations])
-    right_top = np.array([o.top_right for o in observations])
-
-    keys = list(GRID)
-    combos = np.array(list(itertools.product(*(GRID[k] for k in keys))))
-    floor, strong, support, cov_min, cov_strong, name_min, name_dense = (
-        combos[:, i : i + 1] for i in range(len(keys))
-    )
-    answer = (dense >= floor) & (
-        (dense >= strong)
-        | ((name >= name_min) & (dense >= name_dense))
-        | (coverage >= cov_strong)
-        | ((dense >= support) & (coverage >= cov_min))
-    )
-    right = (answer & right_top).sum(axis=1)
-    wrong = (answer & ~right_top).sum(axis=1)
-    declined_oos = (~answer & ~answerable).sum(axis=1)
+    top_right = np.array([o.top_right for o in observations])
+    answer = _answered(observations, p, CUTOFFS)
     n_answerable, n_out = max(1, int(answerable.sum())), max(1, int((~answerable).sum()))
-    wrong_answerable = (answer & ~right_top & answerable).sum(axis=1)
-    answer_margin = (right - WRONG_COST * wrong_answerable) / n_answerable - ANSWER_TARGET
-    decline_margin = declined_oos / n_out - DECLINE_TARGET
-    scores = np.minimum(answer_margin, decline_margin)
-
+    right = (answer & top_right & answerable).sum(axis=1)
+    wrong = (answer & ~top_right & answerable).sum(axis=1)
+    declined = (~answer & ~answerable).sum(axis=1)
+    scores = np.minimum(
+        (right - WRONG_COST * wrong) / n_answerable - ANSWER_TARGET, declined / n_out - DECLINE_TARGET
+    )
     best = scores.max()
-    chosen = np.median(combos[scores == best], axis=0)
-    values = dict(zip(keys, (float(v) for v in chosen), strict=True))
-    thresholds = Thresholds(**{**asdict(base), **values})
-    i = int(np.argmin(np.abs(combos - chosen).sum(axis=1) + (scores != best) * 1e9))
+    return float(np.median(CUTOFFS[scores == best])), float(best)
+
+
+def fit(observations: Sequence[Observation], base: GateModel, trained_on: Sequence[str] = ()) -> Calibration:
+    """Fit the model and choose its cut-offs on ``observations``."""
+    usable = [o for o in observations if not o.blocked]
+    x = np.array([o.features for o in usable])
+    y = np.array([float(o.answerable and o.top_right) for o in usable])
+    weights, bias, mean, scale = fit_logistic(x, y)
+    model = replace(
+        base,
+        weights=tuple(float(v) for v in weights),
+        bias=bias,
+        mean=tuple(float(v) for v in mean),
+        scale=tuple(float(v) for v in scale),
+        answer_min=0.5,
+        clarify_min=0.35,
+        trained_on=tuple(trained_on),
+    )
+    p = model.probabilities(np.array([o.features for o in observations]))
+    cutoff, score = choose_cutoff(observations, p)
+    model = replace(model, answer_min=cutoff, clarify_min=max(0.0, cutoff - CLARIFY_BAND))
+    tally = decisions(model, observations)
+    answerable = np.array([o.answerable for o in observations])
+    top_right = np.array([o.top_right for o in observations])
+    answered = tally == "answer"
     return Calibration(
-        thresholds,
-        float(scores[i]),
-        int(right[i]),
-        int(wrong[i]),
-        int((~answer[i] & answerable).sum()),
-        int(declined_oos[i]),
+        model,
+        score,
+        int((answered & top_right).sum()),
+        int((answered & ~top_right).sum()),
+        int((~answered & answerable).sum()),
+        int((~answered & ~answerable).sum()),
         len(observations),
     )
+
+
+def decisions(model: GateModel, observations: Sequence[Observation]) -> np.ndarray:
+    """What the engine would do with each observed question under ``model``: answer, clarify, decline
+    (``gap`` and other-year declines count as decline)."""
+    if not observations:
+        return np.array([], dtype=object)
+    p = model.probabilities(np.array([o.features for o in observations]))
+    blocked = np.array([o.blocked for o in observations])
+    out = np.where(p >= model.answer_min, "answer", np.where(p >= model.clarify_min, "clarify", "decline"))
+    return np.where(blocked, "decline", out).astype(object)
+
+
+def cross_validate(observations: Sequence[Observation], base: GateModel) -> np.ndarray:
+    """Each question's decision by a model fitted on every other question set (leave one set out)."""
+    groups = sorted({o.group for o in observations})
+    result = np.empty(len(observations), dtype=object)
+    for group in groups:
+        inside = [i for i, o in enumerate(observations) if o.group == group]
+        training = [o for o in observations if o.group != group]
+        if not training:
+            training = [o for o in observations]
+        model = fit(training, base).model
+        result[inside] = decisions(model, [observations[i] for i in inside])
+    return result
+
+
+__all__ = ["FEATURES", "Calibration", "Observation", "cross_validate", "decisions", "fit", "observe"]
+
+
+PROJECT = Path(__file__).resolve().parents[1]
+
+
+def training_sets(model: GateModel) -> list[Path]:
+    """The question sets ``model`` was fitted on, that exist here (paths are relative to the project)."""
+    paths = [(PROJECT / name).resolve() for name in model.trained_on]
+    return [p for p in paths if p.exists()]
+
+
+def heldout_report(engine: Engine, cases: Sequence[Case], path: Path) -> tuple[Report, list[str]]:
+    """Figures for ``cases`` decided by a model fitted without them: on the sets the shipped model was
+    fitted on, minus ``path`` and minus any question that also occurs in ``cases``.
+
+    Returns the report and the names of the sets the held-out model was fitted on."""
+    asked = {c.question for c in cases}
+    used: list[str] = []
+    training: list[Observation] = []
+    for other in training_sets(engine.gate):
+        if other == Path(path).resolve():
+            continue
+        kept = [c for c in load_cases(other) if c.question not in asked]
+        training.extend(observe(engine, kept, other.name))
+        used.append(other.name)
+    observations = observe(engine, cases, "evaluated")
+    report = Report("held-out", {lang: LangFigures() for lang in LANGS})  # type: ignore[arg-type]
+    if not training:
+        return report, used
+    chosen = decisions(fit(training, engine.gate).model, observations)
+    for case, obs, decision in zip(cases, observations, chosen, strict=True):
+        figures = report.per_lang[case.lang]
+        figures.replies += 1
+        figures.in_language += obs.in_language
+        if case.expect is None:
+            figures.out_of_scope += 1
+            figures.declined += decision != "answer"
+        else:
+            figures.answerable += 1
+            figures.correct += decision == "answer" and obs.top_right
+    return report, used

@@ -118,6 +118,10 @@ def venue_card(venue: Venue, lang: Lang) -> str:
         lines.append(f"{phrase('label_address', lang)}: {venue.address.get(lang)}")
     if venue.capacity:
         people = phrase("capacity_people", lang, n=f"{venue.capacity:,}")
+        if venue.approximate:
+            people = phrase("about", lang, x=people)
+        if venue.capacity_of:
+            people = f"{people} ({venue.capacity_of.get(lang)})"
         lines.append(f"{phrase('label_capacity', lang)}: {people}")
     return "\n".join(lines) + "\n\n" + venue.description.get(lang)
 

@@ -22,10 +22,11 @@ from typing import Literal
 
 import numpy as np
 
-from index.composer import decline_text, entry_text, entry_title
+from index.composer import decline_text, entry_text, entry_title, phrase
 from index.embedders import Embedder, create_embedder
 from index.fusion import best_per_entry, reciprocal_rank_fusion
-from index.gate import Signals, Thresholds, decide
+from index.gate import GateModel, Signals
+from index.kinds import asked_kinds, is_gap, stated_kinds, unpublished_kinds
 from index.knowledge import KnowledgeBase, load_knowledge
 from index.language import detect_language
 from index.lexical import LexicalIndex, TokenCache
@@ -42,6 +43,8 @@ Mode = Literal["hybrid", "bm25", "dense"]
 CANDIDATES = 40
 SUGGESTIONS = 3
 RERANK = 10
+PREFER_STATED = 3
+"""How far down the fused ranking an entry stating the asked kind of fact is moved up from."""
 FUSION_WEIGHTS = {"dense": 2.0, "bm25": 0.5, "names": 0.25, "coverage": 0.5}
 """Weight of each ranking in the fusion, chosen by how often the best entry is right on the labelled
 question sets: dense similarity counts twice as much as each lexical signal."""
@@ -84,6 +87,8 @@ class _Ranked:
     entries: list[tuple[str, float]]
     dense: dict[str, float]
     names: dict[str, float]
+    firsts: dict[str, str] = field(default_factory=dict)
+    """The first entry of each retriever's own ranking."""
 
 
 def passages_hash(passages: Sequence[Passage]) -> str:
@@ -131,7 +136,7 @@ class Engine:
         passages: Sequence[Passage],
         embedder: Embedder,
         dense: DenseIndex,
-        thresholds: Thresholds | None = None,
+        gate: GateModel | None = None,
         build_report: BuildReport | None = None,
         token_cache: TokenCache | None = None,
     ) -> None:
@@ -142,7 +147,7 @@ class Engine:
         self.lexical = LexicalIndex(self.passages, token_cache)
         self.names = NameMatcher(name_pairs(kb))
         self.spelling = SpellFixer(p.text for p in self.passages)
-        self.thresholds = thresholds or Thresholds.load()
+        self.gate = gate or GateModel.load()
         self.build_report = build_report
         self.version = f"{kb.content_hash[:12]}-{embedder.id}"
         self._known_years = {kb.event.start_date.year, kb.event.end_date.year}
@@ -151,6 +156,8 @@ class Engine:
             for other in item.related:
                 self._related[item.id].add(other)
                 self._related[other].add(item.id)
+        self._stated = {entry.id: stated_kinds(entry, kb) for entry in kb.entries()}
+        self._unpublished = {entry.id: unpublished_kinds(entry) for entry in kb.entries()}
         self._by_entry_lang: dict[tuple[str, Lang], list[int]] = defaultdict(list)
         for i, p in enumerate(self.passages):
             self._by_entry_lang[(p.entry_id, p.lang)].append(i)
@@ -174,8 +181,8 @@ class Engine:
             embedded, passages_hash(embedded), embedder, data_dir, progress
         )
         tokens = TokenCache(Path(data_dir) / "cache")
-        thresholds = Thresholds.for_embedder(embedder.id, data_dir)
-        engine = cls(kb, passages, embedder, dense, thresholds, report, tokens)
+        gate = GateModel.for_embedder(embedder.id, data_dir)
+        engine = cls(kb, passages, embedder, dense, gate, report, tokens)
         engine.ask("warm up")  # load the model and tokenisers now, not on the first user's question
         # The dictionaries and model weights are millions of long-lived objects; moving them out of the
         # collector's reach keeps full garbage collections (which stall a question by ~200 ms) short.
@@ -234,8 +241,9 @@ class Engine:
         if mode == "hybrid":
             rankings["names"] = self.names.match(text)
             names = dict(rankings["names"])
+        firsts = {name: ranking[0][0] for name, ranking in rankings.items() if ranking}
         if len(rankings) == 1:
-            return _Ranked(next(iter(rankings.values())), dense, names)
+            return _Ranked(next(iter(rankings.values())), dense, names, firsts)
         fused = reciprocal_rank_fusion(rankings, FUSION_WEIGHTS)
         if mode == "hybrid":
             # Coverage re-ranks the leading candidates: how much of the question each one accounts for.
@@ -244,44 +252,120 @@ class Engine:
                 ((e, self._coverage(text, lang, e)) for e in leading), key=lambda item: -item[1]
             )
             fused = reciprocal_rank_fusion(rankings, FUSION_WEIGHTS)
-        return _Ranked(fused, dense, names)
+        return _Ranked(fused, dense, names, firsts)
 
     def _coverage(self, text: str, lang: Lang, entry_id: str) -> float:
         indexes = self._by_entry_lang.get((entry_id, lang), [])
         return max((self.lexical.coverage(text, lang, i) for i in indexes), default=0.0)
+
+    def _missing(self, text: str, lang: Lang, entry_id: str) -> float:
+        indexes = self._by_entry_lang.get((entry_id, lang), [])
+        return min((self.lexical.missing(text, lang, i) for i in indexes), default=1.0)
+
+    def _dense_with_links(self, ranked: _Ranked, entry_id: str) -> float:
+        """The entry's own similarity, or that of an entry linked to it (an FAQ about getting around
+        Xizha supports the Xizha venue card)."""
+        linked = [ranked.dense.get(e, 0.0) for e in self._related.get(entry_id, ())]
+        return max([ranked.dense.get(entry_id, 0.0), *linked])
+
+    def _signals(self, text: str, lang: Lang, ranked: _Ranked, asked: frozenset[str]) -> Signals:
+        """The evidence the answer decision weighs for the best entry (see :class:`index.gate.Signals`)."""
+        top = ranked.entries[0][0]
+        dense = self._dense_with_links(ranked, top)
+        family = {top, *self._related.get(top, ())}
+        others = [score for e, score in ranked.dense.items() if e not in family]
+        unknown, words = self.lexical.unknown(text, lang)
+        stated = self._stated[top]
+        return Signals(
+            dense=dense,
+            coverage=self._coverage(text, lang, top),
+            name=ranked.names.get(top, 0.0),
+            missing=self._missing(text, lang, top),
+            margin=dense - max(others, default=0.0),
+            agree=float(not asked or bool(asked & stated)),
+            unknown=unknown,
+            dense_top=float(ranked.firsts.get("dense") in family),
+            bm25_top=float(ranked.firsts.get("bm25") in family),
+            words=words,
+            lang=lang,
+        )
 
     def _answer(self, question: str, text: str, lang: Lang, vector: np.ndarray | None, mode: Mode) -> Answer:
         ranked = self._rank(text, lang, vector, mode)
         if not ranked.entries:
             return self._decline(question, lang, [], reason="nothing found")
         top = ranked.entries[0][0]
-        t = self.thresholds
+        model = self.gate
         signals = None
         if mode == "bm25":
-            coverage = self._coverage(text, lang, top)
-            ok, reason = coverage >= t.baseline_bm25_coverage, "bm25 baseline"
-            score = coverage
+            score = self._coverage(text, lang, top)
+            decision = "answer" if score >= model.baseline_bm25_coverage else "decline"
+            reason = "bm25 baseline"
         elif mode == "dense":
             score = ranked.dense.get(top, 0.0)
-            ok, reason = score >= t.baseline_dense_min, "dense baseline"
+            decision = "answer" if score >= model.baseline_dense_min else "decline"
+            reason = "dense baseline"
         else:
-            # Semantic evidence for the topic: the best entry's own similarity, or that of an entry
-            # linked to it (an FAQ about getting around Xizha supports the Xizha venue card).
-            linked = [ranked.dense.get(e, 0.0) for e in self._related.get(top, ())]
-            score = max([ranked.dense.get(top, 0.0), *linked])
-            signals = Signals(
-                dense=score,
-                coverage=self._coverage(text, lang, top),
-                name=ranked.names.get(top, 0.0),
-            )
-            ok, reason = decide(signals, t)
+            asked = asked_kinds(text, lang)
+            ranked = self._prefer_stated(ranked, asked)
+            top = ranked.entries[0][0]
+            signals = self._signals(text, lang, ranked, asked)
+            decision, probability = model.decide(signals)
+            score = probability
+            reason = f"{decision}: p={probability:.2f}"
+            if decision != "decline" and is_gap(asked, self._unpublished[top]):
+                # The entry says the asked fact is not published: its text helps, but it is no answer.
+                text_out = self.entry_answer(top, lang)
+                return Answer(
+                    question, lang, False, text_out, [top], round(score, 4),
+                    reason="not published", best=top, signals=signals, outcome="gap",
+                )  # fmt: skip
         reply = self.entry_answer(top, lang)
-        if ok and mode == "hybrid" and not years_in(text) <= self._known_years | years_in(reply):
-            ok, reason = False, "asks about another year"
-        if not ok:
-            near = [e for e, _ in ranked.entries[:SUGGESTIONS]]
+        other_year = not years_in(text) <= self._known_years | years_in(reply)
+        if decision != "decline" and mode == "hybrid" and other_year:
+            decision, reason = "decline", "asks about another year"
+        near = self._near(ranked)
+        if decision == "clarify" and len(near) > 0:
+            answer = self._decline(question, lang, near, score, reason)
+            options = "\n".join(f"• {s.title}" for s in answer.suggestions)
+            text_out = f"{phrase('clarify', lang)}\n{options}"
+            return replace(answer, text=text_out, best=top, signals=signals, outcome="clarify")
+        if decision != "answer":
             return replace(self._decline(question, lang, near, score, reason), best=top, signals=signals)
-        return Answer(question, lang, True, reply, [top], round(score, 4), [], reason, top, signals)
+        return Answer(question, lang, True, reply, [top], round(score, 4), [], reason, top, signals, "answer")
+
+    def _prefer_stated(self, ranked: _Ranked, asked: frozenset[str]) -> _Ranked:
+        """Move up the first of the leading entries that states what the question asks for, when the
+        best one neither states nor says is unpublished ("how do I get from Xizha to the venue" prefers
+        the route to the venue card)."""
+        first = ranked.entries[0][0]
+        if not asked or asked & (self._stated[first] | self._unpublished[first]):
+            return ranked
+        for i, (entry_id, _) in enumerate(ranked.entries[1:PREFER_STATED], start=1):
+            if asked & self._stated[entry_id]:
+                entries = [ranked.entries[i], *ranked.entries[:i], *ranked.entries[i + 1 :]]
+                return replace(ranked, entries=entries)
+        return ranked
+
+    def blocked(self, question: str, lang: Lang, entry_id: str) -> bool:
+        """True when ``entry_id`` can never be the answer to ``question`` whatever the evidence: it only
+        says the asked fact is not published, or the question asks about another year."""
+        text = self.spelling.correct(question[:QUERY_LIMIT])
+        if is_gap(asked_kinds(text, lang), self._unpublished[entry_id]):
+            return True
+        return not years_in(text) <= self._known_years | years_in(self.entry_answer(entry_id, lang))
+
+    def _near(self, ranked: _Ranked) -> list[str]:
+        """Up to :data:`SUGGESTIONS` leading entries, one per linked group (an FAQ and its venue card
+        are one topic)."""
+        chosen: list[str] = []
+        for entry_id, _ in ranked.entries:
+            if any(entry_id == c or entry_id in self._related.get(c, ()) for c in chosen):
+                continue
+            chosen.append(entry_id)
+            if len(chosen) == SUGGESTIONS:
+                break
+        return chosen
 
     def _decline(
         self,
@@ -295,4 +379,7 @@ class Engine:
     ) -> Answer:
         suggestions = [Suggestion(e, entry_title(self.kb.by_id[e], lang)) for e in near]
         text = decline_text(lang, empty=empty)
-        return Answer(question, lang, False, text, [], round(score, 4), suggestions, reason or "no question")
+        reason = reason or "no question"
+        return Answer(
+            question, lang, False, text, [], round(score, 4), suggestions, reason, outcome="decline"
+        )

@@ -67,6 +67,7 @@ class Report:
     mode: Mode
     per_lang: dict[Lang, LangFigures] = field(default_factory=dict)
     failures: list[Outcome] = field(default_factory=list)
+    outcomes: list[Outcome] = field(default_factory=list)
 
 
 def load_cases(path: Path) -> list[Case]:
@@ -116,6 +117,7 @@ def evaluate(engine: Engine, cases: Sequence[Case], mode: Mode = "hybrid") -> Re
         else:
             figures.answerable += 1
             figures.correct += outcome.right
+        report.outcomes.append(outcome)
         if not outcome.right:
             report.failures.append(outcome)
     return report

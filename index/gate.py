@@ -1,11 +1,25 @@
-"""The abstention gate: answer only when absolute evidence says the best entry fits the question."""
+"""The answer decision: answer, ask which topic was meant, or decline, from evidence about the best entry.
+
+The evidence is a handful of signals (:class:`Signals`): how similar the question is to the best entry
+and by how much that entry leads the others, how much of the question's wording the entry covers,
+whether the question names a session or venue, whether the entry states the kind of thing asked
+(a date, a place, a person, a number, a price, a way to get there), how much of the question uses words
+the knowledge never uses, and the question's length and language. A logistic regression
+(:class:`GateModel`) turns them into the probability that the best entry's answer is right; the engine
+answers above ``answer_min``, offers the best topics as a clarification between ``clarify_min`` and
+``answer_min``, and declines below. The weights and both cut-offs live in ``gate.yaml`` and are fitted
+by ``summit-bot calibrate`` (see :mod:`index.calibration`).
+"""
 
 from __future__ import annotations
 
 import logging
-from dataclasses import asdict, dataclass, fields
+import math
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
+import numpy as np
 import yaml
 
 from index.embedders import DEFAULT_SPEC
@@ -16,64 +30,24 @@ log = logging.getLogger(__name__)
 
 GATE_FILE = Path(__file__).with_name("gate.yaml")
 
+FEATURES: tuple[str, ...] = (
+    "dense",
+    "margin",
+    "coverage",
+    "dense_x_coverage",
+    "name",
+    "agree",
+    "unknown",
+    "missing",
+    "dense_top",
+    "bm25_top",
+    "length",
+    "zh",
+    "th",
+)
+"""The model's inputs, in order (see :meth:`Signals.vector`)."""
 
-@dataclass(frozen=True)
-class Thresholds:
-    """Gate thresholds, read from ``gate.yaml`` so they can be tuned without code changes."""
-
-    dense_strong: float
-    dense_floor: float
-    dense_support: float
-    coverage_min: float
-    coverage_strong: float
-    name_min: float
-    name_dense_min: float
-    baseline_bm25_coverage: float
-    baseline_dense_min: float
-
-    @classmethod
-    def load(cls, path: Path = GATE_FILE) -> Thresholds:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        names = {f.name for f in fields(cls)}
-        missing, unknown = names - raw.keys(), raw.keys() - names
-        if missing or unknown:
-            raise ValueError(f"{path}: missing {sorted(missing)}, unknown {sorted(unknown)}")
-        return cls(**{k: float(v) for k, v in raw.items()})
-
-    @staticmethod
-    def path_for(embedder_id: str, data_dir: Path) -> Path:
-        """Where thresholds for ``embedder_id`` live: ``gate.yaml`` for the default embedder, else a
-        file in the data directory written by ``summit-bot calibrate --write``."""
-        if embedder_id == DEFAULT_SPEC:
-            return GATE_FILE
-        return Path(data_dir) / f"gate-{slug(embedder_id)}.yaml"
-
-    @classmethod
-    def for_embedder(cls, embedder_id: str, data_dir: Path) -> Thresholds:
-        """The thresholds calibrated for this embedder, or the default embedder's with a warning."""
-        path = cls.path_for(embedder_id, data_dir)
-        if path.exists():
-            return cls.load(path)
-        log.warning(
-            "no gate thresholds calibrated for %s (expected %s): using those of %s; "
-            "run `summit-bot calibrate QUESTION_FILES --write` with this embedder",
-            embedder_id,
-            path,
-            DEFAULT_SPEC,
-        )
-        return cls.load()
-
-    def save(self, path: Path = GATE_FILE) -> None:
-        """Rewrite the values in ``path`` (a copy of ``gate.yaml`` if new), keeping comments and layout."""
-        template = path if path.exists() else GATE_FILE
-        lines = template.read_text(encoding="utf-8").splitlines()
-        values = asdict(self)
-        for i, line in enumerate(lines):
-            key, sep, rest = line.partition(":")
-            if sep and key in values:
-                comment = rest[rest.index("#") :] if "#" in rest else ""
-                lines[i] = f"{f'{key}: {values[key]:g}':<22} {comment}".rstrip()
-        write_atomic(path, ("\n".join(lines) + "\n").encode())
+Decision = Literal["answer", "clarify", "decline"]
 
 
 @dataclass(frozen=True)
@@ -81,20 +55,149 @@ class Signals:
     """What the retrievers found for the best entry of a question."""
 
     dense: float
+    """Cosine similarity of the question to the entry's closest passage (or to an FAQ linked to it)."""
     coverage: float
+    """IDF-weighted share (0..1) of the question's content words the entry contains."""
     name: float
+    """Fuzzy match (0..100) of one of the entry's session or venue names inside the question."""
+    missing: float = 0.0
+    """How telling (0..1, relative IDF) the most telling question word the entry lacks is."""
+    margin: float = 0.0
+    """``dense`` minus the similarity of the closest entry not linked to it."""
+    agree: float = 1.0
+    """1 when the entry states what kind of thing the question asks (or the question's kind is unknown)."""
+    unknown: float = 0.0
+    """IDF-weighted share (0..1) of the question's content words that no passage uses."""
+    dense_top: float = 1.0
+    """1 when dense retrieval ranks the entry first."""
+    bm25_top: float = 1.0
+    """1 when keyword retrieval ranks the entry first."""
+    words: int = 1
+    """Content words in the question."""
+    lang: str = "en"
+
+    def vector(self) -> np.ndarray:
+        values = {
+            "dense": self.dense,
+            "margin": self.margin,
+            "coverage": self.coverage,
+            "dense_x_coverage": self.dense * self.coverage,
+            "name": self.name / 100.0,
+            "agree": self.agree,
+            "unknown": self.unknown,
+            "missing": self.missing,
+            "dense_top": self.dense_top,
+            "bm25_top": self.bm25_top,
+            "length": math.log1p(self.words),
+            "zh": float(self.lang == "zh"),
+            "th": float(self.lang == "th"),
+        }
+        return np.array([values[name] for name in FEATURES], dtype=np.float64)
 
 
-def decide(signals: Signals, t: Thresholds) -> tuple[bool, str]:
-    """Whether to answer, and which rule decided (for logs and evaluation)."""
-    if signals.dense < t.dense_floor:
-        return False, "dense below floor"
-    if signals.dense >= t.dense_strong:
-        return True, "strong semantic match"
-    if signals.name >= t.name_min and signals.dense >= t.name_dense_min:
-        return True, "named session or venue"
-    if signals.coverage >= t.coverage_strong:
-        return True, "strong lexical match"
-    if signals.dense >= t.dense_support and signals.coverage >= t.coverage_min:
-        return True, "semantic match with lexical support"
-    return False, "weak evidence"
+@dataclass(frozen=True)
+class GateModel:
+    """A logistic regression over standardised :class:`Signals`, and the two probability cut-offs."""
+
+    weights: tuple[float, ...]
+    bias: float
+    mean: tuple[float, ...]
+    scale: tuple[float, ...]
+    answer_min: float
+    clarify_min: float
+    baseline_bm25_coverage: float = 0.5
+    baseline_dense_min: float = 0.45
+    trained_on: tuple[str, ...] = field(default_factory=tuple)
+    """The labelled question sets the model was fitted on (paths relative to the project)."""
+
+    def __post_init__(self) -> None:
+        n = len(FEATURES)
+        if not (len(self.weights) == len(self.mean) == len(self.scale) == n):
+            raise ValueError(f"gate model needs {n} weights, means and scales ({', '.join(FEATURES)})")
+        if not 0.0 <= self.clarify_min <= self.answer_min <= 1.0:
+            raise ValueError("need 0 <= clarify_min <= answer_min <= 1")
+
+    def probability(self, signals: Signals) -> float:
+        """Probability that the best entry's answer is right for the question."""
+        return float(self.probabilities(signals.vector()[None, :])[0])
+
+    def probabilities(self, x: np.ndarray) -> np.ndarray:
+        z = (x - np.asarray(self.mean)) / np.asarray(self.scale)
+        return 1.0 / (1.0 + np.exp(-(z @ np.asarray(self.weights) + self.bias)))
+
+    def decide(self, signals: Signals) -> tuple[Decision, float]:
+        p = self.probability(signals)
+        if p >= self.answer_min:
+            return "answer", p
+        if p >= self.clarify_min:
+            return "clarify", p
+        return "decline", p
+
+    # -- the file ---------------------------------------------------------------------------------
+
+    @classmethod
+    def load(cls, path: Path = GATE_FILE) -> GateModel:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        try:
+            features = tuple(raw["features"])
+            if features != FEATURES:
+                raise ValueError(f"features {list(features)} differ from {list(FEATURES)}; recalibrate")
+            return cls(
+                weights=tuple(float(v) for v in raw["weights"]),
+                bias=float(raw["bias"]),
+                mean=tuple(float(v) for v in raw["mean"]),
+                scale=tuple(float(v) for v in raw["scale"]),
+                answer_min=float(raw["answer_min"]),
+                clarify_min=float(raw["clarify_min"]),
+                baseline_bm25_coverage=float(raw.get("baseline_bm25_coverage", 0.5)),
+                baseline_dense_min=float(raw.get("baseline_dense_min", 0.45)),
+                trained_on=tuple(raw.get("trained_on") or ()),
+            )
+        except (KeyError, TypeError) as exc:
+            raise ValueError(f"{path}: incomplete gate model ({exc})") from exc
+
+    def save(self, path: Path = GATE_FILE) -> None:
+        header = (
+            "# The answer decision's model, fitted by `summit-bot calibrate QUESTION_FILES --write`\n"
+            "# (index/calibration.py): a logistic regression over the signals listed in `features`\n"
+            "# (index/gate.py explains each), standardised by `mean` and `scale`. The engine answers when\n"
+            "# the probability that the best entry is right reaches `answer_min`, offers the best topics\n"
+            "# when it reaches `clarify_min`, and declines below. The baselines are for `summit-bot eval`.\n"
+        )
+        body = {
+            "features": list(FEATURES),
+            "weights": [round(v, 6) for v in self.weights],
+            "bias": round(self.bias, 6),
+            "mean": [round(v, 6) for v in self.mean],
+            "scale": [round(v, 6) for v in self.scale],
+            "answer_min": round(self.answer_min, 4),
+            "clarify_min": round(self.clarify_min, 4),
+            "baseline_bm25_coverage": self.baseline_bm25_coverage,
+            "baseline_dense_min": self.baseline_dense_min,
+            "trained_on": list(self.trained_on),
+        }
+        text = header + yaml.safe_dump(body, sort_keys=False, allow_unicode=True, width=100)
+        write_atomic(path, text.encode())
+
+    @staticmethod
+    def path_for(embedder_id: str, data_dir: Path) -> Path:
+        """Where the model for ``embedder_id`` lives: ``gate.yaml`` for the default embedder, else a
+        file in the data directory written by ``summit-bot calibrate --write``."""
+        if embedder_id == DEFAULT_SPEC:
+            return GATE_FILE
+        return Path(data_dir) / f"gate-{slug(embedder_id)}.yaml"
+
+    @classmethod
+    def for_embedder(cls, embedder_id: str, data_dir: Path) -> GateModel:
+        """The model fitted for this embedder, or the default embedder's with a warning."""
+        path = cls.path_for(embedder_id, data_dir)
+        if path.exists():
+            return cls.load(path)
+        log.warning(
+            "no answer model calibrated for %s (expected %s): using that of %s; "
+            "run `summit-bot calibrate QUESTION_FILES --write` with this embedder",
+            embedder_id,
+            path,
+            DEFAULT_SPEC,
+        )
+        return cls.load()

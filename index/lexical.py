@@ -202,3 +202,48 @@ class LexicalIndex:
             elif parts:
                 found += weight * sum(part in present for part in parts) / len(parts)
         return found / total
+
+    def unknown(self, query: str, lang: Lang) -> tuple[float, int]:
+        """Share (0..1, IDF-weighted) of the question's content words that no passage uses, and how many
+        content words the question has.
+
+        A question about something the knowledge never mentions ("wifi password", "dress code") has
+        most of its weight in such words. Latin words of a Thai or Chinese question count as known when
+        the English passages use them.
+        """
+        index = self._indexes.get(lang)
+        english = self._indexes.get("en")
+        content = [t for t in terms(query, lang) if t.word not in QUESTION_WORDS]
+        if not content or index is None:
+            return 0.0, 0
+        total = missing = 0.0
+        for word, parts in content:
+            weight = index.idf(word)
+            total += weight
+            known = index.doc_freq.get(word, 0) > 0
+            if not known and parts:
+                known = sum(index.doc_freq.get(p, 0) > 0 for p in parts) * 2 >= len(parts)
+            if not known and english is not None and lang != "en" and _LATIN_WORD.search(word):
+                known = english.doc_freq.get(stem_en(word), 0) > 0
+            if not known:
+                missing += weight
+        return missing / total, len(content)
+
+    def missing(self, query: str, lang: Lang, index: int) -> float:
+        """The weight (0..1) of the most telling question word passage ``index`` lacks: its IDF over the
+        highest IDF possible. A question about the venue's prayer room matches the venue on "venue" but
+        lacks "prayer", a word the knowledge never uses; 0.0 when the passage has every content word."""
+        passage_lang = self._langs[index]
+        lang_index = self._indexes.get(passage_lang)
+        if lang_index is None:
+            return 0.0
+        present = self._token_sets[index]
+        top = math.log(1.0 + (lang_index.size + 0.5) / 0.5)
+        worst = 0.0
+        for word, parts in terms(query, passage_lang):
+            if word in QUESTION_WORDS or word in present:
+                continue
+            if parts and sum(part in present for part in parts) * 2 >= len(parts):
+                continue
+            worst = max(worst, lang_index.idf(word) / top)
+        return worst

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from index.types import LANGS, Lang
 
 ID_PATTERN = r"^[a-z0-9][a-z0-9-]{1,63}$"
+Unpublished = Literal["when", "time", "where", "who", "count", "price", "route", "list", "all"]
 _TIME = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 
 
@@ -61,6 +62,9 @@ class _Entry(_Strict):
     """True when the fact comes from a secondary source and is to be presented as approximate."""
     questions: I18nList = Field(default_factory=I18nList)
     """Ways attendees ask for this entry; matched like FAQ phrasings (optional except on FAQ entries)."""
+    unpublished: list[Unpublished] = Field(default_factory=list)
+    """Kinds of fact the entry says are not published (``all``: the entry exists to say so). A question
+    asking only for those gets the entry's text as a known gap, not as an answer."""
 
 
 class Event(_Entry):
@@ -144,6 +148,8 @@ class Venue(_Entry):
     address: I18n | None = None
     coordinates: Coordinates | None = None
     capacity: int | None = Field(default=None, gt=0)
+    capacity_of: I18n | None = None
+    """What the capacity counts when it is not the whole venue (e.g. its main hall)."""
     description: I18n
     keywords: I18nList = Field(default_factory=I18nList)
 

@@ -127,13 +127,82 @@ def test_json_contract_over_stdin(tmp_path: Path) -> None:
     records = [json.loads(line) for line in result.stdout.splitlines()]
     assert [r["question"] for r in records] == questions
     for record in records:
-        assert list(record) == ["question", "language", "answered", "answer", "sources", "score"]
+        keys = ["question", "language", "answered", "answer", "sources", "score", "outcome", "suggestions"]
+        assert list(record) == keys
+        assert record["answered"] == (record["outcome"] == "answer")
+        assert isinstance(record["suggestions"], list)
         assert record["language"] in ("th", "zh", "en")
         assert isinstance(record["answered"], bool) and isinstance(record["score"], float)
         assert record["answer"].strip() and isinstance(record["sources"], list)
     assert [r["language"] for r in records[:3]] == ["en", "zh", "th"]
-    assert records[0]["answered"] and records[0]["sources"]
+    assert records[0]["answered"] and records[0]["sources"] and records[0]["outcome"] == "answer"
     assert not records[3]["answered"] and not records[4]["answered"]
+    assert records[2]["outcome"] == "decline"
+
+
+# -- the four outcomes ------------------------------------------------------------------------------
+
+
+def test_outcome_answer(engine: Engine) -> None:
+    answer = engine.ask("How far is Wuzhen from Hangzhou?")
+    assert answer.outcome == "answer" and answer.answered
+    assert answer.sources and "80" in answer.text
+
+
+def test_outcome_decline_for_unrelated_question(engine: Engine) -> None:
+    for question in ("give me a recipe for green curry", "ช่วยแปลเพลงนี้เป็นภาษาญี่ปุ่นหน่อย", "帮我写一封辞职信"):
+        answer = engine.ask(question)
+        assert answer.outcome == "decline" and not answer.answered, (question, answer.reason)
+        assert answer.sources == []
+
+
+def test_outcome_gap_gives_the_not_published_text_but_does_not_count_as_answered(engine: Engine) -> None:
+    cases = [
+        ("museum ticket price and opening times?", "not published"),
+        ("ค่าเข้าชมพิพิธภัณฑ์อินเทอร์เน็ตเท่าไหร่ เปิดกี่โมง", "ยังไม่มี"),
+        ("机场有到乌镇的大巴吗", "没有"),
+    ]
+    for question, marker in cases:
+        answer = engine.ask(question)
+        assert answer.outcome == "gap", (question, answer.outcome, answer.reason, answer.best)
+        assert not answer.answered and answer.reason == "not published"
+        assert answer.sources and marker in answer.text
+
+
+def test_a_question_the_gap_entry_does_answer_is_an_answer(engine: Engine) -> None:
+    answer = engine.ask("When did the internet science museum open?")
+    assert answer.outcome == "answer" and "7 November" in answer.text
+
+
+def test_outcome_clarify_offers_one_to_three_topics(engine: Engine) -> None:
+    from dataclasses import replace as change
+
+    shipped = engine.gate
+    engine.gate = change(shipped, answer_min=1.0, clarify_min=0.0)  # every question lands in between
+    try:
+        answer = engine.ask("When does the summit start?")
+    finally:
+        engine.gate = shipped
+    assert answer.outcome == "clarify" and not answer.answered and answer.sources == []
+    assert 1 <= len(answer.suggestions) <= 3
+    ids = [s.entry_id for s in answer.suggestions]
+    assert len(set(ids)) == len(ids) and all(e in engine.kb.by_id for e in ids)
+    assert all(s.title in answer.text for s in answer.suggestions)
+    # the offered topic answers at once, in the asker's language
+    assert any("8" in engine.entry_answer(e, "en") for e in ids)
+
+
+def test_clarify_text_is_in_the_askers_language(engine: Engine) -> None:
+    from dataclasses import replace as change
+
+    shipped = engine.gate
+    engine.gate = change(shipped, answer_min=1.0, clarify_min=0.0)
+    try:
+        answers = engine.ask_many(["峰会几号开始", "งานเริ่มวันไหน"])
+    finally:
+        engine.gate = shipped
+    assert [a.outcome for a in answers] == ["clarify", "clarify"]
+    assert [detect_language(a.text) for a in answers] == ["zh", "th"]
 
 
 def test_index_check_reports_errors(tmp_path: Path) -> None:

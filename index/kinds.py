@@ -1,0 +1,83 @@
+"""What kind of thing a question asks for, what an entry states, and what an entry says is unpublished.
+
+The kinds (a date, a clock time, a place, a person, a number, a price, a way to get there, a complete
+list) are recognised by the regular expressions in ``kinds.yaml``. The answer decision uses whether the
+best entry states what was asked (a question about a price answered with a head count is likely the
+wrong entry), and an entry that says a fact is not published turns into a ``gap`` when the question
+asks only for that fact.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+from pathlib import Path
+
+import yaml
+
+from index.composer import entry_text
+from index.knowledge import KnowledgeBase
+from index.schema import Entry, Session
+from index.textproc import normalise
+from index.types import Lang
+
+KINDS_FILE = Path(__file__).with_name("kinds.yaml")
+KINDS: tuple[str, ...] = ("when", "time", "where", "who", "count", "price", "route", "list")
+ALL = "all"
+"""An entry whose whole point is that something is not published."""
+
+
+@cache
+def _patterns() -> tuple[dict[str, dict[str, list[re.Pattern[str]]]], dict[str, list[re.Pattern[str]]]]:
+    raw = yaml.safe_load(KINDS_FILE.read_text(encoding="utf-8"))
+    asked = {
+        kind: {lang: [re.compile(p) for p in pats] for lang, pats in raw["asked"][kind].items()}
+        for kind in KINDS
+    }
+    stated = {kind: [re.compile(p) for p in raw["stated"][kind]] for kind in KINDS}
+    return asked, stated
+
+
+def asked_kinds(question: str, lang: Lang) -> frozenset[str]:
+    """The kinds of thing ``question`` asks for (empty when none is recognised).
+
+    English patterns are also tried on Thai and Chinese questions, which often mix in English words.
+    """
+    asked, _ = _patterns()
+    text = normalise(question)
+    langs = (lang,) if lang == "en" else (lang, "en")
+    return frozenset(
+        kind for kind in KINDS if any(p.search(text) for lg in langs for p in asked[kind].get(lg, ()))
+    )
+
+
+def stated_kinds(entry: Entry, kb: KnowledgeBase) -> frozenset[str]:
+    """The kinds of thing an entry's English answer states (a date, a place, a number, ...)."""
+    _, stated = _patterns()
+    text = entry_text(entry, kb, "en")
+    lower = text.lower()
+    found = set()
+    for kind, patterns in stated.items():
+        if any(p.search(text if "[A-Z]" in p.pattern else lower) for p in patterns):
+            found.add(kind)
+    return frozenset(found - unpublished_kinds(entry))
+
+
+def unpublished_kinds(entry: Entry) -> frozenset[str]:
+    """What the entry says is not published: its ``unpublished`` list, and for a session a missing
+    date, time or venue."""
+    kinds = set(entry.unpublished)
+    if isinstance(entry, Session):
+        if entry.date is None:
+            kinds.add("when")
+        if entry.start is None:
+            kinds.add("time")
+        if entry.venue is None and entry.room is None:
+            kinds.add("where")
+    return frozenset(kinds)
+
+
+def is_gap(asked: frozenset[str], unpublished: frozenset[str]) -> bool:
+    """True when the entry answers the question only with "not published": the whole entry is about
+    something unpublished, or everything the question asks for is unpublished in it."""
+    return ALL in unpublished or (bool(asked) and asked <= unpublished)

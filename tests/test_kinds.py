@@ -1,0 +1,39 @@
+"""What a question asks for, and known gaps."""
+
+import pytest
+
+from index.kinds import asked_kinds, is_gap
+
+
+@pytest.mark.parametrize(
+    ("question", "lang", "kinds"),
+    [
+        ("What time does the plenary start?", "en", {"time"}),
+        ("where is the closing press conference", "en", {"where"}),
+        ("How much does the museum ticket cost?", "en", {"price"}),
+        ("how many countries took part", "en", {"count"}),
+        ("who designed the convention centre", "en", {"who"}),
+        ("全体会议几点开始", "zh", {"time"}),
+        ("閉幕發佈會在哪裡舉行", "zh", {"where"}),
+        ("科技馆门票多少钱", "zh", {"price"}),
+        ("พิพิธภัณฑ์เปิดกี่โมง", "th", {"time"}),
+        ("ใครออกแบบศูนย์ประชุม", "th", {"who"}),
+        ("งานเริ่มวันไหน", "th", {"when"}),
+        ("forum AI ห้องไหน", "th", {"where"}),
+    ],
+)
+def test_asked_kinds(question: str, lang: str, kinds: set[str]) -> None:
+    assert kinds <= asked_kinds(question, lang)  # type: ignore[arg-type]
+
+
+def test_plain_topic_question_asks_no_kind() -> None:
+    assert asked_kinds("Tell me about the Youth forum", "en") == frozenset()
+
+
+def test_gap_only_when_everything_asked_is_unpublished() -> None:
+    unpublished = frozenset({"time", "price"})
+    assert is_gap(frozenset({"time"}), unpublished)
+    assert is_gap(frozenset({"time", "price"}), unpublished)
+    assert not is_gap(frozenset({"time", "when"}), unpublished)  # the date is published
+    assert not is_gap(frozenset(), unpublished)  # a question about the topic in general
+    assert is_gap(frozenset(), frozenset({"all"}))
