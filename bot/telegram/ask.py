@@ -1,4 +1,7 @@
-"""Free-text questions (and edits of them), and the topic buttons offered with a decline.
+"""Free-text questions (and edits of them), and the topic buttons offered with a decline or a
+clarification ("Did you mean …?"); pressing one answers with that topic at once.
+
+Small-talk replies and clarifications carry no 👍/👎: there is no answer to rate.
 
 An edited question is answered again when the edit comes within :data:`EDIT_WINDOW` of the original
 message; later edits are ignored (they are usually corrections of old messages, not new questions).
@@ -13,6 +16,7 @@ from telegram.ext import BaseHandler, CallbackContext, CallbackQueryHandler, Mes
 
 from bot.services import Services
 from bot.services.answering import Reply
+from bot.telegram.callbacks import Entry, fits
 from bot.telegram.common import (
     addressed_text,
     callback,
@@ -25,6 +29,7 @@ from bot.telegram.common import (
 )
 from bot.telegram.formatting import escape
 from bot.telegram.venues import send_venue
+from index.engine import Suggestion
 from index.types import LANGS, Lang
 
 EDIT_WINDOW = dt.timedelta(minutes=10)
@@ -34,14 +39,33 @@ def feedback_row(question_id: int) -> list[tuple[str, str | None]]:
     return [("👍", callback("fb", f"{question_id}:1")), ("👎", callback("fb", f"{question_id}:0"))]
 
 
+def topic_rows(suggestions: list[Suggestion], lang: Lang) -> list[list[tuple[str, str | None]]]:
+    """One button per suggested topic; pressing it shows that entry in ``lang``."""
+    buttons = ((s.title, Entry(lang, s.entry_id)) for s in suggestions)
+    return [[(title, data.encode() if fits(data) else None)] for title, data in buttons]
+
+
 def render(reply: Reply, svc: Services) -> tuple[str, InlineKeyboardMarkup | None]:
-    """The HTML text and buttons for an answer: topic buttons on a decline, then 👍/👎."""
+    """The HTML text and buttons for an answer.
+
+    Small talk: the reply alone. A clarification: "Did you mean …?" with the suggested topics as
+    buttons. Otherwise the answer (or decline, with topic buttons when it has suggestions) and 👍/👎.
+    """
     answer = reply.answer
+    lang = answer.language
+    if answer.outcome == "smalltalk":
+        return escape(answer.text), None
+    if answer.outcome == "clarify" and answer.suggestions:
+        if len(answer.suggestions) == 1:
+            text = svc.texts(lang, "clarify_one", topic=answer.suggestions[0].title)
+        else:
+            text = svc.texts(lang, "clarify_many")
+        return text, keyboard(topic_rows(answer.suggestions, lang))
     text = escape(answer.text)
     rows: list[list[tuple[str, str | None]]] = []
     if answer.suggestions:
-        text += "\n\n" + svc.texts(answer.language, "suggestions")
-        rows = [[(s.title, callback("e", f"{answer.language}:{s.entry_id}"))] for s in answer.suggestions]
+        text += "\n\n" + svc.texts(lang, "suggestions")
+        rows = topic_rows(answer.suggestions, lang)
     return text, keyboard([*rows, feedback_row(reply.question_id)])
 
 
@@ -69,16 +93,22 @@ async def ask(update: Update, context: CallbackContext) -> None:
 
 
 async def show_entry(update: Update, context: CallbackContext) -> None:
-    """A topic button: send that entry's text (and its map pin for a venue with a known position)."""
+    """A topic button: send that entry's text at once (and its map pin for a venue with a known
+    position); the entry becomes the chat's topic for follow-up questions."""
     query = update.callback_query
-    lang_code, _, entry_id = (query.data or "").removeprefix("e:").partition(":")
-    lang: Lang = lang_code if lang_code in LANGS else await language(update, context)  # type: ignore[assignment]
+    data = Entry.parse(query.data)
+    if data is None:
+        await query.answer()
+        return
+    entry_id = data.entry_id
+    lang: Lang = data.lang if data.lang in LANGS else await language(update, context)  # type: ignore[assignment]
     svc = services(context)
     text = svc.catalogue.entry(entry_id, lang)
     await query.answer(None if text else svc.texts(lang, "entry_unknown"))
     if text is None or query.message is None:
         return
     chat_id = query.message.chat.id
+    await svc.answering.choose(chat_id, entry_id, lang)
     await send_html(context.bot, chat_id, escape(text))
     venue = svc.catalogue.venue(entry_id, lang)
     if venue is not None:
@@ -89,5 +119,5 @@ def handlers() -> list[BaseHandler]:
     text = filters.TEXT & ~filters.COMMAND
     return [
         MessageHandler(text & filters.UpdateType.MESSAGES, ask),
-        CallbackQueryHandler(show_entry, pattern=r"^e:"),
+        CallbackQueryHandler(show_entry, pattern=Entry.pattern()),
     ]

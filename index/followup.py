@@ -1,0 +1,191 @@
+"""Follow-up questions: "and from Shanghai?", "what about the closing?", "那几点开始？", "แล้วจัดที่ไหน".
+
+A chat's :class:`Topic` is the entry its last answer came from, the question that led to it, its
+language and when it was asked; it stays in mind for ``window_minutes`` (``followup.yaml``). A new
+question leans on it when it opens with a continuation ("and", "what about", "那", "แล้ว"), ends with
+one ("上海呢", "พิธีปิดล่ะ"), points back ("it", "那里", "ที่นั่น"), or asks only about an aspect
+("what time?", "几点开始", "จัดที่ไหน"). Such a question is searched with the topic added:
+
+* when it names nothing new (only an aspect), with the previous entry's title: "几点开始" after the
+  opening ceremony is searched as "几点开始 开幕式";
+* when it names something new ("and from Shanghai?", "what about the closing?"), with the previous
+  question minus the words that named the previous topic: after "How do I get to Wuzhen from
+  Hangzhou?" it is searched as "from Shanghai how do I get to Wuzhen".
+
+A question with more than ``max_new_words`` new words is read on its own, whatever its opening.
+The words are data (``followup.yaml``); this module only builds the text to search.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import yaml
+
+from index.composer import entry_title
+from index.knowledge import KnowledgeBase
+from index.textproc import QUESTION_WORDS, normalise, terms
+from index.types import LANGS, Lang
+
+if TYPE_CHECKING:
+    from index.engine import Answer
+
+FOLLOWUP_FILE = Path(__file__).with_name("followup.yaml")
+_LATIN_WORD = re.compile(r"[0-9a-z]+(?:'[a-z]+)?")
+_EDGE_PUNCTUATION = " ?？!！。.,，、~…"
+
+
+@dataclass(frozen=True)
+class Topic:
+    """What a chat was last answered about."""
+
+    entry_id: str
+    language: Lang
+    question: str
+    at: datetime
+
+    def fresh(self, now: datetime) -> bool:
+        """Whether the topic is recent enough at ``now`` for a follow-up to lean on it."""
+        return timedelta(0) <= now - self.at <= window()
+
+
+@cache
+def _data() -> dict[str, Any]:
+    data = yaml.safe_load(FOLLOWUP_FILE.read_text(encoding="utf-8"))
+    for key in ("openings", "endings", "pointers", "aspects"):
+        for lang in LANGS:
+            words = [normalise(str(w), limit=None) for w in data[key].get(lang) or []]
+            data[key][lang] = sorted(words, key=len, reverse=True)
+    return data
+
+
+def window() -> timedelta:
+    """How long a chat's topic stays in mind."""
+    return timedelta(minutes=float(_data()["window_minutes"]))
+
+
+def _words(text: str, lang: Lang) -> list[str]:
+    """Surface words: Latin words as written (lower case), Thai and Chinese words as segmented."""
+    if lang == "en":
+        return _LATIN_WORD.findall(text)
+    return [term.word for term in terms(text, lang, limit=None)]
+
+
+def _strip_opening(text: str, lang: Lang) -> tuple[str, bool]:
+    for opening in _data()["openings"][lang]:
+        if text.startswith(opening):
+            rest = text[len(opening) :]
+            if lang == "en" and rest and rest[0].isalnum():
+                continue  # "andrew", "so-called": not an opening word
+            return rest.strip(_EDGE_PUNCTUATION), True
+    return text, False
+
+
+def _strip_ending(text: str, lang: Lang) -> tuple[str, bool]:
+    for ending in _data()["endings"][lang]:
+        if text.endswith(ending) and len(text) > len(ending):
+            return text[: -len(ending)].strip(_EDGE_PUNCTUATION), True
+    return text, False
+
+
+def _points_back(text: str, lang: Lang) -> bool:
+    pointers = _data()["pointers"][lang]
+    if lang == "en":
+        return bool(set(_LATIN_WORD.findall(text)) & set(pointers))
+    return any(p in text for p in pointers)
+
+
+def _new_words(core: str, lang: Lang) -> list[str]:
+    """The words of ``core`` that name something: not question words, aspects or pointers.
+
+    A Thai or Chinese compound made only of such words ("ใช้เวลานาน": take + time + long) names nothing.
+    """
+    data = _data()
+    skip = QUESTION_WORDS | set(data["aspects"][lang]) | set(data["pointers"][lang])
+    if lang == "en":
+        return [w for w in _words(core, lang) if w not in skip and w not in _english_function_words()]
+    return [
+        t.word
+        for t in terms(core, lang, limit=None)
+        if t.word not in skip and not (t.parts and all(p in skip for p in t.parts))
+    ]
+
+
+@cache
+def _english_function_words() -> frozenset[str]:
+    from index.textproc import _STOPWORDS_EN  # the tokeniser's own list
+
+    return frozenset(_STOPWORDS_EN) | {"from", "to", "about", "what", "how"}
+
+
+@dataclass(frozen=True)
+class FollowUp:
+    """How a follow-up question is read: the text to search and whether it names a new topic."""
+
+    query: str
+    new_topic: bool
+
+
+def read_followup(question: str, lang: Lang, topic: Topic, kb: KnowledgeBase) -> FollowUp | None:
+    """The search text for ``question`` read together with ``topic``, or None when it stands alone."""
+    entry = kb.by_id.get(topic.entry_id)
+    if entry is None:
+        return None
+    text = normalise(question).strip(_EDGE_PUNCTUATION)
+    if not text:
+        return None
+    core, opened = _strip_opening(text, lang)
+    core, ended = _strip_ending(core, lang)
+    new = _new_words(core, lang)
+    pointed = _points_back(core, lang)
+    if len(new) > int(_data()["max_new_words"]):
+        return None
+    if not new:
+        if not (opened or ended or pointed or _words(core, lang)):
+            return None
+        return FollowUp(f"{core} {entry_title(entry, lang)}".strip(), new_topic=False)
+    if not (opened or ended or pointed):
+        return None
+    return FollowUp(f"{core} {_residue(topic)}".strip(), new_topic=True)
+
+
+def _residue(topic: Topic) -> str:
+    """What the previous question asked, without what it asked about.
+
+    Its question words, aspect words and (in English) function words are kept: "How do I get to
+    Wuzhen from Hangzhou?" leaves "how do i get to from", so "and from Shanghai?" is searched as a way
+    of getting somewhere from Shanghai, not as anything about Hangzhou.
+    """
+    lang = topic.language
+    data = _data()
+    keep = QUESTION_WORDS | set(data["aspects"][lang])
+    if lang == "en":
+        keep |= _english_function_words()
+    previous = normalise(topic.question).strip(_EDGE_PUNCTUATION)
+    return " ".join(w for w in _words(previous, lang) if w in keep)
+
+
+def topic_after(answer: Answer, at: datetime, previous: Topic | None, kb: KnowledgeBase) -> Topic | None:
+    """What a chat is about after ``answer`` (None: it keeps its previous topic).
+
+    An answer, or an entry saying its fact is not published, makes that entry the topic. For a
+    follow-up the question remembered is the one it was read as ("from Shanghai how do I get to"), so
+    a second follow-up still knows what was being asked.
+    """
+    if answer.outcome == "answer" and answer.sources:
+        entry_id = answer.sources[0]
+    elif answer.outcome == "gap" and (answer.sources or answer.best):
+        entry_id = answer.sources[0] if answer.sources else answer.best
+    else:
+        return None
+    question = answer.question
+    if previous is not None:
+        followup = read_followup(question, answer.language, previous, kb)
+        if followup is not None:
+            question = followup.query
+    return Topic(entry_id, answer.language, question, at)
