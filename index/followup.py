@@ -7,7 +7,7 @@ one ("上海呢", "พิธีปิดล่ะ"), points back ("it", "那里"
 ("what time?", "几点开始", "จัดที่ไหน"). Such a question is searched with the topic added:
 
 * when it names nothing new (only an aspect), with the previous entry's title: "几点开始" after the
-  opening ceremony is searched as "几点开始 开幕式";
+  opening ceremony is searched as "开幕式 几点开始";
 * when it names something new ("and from Shanghai?", "what about the closing?"), with the previous
   question minus the words that named the previous topic: after "How do I get to Wuzhen from
   Hangzhou?" it is searched as "from Shanghai how do I get to Wuzhen".
@@ -148,7 +148,7 @@ def read_followup(question: str, lang: Lang, topic: Topic, kb: KnowledgeBase) ->
     if not new:
         if not (opened or ended or pointed or _words(core, lang)):
             return None
-        return FollowUp(f"{core} {entry_title(entry, lang)}".strip(), new_topic=False)
+        return FollowUp(f"{entry_title(entry, lang)} {core}".strip(), new_topic=False)
     if not (opened or ended or pointed):
         return None
     return FollowUp(f"{core} {_residue(topic)}".strip(), new_topic=True)
