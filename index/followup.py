@@ -12,7 +12,9 @@ one ("上海呢", "พิธีปิดล่ะ"), points back ("it", "那里"
   question minus the words that named the previous topic: after "How do I get to Wuzhen from
   Hangzhou?" it is searched as "from Shanghai how do I get to Wuzhen".
 
-A question with more than ``max_new_words`` new words is read on its own, whatever its opening.
+A question with more than ``max_new_words`` new words is read on its own, whatever its opening, and
+so is one that names something new with its own question word after an opening ("and how many
+countries attended?").
 The words are data (``followup.yaml``); this module only builds the text to search.
 """
 
@@ -151,7 +153,16 @@ def read_followup(question: str, lang: Lang, topic: Topic, kb: KnowledgeBase) ->
         return FollowUp(f"{entry_title(entry, lang)} {core}".strip(), new_topic=False)
     if not (opened or ended or pointed):
         return None
+    if opened and not (ended or pointed) and _asks_on_its_own(core, lang):
+        return None  # "and how many countries attended?" is a whole question after its "and"
     return FollowUp(f"{core} {_residue(topic)}".strip(), new_topic=True)
+
+
+def _asks_on_its_own(core: str, lang: Lang) -> bool:
+    """Whether ``core`` has its own question word (it names something new, so it is a whole question)."""
+    if lang == "en":
+        return any(w in QUESTION_WORDS for w in _words(core, lang))
+    return any(term.word in QUESTION_WORDS for term in terms(core, lang, limit=None))
 
 
 def _residue(topic: Topic) -> str:

@@ -83,7 +83,7 @@ def _value(run: str) -> int | None:
     zero_seen = False
     for ch in run:
         if ch in _DIGIT:
-            if digit is not None and _DIGIT[ch] != 0:
+            if digit and _DIGIT[ch] != 0:
                 return None  # two digits in a row inside a number with units: "三四十" (thirty or forty)
             digit = _DIGIT[ch]
             zero_seen = zero_seen or digit == 0
