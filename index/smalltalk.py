@@ -66,7 +66,9 @@ class SmallTalkDetector:
         for intent, by_lang in groups:
             for phrases in by_lang.values():
                 for raw in phrases:
-                    phrase = self._clean(str(raw))
+                    if not isinstance(raw, str):  # e.g. an unquoted yes/no, which YAML reads as a boolean
+                        raise ValueError(f"{SMALLTALK_FILE.name}: {intent}: {raw!r} is not text; quote it")
+                    phrase = self._clean(raw)
                     if not phrase:
                         continue
                     self._phrases[phrase[0]].append((phrase, intent))

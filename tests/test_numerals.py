@@ -97,6 +97,8 @@ def test_invisible_characters_thai_digits_and_traditional_characters() -> None:
         ("ลาก่อนนะคะ", "goodbye", "th"),
         ("ช่วยอะไรได้บ้างครับ", "about", "th"),
         ("โอเคค่ะ", "acknowledge", "th"),
+        ("yes", "acknowledge", "en"),
+        ("no", "acknowledge", "en"),
     ],
 )
 def test_small_talk_in_three_languages(text: str, intent: str, lang: str) -> None:
