@@ -48,7 +48,7 @@ _SPACES = re.compile(r"\s+")
 _THAI_DIGITS = str.maketrans("๐๑๒๓๔๕๖๗๘๙", "0123456789")
 _ZERO_WIDTH_SPACE = "\u200b"
 _ZERO_WIDTH_IN_WORD = re.compile(r"(?<=[^\W\d_])\u200b+(?=[^\W\d_])", re.ASCII)
-"""A zero-width space inside a Latin word ("wh\u200bere") is dropped; elsewhere it is a word break."""
+"""A zero-width space (U+200B) inside a Latin word is dropped ("where"); elsewhere it is a word break."""
 _MAX_SPLIT = 24
 """Longer words are not split into parts (no dictionary word is that long; keeps hostile input cheap)."""
 _TNC_FREQ_FILE = "tnc_freq.txt"
