@@ -8,9 +8,11 @@ one ("上海呢", "พิธีปิดล่ะ"), points back ("it", "那里"
 
 * when it names nothing new (only an aspect), with the previous entry's title: "几点开始" after the
   opening ceremony is searched as "开幕式 几点开始";
-* when it names something new ("and from Shanghai?", "what about the closing?"), with the previous
-  question minus the words that named the previous topic: after "How do I get to Wuzhen from
-  Hangzhou?" it is searched as "from Shanghai how do I get to Wuzhen".
+* when it names something new ("and from Shanghai?", "打车呢？", "what about the closing?"), with the
+  previous question minus what the new words replace: its places when a place is named, its ways of
+  travelling when one is named, the previous session's or venue's name. After "How do I get to
+  Wuzhen from Hangzhou?", "and from Shanghai?" is searched as "from shanghai how do i get to from";
+  after "How do I get from Tongxiang station to Wuzhen?", "and by bus?" keeps the station.
 
 A question with more than ``max_new_words`` new words is read on its own, whatever its opening, and
 so is one that names something new with its own question word after an opening ("and how many
@@ -31,6 +33,8 @@ import yaml
 
 from index.composer import entry_title
 from index.knowledge import KnowledgeBase
+from index.numerals import canonical_places
+from index.schema import Session, Venue
 from index.textproc import QUESTION_WORDS, normalise, terms
 from index.types import LANGS, Lang
 
@@ -59,10 +63,12 @@ class Topic:
 @cache
 def _data() -> dict[str, Any]:
     data = yaml.safe_load(FOLLOWUP_FILE.read_text(encoding="utf-8"))
-    for key in ("openings", "endings", "pointers", "aspects"):
+    groups = [data[key] for key in ("openings", "endings", "pointers", "aspects")]
+    groups += list(data["kinds"].values())
+    for group in groups:
         for lang in LANGS:
-            words = [normalise(str(w), limit=None) for w in data[key].get(lang) or []]
-            data[key][lang] = sorted(words, key=len, reverse=True)
+            words = [normalise(str(w), limit=None) for w in group.get(lang) or []]
+            group[lang] = sorted(words, key=len, reverse=True)
     return data
 
 
@@ -155,7 +161,7 @@ def read_followup(question: str, lang: Lang, topic: Topic, kb: KnowledgeBase) ->
         return None
     if opened and not (ended or pointed) and _asks_on_its_own(core, lang):
         return None  # "and how many countries attended?" is a whole question after its "and"
-    return FollowUp(f"{core} {_residue(topic)}".strip(), new_topic=True)
+    return FollowUp(f"{core} {_residue(topic, core, kb)}".strip(), new_topic=True)
 
 
 def _asks_on_its_own(core: str, lang: Lang) -> bool:
@@ -165,20 +171,60 @@ def _asks_on_its_own(core: str, lang: Lang) -> bool:
     return any(term.word in QUESTION_WORDS for term in terms(core, lang, limit=None))
 
 
-def _residue(topic: Topic) -> str:
-    """What the previous question asked, without what it asked about.
+def _residue(topic: Topic, core: str, kb: KnowledgeBase) -> str:
+    """The previous question without what the follow-up replaces in it.
 
-    Its question words, aspect words and (in English) function words are kept: "How do I get to
-    Wuzhen from Hangzhou?" leaves "how do i get to from", so "and from Shanghai?" is searched as a way
-    of getting somewhere from Shanghai, not as anything about Hangzhou.
+    When the follow-up names a place or a way of travelling ("and from Shanghai?", "打车呢？"), the
+    places or ways of travelling of the previous question go ("How do I get to Wuzhen from Hangzhou?"
+    leaves "how do i get to from"). When the previous topic was a session or a venue, its name goes
+    ("what about the closing?" after the opening ceremony). What was asked stays.
     """
     lang = topic.language
-    data = _data()
-    keep = QUESTION_WORDS | set(data["aspects"][lang])
-    if lang == "en":
-        keep |= _english_function_words()
     previous = normalise(topic.question).strip(_EDGE_PUNCTUATION)
-    return " ".join(w for w in _words(previous, lang) if w in keep)
+    drop: set[str] = set()
+    for words in _kinds(lang).values():
+        if any(_mentions(core, w, lang) for w in words):
+            drop.update(words)
+    entry = kb.by_id.get(topic.entry_id)
+    if isinstance(entry, Session | Venue):
+        drop.update(_name_words(entry_title(entry, lang), lang))
+    if lang == "en":
+        return " ".join(w for w in _LATIN_WORD.findall(previous) if w not in drop)
+    for word in sorted(drop, key=len, reverse=True):
+        previous = previous.replace(word, " ")
+    return " ".join(previous.split())
+
+
+def _name_words(name: str, lang: Lang) -> set[str]:
+    text = normalise(name, limit=None)
+    if lang == "en":
+        return set(_LATIN_WORD.findall(text)) - _english_function_words()
+    return {text}
+
+
+def _mentions(text: str, word: str, lang: Lang) -> bool:
+    if lang == "en" or word.isascii():
+        return re.search(rf"(?<![0-9a-z]){re.escape(word)}(?![0-9a-z])", text) is not None
+    return word in text
+
+
+@cache
+def _kinds(lang: Lang) -> dict[str, frozenset[str]]:
+    """Groups of words a follow-up swaps for one another: places (every spelling the knowledge base
+    uses, see ``place_names.yaml``) and the kinds listed in ``followup.yaml``."""
+    kinds = {name: frozenset(by_lang[lang]) for name, by_lang in _data()["kinds"].items()}
+    places = {normalise(name, limit=None) for name in canonical_places()}
+    scripts = {"en": str.isascii, "zh": _is_han, "th": _is_thai}
+    kinds["place"] = frozenset(p for p in places if scripts[lang](p[0]))
+    return kinds
+
+
+def _is_han(ch: str) -> bool:
+    return "\u3400" <= ch <= "\u9fff"
+
+
+def _is_thai(ch: str) -> bool:
+    return "\u0e00" <= ch <= "\u0e7f"
 
 
 def topic_after(answer: Answer, at: datetime, previous: Topic | None, kb: KnowledgeBase) -> Topic | None:

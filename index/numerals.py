@@ -150,6 +150,12 @@ def _place_pattern() -> tuple[re.Pattern[str], dict[str, str]]:
     return re.compile("|".join(alternatives)), spelling
 
 
+def canonical_places() -> list[str]:
+    """The spellings the knowledge base uses for the places of ``place_names.yaml``, in every script."""
+    data = yaml.safe_load(PLACE_NAMES_FILE.read_text(encoding="utf-8"))
+    return [canonical for place in data["places"] for canonical in place]
+
+
 def place_names(text: str) -> str:
     """``text`` (normalised) with place names in the knowledge base's spelling."""
     pattern, spelling = _place_pattern()
