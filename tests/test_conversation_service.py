@@ -216,6 +216,10 @@ def test_clarification_offers_topics_without_feedback() -> None:
     text, markup = render(_reply(one), svc)  # type: ignore[arg-type]
     assert text == "Did you mean <b>开幕式</b>?"
     assert _buttons(markup) == [("开幕式", "e:en:opening-ceremony")]
+    many = Answer(
+        "x", "en", False, "", [], 0.4, [Suggestion(f"e{i}", f"T{i}") for i in range(5)], outcome="clarify"
+    )
+    assert [t for t, _ in _buttons(render(_reply(many), svc)[1])] == ["T0", "T1", "T2"]  # type: ignore[arg-type]
     too_long = Answer("x", "th", False, "", [], 0.4, [Suggestion("x" * 80, "ยาว")], outcome="clarify")
     assert render(_reply(too_long), svc)[1] is None  # type: ignore[arg-type]
 

@@ -33,6 +33,8 @@ from index.engine import Suggestion
 from index.types import LANGS, Lang
 
 EDIT_WINDOW = dt.timedelta(minutes=10)
+CLARIFY_TOPICS = 3
+"""At most this many topics are offered with "Did you mean …?"."""
 
 
 def feedback_row(question_id: int) -> list[tuple[str, str | None]]:
@@ -56,11 +58,12 @@ def render(reply: Reply, svc: Services) -> tuple[str, InlineKeyboardMarkup | Non
     if answer.outcome == "smalltalk":
         return escape(answer.text), None
     if answer.outcome == "clarify" and answer.suggestions:
-        if len(answer.suggestions) == 1:
-            text = svc.texts(lang, "clarify_one", topic=answer.suggestions[0].title)
+        offered = answer.suggestions[:CLARIFY_TOPICS]
+        if len(offered) == 1:
+            text = svc.texts(lang, "clarify_one", topic=offered[0].title)
         else:
             text = svc.texts(lang, "clarify_many")
-        return text, keyboard(topic_rows(answer.suggestions, lang))
+        return text, keyboard(topic_rows(offered, lang))
     text = escape(answer.text)
     rows: list[list[tuple[str, str | None]]] = []
     if answer.suggestions:
