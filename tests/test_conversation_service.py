@@ -145,6 +145,11 @@ async def test_follow_up_uses_the_chat_topic_after_a_restart(engine: Engine, tmp
         assert late.answer.sources != ["opening-ceremony"]
         store = ConversationStore(db)
         assert await store.outcome(follow.question_id) == "answer"
+        await service.answer(1, 100, "Where is the opening ceremony held?", "en")
+        await service.forget_topic(100)
+        assert await store.topic(100) is None
+        forgotten = await service.answer(1, 100, "and when does it start?", "en")
+        assert forgotten.answer.sources != ["opening-ceremony"]
     finally:
         await service.close()
         await db.close()

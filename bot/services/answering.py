@@ -34,6 +34,8 @@ from index.followup import Topic, topic_after
 from index.types import Lang
 
 MAX_BATCH = 32
+TOPIC_CACHE = 10_000
+"""Chats whose topic is kept in memory; beyond this, topics too old to matter are dropped."""
 
 
 @dataclass(frozen=True)
@@ -72,6 +74,8 @@ class AnsweringService:
         self._db = db
         self.conversation = ConversationStore(db)
         self._now = now
+        self._topics: dict[int, Topic | None] = {}
+        """Chats' topics as stored (None: none stored), so a question costs no read of the database."""
         self._workers = workers
         self._max_batch = max_batch
         self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="engine")
@@ -99,7 +103,7 @@ class AnsweringService:
         )
         following = topic_after(answer, self._now(), topic, self.engine.kb)
         if following is not None:
-            await self.conversation.set_topic(chat_id, following)
+            await self._set_topic(chat_id, following)
         return Reply(answer, question_id)
 
     async def choose(self, chat_id: int, entry_id: str, lang: Lang) -> None:
@@ -107,10 +111,27 @@ class AnsweringService:
         entry = self.engine.kb.by_id.get(entry_id)
         if entry is not None:
             title = entry_title(entry, lang)
-            await self.conversation.set_topic(chat_id, Topic(entry_id, lang, title, self._now()))
+            await self._set_topic(chat_id, Topic(entry_id, lang, title, self._now()))
+
+    async def forget_topic(self, chat_id: int) -> None:
+        """Forget what the chat was about (in memory and in the database)."""
+        self._topics[chat_id] = None
+        await self.conversation.forget_topic(chat_id)
+
+    async def _set_topic(self, chat_id: int, topic: Topic) -> None:
+        self._topics[chat_id] = topic
+        await self.conversation.set_topic(chat_id, topic)
+        if len(self._topics) > TOPIC_CACHE:
+            now = self._now()
+            self._topics = {c: t for c, t in self._topics.items() if t is not None and t.fresh(now)}
 
     async def _recent_topic(self, chat_id: int) -> Topic | None:
-        topic = await self.conversation.topic(chat_id)
+        """The chat's topic if it is still fresh: from memory, or from the database after a restart."""
+        if chat_id in self._topics:
+            topic = self._topics[chat_id]
+        else:
+            topic = await self.conversation.topic(chat_id)
+            self._topics[chat_id] = topic
         return topic if topic is not None and topic.fresh(self._now()) else None
 
     async def _ask(self, question: str, fallback: Lang, topic: Topic | None = None) -> Answer:
