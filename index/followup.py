@@ -174,10 +174,10 @@ def _asks_on_its_own(core: str, lang: Lang) -> bool:
 def _residue(topic: Topic, core: str, kb: KnowledgeBase) -> str:
     """The previous question without what the follow-up replaces in it.
 
-    When the follow-up names a place or a way of travelling ("and from Shanghai?", "打车呢？"), the
-    places or ways of travelling of the previous question go ("How do I get to Wuzhen from Hangzhou?"
-    leaves "how do i get to from"). When the previous topic was a session or a venue, its name goes
-    ("what about the closing?" after the opening ceremony). What was asked stays.
+    When the follow-up names a place, a way of travelling, a day or a part of the programme ("and from
+    Shanghai?", "打车呢？", "and on the 9th?", "what about the closing?"), those of the previous
+    question go ("How do I get to Wuzhen from Hangzhou?" leaves "how do i get to from"). When the
+    previous topic was a session or a venue, its name goes too. What was asked stays.
     """
     lang = topic.language
     previous = normalise(topic.question).strip(_EDGE_PUNCTUATION)
@@ -191,7 +191,10 @@ def _residue(topic: Topic, core: str, kb: KnowledgeBase) -> str:
     if lang == "en":
         return " ".join(w for w in _LATIN_WORD.findall(previous) if w not in drop)
     for word in sorted(drop, key=len, reverse=True):
-        previous = previous.replace(word, " ")
+        if word.isascii():  # a number or a Latin name inside Thai or Chinese: whole words only
+            previous = re.sub(rf"(?<![0-9a-z]){re.escape(word)}(?![0-9a-z])", " ", previous)
+        else:
+            previous = previous.replace(word, " ")
     return " ".join(previous.split())
 
 

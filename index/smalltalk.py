@@ -32,7 +32,8 @@ SMALLTALK_FILE = Path(__file__).with_name("smalltalk.yaml")
 MAX_CHARS = 80
 """Longer messages are never small talk (and cost nothing to rule out)."""
 _FILLER = "filler"
-_REPEATS = re.compile(r"([^\W\d_])\1{2,}")
+_REPEATS = re.compile(r"([^\W\d_])\1{2,}|([\u0e01-\u0e4e])\2+")
+"""A letter written three or more times ("hiii"), or a Thai letter or mark twice or more ("ครับบ")."""
 _LATIN_WORD = re.compile(r"[a-z]+")
 _MIN_FUZZY = 4
 """Latin words of at least this many letters may be one typo away from a listed word."""
@@ -97,7 +98,7 @@ class SmallTalkDetector:
         """Normalised text with punctuation and symbols as spaces and long letter repeats shortened."""
         text = normalise(text, limit=MAX_CHARS * 2, places=False)
         kept = "".join(ch if unicodedata.category(ch)[0] in "LMN" else " " for ch in text)
-        return " ".join(_REPEATS.sub(r"\1", kept).split())
+        return " ".join(_REPEATS.sub(lambda m: m.group(1) or m.group(2), kept).split())
 
     def _fix_typos(self, text: str) -> str:
         def fix(match: re.Match[str]) -> str:

@@ -93,6 +93,7 @@ def test_invisible_characters_thai_digits_and_traditional_characters() -> None:
         ("你会什么", "about", "zh"),
         ("สวัสดีค่ะ", "greeting", "th"),
         ("ขอบคุณคร้าบบบ", "thanks", "th"),
+        ("สวัสดีค้าบบ", "greeting", "th"),
         ("ขอบใจนะ", "thanks", "th"),
         ("ลาก่อนนะคะ", "goodbye", "th"),
         ("ช่วยอะไรได้บ้างครับ", "about", "th"),
