@@ -32,8 +32,9 @@ SMALLTALK_FILE = Path(__file__).with_name("smalltalk.yaml")
 MAX_CHARS = 80
 """Longer messages are never small talk (and cost nothing to rule out)."""
 _FILLER = "filler"
-_REPEATS = re.compile(r"([^\W\d_])\1{2,}|([\u0e01-\u0e4e])\2+")
-"""A letter written three or more times ("hiii"), or a Thai letter or mark twice or more ("ครับบ")."""
+_REPEATS = re.compile(r"([^\W\d_])\1{2,}|([\u0e01-\u0e4e])\2+(?= |$)")
+"""A letter written three or more times ("hiii"), or a Thai letter doubled at the end of a word
+("ครับบ"; inside Thai text a double is often two words meeting, as in "ลาก่อนนะ")."""
 _LATIN_WORD = re.compile(r"[a-z]+")
 _MIN_FUZZY = 4
 """Latin words of at least this many letters may be one typo away from a listed word."""
