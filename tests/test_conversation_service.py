@@ -236,3 +236,20 @@ def test_small_talk_has_no_buttons_and_answers_keep_feedback() -> None:
     answer = Answer("When?", "en", True, "8 November", ["faq-dates"], 0.9)
     text, markup = render(_reply(answer), svc)  # type: ignore[arg-type]
     assert text == "8 November" and _buttons(markup) == [("👍", "fb:42:1"), ("👎", "fb:42:0")]
+
+
+async def test_topics_in_memory_stay_bounded(engine: Engine, db: Database, monkeypatch) -> None:
+    monkeypatch.setattr("bot.services.answering.TOPIC_CACHE", 5)
+    clock = Clock()
+    service = AnsweringService(engine, db, now=clock)
+    try:
+        await service.answer(1, 1, "Where is the opening ceremony held?", "en")
+        clock.now += timedelta(minutes=10)
+        for chat in range(2, 9):
+            await service.answer(chat, chat, "hi", "en")  # small talk: no topic to keep
+        assert len(service._topics) <= 5
+        await service.answer(1, 50, "Where is the opening ceremony held?", "en")
+        follow = await service.answer(1, 50, "and when does it start?", "en")
+        assert follow.answer.sources == ["opening-ceremony"]
+    finally:
+        await service.close()

@@ -115,12 +115,15 @@ class AnsweringService:
 
     async def forget_topic(self, chat_id: int) -> None:
         """Forget what the chat was about (in memory and in the database)."""
-        self._topics[chat_id] = None
+        self._remember(chat_id, None)
         await self.conversation.forget_topic(chat_id)
 
     async def _set_topic(self, chat_id: int, topic: Topic) -> None:
-        self._topics[chat_id] = topic
+        self._remember(chat_id, topic)
         await self.conversation.set_topic(chat_id, topic)
+
+    def _remember(self, chat_id: int, topic: Topic | None) -> None:
+        self._topics[chat_id] = topic
         if len(self._topics) > TOPIC_CACHE:
             now = self._now()
             self._topics = {c: t for c, t in self._topics.items() if t is not None and t.fresh(now)}
@@ -131,7 +134,7 @@ class AnsweringService:
             topic = self._topics[chat_id]
         else:
             topic = await self.conversation.topic(chat_id)
-            self._topics[chat_id] = topic
+            self._remember(chat_id, topic)
         return topic if topic is not None and topic.fresh(self._now()) else None
 
     async def _ask(self, question: str, fallback: Lang, topic: Topic | None = None) -> Answer:
