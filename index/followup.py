@@ -33,6 +33,7 @@ import yaml
 
 from index.composer import entry_title
 from index.knowledge import KnowledgeBase
+from index.language import detect_language
 from index.numerals import canonical_places
 from index.schema import Session, Venue
 from index.textproc import QUESTION_WORDS, normalise, terms
@@ -217,17 +218,8 @@ def _kinds(lang: Lang) -> dict[str, frozenset[str]]:
     uses, see ``place_names.yaml``) and the kinds listed in ``followup.yaml``."""
     kinds = {name: frozenset(by_lang[lang]) for name, by_lang in _data()["kinds"].items()}
     places = {normalise(name, limit=None) for name in canonical_places()}
-    scripts = {"en": str.isascii, "zh": _is_han, "th": _is_thai}
-    kinds["place"] = frozenset(p for p in places if scripts[lang](p[0]))
+    kinds["place"] = frozenset(p for p in places if detect_language(p) == lang)
     return kinds
-
-
-def _is_han(ch: str) -> bool:
-    return "\u3400" <= ch <= "\u9fff"
-
-
-def _is_thai(ch: str) -> bool:
-    return "\u0e00" <= ch <= "\u0e7f"
 
 
 def topic_after(answer: Answer, at: datetime, previous: Topic | None, kb: KnowledgeBase) -> Topic | None:

@@ -70,7 +70,7 @@ class SmallTalkDetector:
                 for raw in phrases:
                     if not isinstance(raw, str):  # e.g. an unquoted yes/no, which YAML reads as a boolean
                         raise ValueError(f"{SMALLTALK_FILE.name}: {intent}: {raw!r} is not text; quote it")
-                    phrase = self._clean(raw)
+                    phrase = self._clean(normalise(raw, limit=None, places=False))
                     if not phrase:
                         continue
                     self._phrases[phrase[0]].append((phrase, intent))
@@ -96,8 +96,7 @@ class SmallTalkDetector:
 
     @staticmethod
     def _clean(text: str) -> str:
-        """Normalised text with punctuation and symbols as spaces and long letter repeats shortened."""
-        text = normalise(text, limit=MAX_CHARS * 2, places=False)
+        """Normalised ``text`` with punctuation and symbols as spaces and repeated letters shortened."""
         kept = "".join(ch if unicodedata.category(ch)[0] in "LMN" else " " for ch in text)
         return " ".join(_REPEATS.sub(lambda m: m.group(1) or m.group(2), kept).split())
 
