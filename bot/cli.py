@@ -168,9 +168,14 @@ def chat(
     lang: LangOpt = "en", knowledge: KnowledgeOpt = None, data_dir: DataOpt = None, model: ModelOpt = None
 ) -> None:
     """Chat with the engine in the terminal (empty line or Ctrl-D to leave)."""
+    from datetime import UTC, datetime
+
+    from index.followup import topic_after
+
     fallback = _fallback(lang)
     engine = _load_engine(knowledge, data_dir, model)
     typer.echo(f"Ask about {engine.kb.event.short_name.en} in Thai, Chinese or English. Empty line to quit.")
+    topic = None  # what the last answer was about, for follow-up questions ("and from Shanghai?")
     while True:
         try:
             question = input("> ")
@@ -179,7 +184,10 @@ def chat(
             break
         if not question.strip():
             break
-        answer = engine.ask(question, fallback)
+        now = datetime.now(UTC)
+        recent = topic if topic is not None and topic.fresh(now) else None
+        answer = engine.ask(question, fallback, recent)
+        topic = topic_after(answer, now, recent, engine.kb) or topic
         typer.echo(answer.text)
         if answer.suggestions:
             typer.echo("  ~ " + " | ".join(s.title for s in answer.suggestions))

@@ -24,6 +24,7 @@ import numpy as np
 
 from index.composer import decline_text, entry_text, entry_title, phrase
 from index.embedders import Embedder, create_embedder
+from index.followup import Topic, read_followup
 from index.fusion import best_per_entry, reciprocal_rank_fusion
 from index.gate import GateModel, Signals
 from index.kinds import asked_kinds, is_gap, stated_kinds, unpublished_kinds
@@ -32,6 +33,7 @@ from index.language import detect_language
 from index.lexical import LexicalIndex, TokenCache
 from index.names import NameMatcher
 from index.passages import build_passages, name_pairs
+from index.smalltalk import small_talk
 from index.spelling import SpellFixer
 from index.textproc import QUERY_LIMIT, normalise
 from index.types import Lang, Outcome, Passage
@@ -204,28 +206,78 @@ class Engine:
 
     # -- query pipeline ---------------------------------------------------------------------------
 
-    def ask(self, question: str, fallback_language: Lang = "en") -> Answer:
+    def ask(self, question: str, fallback_language: Lang = "en", topic: Topic | None = None) -> Answer:
         """Answer one question (see :meth:`ask_many`)."""
-        return self.ask_many([question], fallback_language)[0]
+        return self.ask_many([question], fallback_language, topics=[topic])[0]
 
     def ask_many(
-        self, questions: Sequence[str], fallback_language: Lang = "en", mode: Mode = "hybrid"
+        self,
+        questions: Sequence[str],
+        fallback_language: Lang = "en",
+        mode: Mode = "hybrid",
+        topics: Sequence[Topic | None] | None = None,
     ) -> list[Answer]:
-        """Answer several questions; their embeddings are computed in one batch."""
+        """Answer several questions; their embeddings are computed in one batch.
+
+        ``topics`` gives, per question, the topic its chat was last answered about (None: no recent
+        topic); a follow-up question ("and from Shanghai?") is searched together with it.
+        """
         langs = [detect_language(q[:QUERY_LIMIT], fallback_language) for q in questions]
-        texts = [self.spelling.correct(q[:QUERY_LIMIT]) for q in questions]
-        live = {i: row for row, i in enumerate(i for i, t in enumerate(texts) if _has_content(normalise(t)))}
+        chatter = self._small_talk(questions, fallback_language)
+        searched = self._searched_texts(questions, langs, topics)
+        texts = [self.spelling.correct(q[:QUERY_LIMIT]) for q in searched]
+        live = {
+            i: row
+            for row, i in enumerate(
+                i for i, t in enumerate(texts) if i not in chatter and _has_content(normalise(t))
+            )
+        }
         vectors = None
         if live and mode != "bm25":
             vectors = self.embedder.embed_queries([question_form(texts[i]) for i in live])
         answers: list[Answer] = []
         for i, question in enumerate(questions):
+            if i in chatter:
+                answers.append(chatter[i])
+                continue
             if i not in live:
                 answers.append(self._decline(question, langs[i], [], empty=True))
                 continue
             vector = vectors[live[i]] if vectors is not None else None
             answers.append(self._answer(question, texts[i], langs[i], vector, mode))
         return answers
+
+    # -- start of the pipeline: small talk and follow-ups ------------------------------------------
+
+    def _small_talk(self, questions: Sequence[str], fallback: Lang) -> dict[int, Answer]:
+        """Replies to the questions that are small talk ("hi", "谢谢", "คุณเป็นใคร"), by position."""
+        replies: dict[int, Answer] = {}
+        for i, question in enumerate(questions):
+            found = small_talk(question, fallback)
+            if found is not None:
+                replies[i] = Answer(
+                    question,
+                    found.language,
+                    False,
+                    found.reply,
+                    [],
+                    0.0,
+                    reason="small talk",
+                    outcome="smalltalk",
+                )
+        return replies
+
+    def _searched_texts(
+        self, questions: Sequence[str], langs: Sequence[Lang], topics: Sequence[Topic | None] | None
+    ) -> list[str]:
+        """What is searched for each question: the question, or a follow-up read with its chat's topic."""
+        if not topics:
+            return list(questions)
+        searched = []
+        for question, lang, topic in zip(questions, langs, topics, strict=True):
+            followup = read_followup(question, lang, topic, self.kb) if topic is not None else None
+            searched.append(followup.query if followup is not None else question)
+        return searched
 
     def _rank(self, text: str, lang: Lang, vector: np.ndarray | None, mode: Mode) -> _Ranked:
         rankings: dict[str, list[tuple[str, float]]] = {}

@@ -33,6 +33,7 @@ from pythainlp.corpus import thai_stopwords, thai_words
 from pythainlp.tokenize import word_tokenize
 from pythainlp.util import normalize as thai_normalize
 
+from index.numerals import chinese_numerals, place_names
 from index.types import Lang
 
 QUERY_LIMIT = 1000
@@ -46,6 +47,8 @@ _HAN_CHAR = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U00
 _SPACES = re.compile(r"\s+")
 _THAI_DIGITS = str.maketrans("๐๑๒๓๔๕๖๗๘๙", "0123456789")
 _ZERO_WIDTH_SPACE = "\u200b"
+_ZERO_WIDTH_IN_WORD = re.compile(r"(?<=[^\W\d_])\u200b+(?=[^\W\d_])", re.ASCII)
+"""A zero-width space (U+200B) inside a Latin word is dropped ("where"); elsewhere it is a word break."""
 _MAX_SPLIT = 24
 """Longer words are not split into parts (no dictionary word is that long; keeps hostile input cheap)."""
 _TNC_FREQ_FILE = "tnc_freq.txt"
@@ -135,24 +138,28 @@ def _drop_invisible(text: str) -> str:
     return "".join(c for c in text if c.isprintable() or c.isspace())
 
 
-def normalise(text: str, limit: int | None = QUERY_LIMIT) -> str:
+def normalise(text: str, limit: int | None = QUERY_LIMIT, *, places: bool = True) -> str:
     """Return ``text`` in the canonical form every match and index uses.
 
     NFKC (full-width letters and digits become ASCII), Thai vowel and tone marks put back in
     canonical order (NFKC splits SARA AM), Thai digits as ASCII digits, invisible characters removed
     (a zero-width space, which Thai text uses as a word break, becomes a space), casefolded,
-    Traditional Chinese converted to Simplified, whitespace collapsed. With ``limit`` (the default for
-    questions) only that many characters are kept; pass ``None`` for passages.
+    Traditional Chinese converted to Simplified, Chinese numerals that are numbers written as digits,
+    place names in the knowledge base's spelling (see :mod:`index.numerals`; ``places=False`` skips
+    this), whitespace collapsed. With ``limit`` (the default for questions) only that many characters
+    are kept; pass ``None`` for passages.
     """
     if limit is not None:
         text = text[: limit * _RAW_FACTOR]
-    text = unicodedata.normalize("NFKC", text).replace(_ZERO_WIDTH_SPACE, " ")
+    text = unicodedata.normalize("NFKC", text)
+    if _ZERO_WIDTH_SPACE in text:
+        text = _ZERO_WIDTH_IN_WORD.sub("", text).replace(_ZERO_WIDTH_SPACE, " ")
     text = _SPACES.sub(" ", _drop_invisible(text)).strip()[:limit].casefold()[:limit]
     if _THAI_CHAR.search(text):
         text = thai_normalize(text.translate(_THAI_DIGITS))
     if _HAN_CHAR.search(text):
-        text = zhconv.convert(text, "zh-cn")
-    return text
+        text = chinese_numerals(zhconv.convert(text, "zh-cn"))
+    return place_names(text) if places else text
 
 
 def _strip_accents(word: str) -> str:

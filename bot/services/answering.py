@@ -1,5 +1,9 @@
 """Answering a question: the engine runs in worker threads, never on the event loop, and every question
-is stored with its language, whether it was answered, and the score.
+is stored with its language, its outcome (answer, clarify, decline, gap, small talk) and the score.
+
+Each chat's last topic (the entry its last answer came from) is kept in the database; a question asked
+within a few minutes of it goes to the engine with that topic, so a follow-up ("and from Shanghai?",
+"那几点开始？") is read as one, also after a restart.
 
 Questions that arrive while the workers are busy wait in a queue and go to the engine together in one
 :meth:`Engine.ask_many` call (their embeddings are computed in one batch). A question never waits for a
@@ -16,14 +20,22 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
+from bot.metrics import ANSWER_SECONDS, QUESTIONS
+from bot.storage.conversation_schema import ConversationStore
 from bot.storage.database import Database
+from index.composer import entry_title
 from index.engine import Answer, Engine
+from index.followup import Topic, topic_after
 from index.types import Lang
 
 MAX_BATCH = 32
+TOPIC_CACHE = 10_000
+"""Chats whose topic is kept in memory; beyond this, topics too old to matter are dropped."""
 
 
 @dataclass(frozen=True)
@@ -38,15 +50,32 @@ class Reply:
 class _Pending:
     question: str
     fallback: Lang
+    topic: Topic | None
     future: asyncio.Future[Answer]
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
 
 
 class AnsweringService:
     """Answers questions on a thread pool and records them."""
 
-    def __init__(self, engine: Engine, db: Database, *, workers: int = 1, max_batch: int = MAX_BATCH) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        db: Database,
+        *,
+        workers: int = 1,
+        max_batch: int = MAX_BATCH,
+        now: Callable[[], datetime] = _utc_now,
+    ) -> None:
         self.engine = engine
         self._db = db
+        self.conversation = ConversationStore(db)
+        self._now = now
+        self._topics: dict[int, Topic | None] = {}
+        """Chats' topics as stored (None: none stored), so a question costs no read of the database."""
         self._workers = workers
         self._max_batch = max_batch
         self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="engine")
@@ -56,22 +85,61 @@ class AnsweringService:
         self._engine_questions = 0
 
     async def answer(self, user_id: int, chat_id: int, question: str, fallback: Lang) -> Reply:
-        """Answer ``question`` (in its own language; ``fallback`` when the text doesn't tell) and store it."""
-        answer = await self._ask(question, fallback)
-        question_id = await self._db.record_question(
+        """Answer ``question`` (in its own language; ``fallback`` when the text doesn't tell) and store it
+        with its outcome; a follow-up is read with the chat's recent topic, and an answer becomes it."""
+        started = time.perf_counter()
+        topic = await self._recent_topic(chat_id)
+        answer = await self._ask(question, fallback, topic)
+        ANSWER_SECONDS.observe(time.perf_counter() - started)
+        QUESTIONS.labels(language=answer.language, outcome=answer.outcome).inc()
+        question_id = await self.conversation.record_question(
             user_id=user_id,
             chat_id=chat_id,
             text=question,
             language=answer.language,
-            answered=answer.answered,
+            outcome=answer.outcome or ("answer" if answer.answered else "decline"),
             score=answer.score,
             sources=answer.sources,
         )
+        following = topic_after(answer, self._now(), topic, self.engine.kb)
+        if following is not None:
+            await self._set_topic(chat_id, following)
         return Reply(answer, question_id)
 
-    async def _ask(self, question: str, fallback: Lang) -> Answer:
+    async def choose(self, chat_id: int, entry_id: str, lang: Lang) -> None:
+        """The user picked a topic (a "Did you mean …?" button): it becomes the chat's topic."""
+        entry = self.engine.kb.by_id.get(entry_id)
+        if entry is not None:
+            title = entry_title(entry, lang)
+            await self._set_topic(chat_id, Topic(entry_id, lang, title, self._now()))
+
+    async def forget_topic(self, chat_id: int) -> None:
+        """Forget what the chat was about (in memory and in the database)."""
+        self._remember(chat_id, None)
+        await self.conversation.forget_topic(chat_id)
+
+    async def _set_topic(self, chat_id: int, topic: Topic) -> None:
+        self._remember(chat_id, topic)
+        await self.conversation.set_topic(chat_id, topic)
+
+    def _remember(self, chat_id: int, topic: Topic | None) -> None:
+        self._topics[chat_id] = topic
+        if len(self._topics) > TOPIC_CACHE:
+            now = self._now()
+            self._topics = {c: t for c, t in self._topics.items() if t is not None and t.fresh(now)}
+
+    async def _recent_topic(self, chat_id: int) -> Topic | None:
+        """The chat's topic if it is still fresh: from memory, or from the database after a restart."""
+        if chat_id in self._topics:
+            topic = self._topics[chat_id]
+        else:
+            topic = await self.conversation.topic(chat_id)
+            self._remember(chat_id, topic)
+        return topic if topic is not None and topic.fresh(self._now()) else None
+
+    async def _ask(self, question: str, fallback: Lang, topic: Topic | None = None) -> Answer:
         loop = asyncio.get_running_loop()
-        pending = _Pending(question, fallback, loop.create_future())
+        pending = _Pending(question, fallback, topic, loop.create_future())
         self._queue.append(pending)
         if self._busy < self._workers:
             self._dispatch(loop)
@@ -81,23 +149,25 @@ class AnsweringService:
         """Hand the queued questions (up to ``max_batch``) to a worker thread."""
         batch, self._queue = self._queue[: self._max_batch], self._queue[self._max_batch :]
         self._busy += 1
-        work = loop.run_in_executor(self._executor, self._run, [(p.question, p.fallback) for p in batch])
+        items = [(p.question, p.fallback, p.topic) for p in batch]
+        work = loop.run_in_executor(self._executor, self._run, items)
         work.add_done_callback(lambda done: self._finish(loop, batch, done))
 
     def engine_stats(self) -> tuple[float, int]:
         """Seconds spent in the engine (wall time of the batches) and questions it answered, so far."""
         return self._engine_seconds, self._engine_questions
 
-    def _run(self, items: list[tuple[str, Lang]]) -> tuple[list[Answer], float]:
+    def _run(self, items: list[tuple[str, Lang, Topic | None]]) -> tuple[list[Answer], float]:
         """In a worker thread: one ``ask_many`` call per fallback language, answers in input order,
         and the seconds it took."""
         started = time.perf_counter()
         groups: dict[Lang, list[int]] = defaultdict(list)
-        for i, (_, fallback) in enumerate(items):
+        for i, (_, fallback, _) in enumerate(items):
             groups[fallback].append(i)
         answers: list[Answer | None] = [None] * len(items)
         for fallback, indexes in groups.items():
-            found = self.engine.ask_many([items[i][0] for i in indexes], fallback)
+            questions = [items[i][0] for i in indexes]
+            found = self.engine.ask_many(questions, fallback, topics=[items[i][2] for i in indexes])
             for i, answer in zip(indexes, found, strict=True):
                 answers[i] = answer
         return [a for a in answers if a is not None], time.perf_counter() - started

@@ -1,4 +1,7 @@
-"""Free-text questions (and edits of them), and the topic buttons offered with a decline.
+"""Free-text questions (and edits of them), and the topic buttons offered with a decline or a
+clarification ("Did you mean …?"); pressing one answers with that topic at once.
+
+Small-talk replies and clarifications carry no 👍/👎: there is no answer to rate.
 
 An edited question is answered again when the edit comes within ``EDIT_WINDOW`` (in
 :mod:`bot.telegram.common`) of the original message; later edits are ignored (they are usually
@@ -28,6 +31,7 @@ from bot.telegram.common import (
 )
 from bot.telegram.formatting import escape
 from bot.telegram.venues import send_venue
+from index.engine import Suggestion
 from index.types import LANGS, Lang
 
 
@@ -36,18 +40,42 @@ def _data(item: Entry | Feedback) -> str | None:
     return item.encode() if fits(item) else None
 
 
+CLARIFY_TOPICS = 3
+"""At most this many topics are offered with "Did you mean …?"."""
+
+
 def feedback_row(question_id: int) -> list[tuple[str, str | None]]:
     return [("👍", _data(Feedback(question_id, True))), ("👎", _data(Feedback(question_id, False)))]
 
 
+def topic_rows(suggestions: list[Suggestion], lang: Lang) -> list[list[tuple[str, str | None]]]:
+    """One button per suggested topic; pressing it shows that entry in ``lang``."""
+    buttons = ((s.title, Entry(lang, s.entry_id)) for s in suggestions)
+    return [[(title, data.encode() if fits(data) else None)] for title, data in buttons]
+
+
 def render(reply: Reply, svc: Services) -> tuple[str, InlineKeyboardMarkup | None]:
-    """The HTML text and buttons for an answer: topic buttons on a decline, then 👍/👎."""
+    """The HTML text and buttons for an answer.
+
+    Small talk: the reply alone. A clarification: "Did you mean …?" with the suggested topics as
+    buttons. Otherwise the answer (or decline, with topic buttons when it has suggestions) and 👍/👎.
+    """
     answer = reply.answer
+    lang = answer.language
+    if answer.outcome == "smalltalk":
+        return escape(answer.text), None
+    if answer.outcome == "clarify" and answer.suggestions:
+        offered = answer.suggestions[:CLARIFY_TOPICS]
+        if len(offered) == 1:
+            text = svc.texts(lang, "clarify_one", topic=offered[0].title)
+        else:
+            text = svc.texts(lang, "clarify_many")
+        return text, keyboard(topic_rows(offered, lang))
     text = escape(answer.text)
     rows: list[list[tuple[str, str | None]]] = []
     if answer.suggestions:
-        text += "\n\n" + svc.texts(answer.language, "suggestions")
-        rows = [[(s.title, _data(Entry(answer.language, s.entry_id)))] for s in answer.suggestions]
+        text += "\n\n" + svc.texts(lang, "suggestions")
+        rows = topic_rows(answer.suggestions, lang)
     return text, keyboard([*rows, feedback_row(reply.question_id)])
 
 
@@ -71,20 +99,22 @@ async def ask(update: Update, context: CallbackContext) -> None:
 
 
 async def show_entry(update: Update, context: CallbackContext) -> None:
-    """A topic button: send that entry's text (and its map pin for a venue with a known position)."""
+    """A topic button: send that entry's text at once (and its map pin for a venue with a known
+    position); the entry becomes the chat's topic for follow-up questions."""
     query = update.callback_query
-    pressed = Entry.parse(query.data)
-    entry_id = pressed.entry_id if pressed is not None else ""
-    if pressed is not None and pressed.lang in LANGS:
-        lang: Lang = pressed.lang  # type: ignore[assignment]
-    else:
-        lang = await language(update, context)
+    data = Entry.parse(query.data)
+    if data is None:
+        await query.answer()
+        return
+    entry_id = data.entry_id
+    lang: Lang = data.lang if data.lang in LANGS else await language(update, context)  # type: ignore[assignment]
     svc = services(context)
     text = svc.catalogue.entry(entry_id, lang) if entry_id else None
     await query.answer(None if text else svc.texts(lang, "entry_unknown"))
     if text is None or query.message is None:
         return
     chat_id = query.message.chat.id
+    await svc.answering.choose(chat_id, entry_id, lang)
     await send_html(context.bot, chat_id, escape(text))
     venue = svc.catalogue.venue(entry_id, lang)
     if venue is not None:

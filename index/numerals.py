@@ -1,0 +1,162 @@
+"""Numbers and place names as people type them, rewritten into the form the knowledge base uses.
+
+* Chinese numerals become digits when they are clearly numbers: ``三千`` -> ``3000``,
+  ``一千八百`` -> ``1800``, ``十号`` -> ``10号``, ``十一月八日`` -> ``11月8日``, ``二〇二三年`` ->
+  ``2023年``. A run with a unit (十, 百, 千, 万) is a number unless it is part of a word that only looks
+  like one (``十分`` "very", ``千万`` "by all means", ``万维网``); a lone digit character is a number
+  only before a counter or date word (``八号``, ``三天``), so ``一下``, ``一起``, ``统一`` stay words.
+* Place names written another way (``Wu zhen``, ``Wuzen``, ``乌真``, ``อู่เจิ้น``) become the spelling
+  of the knowledge base (``wuzhen``, ``乌镇``, ``อูเจิ้น``). The variants are data: ``place_names.yaml``.
+
+Both functions expect text already normalised (NFKC, casefolded, Simplified Chinese, Thai marks in
+order): they are the last steps of :func:`index.textproc.normalise`, so questions and passages agree.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+from pathlib import Path
+
+import yaml
+
+PLACE_NAMES_FILE = Path(__file__).with_name("place_names.yaml")
+
+_DIGIT = {
+    "零": 0,
+    "〇": 0,
+    "一": 1,
+    "二": 2,
+    "两": 2,
+    "三": 3,
+    "四": 4,
+    "五": 5,
+    "六": 6,
+    "七": 7,
+    "八": 8,
+    "九": 9,
+}
+_UNIT = {"十": 10, "百": 100, "千": 1000, "万": 10_000}
+_RUN = re.compile(r"[零〇一二两三四五六七八九十百千万]+")
+_COUNTERS = (
+    "号",
+    "日",
+    "月",
+    "年",
+    "点",
+    "时",
+    "天",
+    "晚",
+    "人",
+    "位",
+    "名",
+    "场",
+    "届",
+    "公里",
+    "千米",
+    "分钟",
+    "小时",
+    "个小时",
+    "元",
+    "块",
+    "次",
+    "周",
+    "层",
+    "楼",
+    "站",
+    "家",
+    "国",
+    "座",
+)
+"""Words after which a lone digit character is a number (``八号``, ``三天``, ``五公里``)."""
+_NOT_NUMBERS = ("十分", "千万", "万一", "万维网", "百度", "十足", "百姓", "万物", "百科", "万达", "一点")
+"""Words that start like a number but are not one ("十分重要", "快一点"); ``十分钟`` is still 10 minutes."""
+
+
+def _value(run: str) -> int | None:
+    """The value of a run of Chinese numerals, or None when it is not a well-formed number."""
+    if not any(ch in _UNIT for ch in run):
+        return int("".join(str(_DIGIT[ch]) for ch in run))
+    total = section = 0
+    digit: int | None = None
+    last_unit = 1
+    zero_seen = False
+    for ch in run:
+        if ch in _DIGIT:
+            if digit and _DIGIT[ch] != 0:
+                return None  # two digits in a row inside a number with units: "三四十" (thirty or forty)
+            digit = _DIGIT[ch]
+            zero_seen = zero_seen or digit == 0
+        else:
+            unit = _UNIT[ch]
+            if unit == 10_000:
+                total += (section + (digit or 0)) * unit
+                section = 0
+            else:
+                section += (1 if digit is None else digit) * unit
+            digit = None
+            last_unit = unit
+    if digit is not None:
+        # "一千八" is colloquial for 1800, "一万二" for 12000; "一千零八" is 1008.
+        section += digit if zero_seen or last_unit <= 10 else digit * last_unit // 10
+    return total + section
+
+
+def _is_number(text: str, start: int, end: int) -> bool:
+    run = text[start:end]
+    after = text[end : end + 3]
+    for word in _NOT_NUMBERS:
+        if text.startswith(word, start) and not (word == "十分" and text.startswith("钟", start + 2)):
+            return False
+    if any(ch in _UNIT for ch in run):
+        return True
+    if len(run) >= 2 and after.startswith("年"):
+        return True  # a year written digit by digit: 二〇二三年
+    return len(run) == 1 and after.startswith(_COUNTERS)
+
+
+def chinese_numerals(text: str) -> str:
+    """``text`` with Chinese numerals that are clearly numbers written as digits."""
+    if not _RUN.search(text):
+        return text
+
+    def convert(match: re.Match[str]) -> str:
+        if not _is_number(text, match.start(), match.end()):
+            return match.group()
+        value = _value(match.group())
+        return match.group() if value is None else str(value)
+
+    return _RUN.sub(convert, text)
+
+
+@cache
+def _place_pattern() -> tuple[re.Pattern[str], dict[str, str]]:
+    """One regular expression over every spelling (variants and canonical forms), longest first."""
+    from index.textproc import normalise  # the variants are compared in normalised form
+
+    data = yaml.safe_load(PLACE_NAMES_FILE.read_text(encoding="utf-8"))
+    spelling: dict[str, str] = {}
+    for place in data["places"]:
+        for canonical, variants in place.items():
+            target = normalise(canonical, limit=None, places=False)
+            spelling[target] = target
+            for variant in variants:
+                spelling[normalise(variant, limit=None, places=False)] = target
+    alternatives = []
+    for written in sorted(spelling, key=len, reverse=True):
+        escaped = re.escape(written)
+        # Latin spellings are whole words ("wuzen", not the inside of another word).
+        alternatives.append(rf"(?<![0-9a-z]){escaped}(?![0-9a-z])" if written[0].isascii() else escaped)
+    return re.compile("|".join(alternatives)), spelling
+
+
+def canonical_places() -> list[str]:
+    """The spellings the knowledge base uses for the places of ``place_names.yaml``, in every script."""
+    data = yaml.safe_load(PLACE_NAMES_FILE.read_text(encoding="utf-8"))
+    return [canonical for place in data["places"] for canonical in place]
+
+
+def place_names(text: str) -> str:
+    """``text`` (normalised) with place names in the knowledge base's spelling."""
+    pattern, spelling = _place_pattern()
+    return pattern.sub(lambda m: spelling[m.group()], text)

@@ -1,0 +1,174 @@
+"""Recognising small talk (greetings, thanks, goodbyes, "who are you", "help") and replying to it.
+
+A message is small talk only when all of it is: after normalisation, with punctuation and emoji
+removed, it must split completely into phrases of ``smalltalk.yaml`` and filler words ("bot",
+"ครับ", "啊"). One word outside them makes it a question, so "hi, where is the summit?" goes to the
+engine. Latin words one typo away from a listed word count as that word ("helo", "thnaks"), and a
+letter repeated three or more times counts once ("hiii", "ครับบบ").
+
+The phrases and the replies are data (``smalltalk.yaml``); the reply is in the language the message is
+written in (the caller's fallback when the text does not tell, e.g. a lone "👋").
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections import defaultdict
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+from rapidfuzz import process
+from rapidfuzz.distance import DamerauLevenshtein
+
+from index.language import detect_language
+from index.textproc import QUESTION_WORDS, normalise
+from index.types import LANGS, Lang
+
+SMALLTALK_FILE = Path(__file__).with_name("smalltalk.yaml")
+MAX_CHARS = 80
+"""Longer messages are never small talk (and cost nothing to rule out)."""
+_FILLER = "filler"
+_REPEATS = re.compile(r"([^\W\d_])\1{2,}|([\u0e01-\u0e4e])\2+(?= |$)")
+"""A letter written three or more times ("hiii"), or a Thai letter doubled at the end of a word
+("ครับบ"; inside Thai text a double is often two words meeting, as in "ลาก่อนนะ")."""
+_LATIN_WORD = re.compile(r"[a-z]+")
+_MIN_FUZZY = 4
+"""Latin words of at least this many letters may be one typo away from a listed word."""
+
+
+@dataclass(frozen=True)
+class SmallTalk:
+    """What a small-talk message was (``greeting``, ``thanks``, ``goodbye``, ``about``, ``acknowledge``)
+    and the reply to it."""
+
+    intent: str
+    language: Lang
+    reply: str
+
+
+def _is_latin(ch: str) -> bool:
+    return ch.isascii() and ch.isalnum()
+
+
+class SmallTalkDetector:
+    """Matches whole messages against the small-talk phrases of every language."""
+
+    def __init__(self, data: dict[str, Any]) -> None:
+        self._order: list[str] = list(data["order"])
+        self._replies: dict[str, dict[Lang, str]] = data["replies"]
+        self._phrases: dict[str, list[tuple[str, str]]] = defaultdict(list)
+        self._symbols: dict[str, str] = {}
+        vocabulary: set[str] = set()
+        groups: list[tuple[str, dict[str, list[str]]]] = [(_FILLER, data["filler"])]
+        groups += [(intent, by_lang) for intent, by_lang in data["intents"].items()]
+        for intent, by_lang in groups:
+            for phrases in by_lang.values():
+                for raw in phrases:
+                    if not isinstance(raw, str):  # e.g. an unquoted yes/no, which YAML reads as a boolean
+                        raise ValueError(f"{SMALLTALK_FILE.name}: {intent}: {raw!r} is not text; quote it")
+                    phrase = self._clean(normalise(raw, limit=None, places=False))
+                    if not phrase:
+                        continue
+                    self._phrases[phrase[0]].append((phrase, intent))
+                    if intent != _FILLER:
+                        vocabulary.update(_LATIN_WORD.findall(phrase))
+        for intent, symbols in data["symbols"].items():
+            for symbol in symbols:
+                self._symbols[normalise(symbol, limit=None, places=False)] = intent
+        for first in self._phrases:
+            # Longest first; between equal phrases an intent before filler ("帮助" is both).
+            self._phrases[first].sort(key=lambda item: (-len(item[0]), item[1] == _FILLER))
+        self._vocabulary = frozenset(vocabulary)
+        self._fuzzy_choices = sorted(w for w in vocabulary if len(w) >= _MIN_FUZZY)
+        for intent in self._order:
+            missing = [lang for lang in LANGS if not self._replies.get(intent, {}).get(lang)]
+            if missing:
+                raise ValueError(f"{SMALLTALK_FILE.name}: no reply for {intent!r} in {missing}")
+
+    @classmethod
+    @cache
+    def default(cls) -> SmallTalkDetector:
+        return cls(yaml.safe_load(SMALLTALK_FILE.read_text(encoding="utf-8")))
+
+    @staticmethod
+    def _clean(text: str) -> str:
+        """Normalised ``text`` with punctuation and symbols as spaces and repeated letters shortened."""
+        kept = "".join(ch if unicodedata.category(ch)[0] in "LMN" else " " for ch in text)
+        return " ".join(_REPEATS.sub(lambda m: m.group(1) or m.group(2), kept).split())
+
+    def _fix_typos(self, text: str) -> str:
+        def fix(match: re.Match[str]) -> str:
+            word = match.group()
+            if len(word) < _MIN_FUZZY or word in self._vocabulary or word in QUESTION_WORDS:
+                return word
+            best = process.extractOne(
+                word, self._fuzzy_choices, scorer=DamerauLevenshtein.distance, score_cutoff=1
+            )
+            return best[0] if best else word
+
+        return _LATIN_WORD.sub(fix, text)
+
+    def _segment(self, text: str) -> list[str] | None:
+        """The intents of a split of all of ``text`` into phrases (filler left out), or None."""
+        size = len(text)
+        back: list[tuple[int, str] | None] = [None] * (size + 1)
+        reached = [False] * (size + 1)
+        reached[0] = True
+        for i in range(size):
+            if not reached[i]:
+                continue
+            if text[i] == " ":
+                if not reached[i + 1]:
+                    reached[i + 1], back[i + 1] = True, (i, _FILLER)
+                continue
+            if i > 0 and _is_latin(text[i]) and _is_latin(text[i - 1]):
+                continue  # a Latin phrase starts at a word boundary
+            for phrase, intent in self._phrases.get(text[i], ()):
+                end = i + len(phrase)
+                if end > size or reached[end] or not text.startswith(phrase, i):
+                    continue
+                if _is_latin(phrase[-1]) and end < size and _is_latin(text[end]):
+                    continue  # ... and ends at one
+                reached[end], back[end] = True, (i, intent)
+        if not reached[size]:
+            return None
+        intents: list[str] = []
+        at = size
+        while at > 0:
+            step = back[at]
+            assert step is not None
+            at, intent = step
+            if intent != _FILLER:
+                intents.append(intent)
+        return intents[::-1]
+
+    def match(self, question: str, fallback: Lang = "en") -> SmallTalk | None:
+        """The small talk ``question`` is, with its reply; None when it is (or may be) a real question."""
+        if len(question) > MAX_CHARS * 4:
+            return None
+        folded = normalise(question, limit=MAX_CHARS * 2, places=False)
+        if len(folded) > MAX_CHARS:
+            return None
+        intents: list[str] = []
+        for symbol, intent in self._symbols.items():
+            if symbol in folded:
+                intents.append(intent)
+                folded = folded.replace(symbol, " ")
+        found = self._segment(self._fix_typos(self._clean(folded)))
+        if found is None:
+            return None
+        intents += found
+        if not intents:
+            return None
+        intent = next(i for i in self._order if i in intents)
+        lang = detect_language(question, fallback)
+        return SmallTalk(intent, lang, self._replies[intent][lang])
+
+
+def small_talk(question: str, fallback: Lang = "en") -> SmallTalk | None:
+    """Small talk in ``question`` with its reply, or None (see :class:`SmallTalkDetector`)."""
+    return SmallTalkDetector.default().match(question, fallback)
