@@ -26,12 +26,13 @@ from index.composer import decline_text, entry_text, entry_title, phrase
 from index.embedders import Embedder, create_embedder
 from index.fusion import best_per_entry, reciprocal_rank_fusion
 from index.gate import GateModel, Signals
-from index.kinds import asked_kinds, is_gap, stated_kinds, unpublished_kinds
+from index.kinds import asked_kinds, is_gap, stated_kinds, uncovered_kinds, unpublished_kinds
 from index.knowledge import KnowledgeBase, load_knowledge
 from index.language import detect_language
 from index.lexical import LexicalIndex, TokenCache
 from index.names import NameMatcher
 from index.passages import build_passages, name_pairs
+from index.people import PeopleIndex
 from index.spelling import SpellFixer
 from index.textproc import QUERY_LIMIT, normalise
 from index.types import Lang, Outcome, Passage
@@ -45,7 +46,7 @@ SUGGESTIONS = 3
 RERANK = 10
 PREFER_STATED = 3
 """How far down the fused ranking an entry stating the asked kind of fact is moved up from."""
-FUSION_WEIGHTS = {"dense": 2.0, "bm25": 0.5, "names": 0.25, "coverage": 0.5}
+FUSION_WEIGHTS = {"dense": 2.0, "bm25": 0.5, "names": 0.25, "coverage": 0.5, "people": 1.0}
 """Weight of each ranking in the fusion, chosen by how often the best entry is right on the labelled
 question sets: dense similarity counts twice as much as each lexical signal."""
 
@@ -88,6 +89,8 @@ class _Ranked:
     dense: dict[str, float]
     names: dict[str, float]
     firsts: dict[str, str] = field(default_factory=dict)
+    people: dict[str, int] = field(default_factory=dict)
+    """Entries mentioning someone the question names."""
     """The first entry of each retriever's own ranking."""
 
 
@@ -146,6 +149,7 @@ class Engine:
         self.dense = dense
         self.lexical = LexicalIndex(self.passages, token_cache)
         self.names = NameMatcher(name_pairs(kb))
+        self.people = PeopleIndex(kb)
         self.spelling = SpellFixer(p.text for p in self.passages)
         self.gate = gate or GateModel.load()
         self.build_report = build_report
@@ -231,6 +235,7 @@ class Engine:
         rankings: dict[str, list[tuple[str, float]]] = {}
         dense: dict[str, float] = {}
         names: dict[str, float] = {}
+        people: dict[str, int] = {}
         if vector is not None:
             hits = self.dense.search(vector.reshape(1, -1), CANDIDATES)[0]
             rankings["dense"] = best_per_entry((self.passages[h.index].entry_id, h.score) for h in hits)
@@ -241,9 +246,27 @@ class Engine:
         if mode == "hybrid":
             rankings["names"] = self.names.match(text)
             names = dict(rankings["names"])
-        firsts = {name: ranking[0][0] for name, ranking in rankings.items() if ranking}
+            people = self.people.entries_for(text)
+            if people:
+                # Among the entries mentioning a named person, the ones closest in meaning come first.
+                order = sorted(people, key=lambda e: (-people[e], -dense.get(e, 0.0)))
+                rankings["people"] = [(e, float(people[e])) for e in order]
+        firsts = {name: ranking[0][0] for name, ranking in rankings.items() if ranking and name != "people"}
         if len(rankings) == 1:
-            return _Ranked(next(iter(rankings.values())), dense, names, firsts)
+            return _Ranked(next(iter(rankings.values())), dense, names, firsts, people)
+        fused = self._fuse(text, lang, rankings, mode)
+        if people and people.get(fused[0][0], 0) < max(people.values()):
+            # A question naming people is about an entry that mentions them (all of them, when one
+            # does): the best-ranked of those leads.
+            most = max(people.values())
+            i = next((i for i, (e, _) in enumerate(fused) if people.get(e, 0) == most), None)
+            if i is not None:
+                fused = [fused[i], *fused[:i], *fused[i + 1 :]]
+        return _Ranked(fused, dense, names, firsts, people)
+
+    def _fuse(
+        self, text: str, lang: Lang, rankings: dict[str, list[tuple[str, float]]], mode: Mode
+    ) -> list[tuple[str, float]]:
         fused = reciprocal_rank_fusion(rankings, FUSION_WEIGHTS)
         if mode == "hybrid":
             # Coverage re-ranks the leading candidates: how much of the question each one accounts for.
@@ -252,7 +275,7 @@ class Engine:
                 ((e, self._coverage(text, lang, e)) for e in leading), key=lambda item: -item[1]
             )
             fused = reciprocal_rank_fusion(rankings, FUSION_WEIGHTS)
-        return _Ranked(fused, dense, names, firsts)
+        return fused
 
     def _coverage(self, text: str, lang: Lang, entry_id: str) -> float:
         indexes = self._by_entry_lang.get((entry_id, lang), [])
@@ -286,6 +309,7 @@ class Engine:
             unknown=unknown,
             dense_top=float(ranked.firsts.get("dense") in family),
             bm25_top=float(ranked.firsts.get("bm25") in family),
+            person=0.0 if not ranked.people else 1.0 if family & ranked.people.keys() else -1.0,
             words=words,
             lang=lang,
         )
@@ -324,6 +348,9 @@ class Engine:
         other_year = not years_in(text) <= self._known_years | years_in(reply)
         if decision != "decline" and mode == "hybrid" and other_year:
             decision, reason = "decline", "asks about another year"
+        uncovered = uncovered_kinds(text, lang) if mode == "hybrid" else frozenset()
+        if decision != "decline" and uncovered:
+            decision, reason = "decline", f"not covered: {', '.join(sorted(uncovered))}"
         near = self._near(ranked)
         if decision == "clarify" and len(near) > 0:
             answer = self._decline(question, lang, near, score, reason)
@@ -342,6 +369,8 @@ class Engine:
         if not asked or asked & (self._stated[first] | self._unpublished[first]):
             return ranked
         for i, (entry_id, _) in enumerate(ranked.entries[1:PREFER_STATED], start=1):
+            if ranked.people and first in ranked.people and entry_id not in ranked.people:
+                continue  # the entry about the person the question names stays ahead
             if asked & self._stated[entry_id]:
                 entries = [ranked.entries[i], *ranked.entries[:i], *ranked.entries[i + 1 :]]
                 return replace(ranked, entries=entries)
@@ -351,7 +380,7 @@ class Engine:
         """True when ``entry_id`` can never be the answer to ``question`` whatever the evidence: it only
         says the asked fact is not published, or the question asks about another year."""
         text = self.spelling.correct(question[:QUERY_LIMIT])
-        if is_gap(asked_kinds(text, lang), self._unpublished[entry_id]):
+        if is_gap(asked_kinds(text, lang), self._unpublished[entry_id]) or uncovered_kinds(text, lang):
             return True
         return not years_in(text) <= self._known_years | years_in(self.entry_answer(entry_id, lang))
 
