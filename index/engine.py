@@ -125,6 +125,27 @@ def years_in(text: str) -> set[int]:
     return {y - _BUDDHIST_ERA_OFFSET if y >= 2500 else y for y in years}
 
 
+_SENTENCE_END = re.compile(r"(?<=[?？!！。])|(?<=\.)\s|\n")
+_QUESTION_MARK = re.compile(r"[?？]")
+_HAN = re.compile(r"[\u3400-\u9fff]")
+FOCUS_MIN_CHARS = 80
+"""Messages at least this long (in characters) get their question clause weighted (see ask_many)."""
+
+
+def question_clause(text: str) -> str | None:
+    """The question of a long message made of several sentences: the last sentence with a question
+    mark, else the last sentence. None for a short or one-sentence message."""
+    if (
+        len(text) + len(_HAN.findall(text)) < FOCUS_MIN_CHARS
+    ):  # a Chinese character says about two letters' worth
+        return None
+    sentences = [s.strip() for s in _SENTENCE_END.split(text) if s and s.strip()]
+    if len(sentences) < 2:
+        return None
+    asking = [s for s in sentences if _QUESTION_MARK.search(s)]
+    return (asking or sentences)[-1]
+
+
 def _has_content(text: str) -> bool:
     """True when the text has at least one letter (a bare number or emoji is not a question)."""
     return any(ch.isalpha() for ch in text)
@@ -222,6 +243,14 @@ class Engine:
         vectors = None
         if live and mode != "bm25":
             vectors = self.embedder.embed_queries([question_form(texts[i]) for i in live])
+            # A long message is embedded once more as its question clause alone, and the two vectors
+            # are averaged, so the question at the end outweighs the story before it.
+            focused = {row: focus for i, row in live.items() if (focus := question_clause(texts[i]))}
+            if focused:
+                extra = self.embedder.embed_queries([question_form(f) for f in focused.values()])
+                for row, vector in zip(focused, extra, strict=True):
+                    mixed = vectors[row] + vector
+                    vectors[row] = mixed / max(float(np.linalg.norm(mixed)), 1e-9)
         answers: list[Answer] = []
         for i, question in enumerate(questions):
             if i not in live:
@@ -348,7 +377,7 @@ class Engine:
         other_year = not years_in(text) <= self._known_years | years_in(reply)
         if decision != "decline" and mode == "hybrid" and other_year:
             decision, reason = "decline", "asks about another year"
-        uncovered = uncovered_kinds(text, lang) if mode == "hybrid" else frozenset()
+        uncovered = self._uncovered(text, lang, top) if mode == "hybrid" else frozenset()
         if decision != "decline" and uncovered:
             decision, reason = "decline", f"not covered: {', '.join(sorted(uncovered))}"
         near = self._near(ranked)
@@ -380,9 +409,20 @@ class Engine:
         """True when ``entry_id`` can never be the answer to ``question`` whatever the evidence: it only
         says the asked fact is not published, or the question asks about another year."""
         text = self.spelling.correct(question[:QUERY_LIMIT])
-        if is_gap(asked_kinds(text, lang), self._unpublished[entry_id]) or uncovered_kinds(text, lang):
+        if is_gap(asked_kinds(text, lang), self._unpublished[entry_id]) or self._uncovered(
+            text, lang, entry_id
+        ):
             return True
         return not years_in(text) <= self._known_years | years_in(self.entry_answer(entry_id, lang))
+
+    def _uncovered(self, text: str, lang: Lang, entry_id: str) -> frozenset[str]:
+        """What the question asks for that no entry states (a booking, a fee to attend, a dress code...),
+        unless it also asks for something else the entry does state ("when does it start, so I can book
+        my flight"). A price alone does not count: the entry's price is of something else."""
+        uncovered = uncovered_kinds(text, lang)
+        if uncovered and (asked_kinds(text, lang) - {"price"}) & self._stated[entry_id]:
+            return frozenset()
+        return uncovered
 
     def _near(self, ranked: _Ranked) -> list[str]:
         """Up to :data:`SUGGESTIONS` leading entries, one per linked group (an FAQ and its venue card
