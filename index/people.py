@@ -43,7 +43,7 @@ THAI_MIN_LENGTH = 5
 
 _HAN = re.compile(r"[\u3400-\u9fff]")
 _THAI = re.compile(r"[\u0e00-\u0e7f]")
-_LATIN_WORD = re.compile(r"[0-9a-z\u00c0-\u024f]+(?:['’.-][0-9a-z\u00c0-\u024f]+)*")
+_LATIN_WORD = re.compile(r"[0-9a-z\u00c0-\u024f]+")
 _SPACE_OR_MARK = re.compile(r"[\s·・.\-'’]+")
 
 
