@@ -35,7 +35,7 @@ from index.passages import build_passages, name_pairs
 from index.people import PeopleIndex
 from index.spelling import SpellFixer
 from index.textproc import QUERY_LIMIT, normalise
-from index.types import Lang, Outcome, Passage
+from index.types import LANGS, Lang, Outcome, Passage
 from index.vectors import BuildReport, DenseIndex
 
 log = logging.getLogger(__name__)
@@ -183,6 +183,11 @@ class Engine:
                 self._related[other].add(item.id)
         self._stated = {entry.id: stated_kinds(entry, kb) for entry in kb.entries()}
         self._unpublished = {entry.id: unpublished_kinds(entry) for entry in kb.entries()}
+        self._covers = {
+            entry.id: frozenset().union(*(uncovered_kinds(entry_text(entry, kb, lg), lg) for lg in LANGS))
+            for entry in kb.entries()
+        }
+        """The normally uncovered kinds an entry does speak of (an entry about the venue's Wi-Fi)."""
         self._by_entry_lang: dict[tuple[str, Lang], list[int]] = defaultdict(list)
         for i, p in enumerate(self.passages):
             self._by_entry_lang[(p.entry_id, p.lang)].append(i)
@@ -419,7 +424,7 @@ class Engine:
         """What the question asks for that no entry states (a booking, a fee to attend, a dress code...),
         unless it also asks for something else the entry does state ("when does it start, so I can book
         my flight"). A price alone does not count: the entry's price is of something else."""
-        uncovered = uncovered_kinds(text, lang)
+        uncovered = uncovered_kinds(text, lang) - self._covers[entry_id]
         if uncovered and (asked_kinds(text, lang) - {"price"}) & self._stated[entry_id]:
             return frozenset()
         return uncovered
