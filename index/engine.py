@@ -27,16 +27,17 @@ from index.embedders import Embedder, create_embedder
 from index.followup import Topic, read_followup
 from index.fusion import best_per_entry, reciprocal_rank_fusion
 from index.gate import GateModel, Signals
-from index.kinds import asked_kinds, is_gap, stated_kinds, unpublished_kinds
+from index.kinds import asked_kinds, is_gap, stated_kinds, uncovered_kinds, unpublished_kinds
 from index.knowledge import KnowledgeBase, load_knowledge
 from index.language import detect_language
 from index.lexical import LexicalIndex, TokenCache
 from index.names import NameMatcher
 from index.passages import build_passages, name_pairs
+from index.people import PeopleIndex
 from index.smalltalk import small_talk
 from index.spelling import SpellFixer
 from index.textproc import QUERY_LIMIT, normalise
-from index.types import Lang, Outcome, Passage
+from index.types import LANGS, Lang, Outcome, Passage
 from index.vectors import BuildReport, DenseIndex
 
 log = logging.getLogger(__name__)
@@ -47,7 +48,7 @@ SUGGESTIONS = 3
 RERANK = 10
 PREFER_STATED = 3
 """How far down the fused ranking an entry stating the asked kind of fact is moved up from."""
-FUSION_WEIGHTS = {"dense": 2.0, "bm25": 0.5, "names": 0.25, "coverage": 0.5}
+FUSION_WEIGHTS = {"dense": 2.0, "bm25": 0.5, "names": 0.25, "coverage": 0.5, "people": 1.0}
 """Weight of each ranking in the fusion, chosen by how often the best entry is right on the labelled
 question sets: dense similarity counts twice as much as each lexical signal."""
 
@@ -90,6 +91,8 @@ class _Ranked:
     dense: dict[str, float]
     names: dict[str, float]
     firsts: dict[str, str] = field(default_factory=dict)
+    people: dict[str, int] = field(default_factory=dict)
+    """Entries mentioning someone the question names."""
     """The first entry of each retriever's own ranking."""
 
 
@@ -124,6 +127,27 @@ def years_in(text: str) -> set[int]:
     return {y - _BUDDHIST_ERA_OFFSET if y >= 2500 else y for y in years}
 
 
+_SENTENCE_END = re.compile(r"(?<=[?？!！。])|(?<=\.)\s|\n")
+_QUESTION_MARK = re.compile(r"[?？]")
+_HAN = re.compile(r"[\u3400-\u9fff]")
+FOCUS_MIN_CHARS = 80
+"""Messages at least this long (in characters) get their question clause weighted (see ask_many)."""
+
+
+def question_clause(text: str) -> str | None:
+    """The question of a long message made of several sentences: the last sentence with a question
+    mark, else the last sentence. None for a short or one-sentence message."""
+    if (
+        len(text) + len(_HAN.findall(text)) < FOCUS_MIN_CHARS
+    ):  # a Chinese character says about two letters' worth
+        return None
+    sentences = [s.strip() for s in _SENTENCE_END.split(text) if s and s.strip()]
+    if len(sentences) < 2:
+        return None
+    asking = [s for s in sentences if _QUESTION_MARK.search(s)]
+    return (asking or sentences)[-1]
+
+
 def _has_content(text: str) -> bool:
     """True when the text has at least one letter (a bare number or emoji is not a question)."""
     return any(ch.isalpha() for ch in text)
@@ -148,6 +172,7 @@ class Engine:
         self.dense = dense
         self.lexical = LexicalIndex(self.passages, token_cache)
         self.names = NameMatcher(name_pairs(kb))
+        self.people = PeopleIndex(kb)
         self.spelling = SpellFixer(p.text for p in self.passages)
         self.gate = gate or GateModel.load()
         self.build_report = build_report
@@ -160,6 +185,11 @@ class Engine:
                 self._related[other].add(item.id)
         self._stated = {entry.id: stated_kinds(entry, kb) for entry in kb.entries()}
         self._unpublished = {entry.id: unpublished_kinds(entry) for entry in kb.entries()}
+        self._covers = {
+            entry.id: frozenset().union(*(uncovered_kinds(entry_text(entry, kb, lg), lg) for lg in LANGS))
+            for entry in kb.entries()
+        }
+        """The normally uncovered kinds an entry does speak of (an entry about the venue's Wi-Fi)."""
         self._by_entry_lang: dict[tuple[str, Lang], list[int]] = defaultdict(list)
         for i, p in enumerate(self.passages):
             self._by_entry_lang[(p.entry_id, p.lang)].append(i)
@@ -235,6 +265,14 @@ class Engine:
         vectors = None
         if live and mode != "bm25":
             vectors = self.embedder.embed_queries([question_form(texts[i]) for i in live])
+            # A long message is embedded once more as its question clause alone, and the two vectors
+            # are averaged, so the question at the end outweighs the story before it.
+            focused = {row: focus for i, row in live.items() if (focus := question_clause(texts[i]))}
+            if focused:
+                extra = self.embedder.embed_queries([question_form(f) for f in focused.values()])
+                for row, vector in zip(focused, extra, strict=True):
+                    mixed = vectors[row] + vector
+                    vectors[row] = mixed / max(float(np.linalg.norm(mixed)), 1e-9)
         answers: list[Answer] = []
         for i, question in enumerate(questions):
             if i in chatter:
@@ -283,6 +321,7 @@ class Engine:
         rankings: dict[str, list[tuple[str, float]]] = {}
         dense: dict[str, float] = {}
         names: dict[str, float] = {}
+        people: dict[str, int] = {}
         if vector is not None:
             hits = self.dense.search(vector.reshape(1, -1), CANDIDATES)[0]
             rankings["dense"] = best_per_entry((self.passages[h.index].entry_id, h.score) for h in hits)
@@ -293,9 +332,27 @@ class Engine:
         if mode == "hybrid":
             rankings["names"] = self.names.match(text)
             names = dict(rankings["names"])
-        firsts = {name: ranking[0][0] for name, ranking in rankings.items() if ranking}
+            people = self.people.entries_for(text)
+            if people:
+                # Among the entries mentioning a named person, the ones closest in meaning come first.
+                order = sorted(people, key=lambda e: (-people[e], -dense.get(e, 0.0)))
+                rankings["people"] = [(e, float(people[e])) for e in order]
+        firsts = {name: ranking[0][0] for name, ranking in rankings.items() if ranking and name != "people"}
         if len(rankings) == 1:
-            return _Ranked(next(iter(rankings.values())), dense, names, firsts)
+            return _Ranked(next(iter(rankings.values())), dense, names, firsts, people)
+        fused = self._fuse(text, lang, rankings, mode)
+        if people and people.get(fused[0][0], 0) < max(people.values()):
+            # A question naming people is about an entry that mentions them (all of them, when one
+            # does): the best-ranked of those leads.
+            most = max(people.values())
+            i = next((i for i, (e, _) in enumerate(fused) if people.get(e, 0) == most), None)
+            if i is not None:
+                fused = [fused[i], *fused[:i], *fused[i + 1 :]]
+        return _Ranked(fused, dense, names, firsts, people)
+
+    def _fuse(
+        self, text: str, lang: Lang, rankings: dict[str, list[tuple[str, float]]], mode: Mode
+    ) -> list[tuple[str, float]]:
         fused = reciprocal_rank_fusion(rankings, FUSION_WEIGHTS)
         if mode == "hybrid":
             # Coverage re-ranks the leading candidates: how much of the question each one accounts for.
@@ -304,7 +361,7 @@ class Engine:
                 ((e, self._coverage(text, lang, e)) for e in leading), key=lambda item: -item[1]
             )
             fused = reciprocal_rank_fusion(rankings, FUSION_WEIGHTS)
-        return _Ranked(fused, dense, names, firsts)
+        return fused
 
     def _coverage(self, text: str, lang: Lang, entry_id: str) -> float:
         indexes = self._by_entry_lang.get((entry_id, lang), [])
@@ -338,6 +395,7 @@ class Engine:
             unknown=unknown,
             dense_top=float(ranked.firsts.get("dense") in family),
             bm25_top=float(ranked.firsts.get("bm25") in family),
+            person=0.0 if not ranked.people else 1.0 if family & ranked.people.keys() else -1.0,
             words=words,
             lang=lang,
         )
@@ -376,6 +434,9 @@ class Engine:
         other_year = not years_in(text) <= self._known_years | years_in(reply)
         if decision != "decline" and mode == "hybrid" and other_year:
             decision, reason = "decline", "asks about another year"
+        uncovered = self._uncovered(text, lang, top) if mode == "hybrid" else frozenset()
+        if decision != "decline" and uncovered:
+            decision, reason = "decline", f"not covered: {', '.join(sorted(uncovered))}"
         near = self._near(ranked)
         if decision == "clarify" and len(near) > 0:
             answer = self._decline(question, lang, near, score, reason)
@@ -394,6 +455,8 @@ class Engine:
         if not asked or asked & (self._stated[first] | self._unpublished[first]):
             return ranked
         for i, (entry_id, _) in enumerate(ranked.entries[1:PREFER_STATED], start=1):
+            if ranked.people and first in ranked.people and entry_id not in ranked.people:
+                continue  # the entry about the person the question names stays ahead
             if asked & self._stated[entry_id]:
                 entries = [ranked.entries[i], *ranked.entries[:i], *ranked.entries[i + 1 :]]
                 return replace(ranked, entries=entries)
@@ -403,9 +466,20 @@ class Engine:
         """True when ``entry_id`` can never be the answer to ``question`` whatever the evidence: it only
         says the asked fact is not published, or the question asks about another year."""
         text = self.spelling.correct(question[:QUERY_LIMIT])
-        if is_gap(asked_kinds(text, lang), self._unpublished[entry_id]):
+        if is_gap(asked_kinds(text, lang), self._unpublished[entry_id]) or self._uncovered(
+            text, lang, entry_id
+        ):
             return True
         return not years_in(text) <= self._known_years | years_in(self.entry_answer(entry_id, lang))
+
+    def _uncovered(self, text: str, lang: Lang, entry_id: str) -> frozenset[str]:
+        """What the question asks for that no entry states (a booking, a fee to attend, a dress code...),
+        unless it also asks for something else the entry does state ("when does it start, so I can book
+        my flight"). A price alone does not count: the entry's price is of something else."""
+        uncovered = uncovered_kinds(text, lang) - self._covers[entry_id]
+        if uncovered and (asked_kinds(text, lang) - {"price"}) & self._stated[entry_id]:
+            return frozenset()
+        return uncovered
 
     def _near(self, ranked: _Ranked) -> list[str]:
         """Up to :data:`SUGGESTIONS` leading entries, one per linked group (an FAQ and its venue card

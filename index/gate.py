@@ -41,6 +41,7 @@ FEATURES: tuple[str, ...] = (
     "missing",
     "dense_top",
     "bm25_top",
+    "person",
     "length",
     "zh",
     "th",
@@ -72,6 +73,9 @@ class Signals:
     """1 when dense retrieval ranks the entry first."""
     bm25_top: float = 1.0
     """1 when keyword retrieval ranks the entry first."""
+    person: float = 0.0
+    """1 when the question names a person or organisation the entry mentions, -1 when it names someone
+    the entry does not mention, 0 when it names nobody the knowledge knows."""
     words: int = 1
     """Content words in the question."""
     lang: str = "en"
@@ -88,6 +92,7 @@ class Signals:
             "missing": self.missing,
             "dense_top": self.dense_top,
             "bm25_top": self.bm25_top,
+            "person": self.person,
             "length": math.log1p(self.words),
             "zh": float(self.lang == "zh"),
             "th": float(self.lang == "th"),

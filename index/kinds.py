@@ -38,6 +38,27 @@ def _patterns() -> tuple[dict[str, dict[str, list[re.Pattern[str]]]], dict[str, 
     return asked, stated
 
 
+@cache
+def _uncovered() -> dict[str, dict[str, list[re.Pattern[str]]]]:
+    raw = yaml.safe_load(KINDS_FILE.read_text(encoding="utf-8")).get("uncovered") or {}
+    return {
+        kind: {lang: [re.compile(p) for p in pats] for lang, pats in by_lang.items()}
+        for kind, by_lang in raw.items()
+    }
+
+
+def uncovered_kinds(question: str, lang: Lang) -> frozenset[str]:
+    """Kinds of thing the question asks for that no entry states (booking, registration, a fee to
+    attend, a dress code, facilities on site); see ``uncovered`` in ``kinds.yaml``."""
+    text = normalise(question)
+    langs = (lang,) if lang == "en" else (lang, "en")
+    return frozenset(
+        kind
+        for kind, by_lang in _uncovered().items()
+        if any(p.search(text) for lg in langs for p in by_lang.get(lg, ()))
+    )
+
+
 def asked_kinds(question: str, lang: Lang) -> frozenset[str]:
     """The kinds of thing ``question`` asks for (empty when none is recognised).
 

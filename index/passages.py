@@ -33,9 +33,17 @@ def _names(entry: Entry, lang: Lang) -> list[str]:
     raise TypeError(f"not a knowledge entry: {entry!r}")
 
 
+def _people(entry: Entry, lang: Lang) -> list[str]:
+    """Each person the entry names, with their role ("Nii Quaynor, “Father of African Internet”")."""
+    listed = [*(entry.speakers if isinstance(entry, Session) else ()), *entry.people]
+    return [f"{p.name.get(lang)}, {p.role.get(lang)}" if p.role else p.name.get(lang) for p in listed]
+
+
 def _entry_passages(entry: Entry, kb: KnowledgeBase, lang: Lang) -> Iterator[tuple[str, str]]:
     for name in _names(entry, lang):
         yield "name", name
+    for person in _people(entry, lang):
+        yield "name", person
     for question in entry.questions.get(lang):
         yield "question", question
     yield "body", entry_text(entry, kb, lang)
@@ -67,6 +75,8 @@ def name_pairs(kb: KnowledgeBase) -> list[tuple[str, str]]:
         for session in kb.sessions:
             names = [session.title.get(lang), *(s.name.get(lang) for s in session.speakers)]
             pairs.update((session.id, name) for name in names)
+        for entry in kb.entries():
+            pairs.update((entry.id, p.name.get(lang)) for p in entry.people)
         for venue in kb.venues:
             pairs.update((venue.id, name) for name in [venue.name.get(lang), *venue.aliases.get(lang)])
     return sorted(pairs)

@@ -55,6 +55,13 @@ class I18nList(_Strict):
         return cleaned
 
 
+class Speaker(_Strict):
+    name: I18n
+    role: I18n | None = None
+    aliases: I18nList = Field(default_factory=I18nList)
+    """Other ways people name this person or organisation ("IBM's CEO", a short form of the name)."""
+
+
 class _Entry(_Strict):
     id: str = Field(pattern=ID_PATTERN)
     source: str | None = None
@@ -65,6 +72,9 @@ class _Entry(_Strict):
     unpublished: list[Unpublished] = Field(default_factory=list)
     """Kinds of fact the entry says are not published (``all``: the entry exists to say so). A question
     asking only for those gets the entry's text as a known gap, not as an answer."""
+    people: list[Speaker] = Field(default_factory=list)
+    """People and organisations the entry is about (a session's speakers go in ``speakers``). A question
+    naming one of them, in any script, finds every entry that mentions them."""
 
 
 class Event(_Entry):
@@ -100,11 +110,6 @@ class Fact(_Entry):
     title: I18n
     text: I18n
     keywords: I18nList = Field(default_factory=I18nList)
-
-
-class Speaker(_Strict):
-    name: I18n
-    role: I18n | None = None
 
 
 class Session(_Entry):

@@ -19,11 +19,14 @@ Everything here is a pure function of the text; tokenisation of the same text is
 from __future__ import annotations
 
 import logging
+import os
 import re
+import tempfile
 import unicodedata
 from collections.abc import Callable
 from functools import cache, lru_cache
 from importlib import resources
+from pathlib import Path
 from typing import NamedTuple
 
 import jieba
@@ -122,11 +125,33 @@ def _thai_common_words() -> frozenset[str]:
     return frozenset(common)
 
 
+JIEBA_MIN_FREQ = 5
+"""Words of jieba's dictionary seen fewer times than this are left out of the tokenizer's dictionary:
+that keeps 137,000 of its 349,000 words and saves about 40 MB; the rest are rare words that jieba's
+model for unknown words still segments, the same way in questions and in the knowledge."""
+
+
+def _small_jieba_dictionary() -> Path:
+    """jieba's dictionary without its rarest words, written once to the temporary directory."""
+    source = Path(jieba.__file__).with_name("dict.txt")
+    target = Path(tempfile.gettempdir()) / f"summit-bot-jieba-{jieba.__version__}-min{JIEBA_MIN_FREQ}.txt"
+    if not target.exists():
+        fd, partial = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+        try:
+            with source.open(encoding="utf-8") as lines, os.fdopen(fd, "w", encoding="utf-8") as out:
+                out.writelines(line for line in lines if int(line.split(" ", 2)[1]) >= JIEBA_MIN_FREQ)
+            os.chmod(partial, 0o644)
+            os.replace(partial, target)  # streamed, then renamed: a concurrent reader never sees half
+        finally:
+            Path(partial).unlink(missing_ok=True)
+    return target
+
+
 @cache
 def _jieba() -> jieba.Tokenizer:
     """A private jieba tokenizer, loaded once on first use (about a second) with its logging silenced."""
     jieba.setLogLevel(logging.WARNING)
-    tokenizer = jieba.Tokenizer()
+    tokenizer = jieba.Tokenizer(str(_small_jieba_dictionary()))
     tokenizer.initialize()
     return tokenizer
 

@@ -103,11 +103,11 @@ async def show_entry(update: Update, context: CallbackContext) -> None:
     position); the entry becomes the chat's topic for follow-up questions."""
     query = update.callback_query
     data = Entry.parse(query.data)
-    if data is None:
-        await query.answer()
-        return
-    entry_id = data.entry_id
-    lang: Lang = data.lang if data.lang in LANGS else await language(update, context)  # type: ignore[assignment]
+    entry_id = data.entry_id if data is not None else ""
+    if data is not None and data.lang in LANGS:
+        lang: Lang = data.lang  # type: ignore[assignment]
+    else:
+        lang = await language(update, context)
     svc = services(context)
     text = svc.catalogue.entry(entry_id, lang) if entry_id else None
     await query.answer(None if text else svc.texts(lang, "entry_unknown"))

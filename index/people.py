@@ -1,0 +1,220 @@
+"""Finding the people and organisations a question names, and the entries that mention them.
+
+Everyone the knowledge names as a session speaker or in an entry's ``people`` is a person here, with
+their name in English, Chinese and Thai and any aliases ("IBM's CEO"). A person is linked to every
+entry whose text mentions one of their names, in any language, so "what does Ren Xianliang do" finds
+the leadership fact, the plenary he presided over and the closing press conference.
+
+A name is found in a question
+
+* in Latin letters: as whole words, allowing one typo per five letters (Damerau-Levenshtein);
+* in Chinese characters: exactly, or as a run of characters with the same pinyin in which at least
+  half the characters are the name's own ("任先良" for 任贤良: a homophone typed by a pinyin input
+  method); readings come from the ``pypinyin`` package's character table, of which only the characters
+  sounding like a name character are kept;
+* in Thai: with spaces ignored, allowing small spelling differences (``fuzz.partial_ratio``), since
+  one foreign name has several Thai transliterations.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from functools import cache
+from importlib.util import find_spec
+from pathlib import Path
+
+from rapidfuzz import fuzz, process
+from rapidfuzz.distance import DamerauLevenshtein
+
+from index.composer import entry_text
+from index.knowledge import KnowledgeBase
+from index.schema import Session, Speaker
+from index.textproc import QUERY_LIMIT, normalise
+from index.types import LANGS
+
+LATIN_MIN_SIMILARITY = 0.8
+THAI_MIN_SCORE = 85.0
+THAI_MIN_LENGTH = 5
+"""Thai names shorter than this (spaces removed) must occur exactly."""
+
+_HAN = re.compile(r"[\u3400-\u9fff]")
+_THAI = re.compile(r"[\u0e00-\u0e7f]")
+_LATIN_WORD = re.compile(r"[0-9a-z\u00c0-\u024f]+")
+_SPACE_OR_MARK = re.compile(r"[\s·・.\-'’]+")
+
+
+@dataclass(frozen=True)
+class Person:
+    key: str
+    """The English name: one person however many entries name them."""
+    latin: tuple[tuple[str, ...], ...]
+    """Latin forms as word tuples (lower case)."""
+    han: tuple[str, ...]
+    thai: tuple[str, ...]
+
+
+def _toneless(reading: str) -> str:
+    text = unicodedata.normalize("NFD", reading)
+    return "".join(ch for ch in text if not unicodedata.combining(ch)).replace("ü", "v")
+
+
+@cache
+def _pinyin_table_path() -> Path | None:
+    spec = find_spec("pypinyin")
+    if spec is None or spec.origin is None:
+        return None
+    path = Path(spec.origin).with_name("pinyin_dict.json")
+    return path if path.exists() else None
+
+
+_TABLE_ROW = re.compile(r'"(\d+)": "([^"]+)"')
+
+
+def homophones(characters: Iterable[str]) -> dict[str, frozenset[str]]:
+    """Toneless pinyin readings of every character that sounds like one of ``characters``.
+
+    The table (about 42,000 characters) is scanned as text, row by row, and only the characters sharing
+    a reading with ``characters`` are kept, so neither the table nor the result takes much memory."""
+    path = _pinyin_table_path()
+    if path is None:
+        return {}
+    text = path.read_text(encoding="utf-8")
+    codes = {str(ord(ch)) for ch in characters}
+    wanted: set[str] = set()
+    for row in _TABLE_ROW.finditer(text):
+        if row.group(1) in codes:
+            wanted.update(_toneless(r) for r in row.group(2).split(","))
+    found: dict[str, frozenset[str]] = {}
+    for row in _TABLE_ROW.finditer(text):
+        readings = frozenset(_toneless(r) for r in row.group(2).split(","))
+        if readings & wanted:
+            found[chr(int(row.group(1)))] = readings
+    return found
+
+
+def _forms(speaker: Speaker) -> Iterator[str]:
+    for lang in LANGS:
+        yield speaker.name.get(lang)
+        yield from speaker.aliases.get(lang)
+
+
+def _person(speaker: Speaker) -> Person:
+    latin, han, thai = set(), set(), set()
+    for form in _forms(speaker):
+        clean = normalise(form, None)
+        if _HAN.search(clean):
+            han.add(_SPACE_OR_MARK.sub("", clean))
+        elif _THAI.search(clean):
+            thai.add(_SPACE_OR_MARK.sub("", clean))
+        words = tuple(_LATIN_WORD.findall(clean))
+        if words and not _HAN.search(clean) and not _THAI.search(clean):
+            latin.add(words)
+    return Person(speaker.name.en, tuple(sorted(latin)), tuple(sorted(han)), tuple(sorted(thai)))
+
+
+class PeopleIndex:
+    """The people the knowledge names, and which entries mention each of them."""
+
+    def __init__(self, kb: KnowledgeBase) -> None:
+        speakers: dict[str, list[Speaker]] = defaultdict(list)
+        declared: dict[str, set[str]] = defaultdict(set)
+        for entry in kb.entries():
+            listed = [*(entry.speakers if isinstance(entry, Session) else ()), *entry.people]
+            for speaker in listed:
+                speakers[speaker.name.en].append(speaker)
+                declared[speaker.name.en].add(entry.id)
+        people = []
+        for key, found in speakers.items():
+            merged = [_person(s) for s in found]
+            people.append(
+                Person(
+                    key,
+                    tuple(sorted({f for p in merged for f in p.latin})),
+                    tuple(sorted({f for p in merged for f in p.han})),
+                    tuple(sorted({f for p in merged for f in p.thai})),
+                )
+            )
+        self.people = sorted(people, key=lambda p: p.key)
+        texts = {
+            entry.id: [_SPACE_OR_MARK.sub("", normalise(entry_text(entry, kb, lang), None)) for lang in LANGS]
+            for entry in kb.entries()
+        }
+        self.entries: dict[str, frozenset[str]] = {}
+        for person in self.people:
+            names = [*person.han, *person.thai, *("".join(words) for words in person.latin if len(words) > 1)]
+            mentioned = {e for e, versions in texts.items() if any(n in t for n in names for t in versions)}
+            self.entries[person.key] = frozenset(mentioned | declared[person.key])
+        self._readings = homophones(ch for p in self.people for name in p.han for ch in name)
+        self._han = [(name, i) for i, p in enumerate(self.people) for name in p.han]
+        self._thai_names = [name for p in self.people for name in p.thai]
+        self._thai_ids = [i for i, p in enumerate(self.people) for _ in p.thai]
+        self._latin_names = [" ".join(f) for p in self.people for f in p.latin]
+        self._latin_ids = [i for i, p in enumerate(self.people) for _ in p.latin]
+        self._latin_prefixes: dict[str, set[int]] = defaultdict(set)
+        for column, name in enumerate(self._latin_names):
+            for word in name.split():
+                self._latin_prefixes[word[:3]].add(column)
+        """A name is compared with the question only when one of its words starts like a question word."""
+
+    def _reading(self, ch: str) -> frozenset[str]:
+        return self._readings.get(ch, frozenset())
+
+    def _sounds_like(self, name: str, text: str) -> bool:
+        """A run of ``text`` with the pinyin of ``name`` and at least half of its characters."""
+        n = len(name)
+        if n < 2:
+            return False
+        for start in range(len(text) - n + 1):
+            window = text[start : start + n]
+            same = sum(a == b for a, b in zip(window, name, strict=True))
+            if same * 2 < n or same == n:
+                continue
+            if all(a == b or self._reading(a) & self._reading(b) for a, b in zip(window, name, strict=True)):
+                return True
+        return False
+
+    def find(self, question: str) -> list[str]:
+        """The people ``question`` names (their keys)."""
+        text = normalise(question, QUERY_LIMIT)
+        compact = _SPACE_OR_MARK.sub("", text)
+        found: set[int] = set()
+        if _HAN.search(compact):
+            chars = set(compact)
+            for name, who in self._han:
+                if who in found or not chars & set(name):
+                    continue
+                if name in compact or self._sounds_like(name, compact):
+                    found.add(who)
+        if _THAI.search(compact):
+            hits = process.extract(
+                compact, self._thai_names, scorer=fuzz.partial_ratio, score_cutoff=THAI_MIN_SCORE, limit=None
+            )
+            for name, _, position in hits:
+                if len(name) >= THAI_MIN_LENGTH or name in compact:
+                    found.add(self._thai_ids[position])
+        words = _LATIN_WORD.findall(text)
+        candidates = {c for w in words for c in self._latin_prefixes.get(w[:3], ())}
+        for column in candidates:
+            name = self._latin_names[column]
+            n = name.count(" ") + 1
+            windows = [" ".join(words[i : i + n]) for i in range(len(words) - n + 1)]
+            if name in windows:
+                found.add(self._latin_ids[column])
+            elif len(name) >= 5 and min(map(len, name.split())) >= 3:
+                best = process.extractOne(name, windows, scorer=DamerauLevenshtein.normalized_similarity)
+                if best is not None and best[1] >= LATIN_MIN_SIMILARITY:
+                    found.add(self._latin_ids[column])
+        return [self.people[i].key for i in sorted(found)]
+
+    def entries_for(self, question: str) -> dict[str, int]:
+        """Entries mentioning someone the question names, with how many of the named people each one
+        mentions."""
+        counts: dict[str, int] = defaultdict(int)
+        for key in self.find(question):
+            for entry_id in self.entries[key]:
+                counts[entry_id] += 1
+        return dict(counts)
