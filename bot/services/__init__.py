@@ -7,8 +7,10 @@ from dataclasses import dataclass
 from bot.config import Settings
 from bot.delivery.sender import Sender
 from bot.i18n import Translator
+from bot.services.agenda import AgendaService
 from bot.services.answering import AnsweringService
 from bot.services.catalogue import Catalogue
+from bot.services.engine_holder import EngineHolder
 from bot.services.feedback import FeedbackService
 from bot.services.users import UserService
 from bot.storage.database import Database
@@ -26,6 +28,8 @@ class Services:
     answering: AnsweringService
     feedback: FeedbackService
     catalogue: Catalogue
+    holder: EngineHolder
+    agenda: AgendaService
     sender: Sender | None = None
     """The one sender of outgoing messages; set by the Telegram layer, which supplies its transport."""
 
@@ -33,14 +37,18 @@ class Services:
     def create(
         cls, settings: Settings, engine: Engine, db: Database, texts: Translator | None = None
     ) -> Services:
+        texts = texts or Translator.load()
+        holder = EngineHolder(engine)
         return cls(
             settings=settings,
             db=db,
-            texts=texts or Translator.load(),
+            texts=texts,
             users=UserService(db),
             answering=AnsweringService(engine, db),
             feedback=FeedbackService(db),
             catalogue=Catalogue(engine.kb),
+            holder=holder,
+            agenda=AgendaService(db, lambda: holder.current.kb, texts),
         )
 
     async def close(self) -> None:

@@ -247,7 +247,7 @@ class AgendaService:
             return AgendaView(t(lang, "myagenda.empty"), [])
         kb = self.kb
         lines = [t(lang, "myagenda.title")]
-        day: date | None | bool = False  # False: no heading written yet
+        day: date | bool | None = False  # False: no heading written yet
         for session in sessions:
             if session.date != day:
                 day = session.date

@@ -13,6 +13,7 @@ from telegram.ext import BaseHandler, CallbackContext, CallbackQueryHandler, Mes
 
 from bot.services import Services
 from bot.services.answering import Reply
+from bot.telegram.agenda import star_answer, star_markup
 from bot.telegram.common import (
     addressed_text,
     callback,
@@ -65,6 +66,7 @@ async def ask(update: Update, context: CallbackContext) -> None:
     svc = services(context)
     reply = await svc.answering.answer(user.id, message.chat_id, question, lang)
     text, markup = render(reply, svc)
+    markup = await star_answer(svc, user.id, reply.answer, markup)
     await reply_html(message, text, markup)
 
 
@@ -79,7 +81,9 @@ async def show_entry(update: Update, context: CallbackContext) -> None:
     if text is None or query.message is None:
         return
     chat_id = query.message.chat.id
-    await send_html(context.bot, chat_id, escape(text))
+    await send_html(
+        context.bot, chat_id, escape(text), await star_markup(svc, query.from_user.id, entry_id, lang)
+    )
     venue = svc.catalogue.venue(entry_id, lang)
     if venue is not None:
         await send_venue(context.bot, chat_id, venue)
