@@ -419,3 +419,26 @@ async def test_a_time_published_later_is_a_change(db: Database, kb: KnowledgeBas
     assert [(s, d) for s, _, d, _ in await agenda.store.reminder_states(4)] == [
         ("light-of-internet-expo", local(9, 9, 45))
     ]
+
+
+async def test_renames_are_not_alerts_and_a_new_follower_starts_from_the_current_state(
+    db: Database, kb: KnowledgeBase
+) -> None:
+    clock = Clock(local(7, 12))
+    knowledge = Knowledge(kb)
+    agenda = service(db, knowledge, clock)
+    await agenda.bookmark(1, "data-forum")
+    renamed = edited({"data-forum": {"title": {"en": "Data Forum", "zh": "数据论坛", "th": "ฟอรัมข้อมูล"}}})
+    knowledge.kb = renamed
+    assert await agenda.knowledge_loaded(renamed) == 0, "a new title is not a change of date, time or place"
+    knowledge.kb = edited({"data-forum": None})
+    assert await agenda.knowledge_loaded(knowledge.kb) == 1
+    [(_, _, text, _)] = await outbox(db, "alert")
+    assert "Data Forum" in text, "a removed session is named as it was last seen"
+
+    knowledge.kb = kb  # back, and followed anew: the earlier state must not cause an alert
+    await agenda.bookmark(2, "ai-forum")
+    await agenda.unbookmark(2, "ai-forum")
+    knowledge.kb = edited({"ai-forum": {"start": "15:00"}})
+    await agenda.bookmark(2, "ai-forum")
+    assert await agenda.knowledge_loaded(knowledge.kb) == 0

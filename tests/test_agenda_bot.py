@@ -83,6 +83,9 @@ async def test_star_my_agenda_calendar_and_reminders(bot: Bot) -> None:
     assert ("⭐ Add to my agenda", "st:youth-forum:1") in buttons(reply), "an answer about a session has ⭐"
     await bot.press(1, "st:youth-forum:1", "editMessageReplyMarkup")
 
+    _, topic = await bot.press(1, "e:en:data-forum", "sendMessage")
+    assert buttons(topic) == [("⭐ Add to my agenda", "st:data-forum:1")], "a topic button's card has ⭐"
+
     mine = await bot.say(1, "/myagenda")
     text = mine.params["text"]
     assert text.index("Opening Ceremony") < text.index("Youth Forum")

@@ -367,6 +367,10 @@ class AgendaService:
             session = entry if isinstance(entry, Session) else None
             after = details(session, kb) if session is not None else None
             if after is not None and not _changed(before, after):
+                if after != before:
+                    await self.store.update_snapshot(
+                        session_id, json.dumps(after, ensure_ascii=False, sort_keys=True)
+                    )
                 continue
             followers = await self.store.followers(session_id)
             messages = [

@@ -125,6 +125,11 @@ class AgendaStore:
                 "DELETE FROM reminders WHERE user_id = ? AND session_id = ? AND state = 'waiting'",
                 (user_id, session_id),
             )
+            await tx.rows(  # nobody follows it any more: the next bookmark starts from what it is then
+                """DELETE FROM agenda_snapshot WHERE session_id = ?
+                   AND NOT EXISTS (SELECT 1 FROM bookmarks WHERE session_id = ?)""",
+                (session_id, session_id),
+            )
         return bool(rows)
 
     async def bookmarks(self, user_id: int) -> list[str]:
@@ -239,6 +244,13 @@ class AgendaStore:
                WHERE EXISTS (SELECT 1 FROM bookmarks b WHERE b.session_id = s.session_id)"""
         )
         return dict(rows)
+
+    async def update_snapshot(self, session_id: str, details: str) -> None:
+        """Keep a session's new wording (a renamed title or venue) without telling anyone."""
+        await self._db.rows(
+            "UPDATE agenda_snapshot SET details = ?, seen_at = ? WHERE session_id = ?",
+            (details, now_text(), session_id),
+        )
 
     async def forget_unbookmarked(self) -> None:
         await self._db.rows(
