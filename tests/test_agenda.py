@@ -442,3 +442,18 @@ async def test_renames_are_not_alerts_and_a_new_follower_starts_from_the_current
     knowledge.kb = edited({"ai-forum": {"start": "15:00"}})
     await agenda.bookmark(2, "ai-forum")
     assert await agenda.knowledge_loaded(knowledge.kb) == 0
+
+
+async def test_one_tick_queues_every_due_reminder_and_ticks_never_overlap(
+    db: Database, kb: KnowledgeBase, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bot.services import agenda as agenda_module
+
+    monkeypatch.setattr(agenda_module, "TICK_BATCH", 2)
+    clock = Clock(local(8, 8))
+    agenda = service(db, Knowledge(kb), clock)
+    for user in range(1, 6):
+        await agenda.bookmark(user, "opening-ceremony")
+    clock.now = local(8, 9, 15)
+    assert sum(await asyncio.gather(agenda.tick(), agenda.tick())) == 5
+    assert sorted(chat for chat, *_ in await outbox(db, "reminder")) == [1, 2, 3, 4, 5]

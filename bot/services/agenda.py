@@ -21,6 +21,7 @@ Nothing here imports Telegram; the clock is a parameter so tests control time.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import math
@@ -184,6 +185,7 @@ class AgendaService:
         self._texts = texts
         self.sender = sender
         self._now = now
+        self._ticking = asyncio.Lock()
 
     # ----------------------------------------------------------------- knowledge helpers
 
@@ -292,22 +294,42 @@ class AgendaService:
         await self.store.set_reminder_minutes(user_id, minutes, reminders)
 
     async def tick(self) -> int:
-        """Queue every reminder that is due now on the sender; how many were queued."""
+        """Queue every reminder that is due now on the sender; how many were queued.
+
+        Ticks never overlap (a slow one makes the next wait), so a reminder cannot be queued twice.
+        """
         if self.sender is None:
             return 0
+        async with self._ticking:
+            queued = 0
+            while True:
+                sent, seen = await self._queue_due(self.sender)
+                queued += sent
+                if seen < TICK_BATCH:
+                    break
+            await self.update_metric()
+        return queued
+
+    async def _queue_due(self, sender: Submitter) -> tuple[int, int]:
+        """One batch of due reminders: (queued, looked at)."""
         now = self._now()
         due = await self.store.due(now, TICK_BATCH)
-        kb = self.kb
-        zone = event_zone(kb)
+        zone = event_zone(self.kb)
         send: list[tuple[DueReminder, Session, datetime]] = []
         skipped: list[int] = []
         for reminder in due:
             session = self.session(reminder.session_id)
             start = session_start(session, zone) if session else None
-            if reminder.blocked or start is None or start != reminder.starts_at or start <= now:
+            if (
+                session is None
+                or start is None
+                or reminder.blocked
+                or start != reminder.starts_at
+                or start <= now
+            ):
                 skipped.append(reminder.id)
             else:
-                send.append((reminder, session, start))  # type: ignore[arg-type]
+                send.append((reminder, session, start))
         messages = [
             html_message(
                 r.user_id,
@@ -323,14 +345,13 @@ class AgendaService:
             await mark_reminders(tx, [r.id for r, _, _ in send], "queued")
             await mark_reminders(tx, skipped, "skipped")
 
-        if messages or skipped:
-            await self.sender.submit(messages, also=mark)
+        if due:
+            await sender.submit(messages, also=mark)
         if skipped:
             log.info(
                 "skipped %d reminders: session started, moved or gone, or user blocked the bot", len(skipped)
             )
-        await self.update_metric()
-        return len(messages)
+        return len(messages), len(due)
 
     async def update_metric(self) -> None:
         metrics.REMINDERS_DUE.set(await self.store.count_unsent(self._now()))
