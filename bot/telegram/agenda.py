@@ -8,6 +8,7 @@ sessions), ``s:<session id>`` (a card); the personal agenda's buttons are kinds 
 
 from __future__ import annotations
 
+import html
 import logging
 from collections.abc import Sequence
 
@@ -191,6 +192,11 @@ MAX_REMOVE_BUTTONS = 50
 """Remove buttons under /myagenda at most (a long agenda is trimmed from the last session)."""
 
 
+def label(text: str) -> str:
+    """An interface text as a button label: buttons show plain text, so escaped values are unescaped."""
+    return html.unescape(text)
+
+
 def _setting(svc: Services, lang: Lang, minutes: int) -> str:
     return (
         svc.texts(lang, "myagenda.minutes", minutes=minutes)
@@ -207,7 +213,7 @@ async def my_agenda_view(svc: Services, user_id: int, lang: Lang) -> View:
         rows.append(
             [
                 (
-                    svc.texts(lang, "myagenda.remove_button", title=line.title),
+                    label(svc.texts(lang, "myagenda.remove_button", title=line.title)),
                     remove.encode() if fits(remove) else None,
                 )
             ]
@@ -215,7 +221,7 @@ async def my_agenda_view(svc: Services, user_id: int, lang: Lang) -> View:
     minutes = await svc.agenda.reminder_minutes(user_id)
     tools = [
         (
-            svc.texts(lang, "myagenda.reminders_button", setting=_setting(svc, lang, minutes)),
+            label(svc.texts(lang, "myagenda.reminders_button", setting=_setting(svc, lang, minutes))),
             RemindersMenu().encode(),
         )
     ]
