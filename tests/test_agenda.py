@@ -89,7 +89,8 @@ async def db(tmp_path: Path) -> AsyncIterator[Database]:
 
 
 def service(db: Database, knowledge: Knowledge, clock: Clock) -> AgendaService:
-    return AgendaService(db, knowledge, TEXTS, sender=Sender(Outbox(db), Transport(), rate=0), now=clock)
+    sender = Sender(Outbox(db), Transport(), rate=0, wall=clock)
+    return AgendaService(db, knowledge, TEXTS, sender=sender, now=clock)
 
 
 async def outbox(db: Database, kind: str) -> list[tuple[int, str, str, str]]:
@@ -267,6 +268,8 @@ async def test_reminder_is_sent_once_at_its_time(db: Database, kb: KnowledgeBase
     assert chat == 5 and ref.startswith("rem:") and state == "pending"
     assert "开幕式" in text and "15" in text and "UTC+8" in text, "in the user's language, with the time zone"
     assert [s for *_, s in await agenda.store.reminder_states(5)] == ["queued"]
+    [(expires,)] = await db.rows("SELECT expires_at FROM outbox WHERE kind = 'reminder'")
+    assert datetime.fromisoformat(expires) == local(8, 9, 30), "not delivered once the session has begun"
 
 
 async def test_reminders_survive_a_restart_without_repeating(tmp_path: Path, kb: KnowledgeBase) -> None:

@@ -26,7 +26,7 @@ import json
 import logging
 import math
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
@@ -331,12 +331,15 @@ class AgendaService:
             else:
                 send.append((reminder, session, start))
         messages = [
-            html_message(
-                r.user_id,
-                self._reminder_text(session, start, now, _lang(r.language)),
-                kind="reminder",
-                ref=f"rem:{r.id}",
-                user_id=r.user_id,
+            replace(
+                html_message(
+                    r.user_id,
+                    self._reminder_text(session, start, now, _lang(r.language)),
+                    kind="reminder",
+                    ref=f"rem:{r.id}",
+                    user_id=r.user_id,
+                ),
+                ttl=(start - now).total_seconds(),  # not delivered once the session has begun
             )
             for r, session, start in send
         ]
