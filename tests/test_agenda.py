@@ -287,7 +287,7 @@ async def test_reminders_survive_a_restart_without_repeating(tmp_path: Path, kb:
     db = await Database.open(path)  # the bot comes back at 09:20, after user 1's reminder was due
     clock.now = local(8, 9, 20)
     transport = Transport()
-    sender = Sender(Outbox(db), transport, rate=0)
+    sender = Sender(Outbox(db), transport, rate=0, wall=clock)
     agenda = AgendaService(db, Knowledge(kb), TEXTS, sender=sender, now=clock)
     await sender.start()
     assert await agenda.tick() == 1, (
