@@ -464,3 +464,24 @@ async def test_one_tick_queues_every_due_reminder_and_ticks_never_overlap(
     clock.now = local(8, 9, 15)
     assert sum(await asyncio.gather(agenda.tick(), agenda.tick())) == 5
     assert sorted(chat for chat, *_ in await outbox(db, "reminder")) == [1, 2, 3, 4, 5]
+
+
+async def test_a_queued_reminder_is_not_delivered_after_the_session_began(
+    db: Database, kb: KnowledgeBase
+) -> None:
+    clock = Clock(local(8, 9, 15))
+    agenda = service(db, Knowledge(kb), clock)
+    await agenda.bookmark(1, "opening-ceremony")
+    await agenda.set_reminder_minutes(1, 15)
+    assert await agenda.tick() == 1  # queued at 09:15; the bot stops before it is sent
+    [(_, ref, _, _)] = await outbox(db, "reminder")
+    clock.now = local(8, 9, 31)  # back after the opening began
+    transport = Transport()
+    sender = Sender(Outbox(db), transport, rate=0, wall=clock)
+    await sender.start()
+    for _ in range(100):
+        if (await sender.counts(ref))["expired"]:
+            break
+        await asyncio.sleep(0.01)
+    await sender.stop()
+    assert transport.calls == [] and (await sender.counts(ref))["expired"] == 1
