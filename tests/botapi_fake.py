@@ -19,6 +19,7 @@ modified", and a callback query can be answered only once. Markdown parse modes 
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import itertools
 import json
@@ -349,6 +350,7 @@ class FakeBotApi:
             "sendLocation": self._send_location,
             "sendChatAction": self._send_chat_action,
             "deleteMessage": self._delete_message,
+            "sendDocument": self._send_document,
         }
         self._methods = {name.lower(): (name, handler) for name, handler in methods.items()}
 
@@ -776,7 +778,11 @@ class FakeBotApi:
             raw.update(await request.json())
         elif request.can_read_body:
             for key, value in (await request.post()).items():
-                raw[key] = {"filename": value.filename} if isinstance(value, web.FileField) else value
+                raw[key] = (
+                    {"filename": value.filename, "content": value.file.read()}
+                    if isinstance(value, web.FileField)
+                    else value
+                )
         return {key: _decode(key, value) for key, value in raw.items()}
 
     def _check_faults(self, method: str, params: dict[str, Any]) -> None:
@@ -1061,3 +1067,25 @@ class FakeBotApi:
         if self._messages.pop((self._target_chat(params), params.get("message_id")), None) is None:
             raise ApiError(400, "Bad Request: message to delete not found")
         return True
+
+    # ----------------------------------------------------------------- documents (calendar files)
+
+    async def _send_document(self, params: dict[str, Any]) -> dict[str, Any]:
+        """A file upload: the message keeps its name and bytes (base64 in ``document["content_base64"]``)."""
+        upload = params.get("document")
+        if not isinstance(upload, dict) or not upload.get("content"):
+            raise ApiError(400, "Bad Request: there is no document in the request")
+        document = {
+            "file_id": f"doc-{next(self._file_ids)}",
+            "file_unique_id": f"udoc-{len(upload['content'])}",
+            "file_name": upload.get("filename") or "file",
+            "file_size": len(upload["content"]),
+            "content_base64": base64.b64encode(upload["content"]).decode(),
+        }
+        content: dict[str, Any] = {"document": document}
+        if params.get("caption"):
+            caption, entities = self._text({**params, "text": params["caption"]})
+            content["caption"] = caption
+            if entities:
+                content["caption_entities"] = entities
+        return self._bot_message(params, content)

@@ -107,7 +107,16 @@ async def test_start_menus_and_language_picker(bot: Bot) -> None:
     assert "Choose your language" in (await bot.say(2, "/language", language_code="de")).params["text"]
 
     english = {c["command"]: c["description"] for c in bot.fake.commands()}
-    assert set(english) == {"start", "agenda", "venues", "transport", "language", "help"}
+    assert set(english) == {
+        "start",
+        "agenda",
+        "myagenda",
+        "reminders",
+        "venues",
+        "transport",
+        "language",
+        "help",
+    }
     assert bot.fake.commands("th")[1]["description"] == "กำหนดการรายวัน"
     assert bot.fake.commands("zh")[1]["description"] == "按日期查看议程"
 
@@ -148,7 +157,7 @@ async def test_agenda_browsing_by_buttons(bot: Bot) -> None:
     assert "Artificial Intelligence Forum" in card.params["text"]
     assert "time not published" in card.params["text"]
     assert "Wuzhen Internet International Convention and Exhibition Center" in card.params["text"]
-    assert buttons(card) == [("« Back", "ag:2023-11-08")]
+    assert buttons(card) == [("⭐ Add to my agenda", "st:ai-forum:1"), ("« Back", "ag:2023-11-08")]
     back = await bot.press(4, "ag:2023-11-08", agenda_id, "editMessageText")
     assert buttons(back)[0] == ("09:30 Opening Ceremony", "s:opening-ceremony")
     assert bot.fake.bot_messages(4)[-1]["message_id"] == agenda_id  # browsing edits one message

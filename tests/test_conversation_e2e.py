@@ -124,4 +124,4 @@ async def test_clarification_buttons_answer_at_once_and_set_the_topic(
 
     follow = await _say(fake, 22, "and where is it held?")
     assert "Opening Ceremony" in follow.params["text"]
-    assert [t for t, _ in _buttons(follow)] == ["👍", "👎"]
+    assert [t for t, _ in _buttons(follow)] == ["⭐ Add to my agenda", "👍", "👎"], "a session's answer"

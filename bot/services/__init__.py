@@ -8,8 +8,10 @@ from datetime import timedelta
 from bot.config import Settings
 from bot.delivery.sender import Sender
 from bot.i18n import Translator
+from bot.services.agenda import AgendaService
 from bot.services.answering import AnsweringService
 from bot.services.catalogue import Catalogue
+from bot.services.engine_holder import EngineHolder
 from bot.services.feedback import FeedbackService
 from bot.services.privacy import PrivacyService
 from bot.services.ratelimit import QuestionRateLimiter
@@ -31,6 +33,8 @@ class Services:
     catalogue: Catalogue
     question_rate: QuestionRateLimiter
     privacy: PrivacyService
+    holder: EngineHolder
+    agenda: AgendaService
     sender: Sender | None = None
     """The one sender of outgoing messages; set by the Telegram layer, which supplies its transport."""
 
@@ -38,10 +42,12 @@ class Services:
     def create(
         cls, settings: Settings, engine: Engine, db: Database, texts: Translator | None = None
     ) -> Services:
+        texts = texts or Translator.load()
+        holder = EngineHolder(engine)
         return cls(
             settings=settings,
             db=db,
-            texts=texts or Translator.load(),
+            texts=texts,
             users=UserService(db),
             answering=AnsweringService(engine, db),
             feedback=FeedbackService(db),
@@ -50,6 +56,8 @@ class Services:
                 settings.question_rate_limit, timedelta(seconds=settings.question_rate_window)
             ),
             privacy=PrivacyService(db, timedelta(days=settings.question_retention_days)),
+            holder=holder,
+            agenda=AgendaService(db, lambda: holder.current.kb, texts),
         )
 
     async def close(self) -> None:

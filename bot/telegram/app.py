@@ -44,7 +44,7 @@ log = logging.getLogger(__name__)
 
 Mode = Literal["polling", "webhook"]
 ALLOWED_UPDATES = [Update.MESSAGE, Update.EDITED_MESSAGE, Update.CALLBACK_QUERY, Update.MY_CHAT_MEMBER]
-COMMANDS = ("start", "agenda", "venues", "transport", "language", "help")
+COMMANDS = ("start", "agenda", "myagenda", "reminders", "venues", "transport", "language", "help")
 MENU_LANGUAGES = ("th", "zh")
 """Languages with their own command menu; everyone else sees the English one."""
 CONCURRENT_UPDATES = 256
@@ -76,9 +76,13 @@ def build_application(settings: Settings, engine: Engine, mode: Mode = "polling"
             rate=settings.rate_limit_per_second,
             on_blocked=svc.users.mark_blocked,
         )
+        svc.agenda.sender = svc.sender
         attach(application, svc)
         register_sender(application.bot, svc.sender)
         await svc.sender.start()
+        svc.holder.add_listener(svc.agenda.on_engine)
+        await svc.holder.announce_loaded()
+        agenda.start_reminders(application)
         await set_commands(application, services(application).texts)
         retention.schedule(application)
         log.info(

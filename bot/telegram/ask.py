@@ -18,6 +18,7 @@ from telegram.ext import BaseHandler, CallbackContext, CallbackQueryHandler, Mes
 from bot.services import Services
 from bot.services.answering import Reply
 from bot.services.privacy import has_content
+from bot.telegram.agenda import star_answer, star_markup
 from bot.telegram.callbacks import Entry, Feedback, fits
 from bot.telegram.common import (
     addressed_text,
@@ -95,6 +96,7 @@ async def ask(update: Update, context: CallbackContext) -> None:
         return
     reply = await svc.answering.answer(user.id, message.chat_id, question, lang)
     text, markup = render(reply, svc)
+    markup = await star_answer(svc, user.id, reply.answer, markup)
     await reply_html(message, text, markup)
 
 
@@ -115,7 +117,9 @@ async def show_entry(update: Update, context: CallbackContext) -> None:
         return
     chat_id = query.message.chat.id
     await svc.answering.choose(chat_id, entry_id, lang)
-    await send_html(context.bot, chat_id, escape(text))
+    await send_html(
+        context.bot, chat_id, escape(text), await star_markup(svc, query.from_user.id, entry_id, lang)
+    )
     venue = svc.catalogue.venue(entry_id, lang)
     if venue is not None:
         await send_venue(context.bot, chat_id, venue)

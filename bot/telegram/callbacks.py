@@ -166,3 +166,45 @@ class Venue(CallbackData):
 
     PREFIX = "v"
     key: str
+
+
+# --- Personal agenda ---------------------------------------------------------------------------------
+
+
+@register
+class Star(CallbackData):
+    """⭐ on a session card: add the session to the user's agenda (``on``) or remove it."""
+
+    PREFIX = "st"
+    session_id: str
+    on: bool
+
+
+@register
+class Unstar(CallbackData):
+    """A remove button in /myagenda: remove the session and show the list again."""
+
+    PREFIX = "myx"
+    session_id: str
+
+
+@register
+class CalendarFile(CallbackData):
+    """/myagenda's button for the .ics file of the user's agenda."""
+
+    PREFIX = "ics"
+
+
+@register
+class RemindersMenu(CallbackData):
+    """/myagenda's button opening the reminder choices."""
+
+    PREFIX = "remm"
+
+
+@register
+class RemindBefore(CallbackData):
+    """A reminder choice: minutes before each session (0: off)."""
+
+    PREFIX = "rem"
+    minutes: int

@@ -11,6 +11,7 @@ from telegram.ext import Application, CallbackContext
 from bot.delivery.scheduler import Kind
 from bot.delivery.sender import Outgoing, Sender, html_message
 from bot.services import Services
+from bot.telegram.bot_api import encode_file
 from bot.telegram.formatting import split_html
 from index.types import Lang
 
@@ -195,3 +196,52 @@ def addressed_text(message: Message, bot: Bot) -> str | None:
     for _, value in mentions:
         text = text.replace(value, " ")
     return " ".join(text.split())
+
+
+async def send_document(
+    bot: Bot,
+    chat_id: int,
+    filename: str,
+    content: bytes,
+    caption: str | None = None,
+    *,
+    ref: str | None = None,
+) -> None:
+    """Send a file (``caption`` in HTML) through the bot's sender."""
+    params: dict[str, object] = {"document": encode_file(filename, content)}
+    if caption:
+        params.update(caption=caption, parse_mode="HTML")
+    user_id = chat_id if chat_id > 0 else None
+    await send(bot, [Outgoing(chat_id, params, method="sendDocument", ref=ref, user_id=user_id)])
+
+
+async def edit_markup(bot: Bot, chat_id: int, message_id: int, markup: InlineKeyboardMarkup | None) -> None:
+    """Replace the buttons under one of the bot's messages, through the bot's sender."""
+    params: dict[str, object] = {"message_id": message_id}
+    if markup is not None:
+        params["reply_markup"] = markup.to_dict()
+    user_id = chat_id if chat_id > 0 else None
+    await send(bot, [Outgoing(chat_id, params, method="editMessageReplyMarkup", user_id=user_id)])
+
+
+async def edit_html(
+    bot: Bot, chat_id: int, message_id: int, text: str, markup: InlineKeyboardMarkup | None
+) -> None:
+    """Replace the text (HTML) and buttons of one of the bot's messages, through the bot's sender.
+
+    A text too long for one message is sent as new messages instead.
+    """
+    parts = split_html(text)
+    if len(parts) > 1:
+        await send_html(bot, chat_id, text, markup)
+        return
+    params: dict[str, object] = {
+        "message_id": message_id,
+        "text": text,
+        "parse_mode": "HTML",
+        "link_preview_options": {"is_disabled": True},
+    }
+    if markup is not None:
+        params["reply_markup"] = markup.to_dict()
+    user_id = chat_id if chat_id > 0 else None
+    await send(bot, [Outgoing(chat_id, params, method="editMessageText", user_id=user_id)])
