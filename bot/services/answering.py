@@ -19,6 +19,7 @@ from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
+from bot.services.engine_holder import EngineHolder
 from bot.storage.database import Database
 from index.engine import Answer, Engine
 from index.types import Lang
@@ -42,11 +43,23 @@ class _Pending:
 
 
 class AnsweringService:
-    """Answers questions on a thread pool and records them."""
+    """Answers questions on a thread pool and records them.
 
-    def __init__(self, engine: Engine, db: Database, *, workers: int = 1, max_batch: int = MAX_BATCH) -> None:
-        self.engine = engine
+    Each batch asks the engine the holder serves when the batch starts, so after a knowledge swap the
+    next batch uses the new engine and the batch in flight finishes on the old one.
+    """
+
+    def __init__(
+        self,
+        engine: Engine | EngineHolder,
+        db: Database,
+        *,
+        workers: int = 1,
+        max_batch: int = MAX_BATCH,
+    ) -> None:
+        self.holder = engine if isinstance(engine, EngineHolder) else EngineHolder(engine)
         self._db = db
+        self._running: set[asyncio.Future] = set()
         self._workers = workers
         self._max_batch = max_batch
         self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="engine")
@@ -81,14 +94,31 @@ class AnsweringService:
         """Hand the queued questions (up to ``max_batch``) to a worker thread."""
         batch, self._queue = self._queue[: self._max_batch], self._queue[self._max_batch :]
         self._busy += 1
-        work = loop.run_in_executor(self._executor, self._run, [(p.question, p.fallback) for p in batch])
+        engine = self.holder.current
+        work = loop.run_in_executor(
+            self._executor, self._run, engine, [(p.question, p.fallback) for p in batch]
+        )
+        self._running.add(work)
+        work.add_done_callback(self._running.discard)
         work.add_done_callback(lambda done: self._finish(loop, batch, done))
+
+    @property
+    def engine(self) -> Engine:
+        """The engine new questions go to."""
+        return self.holder.current
+
+    async def settled(self) -> None:
+        """Wait until the batches running now are finished (not those started later)."""
+        running = set(self._running)
+        if running:
+            await asyncio.wait(running)
 
     def engine_stats(self) -> tuple[float, int]:
         """Seconds spent in the engine (wall time of the batches) and questions it answered, so far."""
         return self._engine_seconds, self._engine_questions
 
-    def _run(self, items: list[tuple[str, Lang]]) -> tuple[list[Answer], float]:
+    @staticmethod
+    def _run(engine: Engine, items: list[tuple[str, Lang]]) -> tuple[list[Answer], float]:
         """In a worker thread: one ``ask_many`` call per fallback language, answers in input order,
         and the seconds it took."""
         started = time.perf_counter()
@@ -97,7 +127,7 @@ class AnsweringService:
             groups[fallback].append(i)
         answers: list[Answer | None] = [None] * len(items)
         for fallback, indexes in groups.items():
-            found = self.engine.ask_many([items[i][0] for i in indexes], fallback)
+            found = engine.ask_many([items[i][0] for i in indexes], fallback)
             for i, answer in zip(indexes, found, strict=True):
                 answers[i] = answer
         return [a for a in answers if a is not None], time.perf_counter() - started

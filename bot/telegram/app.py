@@ -19,7 +19,8 @@ from bot.i18n import Translator
 from bot.logs import hide_secret
 from bot.services import Services
 from bot.storage.database import Database
-from bot.telegram import agenda, ask, feedback, nontext, start, stats, transport, venues
+from bot.storage.knowledge_versions import served_directory
+from bot.telegram import agenda, ask, feedback, knowledge, nontext, start, stats, transport, venues
 from bot.telegram.common import SERVICES_KEY, attach, services
 from bot.telegram.errors import on_error
 from bot.telegram.http import AiohttpRequest
@@ -55,6 +56,7 @@ def build_application(settings: Settings, engine: Engine, mode: Mode = "polling"
     async def on_start(application: Application) -> None:
         db = await Database.open(settings.database_path)
         attach(application, Services.create(settings, engine, db))
+        await services(application).holder.announce_loaded()
         await set_commands(application, services(application).texts)
         log.info(
             "bot @%s started: mode %s, index %s, %d knowledge entries",
@@ -87,10 +89,21 @@ def build_application(settings: Settings, engine: Engine, mode: Mode = "polling"
         .post_shutdown(on_stop)
         .build()
     )
-    for module in (start, agenda, venues, transport, feedback, stats, ask, nontext):
+    for module in (start, agenda, venues, transport, feedback, ask):
         application.add_handlers(module.handlers())
+    # Staff-only commands and admins' uploads, restricted to the ids in the settings; before the
+    # non-text hint, which would otherwise take the admins' documents.
+    application.add_handlers([*stats.handlers(settings), *knowledge.handlers(settings)])
+    application.add_handlers(nontext.handlers())
     application.add_error_handler(on_error)
     return application
+
+
+def load_served_engine(settings: Settings) -> Engine:
+    """The engine for the last knowledge version an admin applied, else for the shipped files."""
+    directory, version = served_directory(settings.data_dir, settings.knowledge_dir)
+    log.info("serving knowledge %s from %s", version.id if version else "as shipped", directory)
+    return Engine.load(directory, settings.data_dir, settings.embedding_model)
 
 
 def run_bot(settings: Settings, webhook: bool = False, engine: Engine | None = None) -> None:
@@ -104,7 +117,7 @@ def run_bot(settings: Settings, webhook: bool = False, engine: Engine | None = N
     if webhook:
         settings.require_webhook()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    engine = engine or Engine.load(settings.knowledge_dir, settings.data_dir, settings.embedding_model)
+    engine = engine or load_served_engine(settings)
     application = build_application(settings, engine, "webhook" if webhook else "polling")
     if webhook:
         log.info("webhook server on %s:%d", settings.webhook_listen, settings.webhook_port)

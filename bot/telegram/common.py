@@ -74,6 +74,20 @@ async def send_html(bot: Bot, chat_id: int, text: str, markup: InlineKeyboardMar
         await bot.send_message(chat_id, part, reply_markup=markup_here)
 
 
+async def send_document(
+    bot: Bot, chat_id: int, content: bytes, filename: str, caption: str | None = None
+) -> Message:
+    """Send ``content`` as a file named ``filename``, with an optional HTML caption."""
+    return await bot.send_document(chat_id, document=content, filename=filename, caption=caption)
+
+
+async def send_photo(
+    bot: Bot, chat_id: int, png: bytes, caption: str | None = None, filename: str = "chart.png"
+) -> Message:
+    """Send an image (e.g. a chart) with an optional HTML caption."""
+    return await bot.send_photo(chat_id, photo=png, filename=filename, caption=caption)
+
+
 def is_group(chat: Chat | None) -> bool:
     return chat is not None and chat.type in (Chat.GROUP, Chat.SUPERGROUP)
 
