@@ -20,8 +20,22 @@ from pydantic import ValidationError
 from index.schema import Entry, Event, Fact, FaqEntry, KnowledgeFile, Route, Session, Venue
 
 MAX_FILE_BYTES = 2_000_000
-_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-"""libyaml's loader where PyYAML was built with it (several times faster), else the pure-Python one."""
+
+
+class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+    """libyaml's safe loader where PyYAML was built with it (several times faster), else the pure-Python
+    one; an impossible date such as 2023-11-31 stays text, so validation reports it with its entry,
+    field and line instead of the loader failing."""
+
+
+def _timestamp(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> object:
+    try:
+        return yaml.constructor.SafeConstructor.construct_yaml_timestamp(loader, node)
+    except ValueError:
+        return loader.construct_scalar(node)
+
+
+_Loader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp)
 
 
 @dataclass(frozen=True)

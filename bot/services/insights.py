@@ -90,7 +90,7 @@ def group_questions(
     groups = [
         QuestionGroup(
             count=len(m),
-            languages=dict(Counter(languages[i] for i in m).most_common()),
+            languages=dict(sorted(Counter(languages[i] for i in m).items(), key=lambda kv: (-kv[1], kv[0]))),
             example=texts[m[0]],
             members=tuple(m),
         )

@@ -46,7 +46,8 @@ def _changes(svc: Services, lang: Lang, diff: Diff) -> str:
             continue
         lines.append(f"<b>{svc.texts(lang, f'admin.{key}')}</b> ({len(items)}):")
         lines += [
-            f"• <code>{html.escape(i.entry_id)}</code> {html.escape(i.title)}" for i in items[:ENTRIES_SHOWN]
+            f"• <code>{html.escape(i.entry_id, quote=False)}</code> {html.escape(i.title, quote=False)}"
+            for i in items[:ENTRIES_SHOWN]
         ]
         if len(items) > ENTRIES_SHOWN:
             lines.append(f"• … +{len(items) - ENTRIES_SHOWN}")
@@ -82,7 +83,7 @@ async def _show_problems(update: Update, context: CallbackContext, lang: Lang, e
     svc = services(context)
     problems = [str(p) for p in error.problems]
     lines = [svc.texts(lang, "admin.invalid", count=len(problems))]
-    lines += [f"• {html.escape(p)}" for p in problems[:PROBLEMS_SHOWN]]
+    lines += [f"• {html.escape(p, quote=False)}" for p in problems[:PROBLEMS_SHOWN]]
     if len(problems) > PROBLEMS_SHOWN:
         lines.append(svc.texts(lang, "admin.invalid_more", count=len(problems) - PROBLEMS_SHOWN))
     message = update.effective_message
