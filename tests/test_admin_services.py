@@ -116,7 +116,6 @@ async def test_concurrent_applies_do_not_interleave_and_the_old_engine_is_freed(
         with pytest.raises(NotApplied) as again:
             await service.apply(one.proposal_id, 1)
         assert again.value.reason == "applied"
-        await service.close()
         assert old() is None, "the replaced engine is still alive"
 
         store = VersionStore(data)
@@ -131,7 +130,6 @@ async def test_concurrent_applies_do_not_interleave_and_the_old_engine_is_freed(
         with pytest.raises(NotApplied):
             await service.rollback("v1", 3)
     finally:
-        await service.close()
         await db.close()
 
 

@@ -58,14 +58,12 @@ class Services:
                 db,
                 settings.data_dir,
                 settings.knowledge_dir,
-                settled=answering.settled,
                 max_upload_bytes=config.upload_max_bytes,
             ),
             insights=InsightsService(db, holder, config),
         )
 
     async def close(self) -> None:
-        """Finish the question batch in flight and any knowledge clean-up, then close the database."""
+        """Finish the question batch in flight, then close the database."""
         await self.answering.close()
-        await self.knowledge.close()
         await self.db.close()

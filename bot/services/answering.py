@@ -59,7 +59,7 @@ class AnsweringService:
     ) -> None:
         self.holder = engine if isinstance(engine, EngineHolder) else EngineHolder(engine)
         self._db = db
-        self._running: set[asyncio.Future] = set()
+
         self._workers = workers
         self._max_batch = max_batch
         self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="engine")
@@ -98,20 +98,12 @@ class AnsweringService:
         work = loop.run_in_executor(
             self._executor, self._run, engine, [(p.question, p.fallback) for p in batch]
         )
-        self._running.add(work)
-        work.add_done_callback(self._running.discard)
         work.add_done_callback(lambda done: self._finish(loop, batch, done))
 
     @property
     def engine(self) -> Engine:
         """The engine new questions go to."""
         return self.holder.current
-
-    async def settled(self) -> None:
-        """Wait until the batches running now are finished (not those started later)."""
-        running = set(self._running)
-        if running:
-            await asyncio.wait(running)
 
     def engine_stats(self) -> tuple[float, int]:
         """Seconds spent in the engine (wall time of the batches) and questions it answered, so far."""
