@@ -211,9 +211,6 @@ def validate_documents(documents: Mapping[str, str]) -> KnowledgeBase:
         problems = _cross_check(files)
     if problems:
         raise KnowledgeError(problems)
-    digest = hashlib.sha256()
-    for name in sorted(documents):
-        digest.update(name.encode() + b"\0" + documents[name].encode() + b"\0")
     event = next(f.event for f in files.values() if f.event is not None)
     ordered = [files[n] for n in sorted(files)]
     return KnowledgeBase(
@@ -223,8 +220,16 @@ def validate_documents(documents: Mapping[str, str]) -> KnowledgeBase:
         venues=[x for f in ordered for x in f.venues],
         routes=[x for f in ordered for x in f.routes],
         faq=[x for f in ordered for x in f.faq],
-        content_hash=digest.hexdigest(),
+        content_hash=content_hash(documents),
     )
+
+
+def content_hash(documents: Mapping[str, str]) -> str:
+    """The fingerprint of a set of knowledge files (names and texts): ``KnowledgeBase.content_hash``."""
+    digest = hashlib.sha256()
+    for name in sorted(documents):
+        digest.update(name.encode() + b"\0" + documents[name].encode() + b"\0")
+    return digest.hexdigest()
 
 
 def read_documents(directory: Path) -> dict[str, str]:

@@ -43,6 +43,7 @@ from index.knowledge import (
     KnowledgeBase,
     KnowledgeError,
     Problem,
+    content_hash,
     read_documents,
     validate_documents,
 )
@@ -252,7 +253,6 @@ class KnowledgeService:
                 await self._repo.decide(proposal_id, "stale")
                 raise NotApplied("changed")
             base = await asyncio.to_thread(self._base_version)
-            kb = await asyncio.to_thread(validate_documents, proposal.files)
             version = await asyncio.to_thread(
                 self.store.create,
                 proposal.files,
@@ -261,7 +261,7 @@ class KnowledgeService:
                 applied_by=admin_id,
                 applied_by_name=admin_name,
                 created_at=now_text(),
-                content_hash=kb.content_hash,
+                content_hash=content_hash(proposal.files),
                 note=proposal.note,
             )
             try:
@@ -320,7 +320,7 @@ class KnowledgeService:
             applied_by=None,
             applied_by_name="",
             created_at=now_text(),
-            content_hash=validate_documents(documents).content_hash,
+            content_hash=content_hash(documents),
             note=str(self._knowledge_dir),
         )
         self.store.set_current(version.id)
