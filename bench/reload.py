@@ -14,7 +14,8 @@ the preview, and presses Apply. Two knowledge bases:
 For each it prints: seconds from pressing Apply to the first answer from the new version (the changed
 text), the time the bot reported, answer latency p50/p99/max before and during the rebuild, questions
 left unanswered or answered with an error (should be 0), and the resident memory of the process before,
-at its peak during the swap (old and new engines both alive), and two seconds after.
+at its peak during the swap (old and new engines both alive), and once every question is answered, with
+whether the replaced engine was freed.
 
     python bench/reload.py [--rate 10] [--data /tmp/summit-bench-reload]
 """
@@ -31,6 +32,7 @@ import statistics
 import sys
 import threading
 import time
+import weakref
 from pathlib import Path
 from typing import Any
 
@@ -170,6 +172,7 @@ async def scenario(name: str, knowledge: Path, data: Path, rate: float) -> None:
                 raise
             print(f"  preview after {time.monotonic() - fake.injected_at(upload):.2f} s", flush=True)
             rss_before = rss_mb()
+            old_engine = weakref.ref(app.bot_data["services"].holder.current)
             data_apply = preview.params["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
             message_id = fake.bot_messages(ADMIN)[-1]["message_id"]
             pressed = fake.callback(ADMIN, data_apply, message_id=message_id)
@@ -230,8 +233,7 @@ async def scenario(name: str, knowledge: Path, data: Path, rate: float) -> None:
             )
             peak = sampler.peak(t_apply, live.at + 2.0)
             print(f"  RSS: {rss_before:.0f} MB before, peak {peak:.0f} MB during the swap,", end=" ")
-            print(f"{rss_after:.0f} MB after")
-            assert app is not None
+            print(f"{rss_after:.0f} MB after; replaced engine freed: {old_engine() is None}")
 
 
 async def main(rate: float, data: Path) -> None:

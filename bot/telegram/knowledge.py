@@ -55,18 +55,19 @@ def _changes(svc: Services, lang: Lang, diff: Diff) -> str:
 
 
 async def _show_preview(
-    update: Update, svc: Services, lang: Lang, preview: Preview | None, source: str
+    update: Update, svc: Services, lang: Lang, preview: Preview | None, upload: str | None = None
 ) -> None:
-    """The changes of a proposal with "Apply" and "Cancel"; ``source`` is ``reload`` or ``upload:<name>``."""
+    """The changes of a proposal with "Apply" and "Cancel"; ``upload`` names the uploaded file, None for
+    a ``/reload``."""
     message = update.effective_message
-    kind, _, name = source.partition(":")
-    source = (
-        svc.texts(lang, f"admin.source_{kind}", name=name) if name else svc.texts(lang, "admin.source_reload")
-    )
+    if upload is not None:
+        source = svc.texts(lang, "admin.source_upload", name=upload)
+    else:
+        source = svc.texts(lang, "admin.source_reload")
     if preview is None:
         await reply_html(message, svc.texts(lang, "admin.unchanged"))
         return
-    text = svc.texts(lang, "admin.preview", entries=preview.entries, source=source)
+    text = svc.texts(lang, "admin.preview", entries=preview.entries, source=html.unescape(source))
     text = f"{text}\n\n{_changes(svc, lang, preview.diff)}"
     buttons = keyboard(
         [
@@ -134,7 +135,7 @@ async def upload(update: Update, context: CallbackContext) -> None:
     except KnowledgeError as error:
         await _show_problems(update, context, lang, error)
         return
-    await _show_preview(update, svc, lang, preview, f"upload:{name}")
+    await _show_preview(update, svc, lang, preview, upload=name)
 
 
 async def reload(update: Update, context: CallbackContext) -> None:
@@ -146,7 +147,7 @@ async def reload(update: Update, context: CallbackContext) -> None:
     except KnowledgeError as error:
         await _show_problems(update, context, lang, error)
         return
-    await _show_preview(update, svc, lang, preview, "reload")
+    await _show_preview(update, svc, lang, preview)
 
 
 def _is_admin(update: Update, svc: Services) -> bool:
