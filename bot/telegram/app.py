@@ -18,6 +18,7 @@ from bot.config import Settings
 from bot.i18n import Translator
 from bot.logs import hide_secret
 from bot.services import Services
+from bot.services.engine_holder import EngineHolder
 from bot.storage.database import Database
 from bot.storage.knowledge_versions import served_directory
 from bot.telegram import agenda, ask, feedback, knowledge, nontext, start, stats, transport, venues
@@ -53,17 +54,20 @@ async def set_commands(application: Application, texts: Translator) -> None:
 def build_application(settings: Settings, engine: Engine, mode: Mode = "polling") -> Application:
     """The bot's application with every handler; the database opens when it initialises."""
 
+    # Only the holder is kept (not ``engine``), so that the engine can be freed once a reload replaces it.
+    holder = EngineHolder(engine)
+
     async def on_start(application: Application) -> None:
         db = await Database.open(settings.database_path)
-        attach(application, Services.create(settings, engine, db))
+        attach(application, Services.create(settings, holder, db))
         await services(application).holder.announce_loaded()
         await set_commands(application, services(application).texts)
         log.info(
             "bot @%s started: mode %s, index %s, %d knowledge entries",
             application.bot.username,
             mode,
-            engine.version,
-            len(engine.kb.by_id),
+            holder.current.version,
+            len(holder.current.kb.by_id),
         )
 
     async def on_stop(application: Application) -> None:
@@ -117,8 +121,10 @@ def run_bot(settings: Settings, webhook: bool = False, engine: Engine | None = N
     if webhook:
         settings.require_webhook()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    engine = engine or load_served_engine(settings)
-    application = build_application(settings, engine, "webhook" if webhook else "polling")
+    application = build_application(
+        settings, engine or load_served_engine(settings), "webhook" if webhook else "polling"
+    )
+    engine = None  # the application's holder owns it now; a knowledge reload can free it
     if webhook:
         log.info("webhook server on %s:%d", settings.webhook_listen, settings.webhook_port)
         application.run_webhook(
