@@ -14,8 +14,9 @@ the preview, and presses Apply. Two knowledge bases:
 For each it prints: seconds from pressing Apply to the first answer from the new version (the changed
 text), the time the bot reported, answer latency p50/p99/max before and during the rebuild, questions
 left unanswered or answered with an error (should be 0), and the resident memory of the process before,
-at its peak during the swap (old and new engines both alive), and once every question is answered, with
-whether the replaced engine was freed.
+at its peak during the swap (old and new engines both alive), and once every question is answered. Then
+``/rollback`` is confirmed: the time until the old version is live again, and whether the engine it
+replaced was freed.
 
     python bench/reload.py [--rate 10] [--data /tmp/summit-bench-reload]
 """
@@ -172,7 +173,6 @@ async def scenario(name: str, knowledge: Path, data: Path, rate: float) -> None:
                 raise
             print(f"  preview after {time.monotonic() - fake.injected_at(upload):.2f} s", flush=True)
             rss_before = rss_mb()
-            old_engine = weakref.ref(app.bot_data["services"].holder.current)
             data_apply = preview.params["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
             message_id = fake.bot_messages(ADMIN)[-1]["message_id"]
             pressed = fake.callback(ADMIN, data_apply, message_id=message_id)
@@ -185,6 +185,16 @@ async def scenario(name: str, knowledge: Path, data: Path, rate: float) -> None:
             while time.monotonic() < deadline and len(answered_chats(fake)) < len(asked):
                 await asyncio.sleep(0.2)
             rss_after = rss_mb()
+
+            # Roll back: the engine built by the Apply is replaced in turn and must be freed.
+            applied = weakref.ref(app.bot_data["services"].holder.current)
+            confirm_at = fake.injected_at(fake.user_message(ADMIN, "/rollback"))
+            confirm: Call = await admin_message(confirm_at, "Roll back to")
+            rollback_data = confirm.params["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
+            message_id = fake.bot_messages(ADMIN)[-1]["message_id"]
+            rolled = fake.injected_at(fake.callback(ADMIN, rollback_data, message_id=message_id))
+            back: Call = await admin_message(rolled, "live again")
+            await asyncio.sleep(0.5)
             sampler.stop()
             reported = live.params["text"].split("after ")[1].split(" s")[0]
 
@@ -233,7 +243,9 @@ async def scenario(name: str, knowledge: Path, data: Path, rate: float) -> None:
             )
             peak = sampler.peak(t_apply, live.at + 2.0)
             print(f"  RSS: {rss_before:.0f} MB before, peak {peak:.0f} MB during the swap,", end=" ")
-            print(f"{rss_after:.0f} MB after; replaced engine freed: {old_engine() is None}")
+            print(f"{rss_after:.0f} MB after")
+            print(f"  /rollback confirmed → old version live: {back.at - rolled:.2f} s;", end=" ")
+            print(f"engine it replaced freed: {applied() is None}")
 
 
 async def main(rate: float, data: Path) -> None:
