@@ -38,6 +38,7 @@ index: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/engine_bench.py
 	$(BIN)/python bench/bot_load.py
+	$(BIN)/python bench/reload.py
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .ruff_cache
