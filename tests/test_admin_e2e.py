@@ -17,7 +17,9 @@ import pytest
 from bot_harness import running_bot, settings_for
 from botapi_fake import Call, FakeBotApi
 from telegram.ext import Application
+from typer.testing import CliRunner
 
+from bot.cli import app as cli
 from bot.config import Settings
 from bot.services import Services
 from bot.storage.knowledge_versions import VersionStore
@@ -276,9 +278,15 @@ async def test_reload_picks_up_files_edited_on_the_server(built: tuple[Engine, P
             bot = Admin(fake, app, settings)
             assert "changes nothing" in (await bot.say(ADMIN, "/reload")).params["text"]
             (served / "summit.yaml").write_text(UPDATED, encoding="utf-8")
+            # The operator builds the index on the server first: Apply then embeds nothing.
+            built_index = CliRunner().invoke(
+                cli, ["index", "build", "--knowledge", str(served), "--data-dir", str(data)]
+            )
+            assert built_index.exit_code == 0, built_index.output
             preview = await bot.say(ADMIN, "/reload")
             assert "files on the server" in preview.params["text"]
-            await bot.press(ADMIN, buttons(preview)[0][1], "is live")
+            live = await bot.press(ADMIN, buttons(preview)[0][1], "is live")
+            assert "(0 passages embedded" in live.params["text"]
             assert "2,000" in (await bot.say(ATTENDEE, QUESTION)).params["text"]
 
 

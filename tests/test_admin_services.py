@@ -133,6 +133,25 @@ async def test_concurrent_applies_do_not_interleave_and_the_old_engine_is_freed(
         await db.close()
 
 
+def test_served_directory_falls_back_to_the_shipped_files(tmp_path: Path) -> None:
+    store = VersionStore(tmp_path)
+    assert served_directory(tmp_path, FIXTURE) == (FIXTURE, None)
+    version = store.create(
+        {"summit.yaml": ORIGINAL},
+        parent=None,
+        source="shipped",
+        applied_by=None,
+        applied_by_name="",
+        created_at="2023-11-01T00:00:00+00:00",
+        content_hash="x",
+    )
+    assert served_directory(tmp_path, FIXTURE) == (FIXTURE, None)  # stored but never made current
+    store.set_current(version.id)
+    assert served_directory(tmp_path, FIXTURE) == (store.files_dir("v1"), version)
+    shutil.rmtree(store.root / "v1")
+    assert served_directory(tmp_path, FIXTURE) == (FIXTURE, None)  # missing: logged, shipped files served
+
+
 async def _populate(db: Database, now: datetime) -> None:
     await db.touch_user(1, "en")
     await db.touch_user(2, "zh")
