@@ -59,7 +59,6 @@ class AnsweringService:
     ) -> None:
         self.holder = engine if isinstance(engine, EngineHolder) else EngineHolder(engine)
         self._db = db
-
         self._workers = workers
         self._max_batch = max_batch
         self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="engine")
