@@ -39,6 +39,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/engine_bench.py
 	$(BIN)/python bench/bot_load.py
 	$(BIN)/python bench/agenda_bench.py
+	$(BIN)/python bench/reload.py
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .ruff_cache

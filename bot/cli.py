@@ -393,6 +393,114 @@ def purge(
     typer.echo(f"Deleted {deleted} question(s) older than {retention.days} day(s) from {path}.")
 
 
+# --- Usage figures and exports for the organisers ------------------------------------------------
+
+
+def _open_database(data_dir: Path | None):
+    from bot.storage.database import Database
+
+    path = _data_dir(data_dir) / "bot.sqlite3"
+    if not path.exists():
+        typer.echo(f"error: no database at {path}; the bot has not run with this data directory", err=True)
+        raise typer.Exit(1)
+    return Database.open(path)
+
+
+@app.command()
+def stats(data_dir: DataOpt = None) -> None:
+    """Usage figures: users by language, questions per day, share answered, feedback, knowledge versions."""
+    import asyncio
+
+    from bot.services.insights import InsightsService
+    from bot.storage.knowledge_schema import KnowledgeRepository
+    from bot.storage.knowledge_versions import VersionStore
+
+    async def collect():
+        db = await _open_database(data_dir)
+        try:
+            figures = await InsightsService(db, None).stats()  # type: ignore[arg-type]  # no engine needed
+            return figures, await KnowledgeRepository(db).activations(5)
+        finally:
+            await db.close()
+
+    figures, activations = asyncio.run(collect())
+    t = figures.totals
+    typer.echo(f"users: {t.users} ({', '.join(f'{k} {n}' for k, n in figures.users_by_language.items())})")
+    typer.echo(f"subscribed to announcements: {t.subscribers}; blocked the bot: {t.blocked}")
+    typer.echo(f"questions: {t.questions}; answered: {t.answered} ({figures.answered_share:.0%})")
+    typer.echo(f"feedback: {t.up} helpful, {t.down} not helpful")
+    languages = sorted(figures.questions_per_day)
+    typer.echo("\nday         " + "".join(f"{lang:>6}" for lang in languages) + "  answered")
+    for i, day in enumerate(figures.days):
+        counts = [figures.questions_per_day[lang][i] for lang in languages]
+        total = sum(counts)
+        share = f"{figures.answered_per_day[i] / total:.0%}" if total else "-"
+        typer.echo(f"{day.isoformat()}  " + "".join(f"{n:>6}" for n in counts) + f"  {share:>8}")
+    current = VersionStore(_data_dir(data_dir)).current()
+    typer.echo(f"\nknowledge served: {current.id if current else 'as shipped'}")
+    for a in activations:
+        typer.echo(
+            f"  {a.at:%Y-%m-%d %H:%M} {a.action:<8} {a.version:<6} by {a.admin_id} in {a.seconds:.1f}s"
+        )
+
+
+@app.command()
+def export(
+    since: Annotated[str, typer.Option("--since", help="First day to export (YYYY-MM-DD, UTC)")],
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="CSV file to write (default: standard output)")
+    ] = None,
+    data_dir: DataOpt = None,
+) -> None:
+    """Questions asked since a day, with how they were answered and their 👍/👎 votes, as CSV."""
+    import asyncio
+    import csv
+    import datetime as dt
+
+    from bot.storage.knowledge_schema import InsightsRepository
+
+    try:
+        day = dt.date.fromisoformat(since)
+    except ValueError:
+        raise typer.BadParameter("--since must be a date written YYYY-MM-DD") from None
+    start = dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC)
+    columns = [
+        "id",
+        "asked_at",
+        "language",
+        "answered",
+        "score",
+        "sources",
+        "question",
+        "helpful",
+        "unhelpful",
+    ]
+
+    async def write(stream) -> int:
+        db = await _open_database(data_dir)
+        count = 0
+        try:
+            writer = csv.writer(stream)
+            writer.writerow(columns)
+            async for qid, at, lang, answered, score, sources, text, up, down in InsightsRepository(
+                db
+            ).export_rows(start):
+                writer.writerow(
+                    [qid, at, lang, answered, score, " ".join(json.loads(sources)), text, up, down]
+                )
+                count += 1
+        finally:
+            await db.close()
+        return count
+
+    if output is None:
+        asyncio.run(write(sys.stdout))
+        return
+    with output.open("w", encoding="utf-8", newline="") as stream:
+        count = asyncio.run(write(stream))
+    typer.echo(f"{count} questions written to {output}", err=True)
+
+
 def main() -> None:
     """Entry point of the ``summit-bot`` console script and ``python -m bot``."""
     load_dotenv(".env")

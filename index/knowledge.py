@@ -20,8 +20,22 @@ from pydantic import ValidationError
 from index.schema import Entry, Event, Fact, FaqEntry, KnowledgeFile, Route, Session, Venue
 
 MAX_FILE_BYTES = 2_000_000
-_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-"""libyaml's loader where PyYAML was built with it (several times faster), else the pure-Python one."""
+
+
+class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+    """libyaml's safe loader where PyYAML was built with it (several times faster), else the pure-Python
+    one; an impossible date such as 2023-11-31 stays text, so validation reports it with its entry,
+    field and line instead of the loader failing."""
+
+
+def _timestamp(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> object:
+    try:
+        return yaml.constructor.SafeConstructor.construct_yaml_timestamp(loader, node)
+    except ValueError:
+        return loader.construct_scalar(node)
+
+
+_Loader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp)
 
 
 @dataclass(frozen=True)
@@ -197,9 +211,6 @@ def validate_documents(documents: Mapping[str, str]) -> KnowledgeBase:
         problems = _cross_check(files)
     if problems:
         raise KnowledgeError(problems)
-    digest = hashlib.sha256()
-    for name in sorted(documents):
-        digest.update(name.encode() + b"\0" + documents[name].encode() + b"\0")
     event = next(f.event for f in files.values() if f.event is not None)
     ordered = [files[n] for n in sorted(files)]
     return KnowledgeBase(
@@ -209,8 +220,16 @@ def validate_documents(documents: Mapping[str, str]) -> KnowledgeBase:
         venues=[x for f in ordered for x in f.venues],
         routes=[x for f in ordered for x in f.routes],
         faq=[x for f in ordered for x in f.faq],
-        content_hash=digest.hexdigest(),
+        content_hash=content_hash(documents),
     )
+
+
+def content_hash(documents: Mapping[str, str]) -> str:
+    """The fingerprint of a set of knowledge files (names and texts): ``KnowledgeBase.content_hash``."""
+    digest = hashlib.sha256()
+    for name in sorted(documents):
+        digest.update(name.encode() + b"\0" + documents[name].encode() + b"\0")
+    return digest.hexdigest()
 
 
 def read_documents(directory: Path) -> dict[str, str]:

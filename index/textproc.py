@@ -163,6 +163,7 @@ def _drop_invisible(text: str) -> str:
     return "".join(c for c in text if c.isprintable() or c.isspace())
 
 
+@lru_cache(maxsize=1 << 17)
 def normalise(text: str, limit: int | None = QUERY_LIMIT, *, places: bool = True) -> str:
     """Return ``text`` in the canonical form every match and index uses.
 
@@ -173,6 +174,9 @@ def normalise(text: str, limit: int | None = QUERY_LIMIT, *, places: bool = True
     place names in the knowledge base's spelling (see :mod:`index.numerals`; ``places=False`` skips
     this), whitespace collapsed. With ``limit`` (the default for questions) only that many characters
     are kept; pass ``None`` for passages.
+
+    Results are cached: rebuilding the indexes after a knowledge change normalises again only the
+    texts that changed (the Thai normaliser alone takes seconds over a large knowledge base).
     """
     if limit is not None:
         text = text[: limit * _RAW_FACTOR]

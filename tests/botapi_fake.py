@@ -350,8 +350,8 @@ class FakeBotApi:
             "sendLocation": self._send_location,
             "sendChatAction": self._send_chat_action,
             "deleteMessage": self._delete_message,
-            "sendDocument": self._send_document,
         }
+        methods.update(self._file_methods())
         self._methods = {name.lower(): (name, handler) for name, handler in methods.items()}
 
     # ----------------------------------------------------------------- lifecycle
@@ -371,6 +371,7 @@ class FakeBotApi:
         self.port = sock.getsockname()[1]
         app = web.Application(client_max_size=64 * 1024 * 1024)
         app.router.add_route("*", "/bot{token}/{method}", self._handle)
+        app.router.add_route("GET", "/file/bot{token}/{path:.+}", self._download)
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
         await self._runner.setup()
         await web.SockSite(self._runner, sock).start()
@@ -778,11 +779,9 @@ class FakeBotApi:
             raw.update(await request.json())
         elif request.can_read_body:
             for key, value in (await request.post()).items():
-                raw[key] = (
-                    {"filename": value.filename, "content": value.file.read()}
-                    if isinstance(value, web.FileField)
-                    else value
-                )
+                if isinstance(value, web.FileField):
+                    value = {"filename": value.filename, "data": value.file.read()}
+                raw[key] = value
         return {key: _decode(key, value) for key, value in raw.items()}
 
     def _check_faults(self, method: str, params: dict[str, Any]) -> None:
@@ -1068,24 +1067,96 @@ class FakeBotApi:
             raise ApiError(400, "Bad Request: message to delete not found")
         return True
 
-    # ----------------------------------------------------------------- documents (calendar files)
+    # ----------------------------------------------------------------- files: documents and photos
+    # Users send documents (``document``); the bot downloads them (getFile, then GET /file/bot<token>/...)
+    # and sends documents and photos of its own (sendDocument, sendPhoto; their bytes are in ``sent_files``).
+
+    def _file_methods(self) -> dict[str, Callable[[dict[str, Any]], Any]]:
+        self._files: dict[str, bytes] = {}
+        self.sent_files: list[tuple[str, int, str, bytes]] = []
+        """``(method, chat_id, file name, content)`` of every document and photo the bot sent."""
+        return {
+            "getFile": self._get_file,
+            "sendDocument": self._send_document,
+            "sendPhoto": self._send_photo,
+        }
+
+    def document(
+        self,
+        user_id: int,
+        file_name: str,
+        content: bytes,
+        *,
+        mime_type: str = "application/x-yaml",
+        caption: str | None = None,
+        chat_id: int | None = None,
+        **options: Any,
+    ) -> int:
+        """A user sends a file; the bot can fetch ``content`` through getFile and the file URL."""
+        n = next(self._file_ids)
+        file_id = f"document-{n}"
+        self._files[file_id] = content
+        document = {
+            "file_id": file_id,
+            "file_unique_id": f"ud-{n}",
+            "file_name": file_name,
+            "mime_type": mime_type,
+            "file_size": len(content),
+        }
+        body: dict[str, Any] = {"document": document}
+        if caption:
+            body["caption"] = caption
+        return self._media(user_id, body, chat_id, **options)
+
+    async def _get_file(self, params: dict[str, Any]) -> dict[str, Any]:
+        file_id = str(params.get("file_id") or "")
+        if file_id not in self._files:
+            raise ApiError(400, "Bad Request: invalid file_id")
+        return {
+            "file_id": file_id,
+            "file_unique_id": f"u-{file_id}",
+            "file_size": len(self._files[file_id]),
+            "file_path": f"documents/{file_id}",
+        }
+
+    async def _download(self, request: web.Request) -> web.StreamResponse:
+        if request.match_info["token"] != self.token:
+            return web.Response(status=401)
+        content = self._files.get(request.match_info["path"].removeprefix("documents/"))
+        if content is None:
+            return web.Response(status=404)
+        return web.Response(body=content)
+
+    def _sent_file(self, method: str, params: dict[str, Any], field: str) -> dict[str, Any]:
+        upload = params.get(field)
+        if not isinstance(upload, dict) or "data" not in upload:
+            raise ApiError(400, f"Bad Request: there is no {field} in the request")
+        if (caption := params.get("caption")) and (params.get("parse_mode") or "").lower() == "html":
+            parse_html(caption)
+        chat_id = self._target_chat(params)
+        self.sent_files.append((method, chat_id, upload["filename"] or "", upload["data"]))
+        return upload
 
     async def _send_document(self, params: dict[str, Any]) -> dict[str, Any]:
-        """A file upload: the message keeps its name and bytes (base64 in ``document["content_base64"]``)."""
-        upload = params.get("document")
-        if not isinstance(upload, dict) or not upload.get("content"):
-            raise ApiError(400, "Bad Request: there is no document in the request")
+        upload = self._sent_file("sendDocument", params, "document")
+        n = next(self._file_ids)
         document = {
-            "file_id": f"doc-{next(self._file_ids)}",
-            "file_unique_id": f"udoc-{len(upload['content'])}",
-            "file_name": upload.get("filename") or "file",
-            "file_size": len(upload["content"]),
-            "content_base64": base64.b64encode(upload["content"]).decode(),
+            "file_id": f"bot-document-{n}",
+            "file_unique_id": f"ubd-{n}",
+            "file_name": upload["filename"],
+            "file_size": len(upload["data"]),
+            "content_base64": base64.b64encode(upload["data"]).decode(),
         }
         content: dict[str, Any] = {"document": document}
         if params.get("caption"):
-            caption, entities = self._text({**params, "text": params["caption"]})
-            content["caption"] = caption
-            if entities:
-                content["caption_entities"] = entities
+            content["caption"] = params["caption"]
+        return self._bot_message(params, content)
+
+    async def _send_photo(self, params: dict[str, Any]) -> dict[str, Any]:
+        self._sent_file("sendPhoto", params, "photo")
+        n = next(self._file_ids)
+        photo = [{"file_id": f"bot-photo-{n}", "file_unique_id": f"ubp-{n}", "width": 800, "height": 420}]
+        content: dict[str, Any] = {"photo": photo}
+        if params.get("caption"):
+            content["caption"] = params["caption"]
         return self._bot_message(params, content)

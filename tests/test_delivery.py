@@ -320,3 +320,24 @@ async def test_replies_too_old_after_a_restart_are_dropped(tmp_path: Path) -> No
     await db.close()
     assert counts["expired"] == 1 and transport.texts(1) == []
     assert transport.texts(2) == ["hello 2"], "announcements do not expire"
+
+
+def test_a_chat_that_sent_before_is_not_starved_by_newcomers() -> None:
+    s = Scheduler(rate=10)
+    s.add(item(0, 1), 0.0)
+    first = s.next(0.0)
+    assert isinstance(first, Item)
+    s.finished(first, 0.0)
+    s.add(item(1, 1), 0.0)
+    served_at = None
+    now, oid = 0.0, 100
+    while now < 5.0 and served_at is None:
+        s.add(item(oid, oid), now)  # a new chat every 10 ms, faster than the overall rate
+        oid += 1
+        got = s.next(now)
+        if isinstance(got, Item):
+            if got.chat_id == 1:
+                served_at = now
+            s.finished(got, now)
+        now += 0.01
+    assert served_at is not None and served_at < 1.0, "behind only the chats that were ready before it"

@@ -65,7 +65,7 @@ async def test_a_file_is_sent_as_multipart(bot: Bot, fake: FakeBotApi) -> None:
     assert fake.calls[-1].params == {
         "chat_id": 11,
         "text": "the agenda",
-        "document": {"filename": "agenda.txt", "content": b"agenda"},
+        "document": {"filename": "agenda.txt", "data": b"agenda"},
     }
 
 

@@ -8,9 +8,10 @@ Rules, in order:
    short time pause everything (the overall limit was hit, not one chat's).
 2. **Priorities.** Replies to questions go before reminders and alerts, which go before announcements:
    a running broadcast never holds up an answer.
-3. **Fairness.** Chats with a message ready at the same priority take turns (start-time fair queueing):
-   a chat that just sent lines up behind every chat that has not, so a chat that floods the bot only
-   delays itself and another chat's reply waits for one sending slot at most.
+3. **Fairness.** Chats with a message ready at the same priority are served in the order they became
+   ready, and a chat that has just sent lines up behind chats that became ready about the same time: a
+   chat that floods the bot only delays itself (it also has its own per-chat limit), another chat's reply
+   waits for one sending slot at most, and no chat waits behind chats that came later.
 4. **Order within a chat.** One message per chat is in flight at a time and a chat's messages of one
    priority leave in the order they were queued; a message put back for a retry keeps its place.
 
@@ -37,6 +38,9 @@ CHAT_BURST = 3.0
 """Messages a private chat may get at once (a long answer split in parts) before the rate applies."""
 GROUP_RATE = 20 / 60
 GROUP_BURST = 3.0
+RECENT_WINDOW = 1.0
+RECENT_PENALTY = 0.05
+"""A chat that sent within ``RECENT_WINDOW`` seconds lines up as if it became ready this much later."""
 FLOOD_WINDOW = 2.0
 FLOOD_SIGNALS = 3
 """This many flood answers from different chats within ``FLOOD_WINDOW`` seconds pause every chat."""
@@ -79,7 +83,7 @@ class _Chat:
     rate: float
     burst: float
     paused_until: float = 0.0
-    last_key: float = float("-inf")
+    last_sent: float = float("-inf")
     in_flight: bool = False
     version: int = 0
 
@@ -108,8 +112,6 @@ class Scheduler:
         self._floods: deque[tuple[float, int]] = deque()
         self._chats: dict[int, _Chat] = {}
         self._ready: list[tuple[int, float, int, int, int]] = []  # (priority, key, seq, chat, version)
-        self._vtime = [0.0] * LEVELS
-        """Per priority, the fair-queueing key of the last message handed out."""
         self._timed: list[tuple[float, int, int, int]] = []  # (ready at, seq, chat, version)
         self._seq = itertools.count()
         self._in_flight = 0
@@ -167,7 +169,7 @@ class Scheduler:
             if self._tokens < 1.0:
                 return Wait((1.0 - self._tokens) / self.rate) if self._ready else self._timed_wait(now)
         while self._ready:
-            level, key, _, chat_id, version = heapq.heappop(self._ready)
+            _, _, _, chat_id, version = heapq.heappop(self._ready)
             chat = self._chats.get(chat_id)
             if chat is None or chat.version != version or chat.in_flight:
                 continue
@@ -181,8 +183,7 @@ class Scheduler:
                 self._tokens -= 1.0
             chat.in_flight = True
             chat.version += 1
-            self._vtime[level] = max(self._vtime[level], key)
-            chat.last_key = key
+            chat.last_sent = now
             self._in_flight += 1
             return item
         return self._timed_wait(now)
@@ -294,10 +295,10 @@ class Scheduler:
         token_wait = 0.0 if chat.tokens >= 1.0 else (1.0 - chat.tokens) / chat.rate
         ready_at = max(now + token_wait, chat.paused_until, head.not_before)
         if ready_at <= now:
-            # Start-time fair queueing: a chat that just sent lines up after every chat that has not.
-            level = head.priority
-            key = max(self._vtime[level], chat.last_key + 1)
-            heapq.heappush(self._ready, (level, key, next(self._seq), chat_id, chat.version))
+            # In the order chats became ready; a chat that has just sent yields to any chat that became
+            # ready up to RECENT_PENALTY later, so a flooding chat goes to the back of the line.
+            key = now + (RECENT_PENALTY if now - chat.last_sent < RECENT_WINDOW else 0.0)
+            heapq.heappush(self._ready, (head.priority, key, next(self._seq), chat_id, chat.version))
         else:
             heapq.heappush(self._timed, (ready_at, next(self._seq), chat_id, chat.version))
 

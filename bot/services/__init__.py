@@ -13,6 +13,8 @@ from bot.services.answering import AnsweringService
 from bot.services.catalogue import Catalogue
 from bot.services.engine_holder import EngineHolder
 from bot.services.feedback import FeedbackService
+from bot.services.insights import AdminConfig, InsightsService
+from bot.services.knowledge import KnowledgeService
 from bot.services.privacy import PrivacyService
 from bot.services.ratelimit import QuestionRateLimiter
 from bot.services.users import UserService
@@ -34,30 +36,47 @@ class Services:
     question_rate: QuestionRateLimiter
     privacy: PrivacyService
     holder: EngineHolder
+    """The engine being served; answering and the catalogue read it per request, a reload swaps it."""
     agenda: AgendaService
+    knowledge: KnowledgeService
+    insights: InsightsService
     sender: Sender | None = None
     """The one sender of outgoing messages; set by the Telegram layer, which supplies its transport."""
 
     @classmethod
     def create(
-        cls, settings: Settings, engine: Engine, db: Database, texts: Translator | None = None
+        cls,
+        settings: Settings,
+        engine: Engine | EngineHolder,
+        db: Database,
+        texts: Translator | None = None,
     ) -> Services:
         texts = texts or Translator.load()
-        holder = EngineHolder(engine)
+        holder = engine if isinstance(engine, EngineHolder) else EngineHolder(engine)
+        answering = AnsweringService(holder, db)
+        config = AdminConfig.load()
         return cls(
             settings=settings,
             db=db,
             texts=texts,
             users=UserService(db),
-            answering=AnsweringService(engine, db),
+            answering=answering,
             feedback=FeedbackService(db),
-            catalogue=Catalogue(engine.kb),
+            catalogue=Catalogue(holder),
             question_rate=QuestionRateLimiter(
                 settings.question_rate_limit, timedelta(seconds=settings.question_rate_window)
             ),
             privacy=PrivacyService(db, timedelta(days=settings.question_retention_days)),
             holder=holder,
             agenda=AgendaService(db, lambda: holder.current.kb, texts),
+            knowledge=KnowledgeService(
+                holder,
+                db,
+                settings.data_dir,
+                settings.knowledge_dir,
+                max_upload_bytes=config.upload_max_bytes,
+            ),
+            insights=InsightsService(db, holder, config),
         )
 
     async def close(self) -> None:

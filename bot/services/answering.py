@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from bot.metrics import ANSWER_SECONDS, QUESTIONS
+from bot.services.engine_holder import EngineHolder
 from bot.storage.conversation_schema import ConversationStore
 from bot.storage.database import Database
 from index.composer import entry_title
@@ -59,18 +60,22 @@ def _utc_now() -> datetime:
 
 
 class AnsweringService:
-    """Answers questions on a thread pool and records them."""
+    """Answers questions on a thread pool and records them.
+
+    Each batch asks the engine the holder serves when the batch starts, so after a knowledge swap the
+    next batch uses the new engine and the batch in flight finishes on the old one.
+    """
 
     def __init__(
         self,
-        engine: Engine,
+        engine: Engine | EngineHolder,
         db: Database,
         *,
         workers: int = 1,
         max_batch: int = MAX_BATCH,
         now: Callable[[], datetime] = _utc_now,
     ) -> None:
-        self.engine = engine
+        self.holder = engine if isinstance(engine, EngineHolder) else EngineHolder(engine)
         self._db = db
         self.conversation = ConversationStore(db)
         self._now = now
@@ -149,15 +154,22 @@ class AnsweringService:
         """Hand the queued questions (up to ``max_batch``) to a worker thread."""
         batch, self._queue = self._queue[: self._max_batch], self._queue[self._max_batch :]
         self._busy += 1
+        engine = self.holder.current
         items = [(p.question, p.fallback, p.topic) for p in batch]
-        work = loop.run_in_executor(self._executor, self._run, items)
+        work = loop.run_in_executor(self._executor, self._run, engine, items)
         work.add_done_callback(lambda done: self._finish(loop, batch, done))
+
+    @property
+    def engine(self) -> Engine:
+        """The engine new questions go to."""
+        return self.holder.current
 
     def engine_stats(self) -> tuple[float, int]:
         """Seconds spent in the engine (wall time of the batches) and questions it answered, so far."""
         return self._engine_seconds, self._engine_questions
 
-    def _run(self, items: list[tuple[str, Lang, Topic | None]]) -> tuple[list[Answer], float]:
+    @staticmethod
+    def _run(engine: Engine, items: list[tuple[str, Lang, Topic | None]]) -> tuple[list[Answer], float]:
         """In a worker thread: one ``ask_many`` call per fallback language, answers in input order,
         and the seconds it took."""
         started = time.perf_counter()
@@ -167,7 +179,7 @@ class AnsweringService:
         answers: list[Answer | None] = [None] * len(items)
         for fallback, indexes in groups.items():
             questions = [items[i][0] for i in indexes]
-            found = self.engine.ask_many(questions, fallback, topics=[items[i][2] for i in indexes])
+            found = engine.ask_many(questions, fallback, topics=[items[i][2] for i in indexes])
             for i, answer in zip(indexes, found, strict=True):
                 answers[i] = answer
         return [a for a in answers if a is not None], time.perf_counter() - started

@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from bot.services.engine_holder import EngineHolder
 from index.composer import entry_text, format_day_label, route_text, same_places, venue_card
 from index.knowledge import KnowledgeBase
 from index.schema import Session
@@ -40,8 +41,14 @@ class Catalogue:
     UNDATED = "undated"
     """The key of the agenda group holding sessions without a published date."""
 
-    def __init__(self, kb: KnowledgeBase) -> None:
-        self.kb = kb
+    def __init__(self, source: KnowledgeBase | EngineHolder) -> None:
+        self._source = source
+
+    @property
+    def kb(self) -> KnowledgeBase:
+        """The knowledge being served now (each call of a view reads it once per lookup)."""
+        source = self._source
+        return source.current.kb if isinstance(source, EngineHolder) else source
 
     def days(self, lang: Lang) -> list[Item]:
         """Agenda days in order, keyed by ISO date."""

@@ -19,14 +19,17 @@ from bot.delivery.sender import Sender
 from bot.i18n import Translator
 from bot.logs import hide_secret
 from bot.services import Services
+from bot.services.engine_holder import EngineHolder
 from bot.storage.database import Database
 from bot.storage.delivery_schema import Outbox
+from bot.storage.knowledge_versions import served_directory
 from bot.telegram import (
     agenda,
     ask,
     fallbacks,
     feedback,
     gate,
+    knowledge,
     nontext,
     retention,
     start,
@@ -67,9 +70,12 @@ async def set_commands(application: Application, texts: Translator) -> None:
 def build_application(settings: Settings, engine: Engine, mode: Mode = "polling") -> Application:
     """The bot's application with every handler; the database opens when it initialises."""
 
+    # Only the holder is kept (not ``engine``), so that the engine can be freed once a reload replaces it.
+    holder = EngineHolder(engine)
+
     async def on_start(application: Application) -> None:
         db = await Database.open(settings.database_path)
-        svc = Services.create(settings, engine, db)
+        svc = Services.create(settings, holder, db)
         svc.sender = Sender(
             Outbox(db),
             PTBTransport(application.bot),
@@ -89,8 +95,8 @@ def build_application(settings: Settings, engine: Engine, mode: Mode = "polling"
             "bot @%s started: mode %s, index %s, %d knowledge entries",
             application.bot.username,
             mode,
-            engine.version,
-            len(engine.kb.by_id),
+            holder.current.version,
+            len(holder.current.kb.by_id),
         )
 
     async def on_stop(application: Application) -> None:
@@ -116,11 +122,22 @@ def build_application(settings: Settings, engine: Engine, mode: Mode = "polling"
         .build()
     )
     application.add_handlers(gate.handlers(), group=gate.GROUP)
-    for module in (start, agenda, venues, transport, feedback, stats, ask, nontext):
+    for module in (start, agenda, venues, transport, feedback, ask):
         application.add_handlers(module.handlers())
+    # Staff-only commands and admins' uploads, restricted to the ids in the settings; before the
+    # non-text hint, which would otherwise take the admins' documents.
+    application.add_handlers([*stats.handlers(settings), *knowledge.handlers(settings)])
+    application.add_handlers(nontext.handlers())
     application.add_handlers(fallbacks.handlers(COMMANDS))  # keep last: every real command and button wins
     application.add_error_handler(on_error)
     return application
+
+
+def load_served_engine(settings: Settings) -> Engine:
+    """The engine for the last knowledge version an admin applied, else for the shipped files."""
+    directory, version = served_directory(settings.data_dir, settings.knowledge_dir)
+    log.info("serving knowledge %s from %s", version.id if version else "as shipped", directory)
+    return Engine.load(directory, settings.data_dir, settings.embedding_model)
 
 
 def run_bot(settings: Settings, webhook: bool = False, engine: Engine | None = None) -> None:
@@ -134,8 +151,10 @@ def run_bot(settings: Settings, webhook: bool = False, engine: Engine | None = N
     if webhook:
         settings.require_webhook()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    engine = engine or Engine.load(settings.knowledge_dir, settings.data_dir, settings.embedding_model)
-    application = build_application(settings, engine, "webhook" if webhook else "polling")
+    application = build_application(
+        settings, engine or load_served_engine(settings), "webhook" if webhook else "polling"
+    )
+    engine = None  # the application's holder owns it now; a knowledge reload can free it
     if webhook:
         log.info("webhook server on %s:%d", settings.webhook_listen, settings.webhook_port)
         application.run_webhook(

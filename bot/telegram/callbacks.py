@@ -208,3 +208,31 @@ class RemindBefore(CallbackData):
 
     PREFIX = "rem"
     minutes: int
+
+
+# --- Knowledge changes by admins ----------------------------------------------------------------
+
+
+@register
+class KnowledgeApply(CallbackData):
+    """ "Apply" under the preview of a knowledge change."""
+
+    PREFIX = "kap"
+    proposal_id: int
+
+
+@register
+class KnowledgeCancel(CallbackData):
+    """ "Cancel" under the preview of a knowledge change."""
+
+    PREFIX = "kca"
+    proposal_id: int
+
+
+@register
+class KnowledgeRollback(CallbackData):
+    """The confirmation of ``/rollback``: return to ``version`` (``confirm``) or leave things as they are."""
+
+    PREFIX = "krb"
+    version: str
+    confirm: bool

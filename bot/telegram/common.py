@@ -215,6 +215,17 @@ async def send_document(
     await send(bot, [Outgoing(chat_id, params, method="sendDocument", ref=ref, user_id=user_id)])
 
 
+async def send_photo(
+    bot: Bot, chat_id: int, png: bytes, caption: str | None = None, filename: str = "chart.png"
+) -> None:
+    """Send an image (e.g. a chart) with an optional HTML caption, through the bot's sender."""
+    params: dict[str, object] = {"photo": encode_file(filename, png)}
+    if caption:
+        params.update(caption=caption, parse_mode="HTML")
+    user_id = chat_id if chat_id > 0 else None
+    await send(bot, [Outgoing(chat_id, params, method="sendPhoto", user_id=user_id)])
+
+
 async def edit_markup(bot: Bot, chat_id: int, message_id: int, markup: InlineKeyboardMarkup | None) -> None:
     """Replace the buttons under one of the bot's messages, through the bot's sender."""
     params: dict[str, object] = {"message_id": message_id}

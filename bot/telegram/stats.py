@@ -1,42 +1,131 @@
-"""/stats: usage totals for the people listed in ADMIN_IDS or ORGANISER_IDS, in a private chat only.
+"""/stats, /unanswered and /feedback: for the people listed in ADMIN_IDS or ORGANISER_IDS.
 
-In a group the command only gets a short note to ask in a private chat, whoever sends it: figures for
-the organisers are never posted to a group.
+The commands are registered for those ids in a private chat only (``filters.User``); in a group they
+only get a note to ask in a private chat (figures are never posted to a group), and anyone else gets a
+short refusal.
+The figures come from :class:`bot.services.insights.InsightsService`.
 """
 
 from __future__ import annotations
 
-from telegram import Chat, Update
-from telegram.ext import BaseHandler, CallbackContext, CommandHandler
+import html
 
-from bot.telegram.common import language, reply_html, services
+from telegram import Update
+from telegram.ext import BaseHandler, CallbackContext, CommandHandler, filters
+
+from bot.config import Settings
+from bot.telegram.common import language, reply_html, send_photo, services
+
+EXAMPLE_CHARS = 160
+"""Longer example questions are cut in the lists."""
+
+
+def _short(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= EXAMPLE_CHARS else text[: EXAMPLE_CHARS - 1] + "…"
 
 
 async def stats(update: Update, context: CallbackContext) -> None:
-    """Users, questions answered and feedback so far; refused to anyone who is not staff."""
+    """Usage figures and a chart of questions per day by language with the share answered."""
     lang = await language(update, context)
     svc = services(context)
-    user = update.effective_user
-    chat = update.effective_chat
-    if chat is None or chat.type != Chat.PRIVATE:
-        await reply_html(update.effective_message, svc.texts(lang, "private_only"))
-        return
-    if user is None or user.id not in svc.settings.staff_ids:
-        await reply_html(update.effective_message, svc.texts(lang, "stats_denied"))
-        return
-    usage = await svc.users.usage()
+    figures = await svc.insights.stats()
+    totals = figures.totals
+    languages = ", ".join(f"{code} {n}" for code, n in figures.users_by_language.items()) or "—"
     text = svc.texts(
         lang,
         "stats",
-        users=usage.users,
-        blocked=usage.blocked_users,
-        questions=usage.questions,
-        answered=usage.answered,
-        up=usage.helpful,
-        down=usage.unhelpful,
+        users=totals.users,
+        languages=languages,
+        subscribers=totals.subscribers,
+        blocked=totals.blocked,
+        questions=totals.questions,
+        answered=totals.answered,
+        share=round(figures.answered_share * 100),
+        days=len(figures.days),
+        recent=sum(sum(counts) for counts in figures.questions_per_day.values()),
+        recent_answered=sum(figures.answered_per_day),
+        up=totals.up,
+        down=totals.down,
     )
-    await reply_html(update.effective_message, text)
+    message = update.effective_message
+    await reply_html(message, text)
+    chart = await svc.insights.chart(figures)
+    await send_photo(
+        context.bot, message.chat_id, chart, svc.texts(lang, "admin.chart_caption", days=len(figures.days))
+    )
 
 
-def handlers() -> list[BaseHandler]:
-    return [CommandHandler("stats", stats)]
+async def unanswered(update: Update, context: CallbackContext) -> None:
+    """Recent questions the bot could not answer, grouped, largest groups first."""
+    lang = await language(update, context)
+    svc = services(context)
+    groups, total = await svc.insights.unanswered()
+    days = svc.insights.config.unanswered_days
+    if not groups:
+        await reply_html(update.effective_message, svc.texts(lang, "admin.unanswered_none", days=days))
+        return
+    lines = [svc.texts(lang, "admin.unanswered_title", days=days, total=total, groups=len(groups))]
+    for number, group in enumerate(groups, 1):
+        languages = ", ".join(f"{code} {n}" for code, n in group.languages.items())
+        lines.append(
+            svc.texts(
+                lang,
+                "admin.unanswered_group",
+                number=number,
+                count=group.count,
+                languages=languages,
+                example=_short(group.example),
+            )
+        )
+    await reply_html(update.effective_message, "\n".join(lines))
+
+
+async def disliked(update: Update, context: CallbackContext) -> None:
+    """/feedback: answers voted 👎, with their questions and the entries they came from."""
+    lang = await language(update, context)
+    svc = services(context)
+    found = await svc.insights.disliked(lang)
+    if not found:
+        await reply_html(update.effective_message, svc.texts(lang, "admin.feedback_none"))
+        return
+    lines = [svc.texts(lang, "admin.feedback_title")]
+    for view in found:
+        item = view.question
+        lines.append(
+            svc.texts(
+                lang,
+                "admin.feedback_item",
+                question=_short(item.text),
+                language=item.language,
+                down=item.down,
+                up=item.up,
+                sources=", ".join(view.titles) or html.unescape(svc.texts(lang, "admin.no_sources")),
+            )
+        )
+    await reply_html(update.effective_message, "\n".join(lines))
+
+
+async def denied(update: Update, context: CallbackContext) -> None:
+    lang = await language(update, context)
+    await reply_html(update.effective_message, services(context).texts(lang, "stats_denied"))
+
+
+COMMANDS = ("stats", "unanswered", "feedback")
+
+
+async def private_only(update: Update, context: CallbackContext) -> None:
+    """A staff command used in a group: figures for the organisers are never posted to a group."""
+    lang = await language(update, context)
+    await reply_html(update.effective_message, services(context).texts(lang, "private_only"))
+
+
+def handlers(settings: Settings) -> list[BaseHandler]:
+    staff = filters.User(user_id=settings.staff_ids) & filters.ChatType.PRIVATE
+    return [
+        CommandHandler("stats", stats, filters=staff),
+        CommandHandler("unanswered", unanswered, filters=staff),
+        CommandHandler("feedback", disliked, filters=staff),
+        CommandHandler(list(COMMANDS), private_only, filters=~filters.ChatType.PRIVATE),
+        CommandHandler(list(COMMANDS), denied),
+    ]

@@ -1,0 +1,303 @@
+"""Admins change the knowledge from the chat: /knowledge, uploads, /reload, Apply/Cancel, /rollback.
+
+Every handler here is registered for the ids in ADMIN_IDS only (``filters.User``); a button press is
+checked again, since anyone can press a button they see. The work is done by
+:class:`bot.services.knowledge.KnowledgeService`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import html
+
+from telegram import Update
+from telegram.error import TelegramError
+from telegram.ext import (
+    BaseHandler,
+    CallbackContext,
+    CallbackQueryHandler,
+    CommandHandler,
+    MessageHandler,
+    filters,
+)
+
+from bot.config import Settings
+from bot.services import Services
+from bot.services.knowledge import Diff, KnowledgeError, NotApplied, Preview, UploadRefused
+from bot.storage.knowledge_versions import VersionInfo
+from bot.telegram.callbacks import KnowledgeApply, KnowledgeCancel, KnowledgeRollback
+from bot.telegram.common import keyboard, language, reply_html, send_document, send_html, services
+from bot.telegram.stats import private_only
+from index.types import Lang
+
+PROBLEMS_SHOWN = 40
+"""Problems listed in the chat; beyond that the complete list comes as a text file too."""
+ENTRIES_SHOWN = 30
+"""Entries listed per kind of change in a preview."""
+
+
+def _version_label(svc: Services, lang: Lang, version: VersionInfo | None) -> str:
+    return version.id if version is not None else svc.texts(lang, "admin.version_shipped")
+
+
+def _changes(svc: Services, lang: Lang, diff: Diff) -> str:
+    lines: list[str] = []
+    for key, items in (("added", diff.added), ("changed", diff.changed), ("removed", diff.removed)):
+        if not items:
+            continue
+        lines.append(f"<b>{svc.texts(lang, f'admin.{key}')}</b> ({len(items)}):")
+        lines += [
+            f"• <code>{html.escape(i.entry_id, quote=False)}</code> {html.escape(i.title, quote=False)}"
+            for i in items[:ENTRIES_SHOWN]
+        ]
+        if len(items) > ENTRIES_SHOWN:
+            lines.append(f"• … +{len(items) - ENTRIES_SHOWN}")
+    return "\n".join(lines)
+
+
+async def _show_preview(
+    update: Update, svc: Services, lang: Lang, preview: Preview | None, upload: str | None = None
+) -> None:
+    """The changes of a proposal with "Apply" and "Cancel"; ``upload`` names the uploaded file, None for
+    a ``/reload``."""
+    message = update.effective_message
+    if upload is not None:
+        source = svc.texts(lang, "admin.source_upload", name=upload)
+    else:
+        source = svc.texts(lang, "admin.source_reload")
+    if preview is None:
+        await reply_html(message, svc.texts(lang, "admin.unchanged"))
+        return
+    text = svc.texts(lang, "admin.preview", entries=preview.entries, source=html.unescape(source))
+    text = f"{text}\n\n{_changes(svc, lang, preview.diff)}"
+    buttons = keyboard(
+        [
+            [
+                (svc.texts(lang, "admin.apply"), KnowledgeApply(preview.proposal_id).encode()),
+                (svc.texts(lang, "admin.cancel"), KnowledgeCancel(preview.proposal_id).encode()),
+            ]
+        ]
+    )
+    await reply_html(message, text, buttons)
+
+
+async def _show_problems(update: Update, context: CallbackContext, lang: Lang, error: KnowledgeError) -> None:
+    svc = services(context)
+    problems = [str(p) for p in error.problems]
+    lines = [svc.texts(lang, "admin.invalid", count=len(problems))]
+    lines += [f"• {html.escape(p, quote=False)}" for p in problems[:PROBLEMS_SHOWN]]
+    if len(problems) > PROBLEMS_SHOWN:
+        lines.append(svc.texts(lang, "admin.invalid_more", count=len(problems) - PROBLEMS_SHOWN))
+    message = update.effective_message
+    await reply_html(message, "\n".join(lines))
+    if len(problems) > PROBLEMS_SHOWN:
+        report = "\n".join(problems).encode()
+        await send_document(context.bot, message.chat_id, "knowledge-problems.txt", report)
+
+
+async def send_files(update: Update, context: CallbackContext) -> None:
+    """/knowledge: the files of the served knowledge, one document each."""
+    lang = await language(update, context)
+    svc = services(context)
+    documents = svc.knowledge.current_documents()
+    version = svc.knowledge.current_version
+    label = _version_label(svc, lang, version)
+    await reply_html(
+        update.effective_message,
+        svc.texts(lang, "admin.knowledge_files", version=label, count=len(documents)),
+    )
+    for name, text in documents.items():
+        await send_document(context.bot, update.effective_message.chat_id, name, text.encode())
+
+
+async def upload(update: Update, context: CallbackContext) -> None:
+    """A document from an admin: validate the resulting set and preview the change."""
+    lang = await language(update, context)
+    svc = services(context)
+    message = update.effective_message
+    document = message.document
+    name = document.file_name or ""
+    limit = svc.knowledge.max_upload_bytes
+    try:
+        if document.file_size is not None and document.file_size > limit:
+            raise UploadRefused("size")
+        if not name.lower().endswith((".yaml", ".yml")):
+            raise UploadRefused("name")
+        try:
+            telegram_file = await context.bot.get_file(document.file_id)
+            data = bytes(await telegram_file.download_as_bytearray())
+        except TelegramError:
+            await reply_html(message, svc.texts(lang, "admin.download_failed"))
+            return
+        preview = await svc.knowledge.propose_upload(update.effective_user.id, name, data, lang)
+    except UploadRefused as refused:
+        await reply_html(message, svc.texts(lang, f"admin.refused_{refused.reason}", limit=limit // 1000))
+        return
+    except KnowledgeError as error:
+        await _show_problems(update, context, lang, error)
+        return
+    await _show_preview(update, svc, lang, preview, upload=name)
+
+
+async def reload(update: Update, context: CallbackContext) -> None:
+    """/reload: the files in the knowledge directory on the server, validated and previewed."""
+    lang = await language(update, context)
+    svc = services(context)
+    try:
+        preview = await svc.knowledge.propose_reload(update.effective_user.id, lang)
+    except KnowledgeError as error:
+        await _show_problems(update, context, lang, error)
+        return
+    await _show_preview(update, svc, lang, preview)
+
+
+def _is_admin(update: Update, svc: Services) -> bool:
+    user = update.effective_user
+    return user is not None and user.id in svc.settings.admin_ids
+
+
+async def _close_buttons(update: Update) -> None:
+    """Take the buttons off the pressed message so it cannot be pressed again."""
+    query = update.callback_query
+    if query.message is not None:
+        # Already edited, or too old: the service refuses a second decision anyway.
+        with contextlib.suppress(TelegramError):
+            await query.edit_message_reply_markup(None)
+
+
+async def apply(update: Update, context: CallbackContext) -> None:
+    """ "Apply": build the new index in the background and tell the admin when it is live."""
+    query = update.callback_query
+    lang = await language(update, context)
+    svc = services(context)
+    if not _is_admin(update, svc):
+        await query.answer(svc.texts(lang, "admin.denied"))
+        return
+    data = KnowledgeApply.parse(query.data)
+    if data is None:
+        await query.answer()
+        return
+    await query.answer()
+    await _close_buttons(update)
+    chat_id = query.message.chat.id if query.message else update.effective_user.id
+    await send_html(context.bot, chat_id, svc.texts(lang, "admin.applying"))
+    user = update.effective_user
+    try:
+        done = await svc.knowledge.apply(data.proposal_id, user.id, user.full_name)
+    except NotApplied as refused:
+        await send_html(context.bot, chat_id, svc.texts(lang, f"admin.not_{refused.reason}"))
+        return
+    text = svc.texts(
+        lang,
+        "admin.applied",
+        version=done.version.id,
+        seconds=f"{done.seconds:.1f}",
+        embedded=done.embedded,
+        reused=done.reused,
+    )
+    await send_html(context.bot, chat_id, text)
+
+
+async def cancel(update: Update, context: CallbackContext) -> None:
+    """ "Cancel": drop the proposal."""
+    query = update.callback_query
+    lang = await language(update, context)
+    svc = services(context)
+    if not _is_admin(update, svc):
+        await query.answer(svc.texts(lang, "admin.denied"))
+        return
+    data = KnowledgeCancel.parse(query.data)
+    if data is None:
+        await query.answer()
+        return
+    cancelled = await svc.knowledge.cancel(data.proposal_id)
+    if not cancelled:
+        proposal = await svc.knowledge.proposal(data.proposal_id)
+        await query.answer(svc.texts(lang, f"admin.not_{proposal.state if proposal else 'unknown'}"))
+        return
+    await query.answer(svc.texts(lang, "admin.cancelled"))
+    await _close_buttons(update)
+    await send_html(context.bot, query.message.chat.id, svc.texts(lang, "admin.cancelled"))
+
+
+async def rollback(update: Update, context: CallbackContext) -> None:
+    """/rollback: what returning to the previous version undoes, with a confirmation button."""
+    lang = await language(update, context)
+    svc = services(context)
+    found = await svc.knowledge.rollback_preview(lang)
+    if found is None:
+        await reply_html(update.effective_message, svc.texts(lang, "admin.rollback_none"))
+        return
+    target, diff = found
+    who = target.applied_by_name or (str(target.applied_by) if target.applied_by else "")
+    text = svc.texts(
+        lang,
+        "admin.rollback_confirm",
+        version=target.id,
+        when=target.created.strftime("%Y-%m-%d %H:%M UTC"),
+        who=who or svc.texts(lang, "admin.shipped_by"),
+    )
+    buttons = keyboard(
+        [
+            [
+                (
+                    svc.texts(lang, "admin.rollback_button", version=target.id),
+                    KnowledgeRollback(target.id, True).encode(),
+                ),
+                (svc.texts(lang, "admin.cancel"), KnowledgeRollback(target.id, False).encode()),
+            ]
+        ]
+    )
+    await reply_html(update.effective_message, f"{text}\n\n{_changes(svc, lang, diff)}", buttons)
+
+
+async def confirm_rollback(update: Update, context: CallbackContext) -> None:
+    query = update.callback_query
+    lang = await language(update, context)
+    svc = services(context)
+    if not _is_admin(update, svc):
+        await query.answer(svc.texts(lang, "admin.denied"))
+        return
+    data = KnowledgeRollback.parse(query.data)
+    if data is None:
+        await query.answer()
+        return
+    await query.answer()
+    await _close_buttons(update)
+    chat_id = query.message.chat.id if query.message else update.effective_user.id
+    if not data.confirm:
+        await send_html(context.bot, chat_id, svc.texts(lang, "admin.cancelled"))
+        return
+    await send_html(context.bot, chat_id, svc.texts(lang, "admin.applying"))
+    try:
+        done = await svc.knowledge.rollback(data.version, update.effective_user.id)
+    except NotApplied as refused:
+        await send_html(context.bot, chat_id, svc.texts(lang, f"admin.not_{refused.reason}"))
+        return
+    text = svc.texts(lang, "admin.rolled_back", version=done.version.id, seconds=f"{done.seconds:.1f}")
+    await send_html(context.bot, chat_id, text)
+
+
+async def denied(update: Update, context: CallbackContext) -> None:
+    lang = await language(update, context)
+    await reply_html(update.effective_message, services(context).texts(lang, "admin.denied"))
+
+
+COMMANDS = ("knowledge", "reload", "rollback")
+
+
+def handlers(settings: Settings) -> list[BaseHandler]:
+    """Admins' handlers; they must come before the non-text hint, which would take the documents."""
+    admins = filters.User(user_id=settings.admin_ids)
+    private = filters.ChatType.PRIVATE
+    return [
+        CommandHandler("knowledge", send_files, filters=admins & private),
+        CommandHandler("reload", reload, filters=admins & private),
+        CommandHandler("rollback", rollback, filters=admins & private),
+        CommandHandler(list(COMMANDS), private_only, filters=~private),
+        MessageHandler(filters.UpdateType.MESSAGE & private & admins & filters.Document.ALL, upload),
+        CallbackQueryHandler(apply, pattern=KnowledgeApply.pattern()),
+        CallbackQueryHandler(cancel, pattern=KnowledgeCancel.pattern()),
+        CallbackQueryHandler(confirm_rollback, pattern=KnowledgeRollback.pattern()),
+        CommandHandler(list(COMMANDS), denied),
+    ]
