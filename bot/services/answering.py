@@ -19,6 +19,7 @@ from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
+from bot.metrics import ANSWER_SECONDS, QUESTIONS
 from bot.storage.database import Database
 from index.engine import Answer, Engine
 from index.types import Lang
@@ -57,7 +58,10 @@ class AnsweringService:
 
     async def answer(self, user_id: int, chat_id: int, question: str, fallback: Lang) -> Reply:
         """Answer ``question`` (in its own language; ``fallback`` when the text doesn't tell) and store it."""
+        started = time.perf_counter()
         answer = await self._ask(question, fallback)
+        ANSWER_SECONDS.observe(time.perf_counter() - started)
+        QUESTIONS.labels(answer.language, answer.outcome).inc()
         question_id = await self._db.record_question(
             user_id=user_id,
             chat_id=chat_id,
