@@ -276,6 +276,30 @@ def run(
         raise typer.Exit(1) from None
 
 
+@app.command()
+def backup(
+    file: Annotated[
+        Path, typer.Argument(dir_okay=False, help="Where to write the copy (replaced if it exists)")
+    ],
+    data_dir: DataOpt = None,
+) -> None:
+    """Copy the bot's database to FILE, safely while the bot runs (SQLite online backup)."""
+    from bot.storage.backup import BackupError, backup_database
+
+    settings = _settings()
+    source = Settings(data_dir=data_dir).database_path if data_dir else settings.database_path
+    try:
+        report = backup_database(source, file)
+    except BackupError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    rows = ", ".join(f"{name} {count}" for name, count in report.tables.items())
+    typer.echo(
+        f"Backed up {source} to {report.target} ({report.bytes / 1e6:.1f} MB, schema version "
+        f"{report.schema_version}, {report.seconds:.2f}s). Rows: {rows}."
+    )
+
+
 def main() -> None:
     """Entry point of the ``summit-bot`` console script and ``python -m bot``."""
     load_dotenv(".env")
