@@ -15,6 +15,7 @@ from bot_harness import WEBHOOK_SECRET, free_port, running_bot, settings_for
 from botapi_fake import FakeBotApi
 from prometheus_client.parser import text_string_to_metric_families
 
+from bot.config import ConfigError, settings_from
 from bot.services import Services
 from bot.storage.database import CURRENT_VERSION, Database
 from bot.telegram.common import services
@@ -240,3 +241,11 @@ async def test_the_bot_process_serves_health_and_stops_cleanly_on_sigterm(
     assert process.returncode == 0, log
     assert "stopping" in log and "bot stopped" in log
     assert fake.token not in log
+
+
+def test_metrics_port_setting() -> None:
+    settings = settings_from({"METRICS_PORT": "9100"})
+    assert (settings.metrics_listen, settings.metrics_port) == ("127.0.0.1", 9100)
+    assert settings_from({}).metrics_port is None
+    with pytest.raises(ConfigError, match="METRICS_PORT: '70000' is not a port number"):
+        settings_from({"METRICS_PORT": "70000", "METRICS_LISTEN": "0.0.0.0"})
