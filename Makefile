@@ -24,6 +24,7 @@ python:
 	@if [ -z "$(PYTHON)" ]; then \
 		echo "No Python 3.11, 3.12 or 3.13 found (tried python3.13, python3.12, python3.11, python3)."; \
 		echo "Install one, or name it: make PYTHON=/path/to/python3.12 ..."; exit 1; fi
+	@$(PYTHON) -c 'import sys' >/dev/null 2>&1 || { echo "$(PYTHON) cannot be run here."; exit 1; }
 	@$(PYTHON) -c 'import sys; sys.exit(not (3, 11) <= sys.version_info[:2] <= (3, 13))' 2>/dev/null || { \
 		echo "$(PYTHON) is not Python 3.11, 3.12 or 3.13 ($$($(PYTHON) --version 2>&1))."; exit 1; }
 	@echo "Python: $(PYTHON) ($$($(PYTHON) --version 2>&1)), environment $(VENV)"

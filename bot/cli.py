@@ -270,7 +270,7 @@ def run(
         raise typer.Exit(2) from None
     except KnowledgeError as exc:
         _knowledge_failed(exc, "The knowledge files")
-    except (SchemaVersionError, TelegramError) as exc:
+    except (SchemaVersionError, TelegramError, OSError) as exc:  # OSError: e.g. the HTTP port is taken
         message = str(exc).replace(settings.require_token(), "<token>")
         typer.echo(f"error: the bot could not start: {message}", err=True)
         raise typer.Exit(1) from None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import socket
 import sys
 from pathlib import Path
 from typing import Any
@@ -249,3 +250,26 @@ def test_metrics_port_setting() -> None:
     assert settings_from({}).metrics_port is None
     with pytest.raises(ConfigError, match="METRICS_PORT: '70000' is not a port number"):
         settings_from({"METRICS_PORT": "70000", "METRICS_LISTEN": "0.0.0.0"})
+
+
+async def test_a_taken_port_stops_the_bot_with_a_clear_message(fake: FakeBotApi, tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        env = {
+            **os.environ,
+            "TELEGRAM_BOT_TOKEN": fake.token,
+            "TELEGRAM_API_BASE_URL": fake.base_url,
+            "SUMMIT_BOT_DATA_DIR": str(tmp_path / "data"),
+            "KNOWLEDGE_DIR": str(FIXTURE),
+            "METRICS_PORT": str(port),
+        }
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot", "run", cwd=tmp_path, env=env, stderr=asyncio.subprocess.PIPE
+        )
+        _, stderr = await asyncio.wait_for(process.communicate(), 60)
+    log = stderr.decode()
+    assert process.returncode == 1, log
+    assert "error: the bot could not start" in log and "address already in use" in log.lower()
+    assert "Traceback" not in log and fake.token not in log
