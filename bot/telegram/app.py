@@ -186,7 +186,13 @@ async def running(
             await application.post_shutdown(application)
 
 
-async def serve(settings: Settings, engine: Engine, mode: Mode, stop: asyncio.Event | None = None) -> None:
+async def serve(
+    settings: Settings,
+    engine: Engine,
+    mode: Mode,
+    stop: asyncio.Event | None = None,
+    ingest: Ingest | None = None,
+) -> None:
     """Run the bot until SIGINT or SIGTERM (or until ``stop`` is set), then stop it cleanly."""
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -199,7 +205,7 @@ async def serve(settings: Settings, engine: Engine, mode: Mode, stop: asyncio.Ev
             pass
     try:
         application = build_application(settings, engine, mode)
-        async with running(application, settings, mode):
+        async with running(application, settings, mode, ingest=ingest):
             await stop.wait()
             log.info("stopping")
     finally:

@@ -5,6 +5,8 @@
   and only when ``ingest`` has finished is 200 sent. An ``ingest`` that fails gives 500, so Telegram
   delivers the update again later. By default ``ingest`` puts the update on the application's queue
   (:func:`enqueue_to`); a durable inbox can take its place (store the update, then answer 200).
+  Updates arrive only once the application has started, so ``ingest`` may look up the services
+  attached to it at each call.
 * ``GET /healthz``: 200 ``{"status": "ok", ...}`` when every check passes, else 503 with
   ``{"status": "unhealthy", "problems": {check: reason}}``. See :class:`Health`.
 * ``GET /metrics``: the registry of :mod:`bot.metrics` in the Prometheus text format.
