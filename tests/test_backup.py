@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 import subprocess
 import sys
@@ -15,7 +16,7 @@ from bot.storage.database import CURRENT_VERSION, Database
 
 def dump(path: Path) -> dict[str, list[tuple]]:
     """Every row of every table, in a stable order."""
-    with sqlite3.connect(path) as conn:
+    with contextlib.closing(sqlite3.connect(path)) as conn:
         names = [
             r[0]
             for r in conn.execute(

@@ -237,7 +237,7 @@ async def test_the_bot_process_serves_health_and_stops_cleanly_on_sigterm(
     finally:
         if process.returncode is None:
             process.kill()
-            await process.wait()
+            await process.communicate()
     log = output.decode()
     assert process.returncode == 0, log
     assert "stopping" in log and "bot stopped" in log
@@ -268,7 +268,12 @@ async def test_a_taken_port_stops_the_bot_with_a_clear_message(fake: FakeBotApi,
         process = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "bot", "run", cwd=tmp_path, env=env, stderr=asyncio.subprocess.PIPE
         )
-        _, stderr = await asyncio.wait_for(process.communicate(), 60)
+        try:
+            _, stderr = await asyncio.wait_for(process.communicate(), 120)
+        finally:
+            if process.returncode is None:
+                process.kill()
+                await process.communicate()
     log = stderr.decode()
     assert process.returncode == 1, log
     assert "error: the bot could not start" in log and "address already in use" in log.lower()
