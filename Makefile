@@ -1,23 +1,60 @@
 # summit-bot: `make run` sets up and starts the bot (or a terminal chat without a token);
 # `make test` sets up and runs the linter and the whole test suite.
-PYTHON ?= python3.11
-VENV := .venv
+#
+# Python: the newest of python3.13, python3.12, python3.11 (then python3, if it is one of those) that
+# runs here; name another with PYTHON=/path/to/python. VENV= chooses the virtual environment's
+# directory (one per Python, e.g. `make test PYTHON=python3.12 VENV=.venv-3.12`).
+
+ifeq ($(origin PYTHON), undefined)
+PYTHON := $(shell for p in python3.13 python3.12 python3.11 python3; do \
+	$$p -c 'import sys; sys.exit(not (3, 11) <= sys.version_info[:2] <= (3, 13))' >/dev/null 2>&1 \
+	&& { echo $$p; break; }; done)
+endif
+VENV ?= .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed
+RUN_STAMP := $(VENV)/.installed
+DEV_STAMP := $(VENV)/.installed-dev
+# A CPU build of torch, if this machine offers one (a local wheel or a configured CPU index). The local
+# version label makes pip refuse the CUDA build from PyPI instead of downloading gigabytes.
+TORCH_CPU ?= torch==2.13.0+cpu
 
-.PHONY: run test lint setup index bench clean
+.PHONY: run test lint setup index bench clean python
 
-$(STAMP): pyproject.toml
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+python:
+	@if [ -z "$(PYTHON)" ]; then \
+		echo "No Python 3.11, 3.12 or 3.13 found (tried python3.13, python3.12, python3.11, python3)."; \
+		echo "Install one, or name it: make PYTHON=/path/to/python3.12 ..."; exit 1; fi
+	@$(PYTHON) -c 'import sys' >/dev/null 2>&1 || { echo "$(PYTHON) cannot be run here."; exit 1; }
+	@$(PYTHON) -c 'import sys; sys.exit(not (3, 11) <= sys.version_info[:2] <= (3, 13))' 2>/dev/null || { \
+		echo "$(PYTHON) is not Python 3.11, 3.12 or 3.13 ($$($(PYTHON) --version 2>&1))."; exit 1; }
+	@echo "Python: $(PYTHON) ($$($(PYTHON) --version 2>&1)), environment $(VENV)"
+
+$(BIN)/python:
+	@$(MAKE) --no-print-directory python PYTHON="$(PYTHON)" VENV="$(VENV)"
+	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	# CPU build of torch first, so sentence-transformers does not pull a CUDA build.
-	$(BIN)/python -m pip install --quiet "torch==2.13.0"
+
+# What the bot needs to run: no torch (the default embedder runs on numpy).
+$(RUN_STAMP): pyproject.toml | $(BIN)/python
+	@echo "Installing summit-bot into $(VENV) ($$($(BIN)/python --version))"
+	$(BIN)/python -m pip install --quiet -e .
+	touch $(RUN_STAMP)
+
+# Tests and linters; the sentence-transformers backend and its test model where a CPU torch is offered.
+$(DEV_STAMP): $(RUN_STAMP)
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
-	touch $(STAMP)
+	@if $(BIN)/python -m pip install --quiet "$(TORCH_CPU)" >/dev/null 2>&1; then \
+		echo "$(TORCH_CPU) installed: adding the sentence-transformers backend and its test model"; \
+		$(BIN)/python -m pip install --quiet -e ".[dev,dev-sentence-transformers]"; \
+	else \
+		echo "No CPU build of torch for $$($(BIN)/python --version) here ($(TORCH_CPU)):"; \
+		echo "the sentence-transformers backend is not installed and its tests will be skipped."; \
+	fi
+	touch $(DEV_STAMP)
 
-setup: $(STAMP)
+setup: $(DEV_STAMP)
 
-run: $(STAMP)
+run: $(RUN_STAMP)
 	@if [ -n "$$TELEGRAM_BOT_TOKEN" ] || grep -qs '^TELEGRAM_BOT_TOKEN=.' .env; then \
 		$(BIN)/summit-bot run; \
 	else \
@@ -25,17 +62,17 @@ run: $(STAMP)
 		$(BIN)/summit-bot index build && $(BIN)/summit-bot chat; \
 	fi
 
-lint: $(STAMP)
+lint: $(DEV_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
 test: lint
 	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -q
 
-index: $(STAMP)
+index: $(RUN_STAMP)
 	$(BIN)/summit-bot index build
 
-bench: $(STAMP)
+bench: $(DEV_STAMP)
 	$(BIN)/python bench/engine_bench.py
 	$(BIN)/python bench/bot_load.py
 	$(BIN)/python bench/agenda_bench.py

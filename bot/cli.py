@@ -325,7 +325,7 @@ def run(
         raise typer.Exit(2) from None
     except KnowledgeError as exc:
         _knowledge_failed(exc, "The knowledge files")
-    except (SchemaVersionError, TelegramError) as exc:
+    except (SchemaVersionError, TelegramError, OSError) as exc:  # OSError: e.g. the HTTP port is taken
         message = str(exc).replace(settings.require_token(), "<token>")
         typer.echo(f"error: the bot could not start: {message}", err=True)
         raise typer.Exit(1) from None
@@ -499,6 +499,30 @@ def export(
     with output.open("w", encoding="utf-8", newline="") as stream:
         count = asyncio.run(write(stream))
     typer.echo(f"{count} questions written to {output}", err=True)
+
+
+@app.command()
+def backup(
+    file: Annotated[
+        Path, typer.Argument(dir_okay=False, help="Where to write the copy (replaced if it exists)")
+    ],
+    data_dir: DataOpt = None,
+) -> None:
+    """Copy the bot's database to FILE, safely while the bot runs (SQLite online backup)."""
+    from bot.storage.backup import BackupError, backup_database
+
+    settings = _settings()
+    source = Settings(data_dir=data_dir).database_path if data_dir else settings.database_path
+    try:
+        report = backup_database(source, file)
+    except BackupError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    rows = ", ".join(f"{name} {count}" for name, count in report.tables.items())
+    typer.echo(
+        f"Backed up {source} to {report.target} ({report.bytes / 1e6:.1f} MB, schema version "
+        f"{report.schema_version}, {report.seconds:.2f}s). Rows: {rows}."
+    )
 
 
 def main() -> None:

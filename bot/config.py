@@ -17,7 +17,12 @@ from urllib.parse import urlsplit
 from dotenv import dotenv_values
 
 TELEGRAM_API_ROOT = "https://api.telegram.org"
-BUNDLED_KNOWLEDGE = Path(__file__).resolve().parents[1] / "knowledge"
+_PACKAGED_KNOWLEDGE = Path(__file__).resolve().parent / "bundled_knowledge"
+"""Where an installed package keeps the shipped knowledge (the wheel copies ``knowledge/`` there)."""
+BUNDLED_KNOWLEDGE = (
+    _PACKAGED_KNOWLEDGE if _PACKAGED_KNOWLEDGE.is_dir() else Path(__file__).resolve().parents[1] / "knowledge"
+)
+"""The knowledge shipped with the code: package data when installed, ``knowledge/`` in a checkout."""
 _SECRET = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
 _TOKEN = re.compile(r"^\d+:[A-Za-z0-9_-]+$")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
@@ -45,6 +50,10 @@ class Settings:
     webhook_port: int = 8080
     webhook_url: str | None = None
     webhook_secret: str | None = field(default=None, repr=False)
+    metrics_listen: str = "127.0.0.1"
+    metrics_port: int | None = None
+    """METRICS_PORT: in polling mode, serve ``/healthz`` and ``/metrics`` on this port (webhook mode serves
+    them beside the webhook)."""
     rate_limit_per_second: float = 25.0
     """TELEGRAM_RATE_LIMIT: messages per second over all chats (0 turns the limiter's overall cap off)."""
     log_level: str = "INFO"
@@ -170,6 +179,13 @@ def settings_from(env: Mapping[str, str]) -> Settings:
     port = int(port_raw) if port_raw.isdigit() and 0 < int(port_raw) < 65536 else 0
     if not port:
         problems.append(f"WEBHOOK_PORT (or PORT): {port_raw!r} is not a port number (1–65535)")
+    metrics_port: int | None = None
+    metrics_raw = get("METRICS_PORT")
+    if metrics_raw is not None:
+        if metrics_raw.isdigit() and 0 < int(metrics_raw) < 65536:
+            metrics_port = int(metrics_raw)
+        else:
+            problems.append(f"METRICS_PORT: {metrics_raw!r} is not a port number (1–65535)")
     webhook_url = get("WEBHOOK_URL")
     if webhook_url is not None:
         webhook_url = _url("WEBHOOK_URL", webhook_url, problems)
@@ -211,6 +227,8 @@ def settings_from(env: Mapping[str, str]) -> Settings:
         webhook_port=port,
         webhook_url=webhook_url,
         webhook_secret=secret,
+        metrics_listen=get("METRICS_LISTEN") or "127.0.0.1",
+        metrics_port=metrics_port,
         rate_limit_per_second=rate,
         log_level=log_level,
         question_rate_limit=question_limit,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -11,7 +12,8 @@ from botapi_fake import FakeBotApi
 from telegram.ext import Application
 
 from bot.config import Settings, settings_from
-from bot.telegram.app import ALLOWED_UPDATES, Mode, build_application
+from bot.telegram.app import Mode, build_application, running
+from bot.telegram.webserver import Ingest
 from index.engine import Engine
 
 WEBHOOK_SECRET = "e2e-secret_token"
@@ -37,33 +39,28 @@ def settings_for(fake: FakeBotApi, data_dir: Path, **env: str) -> Settings:
 
 @asynccontextmanager
 async def running_bot(
-    settings: Settings, engine: Engine, mode: Mode = "polling", webhook_port: int | None = None
+    settings: Settings,
+    engine: Engine,
+    mode: Mode = "polling",
+    webhook_port: int | None = None,
+    ingest: Ingest | None = None,
 ) -> AsyncIterator[Application]:
-    """Start the application the way ``run_bot`` does (same hooks, same order), stop it afterwards.
+    """Start the application the way ``run_bot`` does (:func:`bot.telegram.app.running`), stop it afterwards.
 
-    In webhook mode PTB's webhook server listens on 127.0.0.1:``webhook_port`` (path ``/telegram``) with
-    the secret token :data:`WEBHOOK_SECRET`, and registers itself with the fake through setWebhook.
+    In webhook mode the bot's web server listens on 127.0.0.1:``webhook_port`` (path ``/telegram``) with
+    the secret token :data:`WEBHOOK_SECRET`, and registers itself with the fake through setWebhook;
+    ``ingest`` replaces the default hand-over of webhook updates to the application. Long polling waits
+    at most a second per getUpdates call.
     """
-    application = build_application(settings, engine, mode)
-    await application.initialize()
-    await application.post_init(application)
-    if mode == "polling":
-        await application.updater.start_polling(poll_interval=0, timeout=1, allowed_updates=ALLOWED_UPDATES)
-    else:
+    if mode == "webhook":
         port = webhook_port or free_port()
-        await application.updater.start_webhook(
-            listen="127.0.0.1",
-            port=port,
-            url_path="telegram",
+        settings = dataclasses.replace(
+            settings,
+            webhook_listen="127.0.0.1",
+            webhook_port=port,
             webhook_url=f"http://127.0.0.1:{port}/telegram",
-            secret_token=WEBHOOK_SECRET,
-            allowed_updates=ALLOWED_UPDATES,
+            webhook_secret=WEBHOOK_SECRET,
         )
-    await application.start()
-    try:
+    application = build_application(settings, engine, mode)
+    async with running(application, settings, mode, ingest=ingest, poll_timeout=1):
         yield application
-    finally:
-        await application.updater.stop()
-        await application.stop()
-        await application.shutdown()
-        await application.post_shutdown(application)

@@ -1,6 +1,6 @@
 """End to end: the real Application and the real engine, over HTTP, against the local Bot API fake.
 
-Most scenarios run twice: with long polling and with PTB's webhook server (secret token checked).
+Most scenarios run twice: with long polling and with the bot's own webhook server (secret token checked).
 """
 
 from __future__ import annotations

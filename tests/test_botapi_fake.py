@@ -22,6 +22,9 @@ from telegram.ext import (
     filters,
 )
 
+from bot.telegram.http import ApiContact
+from bot.telegram.webserver import Health, Webhook, WebServer, enqueue_to
+
 TOKEN = "123456:TEST-token"
 
 
@@ -379,18 +382,25 @@ async def test_webhook_delivery_carries_the_secret(bot: Bot, fake: FakeBotApi) -
 
 
 async def test_webhook_application_answers_and_refuses_a_wrong_secret(bot: Bot, fake: FakeBotApi) -> None:
+    """The fake against the bot's own webhook server (bot.telegram.webserver) and a plain application."""
     app = Application.builder().token(TOKEN).base_url(fake.base_url).build()
     app.add_handler(MessageHandler(filters.TEXT, echo))
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     url = f"http://127.0.0.1:{port}/telegram"
-    await app.initialize()
-    await app.updater.start_webhook(
-        listen="127.0.0.1", port=port, url_path="telegram", webhook_url=url, secret_token="right-secret"
+    health = Health(engine=lambda: None, database=lambda: None, api=ApiContact())
+    server = WebServer(
+        listen="127.0.0.1",
+        port=port,
+        health=health,
+        webhook=Webhook("telegram", "right-secret", enqueue_to(app)),
     )
+    await app.initialize()
     await app.start()
+    await server.start()
     try:
+        await app.bot.set_webhook(url, secret_token="right-secret")
         assert fake.webhook_url == url
         fake.user_message(20, "over the webhook")
         reply = await fake.wait_for(lambda c: c.method == "sendMessage" and c.chat_id == 20)
@@ -403,7 +413,7 @@ async def test_webhook_application_answers_and_refuses_a_wrong_secret(bot: Bot, 
         assert (deliveries[-1].update_id, deliveries[-1].status) == (refused, 403)
         assert fake.sent_to(21) == []
     finally:
-        await app.updater.stop()
+        await server.stop()
         await app.stop()
         await app.shutdown()
 

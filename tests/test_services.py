@@ -182,7 +182,7 @@ async def test_questions_are_answered_in_their_language_and_stored(engine: Engin
         ]
         replies = await asyncio.gather(*(service.answer(5, 5, q, "en") for q in questions))
     finally:
-        service.close()
+        await service.close()
     assert [r.answer.language for r in replies] == ["en", "zh", "th", "en"]
     assert [r.answer.answered for r in replies] == [True, True, True, False]
     assert "8 to 10 November" in replies[0].answer.text and "11月8日" in replies[1].answer.text
@@ -198,7 +198,7 @@ async def test_many_concurrent_questions_keep_their_own_answers(engine: Engine, 
     try:
         replies = await asyncio.gather(*(service.answer(i, i, q, "th") for i, q in enumerate(questions)))
     finally:
-        service.close()
+        await service.close()
     expected = {
         "When is the summit?": "faq-dates",
         "Is there wifi at the venue?": "faq-wifi",
@@ -223,7 +223,7 @@ async def test_users_language_blocking_and_feedback(engine: Engine, db: Database
     try:
         reply = await service.answer(1, 1, "When is the summit?", "th")
     finally:
-        service.close()
+        await service.close()
     feedback = FeedbackService(db)
     assert await feedback.rate(reply.question_id, 1, helpful=True)
     assert not await feedback.rate(reply.question_id + 1000, 1, helpful=False)

@@ -1,13 +1,18 @@
 """The one place that wires the Telegram application: settings, handlers, services, start and stop.
 
-:func:`run_bot` is what ``summit-bot run`` calls; :func:`build_application` gives the same application
-to tests and benchmarks, which drive its updater themselves.
+:func:`run_bot` is what ``summit-bot run`` calls: it builds the application with
+:func:`build_application`, starts it with :func:`running` and waits for SIGINT or SIGTERM. Tests and
+benchmarks use the same two functions.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import secrets
+import signal
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Literal
 
 from telegram import BotCommand, LinkPreviewOptions, Update
@@ -18,6 +23,7 @@ from bot.config import Settings
 from bot.delivery.sender import Sender
 from bot.i18n import Translator
 from bot.logs import hide_secret
+from bot.metrics import ENGINE
 from bot.services import Services
 from bot.services.engine_holder import EngineHolder
 from bot.storage.database import Database
@@ -40,7 +46,8 @@ from bot.telegram import (
 from bot.telegram.bot_api import PTBTransport
 from bot.telegram.common import SERVICES_KEY, attach, register_sender, services
 from bot.telegram.errors import on_error
-from bot.telegram.http import AiohttpRequest
+from bot.telegram.http import AiohttpRequest, ApiContact
+from bot.telegram.webserver import Health, Ingest, Webhook, WebServer, cancel, enqueue_to, keep_in_touch
 from index.engine import Engine
 
 log = logging.getLogger(__name__)
@@ -54,6 +61,10 @@ CONCURRENT_UPDATES = 256
 """Updates handled at once. Handlers keep no shared state besides the database, which serialises writes."""
 CONNECTION_POOL = 8
 """HTTP keep-alive connections to the Bot API for sending (long polling has its own)."""
+API_CONTACT_KEY = "api_contact"
+"""``bot_data`` key of the :class:`ApiContact` shared by the application's transports."""
+POLL_TIMEOUT = 10.0
+"""Seconds a long-polling getUpdates call waits for updates."""
 
 
 async def set_commands(application: Application, texts: Translator) -> None:
@@ -91,6 +102,13 @@ def build_application(settings: Settings, engine: Engine, mode: Mode = "polling"
         agenda.start_reminders(application)
         await set_commands(application, services(application).texts)
         retention.schedule(application)
+        ENGINE.info(
+            {
+                "version": holder.current.version,
+                "embedder": holder.current.embedder.id,
+                "entries": str(len(holder.current.kb.by_id)),
+            }
+        )
         log.info(
             "bot @%s started: mode %s, index %s, %d knowledge entries",
             application.bot.username,
@@ -107,6 +125,7 @@ def build_application(settings: Settings, engine: Engine, mode: Mode = "polling"
             await attached.close()
         log.info("bot stopped")
 
+    contact = ApiContact()
     defaults = Defaults(parse_mode=ParseMode.HTML, link_preview_options=LinkPreviewOptions(is_disabled=True))
     application = (
         ApplicationBuilder()
@@ -115,8 +134,8 @@ def build_application(settings: Settings, engine: Engine, mode: Mode = "polling"
         .base_file_url(settings.base_file_url)
         .defaults(defaults)
         .concurrent_updates(CONCURRENT_UPDATES)
-        .request(AiohttpRequest(CONNECTION_POOL))
-        .get_updates_request(AiohttpRequest(1))
+        .request(AiohttpRequest(CONNECTION_POOL, contact=contact))
+        .get_updates_request(AiohttpRequest(1, contact=contact))
         .post_init(on_start)
         .post_shutdown(on_stop)
         .build()
@@ -130,6 +149,7 @@ def build_application(settings: Settings, engine: Engine, mode: Mode = "polling"
     application.add_handlers(nontext.handlers())
     application.add_handlers(fallbacks.handlers(COMMANDS))  # keep last: every real command and button wins
     application.add_error_handler(on_error)
+    application.bot_data[API_CONTACT_KEY] = contact
     return application
 
 
@@ -140,30 +160,120 @@ def load_served_engine(settings: Settings) -> Engine:
     return Engine.load(directory, settings.data_dir, settings.embedding_model)
 
 
+def health_of(application: Application) -> Health:
+    """The health check of a built application (its services are read at each check)."""
+
+    def attached() -> Services | None:
+        return application.bot_data.get(SERVICES_KEY)
+
+    def engine() -> Engine | None:
+        found = attached()
+        return found.answering.engine if found else None
+
+    def database() -> Database | None:
+        found = attached()
+        return found.db if found else None
+
+    return Health(engine=engine, database=database, api=application.bot_data[API_CONTACT_KEY])
+
+
+@asynccontextmanager
+async def running(
+    application: Application,
+    settings: Settings,
+    mode: Mode,
+    *,
+    ingest: Ingest | None = None,
+    poll_timeout: float = POLL_TIMEOUT,
+) -> AsyncIterator[WebServer | None]:
+    """Start ``application`` and its update source; stop everything in reverse order on leaving.
+
+    Webhook mode serves the webhook (path of WEBHOOK_URL, secret WEBHOOK_SECRET or a random one for this
+    run), ``/healthz`` and ``/metrics`` on WEBHOOK_LISTEN:WEBHOOK_PORT and registers the URL with
+    Telegram; each update goes to ``ingest`` (by default the application's queue). Polling mode long-polls
+    and serves ``/healthz`` and ``/metrics`` on METRICS_LISTEN:METRICS_PORT when METRICS_PORT is set.
+    Yields the HTTP server, if any (its ``port`` is the bound one when the setting was 0).
+    """
+    await application.initialize()
+    try:
+        if application.post_init is not None:
+            await application.post_init(application)
+        await application.start()
+        server: WebServer | None = None
+        probe: asyncio.Task[None] | None = None
+        try:
+            health = health_of(application)
+            if mode == "webhook":
+                url = settings.require_webhook()
+                secret = settings.webhook_secret or secrets.token_urlsafe(32)
+                webhook = Webhook(settings.webhook_path, secret, ingest or enqueue_to(application))
+                server = WebServer(
+                    listen=settings.webhook_listen, port=settings.webhook_port, health=health, webhook=webhook
+                )
+                await server.start()
+                await application.bot.set_webhook(url, allowed_updates=ALLOWED_UPDATES, secret_token=secret)
+            else:
+                if settings.metrics_port is not None:
+                    listen, port = settings.metrics_listen, settings.metrics_port
+                    server = WebServer(listen=listen, port=port, health=health)
+                    await server.start()
+                assert application.updater is not None
+                await application.updater.start_polling(
+                    poll_interval=0, timeout=poll_timeout, allowed_updates=ALLOWED_UPDATES
+                )
+            probe = asyncio.create_task(keep_in_touch(application.bot, application.bot_data[API_CONTACT_KEY]))
+            yield server
+        finally:
+            await cancel(probe)
+            if application.updater is not None and application.updater.running:
+                await application.updater.stop()
+            if server is not None:
+                await server.stop()
+            if application.running:
+                await application.stop()
+    finally:
+        await application.shutdown()
+        if application.post_shutdown is not None:
+            await application.post_shutdown(application)
+
+
+async def serve(
+    settings: Settings,
+    engine: Engine,
+    mode: Mode,
+    stop: asyncio.Event | None = None,
+    ingest: Ingest | None = None,
+) -> None:
+    """Run the bot until SIGINT or SIGTERM (or until ``stop`` is set), then stop it cleanly."""
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    handled: list[signal.Signals] = []
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        try:
+            loop.add_signal_handler(sig, stop.set)
+            handled.append(sig)
+        except (NotImplementedError, RuntimeError):  # not the main thread, or no signals here
+            pass
+    try:
+        application = build_application(settings, engine, mode)
+        del engine  # the application's engine holder owns it now, so a knowledge reload can free it
+        async with running(application, settings, mode, ingest=ingest):
+            await stop.wait()
+            log.info("stopping")
+    finally:
+        for sig in handled:
+            loop.remove_signal_handler(sig)
+
+
 def run_bot(settings: Settings, webhook: bool = False, engine: Engine | None = None) -> None:
     """Run the bot until interrupted: long polling, or a webhook server when ``webhook`` is true.
 
     Raises :class:`bot.config.ConfigError` when the token (or, for a webhook, its URL) is missing.
     The webhook checks Telegram's secret token header on every request; without WEBHOOK_SECRET a random
-    secret is made for this run.
+    secret is made for this run. See :func:`running` for what is served where.
     """
     hide_secret(settings.require_token())
     if webhook:
         settings.require_webhook()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    application = build_application(
-        settings, engine or load_served_engine(settings), "webhook" if webhook else "polling"
-    )
-    engine = None  # the application's holder owns it now; a knowledge reload can free it
-    if webhook:
-        log.info("webhook server on %s:%d", settings.webhook_listen, settings.webhook_port)
-        application.run_webhook(
-            listen=settings.webhook_listen,
-            port=settings.webhook_port,
-            url_path=settings.webhook_path,
-            webhook_url=settings.webhook_url,
-            secret_token=settings.webhook_secret or secrets.token_urlsafe(32),
-            allowed_updates=ALLOWED_UPDATES,
-        )
-    else:
-        application.run_polling(allowed_updates=ALLOWED_UPDATES)
+    asyncio.run(serve(settings, engine or load_served_engine(settings), "webhook" if webhook else "polling"))

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import re
+import time
+from collections.abc import Callable
 
 import aiohttp
 from telegram._utils.defaultvalue import DefaultValue
@@ -26,6 +28,24 @@ def _seconds(value: ODVInput[float], default: float | None) -> float | None:
     return default if isinstance(value, DefaultValue) else value
 
 
+class ApiContact:
+    """When the Bot API last answered (any HTTP status counts: the server was reached).
+
+    Shared by the bot's transports; the health check reads :meth:`silent_for`.
+    """
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self.last: float | None = None
+
+    def seen(self) -> None:
+        self.last = self._clock()
+
+    def silent_for(self) -> float | None:
+        """Seconds since the last answer, or None when the Bot API never answered."""
+        return None if self.last is None else self._clock() - self.last
+
+
 class AiohttpRequest(BaseRequest):
     """Sends Bot API requests over one aiohttp session with up to ``connection_pool_size`` connections.
 
@@ -33,7 +53,7 @@ class AiohttpRequest(BaseRequest):
     connection, ``pool_timeout`` to wait for a free one (both together bound getting a connection),
     ``read_timeout`` between bytes of the answer. aiohttp has no write timeout: the body of a request
     is sent within the time allowed for reading its answer, so ``write_timeout`` is accepted and
-    ignored.
+    ignored. ``contact`` notes every answer received.
     """
 
     def __init__(
@@ -43,7 +63,9 @@ class AiohttpRequest(BaseRequest):
         read_timeout: float | None = 5.0,
         connect_timeout: float | None = 5.0,
         pool_timeout: float | None = 1.0,
+        contact: ApiContact | None = None,
     ) -> None:
+        self._contact = contact
         self._pool_size = connection_pool_size
         self._read_timeout = read_timeout
         self._connect_timeout = connect_timeout
@@ -100,7 +122,10 @@ class AiohttpRequest(BaseRequest):
             async with self._session.request(
                 method, url, data=body, headers=headers, timeout=timeout
             ) as response:
-                return response.status, await response.read()
+                content = await response.read()
+                if self._contact is not None:
+                    self._contact.seen()
+                return response.status, content
         # The request URL holds the bot token and aiohttp puts it in its error messages, so neither
         # the message nor the original exception travels on (they would end up in logs).
         except TimeoutError:  # aiohttp's timeouts are TimeoutErrors too
