@@ -11,6 +11,7 @@ from botapi_fake import FakeBotApi
 from telegram.ext import Application
 
 from bot.config import Settings, settings_from
+from bot.telegram import updates
 from bot.telegram.app import ALLOWED_UPDATES, Mode, build_application
 from index.engine import Engine
 
@@ -41,14 +42,17 @@ async def running_bot(
 ) -> AsyncIterator[Application]:
     """Start the application the way ``run_bot`` does (same hooks, same order), stop it afterwards.
 
+    Polling is the bot's own loop into its durable inbox (long polls of 1 s here).
     In webhook mode PTB's webhook server listens on 127.0.0.1:``webhook_port`` (path ``/telegram``) with
     the secret token :data:`WEBHOOK_SECRET`, and registers itself with the fake through setWebhook.
     """
     application = build_application(settings, engine, mode)
     await application.initialize()
     await application.post_init(application)
+    polling = None
     if mode == "polling":
-        await application.updater.start_polling(poll_interval=0, timeout=1, allowed_updates=ALLOWED_UPDATES)
+        await application.start()
+        polling = await updates.start_polling(application, ALLOWED_UPDATES, timeout=1)
     else:
         port = webhook_port or free_port()
         await application.updater.start_webhook(
@@ -59,11 +63,14 @@ async def running_bot(
             secret_token=WEBHOOK_SECRET,
             allowed_updates=ALLOWED_UPDATES,
         )
-    await application.start()
+        await application.start()
     try:
         yield application
     finally:
-        await application.updater.stop()
+        if polling is not None:
+            await updates.stop_polling(application, polling)
+        else:
+            await application.updater.stop()
         await application.stop()
         await application.shutdown()
         await application.post_shutdown(application)

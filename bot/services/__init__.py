@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.config import Settings
+from bot.delivery.inbox import UpdateInbox
 from bot.delivery.sender import Sender
 from bot.i18n import Translator
 from bot.services.answering import AnsweringService
@@ -28,6 +29,8 @@ class Services:
     catalogue: Catalogue
     sender: Sender | None = None
     """The one sender of outgoing messages; set by the Telegram layer, which supplies its transport."""
+    inbox: UpdateInbox | None = None
+    """The durable inbox of incoming updates; set by the Telegram layer, which supplies their handler."""
 
     @classmethod
     def create(
@@ -44,7 +47,10 @@ class Services:
         )
 
     async def close(self) -> None:
-        """Finish the question batch in flight and the messages being sent, then close the database."""
+        """Finish the updates being handled, the question batch in flight and the messages being sent,
+        then close the database."""
+        if self.inbox is not None:
+            await self.inbox.stop()
         if self.sender is not None:
             await self.sender.stop()
         await self.answering.close()

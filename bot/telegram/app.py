@@ -1,13 +1,19 @@
 """The one place that wires the Telegram application: settings, handlers, services, start and stop.
 
 :func:`run_bot` is what ``summit-bot run`` calls; :func:`build_application` gives the same application
-to tests and benchmarks, which drive its updater themselves.
+to tests and benchmarks, which start polling (:mod:`bot.telegram.updates`) or a webhook themselves.
+
+Updates go through the durable inbox (``services(application).inbox``, started with the application):
+polling stores each batch before confirming it; a webhook server calls ``inbox.ingest(update_json)``
+and answers 200 when it returns.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import secrets
+import signal
 from typing import Literal
 
 from telegram import BotCommand, LinkPreviewOptions, Update
@@ -15,13 +21,14 @@ from telegram.constants import ParseMode
 from telegram.ext import Application, ApplicationBuilder, Defaults
 
 from bot.config import Settings
+from bot.delivery.inbox import UpdateInbox
 from bot.delivery.sender import Sender
 from bot.i18n import Translator
 from bot.logs import hide_secret
 from bot.services import Services
 from bot.storage.database import Database
-from bot.storage.delivery_schema import Outbox
-from bot.telegram import agenda, ask, feedback, nontext, start, stats, transport, venues
+from bot.storage.delivery_schema import Inbox, Outbox
+from bot.telegram import agenda, ask, feedback, nontext, start, stats, transport, updates, venues
 from bot.telegram.bot_api import PTBTransport
 from bot.telegram.common import SERVICES_KEY, attach, register_sender, services
 from bot.telegram.errors import on_error
@@ -64,9 +71,12 @@ def build_application(settings: Settings, engine: Engine, mode: Mode = "polling"
             rate=settings.rate_limit_per_second,
             on_blocked=svc.users.mark_blocked,
         )
+        svc.inbox = UpdateInbox(Inbox(db), updates.handler(application), concurrency=CONCURRENT_UPDATES)
         attach(application, svc)
         register_sender(application.bot, svc.sender)
         await svc.sender.start()
+        queue.ingest = svc.inbox.ingest
+        await svc.inbox.start()  # what a previous run stored but did not handle goes first
         await set_commands(application, services(application).texts)
         log.info(
             "bot @%s started: mode %s, index %s, %d knowledge entries",
@@ -84,6 +94,7 @@ def build_application(settings: Settings, engine: Engine, mode: Mode = "polling"
             await attached.close()
         log.info("bot stopped")
 
+    queue = updates.StoringQueue()
     defaults = Defaults(parse_mode=ParseMode.HTML, link_preview_options=LinkPreviewOptions(is_disabled=True))
     application = (
         ApplicationBuilder()
@@ -92,6 +103,7 @@ def build_application(settings: Settings, engine: Engine, mode: Mode = "polling"
         .base_file_url(settings.base_file_url)
         .defaults(defaults)
         .concurrent_updates(CONCURRENT_UPDATES)
+        .update_queue(queue)
         .request(AiohttpRequest(CONNECTION_POOL))
         .get_updates_request(AiohttpRequest(1))
         .post_init(on_start)
@@ -109,7 +121,8 @@ def run_bot(settings: Settings, webhook: bool = False, engine: Engine | None = N
 
     Raises :class:`bot.config.ConfigError` when the token (or, for a webhook, its URL) is missing.
     The webhook checks Telegram's secret token header on every request; without WEBHOOK_SECRET a random
-    secret is made for this run.
+    secret is made for this run. Either way every update is stored in the inbox before Telegram is told
+    it arrived (PTB's webhook server through the application's :class:`~bot.telegram.updates.StoringQueue`).
     """
     hide_secret(settings.require_token())
     if webhook:
@@ -128,4 +141,37 @@ def run_bot(settings: Settings, webhook: bool = False, engine: Engine | None = N
             allowed_updates=ALLOWED_UPDATES,
         )
     else:
-        application.run_polling(allowed_updates=ALLOWED_UPDATES)
+        asyncio.run(run_polling(application))
+
+
+async def run_polling(application: Application) -> None:
+    """Start the application, poll into its inbox until SIGINT or SIGTERM, then stop it in order: no
+    more polling, the updates being handled finish, the sender stops, the database closes."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    polling: asyncio.Task[None] | None = None
+    try:
+        await application.initialize()
+        if application.post_init is not None:
+            await application.post_init(application)
+        await application.start()
+        polling = await updates.start_polling(application, ALLOWED_UPDATES)
+        stopped = asyncio.create_task(stop.wait())
+        await asyncio.wait({polling, stopped}, return_when=asyncio.FIRST_COMPLETED)
+        stopped.cancel()
+        if polling.done() and not polling.cancelled() and polling.exception() is not None:
+            raise polling.exception()  # type: ignore[misc]
+    finally:
+        try:
+            if polling is not None:
+                await updates.stop_polling(application, polling)
+            if application.running:
+                await application.stop()
+            await application.shutdown()
+        finally:
+            if application.post_shutdown is not None:
+                await application.post_shutdown(application)
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.remove_signal_handler(sig)

@@ -65,7 +65,7 @@ async def ask(update: Update, context: CallbackContext) -> None:
     svc = services(context)
     reply = await svc.answering.answer(user.id, message.chat_id, question, lang)
     text, markup = render(reply, svc)
-    await reply_html(message, text, markup)
+    await reply_html(message, text, markup, ref=f"q:{reply.question_id}")
 
 
 async def show_entry(update: Update, context: CallbackContext) -> None:
