@@ -26,8 +26,9 @@ default overall limit of 25 messages a second), the fake and the users in this o
 * kill: 50 users ask 10 questions each at once; when half the answers are delivered the bot is killed
   (SIGKILL) and started again on the same data. It prints the answers delivered, the questions answered
   twice and the questions never answered, and what the killed process left in its inbox and outbox.
-* flood: 50 users each ask 5 questions one after another, first alone, then while one more user sends
-  300 messages in 3 seconds. It prints the 50 users' latency p50/p99 without and with the flood.
+* flood: 50 users each ask 5 questions, one every 2.5 s (20 questions a second in all), first alone,
+  then while one more user sends 300 messages in 3 seconds. It prints the 50 users' latency p50/p99
+  without and with the flood.
 
     python bench/bot_load.py [--users 200] [--questions 5] [--rate 150] [--knowledge knowledge]
                              [--only burst,steady,kill,flood]
@@ -223,6 +224,9 @@ async def main(users: int, questions: int, rate: float, knowledge: Path) -> None
 
 KILL_USERS, KILL_QUESTIONS = 50, 10
 FLOOD_USERS, FLOOD_QUESTIONS = 50, 5
+FLOOD_PACE = 2.5
+"""Seconds between one user's questions in the flood scenario: 50 users ask 20 a second together, under
+the overall limit of 25 messages a second, so that the figures show waiting, not the limit itself."""
 FLOOD_MESSAGES, FLOOD_SECONDS = 300, 3.0
 FLOODER = 9999
 
@@ -290,7 +294,12 @@ async def flood_scenario(fake: ReplyClock) -> None:
     users = range(FIRST_USER + 1000, FIRST_USER + 1000 + FLOOD_USERS)
 
     async def one_user(user: int) -> list[float]:
-        return [await fake.ask(user, question(user, n)) for n in range(FLOOD_QUESTIONS)]
+        await asyncio.sleep((user - users[0]) * FLOOD_PACE / len(users))  # spread over the first pace
+        latencies = []
+        for n in range(FLOOD_QUESTIONS):
+            latencies.append(await fake.ask(user, question(user, n)))
+            await asyncio.sleep(max(0.0, FLOOD_PACE - latencies[-1]))
+        return latencies
 
     async def normal_users() -> list[float]:
         per_user = await asyncio.gather(*(one_user(u) for u in users))
@@ -311,7 +320,7 @@ async def flood_scenario(fake: ReplyClock) -> None:
         return f"p50 {statistics.median(latencies) * 1000:.0f} ms, p99 {p99 * 1000:.0f} ms"
 
     flooder_got = answers_by_chat(fake)[FLOODER]
-    print(f"flood: {FLOOD_USERS} users × {FLOOD_QUESTIONS} questions, one after another")
+    print(f"flood: {FLOOD_USERS} users × {FLOOD_QUESTIONS} questions, each user one every {FLOOD_PACE:g} s")
     print(f"  alone:                                  {figures(alone)}")
     print(f"  beside {FLOOD_MESSAGES} messages in {FLOOD_SECONDS:.0f} s from one user: {figures(beside)}")
     print(f"  the flooding user's answers delivered by the end: {flooder_got}")

@@ -172,3 +172,22 @@ async def test_a_flooding_user_does_not_delay_another_users_reply(fake: FakeBotA
         f"{latency:.2f} s (alone: {baseline:.2f} s) with {waiting} of the flood's messages queued"
     )
     assert len(flood) == 100 and waiting >= 3
+
+
+async def test_a_webhook_update_is_stored_before_telegram_gets_its_200(
+    fake: FakeBotApi, engine: Engine, tmp_path: Path
+) -> None:
+    settings = settings_for(fake, tmp_path)
+    async with running_bot(settings, engine, "webhook") as application:
+        update_id, _ = await ask(fake, 5001, "When is the summit?")
+        [delivery] = await fake.wait_delivered(1)
+        async with asyncio.timeout(5):
+            while True:
+                rows = await services(application).db.rows(
+                    "SELECT payload, handled_at FROM inbox WHERE update_id = ?", (update_id,)
+                )
+                if rows and rows[0][1] is not None:
+                    break
+                await asyncio.sleep(0.02)
+    assert delivery.update_id == update_id and delivery.status == 200
+    assert json.loads(rows[0][0])["message"]["text"] == "When is the summit?"
