@@ -23,7 +23,8 @@ per answer (all its threads), engine time per question, and Bot API calls per an
 Two more scenarios run ``summit-bot run`` in its own process (as an operator starts it, with the
 default overall limit of 25 messages a second), the fake and the users in this one:
 
-* kill: 50 users ask 10 questions each at once; when half the answers are delivered the bot is killed
+* kill: 50 users ask 10 questions each, one a second (50 questions a second in all, twice the sending
+  limit, so replies queue up); when half the answers are delivered the bot is killed
   (SIGKILL) and started again on the same data. It prints the answers delivered, the questions answered
   twice and the questions never answered, and what the killed process left in its inbox and outbox.
 * flood: 50 users each ask 5 questions, one every 2.5 s (20 questions a second in all), first alone,
@@ -263,9 +264,14 @@ async def kill_scenario(
     bot = await start_bot_process(fake, data, log, KNOWLEDGE_DIR=str(knowledge))
     await fake.wait_for(lambda c: c.method == "getUpdates", timeout=300)
     started = time.monotonic()
-    for n in range(KILL_QUESTIONS):
-        for user in users:
-            fake.user_message(user, question(user, n))
+
+    async def ask_all() -> None:  # a question from every user each second: 50 a second, twice the limit
+        for n in range(KILL_QUESTIONS):
+            for user in users:
+                fake.user_message(user, question(user, n))
+                await asyncio.sleep(1.0 / KILL_USERS)
+
+    asking = asyncio.create_task(ask_all())
     await wait_answers(fake, total // 2, timeout=120)
     bot.send_signal(signal.SIGKILL)
     await bot.wait()
@@ -276,13 +282,17 @@ async def kill_scenario(
         unhandled = db.execute("SELECT count(*) FROM inbox WHERE handled_at IS NULL").fetchone()[0]
     restart = time.monotonic()
     bot = await start_bot_process(fake, data, log, KNOWLEDGE_DIR=str(knowledge))
+    await asking
     await wait_answers(fake, total, timeout=300)
     done = time.monotonic()
     await asyncio.sleep(3.0)  # answers sent twice would come now
     got = answers_by_chat(fake)
     delivered = sum(min(got[user], KILL_QUESTIONS) for user in users)
     twice = sum(max(0, got[user] - KILL_QUESTIONS) for user in users)
-    print(f"kill: {KILL_USERS} users × {KILL_QUESTIONS} questions, SIGKILL after {killed_at:.1f} s")
+    print(
+        f"kill: {KILL_USERS} users × {KILL_QUESTIONS} questions, one a second each; "
+        f"SIGKILL after {killed_at:.1f} s"
+    )
     print(f"  answers delivered before the kill: {before}")
     print(f"  the killed process left: {pending} replies queued, {unhandled} updates stored but not handled")
     print(f"  after the restart: all delivered {done - restart:.1f} s after it (start-up included)")

@@ -199,3 +199,27 @@ async def test_an_update_handled_again_after_a_crash_sends_each_reply_once(tmp_p
 
 async def _sent(sender: Sender, n: int) -> bool:
     return (await sender.counts("q:1"))["sent"] >= n
+
+
+async def test_only_the_handlers_own_sends_are_numbered(db: Database) -> None:
+    """A send from a task the handler started is not matched against an earlier run: its place among
+    the handler's sends could differ from one run to the next."""
+    origins: list[str | None] = []
+
+    async def handle(payload: dict[str, Any]) -> None:
+        context = HANDLING.get()
+        assert context is not None
+        origins.append(context.next_origin())
+        origins.append(await asyncio.create_task(_origin_elsewhere()))
+        origins.append(context.next_origin())
+
+    updates = UpdateInbox(Inbox(db), handle)
+    await updates.ingest(update(9))
+    await eventually(lambda: _handled(Inbox(db), 9))
+    await updates.stop()
+    assert origins == ["9:0", None, "9:1"]
+
+
+async def _origin_elsewhere() -> str | None:
+    context = HANDLING.get()
+    return context.next_origin() if context is not None else "no context"

@@ -46,10 +46,14 @@ class Handling:
 
     update_id: int
     again: bool = False
-    sends: int = field(default=0)
+    sends: int = 0
+    task: asyncio.Task[Any] | None = field(default=None, repr=False)
 
-    def next_origin(self) -> str:
-        """The origin of the handler's next send: ``<update id>:<n>``."""
+    def next_origin(self) -> str | None:
+        """The origin of the handler's next send, ``<update id>:<n>``; None for a send from a task the
+        handler started (its order among the handler's sends is not repeatable)."""
+        if self.task is not None and asyncio.current_task() is not self.task:
+            return None
         origin = f"{self.update_id}:{self.sends}"
         self.sends += 1
         return origin
@@ -156,7 +160,7 @@ class UpdateInbox:
 
     async def _run(self, update: dict[str, Any], again: bool) -> None:
         update_id = update["update_id"]
-        HANDLING.set(Handling(update_id, again))  # this task's own context
+        HANDLING.set(Handling(update_id, again, task=asyncio.current_task()))  # this task's own context
         try:
             await self._handle(update)
         except asyncio.CancelledError:
