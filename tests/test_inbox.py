@@ -15,7 +15,7 @@ from test_delivery import FakeTransport
 from bot.delivery.inbox import HANDLING, UpdateInbox
 from bot.delivery.sender import Sender, html_message
 from bot.storage.database import Database
-from bot.storage.delivery_schema import MAX_HANDLING_ATTEMPTS, Inbox, Outbox
+from bot.storage.delivery_schema import MAX_HANDLING_ATTEMPTS, Inbox, NewMessage, Outbox
 
 
 def update(update_id: int, text: str = "hi") -> dict[str, Any]:
@@ -138,14 +138,25 @@ async def test_an_update_that_keeps_crashing_the_bot_is_given_up(db: Database) -
     assert await inbox.state(1) == (True, MAX_HANDLING_ATTEMPTS)
 
 
-async def test_handled_updates_are_deleted_after_a_day(db: Database) -> None:
-    inbox = Inbox(db)
+async def test_handled_updates_and_sent_replies_are_deleted_after_a_day(db: Database) -> None:
+    inbox, outbox = Inbox(db), Outbox(db)
     await inbox.store([update(1), update(2)])
     await inbox.mark_handled([1])
+    reply, waiting, news = await outbox.add(
+        [
+            NewMessage(5, "reply", "sendMessage", {"text": "a"}, ref="q:1"),
+            NewMessage(5, "reply", "sendMessage", {"text": "b"}, ref="q:2"),
+            NewMessage(5, "announcement", "sendMessage", {"text": "c"}, ref="ann:1"),
+        ]
+    )
+    await outbox.settle([reply, news], "sent", message_id=1)
     now = dt.datetime.now(dt.UTC)
-    assert await inbox.purge(now) == 0
-    assert await inbox.purge(now + dt.timedelta(days=1, minutes=1)) == 1
+    assert await inbox.purge(now) == (0, 0)
+    assert await inbox.purge(now + dt.timedelta(days=1, minutes=1)) == (1, 1)
     assert await inbox.state(1) is None and await inbox.state(2) == (False, 0), "unhandled ones stay"
+    assert (await outbox.counts("q:1"))["sent"] == 0
+    assert [row.id for row in await outbox.pending()] == [waiting], "unsent replies stay"
+    assert (await outbox.counts("ann:1"))["sent"] == 1, "announcements are counted by their rows"
 
 
 async def test_an_update_handled_again_after_a_crash_sends_each_reply_once(tmp_path: Path) -> None:

@@ -197,9 +197,9 @@ class UpdateInbox:
     async def _purge(self) -> None:
         self._purged_at = asyncio.get_running_loop().time()
         try:
-            deleted = await self._inbox.purge(self._wall())
+            updates, replies = await self._inbox.purge(self._wall())
         except Exception:
-            log.exception("could not delete old updates from the inbox")
+            log.exception("could not delete old updates and replies")
             return
-        if deleted:
-            log.info("deleted %d updates handled more than a day ago", deleted)
+        if updates or replies:
+            log.info("deleted %d updates handled and %d replies sent more than a day ago", updates, replies)

@@ -3,7 +3,7 @@
 The inbox holds every update from Telegram, stored before Telegram is told it arrived; ``handled_at``
 is set once the bot's handlers finished with it. At start-up the updates not handled yet are handled
 first. Handled updates are kept :data:`INBOX_KEEP` (to recognise one Telegram delivers again), then
-deleted.
+deleted, and so are replies settled that long ago.
 
 The outbox holds every outgoing message, kept until Telegram accepts it.
 
@@ -294,13 +294,21 @@ class Inbox:
         )
         return stored, sorted(row[0] for row in given_up)
 
-    async def purge(self, now: datetime, keep: timedelta = INBOX_KEEP) -> int:
-        """Delete updates handled more than ``keep`` before ``now``; how many."""
-        rows = await self._db.rows(
-            "DELETE FROM inbox WHERE handled_at IS NOT NULL AND handled_at < ? RETURNING update_id",
-            ((now - keep).isoformat(timespec="microseconds"),),
-        )
-        return len(rows)
+    async def purge(self, now: datetime, keep: timedelta = INBOX_KEEP) -> tuple[int, int]:
+        """Delete the updates handled, and the replies settled, more than ``keep`` before ``now``; how
+        many of each. (Other outgoing messages stay: announcements are counted by their rows.)"""
+        before = (now - keep).isoformat(timespec="microseconds")
+        async with self._db.transaction() as tx:
+            updates = await tx.rows(
+                "DELETE FROM inbox WHERE handled_at IS NOT NULL AND handled_at < ? RETURNING update_id",
+                (before,),
+            )
+            replies = await tx.rows(
+                """DELETE FROM outbox WHERE kind = 'reply' AND state != 'pending' AND settled_at < ?
+                   RETURNING id""",
+                (before,),
+            )
+        return len(updates), len(replies)
 
     async def state(self, update_id: int) -> tuple[bool, int] | None:
         """Whether the update was handled and its attempts, or None when it is not in the inbox."""
