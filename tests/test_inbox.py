@@ -97,6 +97,9 @@ async def test_a_webhook_update_is_stored_before_ingest_returns(db: Database) ->
     await updates.ingest(update(7))
     assert await inbox.state(7) == (False, 0), "stored, still being handled"
     await updates.ingest(update(7))  # Telegram delivered it again
+    for body in ({"message": {}}, {"update_id": "7"}, [1]):
+        with pytest.raises(ValueError, match="not a Telegram update"):
+            await updates.ingest(body)  # type: ignore[arg-type]
     release.set()
     await eventually(lambda: _handled(inbox, 7))
     await updates.stop()

@@ -106,9 +106,12 @@ class UpdateInbox:
     async def ingest(self, update: dict[str, Any]) -> None:
         """Store one update (a webhook's body) and return; it is handled in the background.
 
-        Raises when it could not be stored (the web server should then answer an error, so that
-        Telegram delivers it again). An update stored before is not handled again.
+        Raises :class:`ValueError` for a body that is not an update (answer 400), anything else when it
+        could not be stored (answer 500, so that Telegram delivers it again). An update stored before is
+        not handled again.
         """
+        if not isinstance(update, dict) or type(update.get("update_id")) is not int:
+            raise ValueError("not a Telegram update: no integer update_id")
         for new in await self._inbox.store([update]):
             await self._spawn(new)
 

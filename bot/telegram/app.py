@@ -4,8 +4,8 @@
 to tests and benchmarks, which start polling (:mod:`bot.telegram.updates`) or a webhook themselves.
 
 Updates go through the durable inbox (``services(application).inbox``, started with the application):
-polling stores each batch before confirming it; a webhook server calls ``inbox.ingest(update_json)``
-and answers 200 when it returns.
+polling stores each batch before confirming it; a webhook server calls
+``updates.ingest_for(application)(update_json)`` and answers 200 when it returns.
 """
 
 from __future__ import annotations
@@ -75,7 +75,6 @@ def build_application(settings: Settings, engine: Engine, mode: Mode = "polling"
         attach(application, svc)
         register_sender(application.bot, svc.sender)
         await svc.sender.start()
-        queue.ingest = svc.inbox.ingest
         await svc.inbox.start()  # what a previous run stored but did not handle goes first
         await set_commands(application, services(application).texts)
         log.info(
@@ -110,6 +109,7 @@ def build_application(settings: Settings, engine: Engine, mode: Mode = "polling"
         .post_shutdown(on_stop)
         .build()
     )
+    queue.ingest = updates.ingest_for(application)
     for module in (start, agenda, venues, transport, feedback, stats, ask, nontext):
         application.add_handlers(module.handlers())
     application.add_error_handler(on_error)

@@ -2,7 +2,7 @@
 
 - Long polling is our own loop (:func:`start_polling`), not PTB's updater: PTB's updater confirms a batch
   to Telegram before its updates are handled, so a crash lost them.
-- A webhook server hands each update's JSON to ``services(application).inbox.ingest`` and answers 200
+- A webhook server hands each update's JSON to :func:`ingest_for` ``(application)`` and answers 200
   once that returns (the update is then stored). PTB's own webhook server does so through
   :class:`StoringQueue`, the application's update queue: its request handler awaits ``put`` before it
   answers.
@@ -87,6 +87,17 @@ class StoringQueue(asyncio.Queue):  # type: ignore[type-arg]
             await self.ingest(item.to_dict())
             return
         await super().put(item)
+
+
+def ingest_for(application: Application) -> Callable[[dict[str, Any]], Awaitable[None]]:
+    """The coroutine a webhook server calls with each update's JSON body: it returns once the update is
+    stored (answer 200 then); see :meth:`UpdateInbox.ingest` for its errors. Usable before the
+    application starts; updates are accepted once it has."""
+
+    async def ingest(update_json: dict[str, Any]) -> None:
+        await inbox_of(application).ingest(update_json)
+
+    return ingest
 
 
 def inbox_of(application: Application) -> UpdateInbox:
