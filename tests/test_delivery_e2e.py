@@ -75,27 +75,40 @@ async def test_a_crash_in_the_middle_of_a_burst_loses_no_question_and_repeats_no
 
     with sqlite3.connect(data / "bot.sqlite3") as db:
         queued = db.execute("SELECT count(*) FROM outbox WHERE state = 'pending'").fetchone()[0]
-        # An update stored by the killed process but not handled yet (the crash came right after the
-        # commit): the next run must answer it although Telegram will not deliver it again.
-        stored = {
-            "update_id": 10**6,
-            "message": {
-                "message_id": 10**6,
-                "date": int(time.time()),
-                "chat": {"id": 2099, "type": "private", "first_name": "Late"},
-                "from": {"id": 2099, "is_bot": False, "first_name": "Late", "language_code": "en"},
-                "text": "Where is the summit held?",
-            },
-        }
+        # Two updates stored by the killed process but not marked handled. The first one's handler had
+        # not run yet (the crash came right after the commit): the next run must answer it although
+        # Telegram will not deliver it again. The second one's handler had queued its reply already:
+        # the next run sends that reply, and no second one.
+        for update_id, chat_id in ((10**6, 2099), (10**6 + 1, 2098)):
+            stored = {
+                "update_id": update_id,
+                "message": {
+                    "message_id": update_id,
+                    "date": int(time.time()),
+                    "chat": {"id": chat_id, "type": "private", "first_name": "Late"},
+                    "from": {"id": chat_id, "is_bot": False, "first_name": "Late", "language_code": "en"},
+                    "text": "Where is the summit held?",
+                },
+            }
+            db.execute(
+                "INSERT INTO inbox (update_id, payload, received_at) VALUES (?, ?, ?)",
+                (update_id, json.dumps(stored), "2026-01-01T00:00:00+00:00"),
+            )
+        buttons = {"inline_keyboard": [[{"text": "👍", "callback_data": "fb:999:1"}]]}
         db.execute(
-            "INSERT INTO inbox (update_id, payload, received_at) VALUES (?, ?, ?)",
-            (stored["update_id"], json.dumps(stored), "2026-01-01T00:00:00+00:00"),
+            """INSERT INTO outbox (chat_id, user_id, kind, method, params, ref, created_at, origin)
+               VALUES (2098, 2098, 'reply', 'sendMessage', ?, 'q:999', ?, ?)""",
+            (
+                json.dumps({"text": "queued before the crash", "reply_markup": buttons}),
+                "2026-01-01T00:00:00+00:00",
+                f"{10**6 + 1}:0",
+            ),
         )
     assert sent_before < len(users) * per_user and queued > 0, "the crash came in the middle of the burst"
 
     bot = await start_bot_process(fake, data, log, **env)
     try:
-        expected = {user: per_user for user in users} | {2099: 1}
+        expected = {user: per_user for user in users} | {2099: 1, 2098: 1}
         await until(
             lambda: all(answers(fake)[chat] >= n for chat, n in expected.items()),
             90,
@@ -109,8 +122,12 @@ async def test_a_crash_in_the_middle_of_a_burst_loses_no_question_and_repeats_no
     extra = {chat: got[chat] - n for chat, n in expected.items() if got[chat] != n}
     assert sum(extra.values()) <= 1, f"answered more than once: {extra}"
     assert set(got) == set(expected)
+    assert [c.params["text"] for c in fake.calls if is_answer(c) and c.chat_id == 2098] == [
+        "queued before the crash"
+    ]
     text = log.read_text()
     assert re.search(r"handling \d+ updates stored but not handled", text), text[-3000:]
+    assert f"update {10**6 + 1} handled again: its send {10**6 + 1}:0 was queued before" in text
     assert "resuming delivery of" in text
     assert bot.returncode == 0, text[-3000:]
 
