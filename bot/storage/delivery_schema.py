@@ -253,16 +253,13 @@ class Inbox:
         """
         if not updates:
             return []
-        now = now_text()
-        new: set[int] = set()
-        async with self._db.transaction() as tx:
-            for update in updates:
-                rows = await tx.rows(
-                    """INSERT INTO inbox (update_id, payload, received_at) VALUES (?, ?, ?)
-                       ON CONFLICT (update_id) DO NOTHING RETURNING update_id""",
-                    (update["update_id"], json.dumps(update, ensure_ascii=False), now),
-                )
-                new.update(row[0] for row in rows)
+        rows = await self._db.rows(  # one statement: committed at once, all of them or none
+            """INSERT INTO inbox (update_id, payload, received_at)
+               SELECT json_extract(value, '$.update_id'), value, ? FROM json_each(?) WHERE true
+               ON CONFLICT (update_id) DO NOTHING RETURNING update_id""",
+            (now_text(), json.dumps(list(updates), ensure_ascii=False)),
+        )
+        new = {row[0] for row in rows}
         return [update for update in updates if update["update_id"] in new]
 
     async def mark_handled(self, update_ids: Sequence[int]) -> None:
