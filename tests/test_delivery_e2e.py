@@ -184,8 +184,9 @@ async def test_a_flooding_user_does_not_delay_another_users_reply(fake: FakeBotA
     update_id, _ = await ask(fake, 4001, "Where is the summit held?")
     latency = fake.reply_latency(update_id)
     assert latency is not None and baseline is not None
-    # At 10 messages a second, waiting behind the flood's queued replies would take waiting / 10 s.
-    assert latency < 0.1 + 0.6, (
+    # At 10 messages a second, waiting behind the flood's queued replies would take waiting / 10 s;
+    # allowed: one sending slot (0.1 s) beside the time an answer takes (generous on a busy machine).
+    assert latency < 0.1 + max(0.6, 2 * baseline), (
         f"{latency:.2f} s (alone: {baseline:.2f} s) with {waiting} of the flood's messages queued"
     )
     assert len(flood) == 100 and waiting >= 3
