@@ -237,3 +237,58 @@ async def test_only_the_handlers_own_sends_are_numbered(db: Database) -> None:
 async def _origin_elsewhere() -> str | None:
     context = HANDLING.get()
     return context.next_origin() if context is not None else "no context"
+
+
+async def test_ingest_returns_once_stored_even_when_every_slot_is_busy(db: Database) -> None:
+    release = asyncio.Event()
+    handled: list[int] = []
+
+    async def handle(payload: dict[str, Any]) -> None:
+        await release.wait()
+        handled.append(payload["update_id"])
+
+    updates = UpdateInbox(Inbox(db), handle, concurrency=1)
+    await asyncio.wait_for(updates.ingest(update(1)), 2)
+    await asyncio.wait_for(updates.ingest(update(2)), 2)  # the one slot is taken by update 1
+    assert updates.busy == 2
+    release.set()
+    await eventually(lambda: _handled(Inbox(db), 2))
+    await updates.stop()
+    assert sorted(handled) == [1, 2]
+
+
+async def test_a_batch_that_could_not_be_stored_is_fetched_again(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    inbox = Inbox(db)
+    real_store = inbox.store
+    failures = [RuntimeError("database is locked")]
+
+    async def store(updates: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        if failures:
+            raise failures.pop()
+        return await real_store(updates)
+
+    monkeypatch.setattr(inbox, "store", store)
+    monkeypatch.setattr("bot.delivery.inbox.STORE_RETRY", 0.01)
+    offsets: list[int | None] = []
+
+    async def fetch(offset: int | None) -> list[dict[str, Any]]:
+        offsets.append(offset)
+        if offset is None:  # not confirmed yet: Telegram gives the same batch again
+            return [update(1)]
+        await asyncio.Event().wait()
+        return []
+
+    handled: list[int] = []
+
+    async def handle(payload: dict[str, Any]) -> None:
+        handled.append(payload["update_id"])
+
+    updates = UpdateInbox(inbox, handle)
+    polling = asyncio.create_task(updates.poll(fetch))
+    await eventually(lambda: _handled(inbox, 1))
+    polling.cancel()
+    await asyncio.gather(polling, return_exceptions=True)
+    await updates.stop()
+    assert offsets == [None, None, 2] and handled == [1]

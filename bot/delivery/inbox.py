@@ -35,6 +35,8 @@ log = logging.getLogger(__name__)
 
 PURGE_EVERY = 3600.0
 """Seconds between deletions of updates handled long ago."""
+STORE_RETRY = 1.0
+"""Seconds to wait before fetching a batch again that could not be stored."""
 Handle = Callable[[dict[str, Any]], Awaitable[None]]
 Fetch = Callable[[int | None], Awaitable[Sequence[dict[str, Any]]]]
 
@@ -113,7 +115,7 @@ class UpdateInbox:
         if not isinstance(update, dict) or type(update.get("update_id")) is not int:
             raise ValueError("not a Telegram update: no integer update_id")
         for new in await self._inbox.store([update]):
-            await self._spawn(new)
+            await self._spawn(new, wait=False)  # stored: the web server may answer at once
 
     async def poll(self, fetch: Fetch) -> None:
         """Long polling until cancelled or :meth:`stop`: ``fetch(offset)`` returns the next batch.
@@ -126,7 +128,12 @@ class UpdateInbox:
             batch = await fetch(offset)
             if not batch:
                 continue
-            new = await self._inbox.store(batch)  # committed before the next fetch confirms the batch
+            try:
+                new = await self._inbox.store(batch)  # committed before the next fetch confirms the batch
+            except Exception:  # e.g. the database stayed locked: Telegram gives the same batch again
+                log.exception("could not store %d updates; asking for them again", len(batch))
+                await asyncio.sleep(STORE_RETRY)
+                continue
             offset = max(update["update_id"] for update in batch) + 1
             for update in new:
                 await self._spawn(update)
@@ -154,15 +161,19 @@ class UpdateInbox:
 
     # ----------------------------------------------------------------- handling
 
-    async def _spawn(self, update: dict[str, Any], *, again: bool = False) -> None:
-        """Start handling ``update`` once a slot is free (waiting here slows polling down under load)."""
-        await self._slots.acquire()
-        task = asyncio.create_task(self._run(update, again), name=f"update-{update['update_id']}")
+    async def _spawn(self, update: dict[str, Any], *, again: bool = False, wait: bool = True) -> None:
+        """Start handling ``update`` once a slot is free: waiting here (``wait``) slows polling down under
+        load; otherwise the handling task waits for its slot itself."""
+        if wait:
+            await self._slots.acquire()
+        task = asyncio.create_task(self._run(update, again, wait), name=f"update-{update['update_id']}")
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _run(self, update: dict[str, Any], again: bool) -> None:
+    async def _run(self, update: dict[str, Any], again: bool, has_slot: bool) -> None:
         update_id = update["update_id"]
+        if not has_slot:
+            await self._slots.acquire()
         HANDLING.set(Handling(update_id, again, task=asyncio.current_task()))  # this task's own context
         try:
             await self._handle(update)
