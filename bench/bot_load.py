@@ -20,7 +20,19 @@ question once, unmeasured, so that first-use costs are not counted.
 Per scenario it prints answers per second, latency p50/p99, and a breakdown: the bot process's CPU time
 per answer (all its threads), engine time per question, and Bot API calls per answer by method.
 
+Two more scenarios run ``summit-bot run`` in its own process (as an operator starts it, with the
+default overall limit of 25 messages a second), the fake and the users in this one:
+
+* kill: 50 users ask 10 questions each, one a second (50 questions a second in all, twice the sending
+  limit, so replies queue up); when half the answers are delivered the bot is killed
+  (SIGKILL) and started again on the same data. It prints the answers delivered, the questions answered
+  twice and the questions never answered, and what the killed process left in its inbox and outbox.
+* flood: 50 users each ask 5 questions, one every 2.5 s (20 questions a second in all), first alone,
+  then while one more user sends 300 messages in 3 seconds. It prints the 50 users' latency p50/p99
+  without and with the flood.
+
     python bench/bot_load.py [--users 200] [--questions 5] [--rate 150] [--knowledge knowledge]
+                             [--only burst,steady,kill,flood]
 """
 
 from __future__ import annotations
@@ -30,6 +42,7 @@ import asyncio
 import logging
 import multiprocessing
 import os
+import signal
 import statistics
 import sys
 import tempfile
@@ -208,12 +221,157 @@ async def main(users: int, questions: int, rate: float, knowledge: Path) -> None
             child.kill()
 
 
+# ----------------------------------------------------------------- the bot in its own process
+
+KILL_USERS, KILL_QUESTIONS = 50, 10
+FLOOD_USERS, FLOOD_QUESTIONS = 50, 5
+FLOOD_PACE = 2.5
+"""Seconds between one user's questions in the flood scenario: 50 users ask 20 a second together, under
+the overall limit of 25 messages a second, so that the figures show waiting, not the limit itself."""
+FLOOD_MESSAGES, FLOOD_SECONDS = 300, 3.0
+FLOODER = 9999
+
+
+def answers_by_chat(fake: FakeBotApi) -> Counter[int]:
+    return Counter(call.chat_id for call in fake.calls if ends_answer(call))  # type: ignore[misc]
+
+
+async def wait_answers(fake: FakeBotApi, total: int, timeout: float, quiet: float = 15.0) -> None:
+    """Until ``total`` answers are delivered, ``quiet`` seconds pass without a new one, or ``timeout``."""
+    deadline = time.monotonic() + timeout
+    last, last_change = -1, time.monotonic()
+    while time.monotonic() < deadline:
+        now_total = sum(answers_by_chat(fake).values())
+        if now_total >= total:
+            return
+        if now_total != last:
+            last, last_change = now_total, time.monotonic()
+        elif time.monotonic() - last_change > quiet:
+            return
+        await asyncio.sleep(0.1)
+
+
+async def kill_scenario(
+    fake: ReplyClock, data: Path, log: Path, knowledge: Path
+) -> asyncio.subprocess.Process:
+    """The kill scenario; returns the restarted bot, still running."""
+    import sqlite3
+
+    from bot_harness import start_bot_process
+
+    users = range(FIRST_USER, FIRST_USER + KILL_USERS)
+    total = KILL_USERS * KILL_QUESTIONS
+    bot = await start_bot_process(fake, data, log, KNOWLEDGE_DIR=str(knowledge))
+    await fake.wait_for(lambda c: c.method == "getUpdates", timeout=300)
+    started = time.monotonic()
+
+    async def ask_all() -> None:  # a question from every user each second: 50 a second, twice the limit
+        for n in range(KILL_QUESTIONS):
+            for user in users:
+                fake.user_message(user, question(user, n))
+                await asyncio.sleep(1.0 / KILL_USERS)
+
+    asking = asyncio.create_task(ask_all())
+    await wait_answers(fake, total // 2, timeout=120)
+    bot.send_signal(signal.SIGKILL)
+    await bot.wait()
+    killed_at = time.monotonic() - started
+    before = sum(answers_by_chat(fake).values())
+    with sqlite3.connect(data / "bot.sqlite3") as db:
+        pending = db.execute("SELECT count(*) FROM outbox WHERE state = 'pending'").fetchone()[0]
+        unhandled = db.execute("SELECT count(*) FROM inbox WHERE handled_at IS NULL").fetchone()[0]
+    restart = time.monotonic()
+    bot = await start_bot_process(fake, data, log, KNOWLEDGE_DIR=str(knowledge))
+    await asking
+    await wait_answers(fake, total, timeout=300)
+    done = time.monotonic()
+    await asyncio.sleep(3.0)  # answers sent twice would come now
+    got = answers_by_chat(fake)
+    delivered = sum(min(got[user], KILL_QUESTIONS) for user in users)
+    twice = sum(max(0, got[user] - KILL_QUESTIONS) for user in users)
+    print(
+        f"kill: {KILL_USERS} users × {KILL_QUESTIONS} questions, one a second each; "
+        f"SIGKILL after {killed_at:.1f} s"
+    )
+    print(f"  answers delivered before the kill: {before}")
+    print(f"  the killed process left: {pending} replies queued, {unhandled} updates stored but not handled")
+    print(f"  after the restart: all delivered {done - restart:.1f} s after it (start-up included)")
+    print(f"  questions answered: {delivered} of {total}; lost: {total - delivered}; answered twice: {twice}")
+    return bot
+
+
+async def flood_scenario(fake: ReplyClock) -> None:
+    users = range(FIRST_USER + 1000, FIRST_USER + 1000 + FLOOD_USERS)
+
+    async def one_user(user: int) -> list[float]:
+        await asyncio.sleep((user - users[0]) * FLOOD_PACE / len(users))  # spread over the first pace
+        latencies = []
+        for n in range(FLOOD_QUESTIONS):
+            latencies.append(await fake.ask(user, question(user, n)))
+            await asyncio.sleep(max(0.0, FLOOD_PACE - latencies[-1]))
+        return latencies
+
+    async def normal_users() -> list[float]:
+        per_user = await asyncio.gather(*(one_user(u) for u in users))
+        return [latency for latencies in per_user for latency in latencies]
+
+    async def flooder() -> None:
+        for n in range(FLOOD_MESSAGES):
+            fake.user_message(FLOODER, f"{question(FLOODER, n)} {n}")
+            await asyncio.sleep(FLOOD_SECONDS / FLOOD_MESSAGES)
+
+    alone = sorted(await normal_users())
+    flooding = asyncio.create_task(flooder())
+    beside = sorted(await normal_users())
+    await flooding
+
+    def figures(latencies: list[float]) -> str:
+        p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))]
+        return f"p50 {statistics.median(latencies) * 1000:.0f} ms, p99 {p99 * 1000:.0f} ms"
+
+    flooder_got = answers_by_chat(fake)[FLOODER]
+    print(f"flood: {FLOOD_USERS} users × {FLOOD_QUESTIONS} questions, each user one every {FLOOD_PACE:g} s")
+    print(f"  alone:                                  {figures(alone)}")
+    print(f"  beside {FLOOD_MESSAGES} messages in {FLOOD_SECONDS:.0f} s from one user: {figures(beside)}")
+    print(f"  the flooding user's answers delivered by the end: {flooder_got}")
+
+
+async def in_own_process(knowledge: Path, scenarios: list[str]) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        data, log = Path(tmp) / "data", Path(tmp) / "bot.log"
+        async with ReplyClock() as fake:
+            bot = None
+            try:
+                if "kill" in scenarios:
+                    bot = await kill_scenario(fake, data, log, knowledge)
+                if "flood" in scenarios:
+                    if bot is None:
+                        from bot_harness import start_bot_process
+
+                        bot = await start_bot_process(fake, data, log, KNOWLEDGE_DIR=str(knowledge))
+                        await fake.wait_for(lambda c: c.method == "getUpdates", timeout=300)
+                    for text in QUESTIONS:  # first-use costs are not measured
+                        await fake.ask(WARM_UP_USER, text)
+                    await flood_scenario(fake)
+            finally:
+                if bot is not None and bot.returncode is None:
+                    bot.send_signal(signal.SIGINT)
+                    await asyncio.wait_for(bot.wait(), 60)
+
+
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--users", type=int, default=200)
     parser.add_argument("--questions", type=int, default=5, help="questions per user")
     parser.add_argument("--rate", type=float, default=150.0, help="questions per second in 'steady'")
     parser.add_argument("--knowledge", type=Path, default=ROOT / "knowledge")
+    parser.add_argument("--only", default="burst,steady,kill,flood", help="scenarios to run, by name")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
-    asyncio.run(main(args.users, args.questions, args.rate, args.knowledge))
+    chosen = [name.strip() for name in args.only.split(",")]
+    for name in [name for name in SCENARIOS if name not in chosen]:
+        del SCENARIOS[name]
+    if SCENARIOS:
+        asyncio.run(main(args.users, args.questions, args.rate, args.knowledge))
+    if {"kill", "flood"} & set(chosen):
+        asyncio.run(in_own_process(args.knowledge, chosen))

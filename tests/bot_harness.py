@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
+import os
 import socket
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -64,3 +67,35 @@ async def running_bot(
     application = build_application(settings, engine, mode)
     async with running(application, settings, mode, ingest=ingest, poll_timeout=1):
         yield application
+
+
+FIXTURE_KNOWLEDGE = Path(__file__).parent / "fixtures" / "knowledge"
+
+
+async def start_bot_process(
+    fake: FakeBotApi, data_dir: Path, log_path: Path, **env: str
+) -> asyncio.subprocess.Process:
+    """``python -m bot run`` in its own process against ``fake``, as an operator starts it (settings from
+    the environment; the small test knowledge unless ``KNOWLEDGE_DIR`` is given), its log in ``log_path``.
+    """
+    settings = {
+        **os.environ,
+        "TELEGRAM_BOT_TOKEN": fake.token,
+        "TELEGRAM_API_BASE_URL": f"http://127.0.0.1:{fake.port}",
+        "SUMMIT_BOT_DATA_DIR": str(data_dir),
+        "KNOWLEDGE_DIR": str(FIXTURE_KNOWLEDGE),
+        "HF_HUB_OFFLINE": "1",
+        **env,
+    }
+    with log_path.open("ab") as log:
+        return await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bot",
+            "run",
+            cwd=Path(__file__).resolve().parents[1],
+            env=settings,
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=log,
+            stderr=log,
+        )

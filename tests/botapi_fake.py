@@ -317,6 +317,7 @@ class FakeBotApi:
         self._open_callbacks: set[str] = set()
         self._blocked: set[int] = set()
         self._floods: dict[str, list[int]] = {}
+        self._failures: dict[str, list[tuple[int, str]]] = {}
         self._commands: dict[tuple[str, str], list[dict[str, Any]]] = {}
         self._allowed_updates = DEFAULT_UPDATE_TYPES
         self._webhook: dict[str, Any] | None = None
@@ -413,6 +414,18 @@ class FakeBotApi:
     def flood(self, method: str, times: int, retry_after: int = 1) -> None:
         """The next ``times`` calls of ``method`` answer 429 with ``parameters.retry_after``."""
         self._floods[method.lower()] = [times, retry_after]
+
+    def fail(self, method: str, status: int = 500, description: str | None = None, times: int = 1) -> None:
+        """The next ``times`` calls of ``method`` answer HTTP ``status`` (500: "Internal Server Error",
+        400: a "Bad Request" that does not depend on the message), after those already arranged."""
+        default = "Internal Server Error" if status >= 500 else "Bad Request: chat is temporarily unavailable"
+        self._failures.setdefault(method.lower(), []).extend([(status, description or default)] * times)
+
+    def _failure(self, method: str) -> None:
+        queued = self._failures.get(method.lower())
+        if queued:
+            status, description = queued.pop(0)
+            raise ApiError(status, description)
 
     # ----------------------------------------------------------------- updates
 
@@ -789,6 +802,7 @@ class FakeBotApi:
         if flood and flood[0] > 0:
             flood[0] -= 1
             raise ApiError(429, f"Too Many Requests: retry after {flood[1]}", {"retry_after": flood[1]})
+        self._failure(method)
         if params.get("chat_id") in self._blocked:
             raise ApiError(403, "Forbidden: bot was blocked by the user")
 

@@ -33,6 +33,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bot import metrics
+from bot.delivery.inbox import HANDLING
 from bot.delivery.scheduler import Item, Kind, Scheduler, Wait
 from bot.delivery.transport import Blocked, Rejected, RetryLater, Transport, Unavailable
 from bot.storage.delivery_schema import NewMessage, Outbox, OutboxRow
@@ -140,6 +141,7 @@ class Sender:
         self._loop_task: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._waiters = _Waiters()
+        self._earlier: set[int] = set()
         self._stopping = False
 
     # ----------------------------------------------------------------- public
@@ -186,7 +188,18 @@ class Sender:
 
         ``also`` runs in the same transaction (e.g. marking an announcement as being sent), so the
         messages and whatever they stand for are committed together or not at all.
+
+        While an update is handled again after a restart (see :mod:`bot.delivery.inbox`), a send its
+        handler already made before is not stored again; the ids stored then are returned.
         """
+        handling = HANDLING.get()
+        origin = handling.next_origin() if handling is not None else None
+        if handling is not None and handling.again and origin is not None:
+            stored = await self._outbox.by_origin(origin)
+            if stored:  # queued before a restart: sent already, or resumed from the outbox
+                log.info("update %d handled again: its send %s was queued before", handling.update_id, origin)
+                self._earlier.update(stored)
+                return stored
         wall = self._wall()
         new = [
             NewMessage(
@@ -197,6 +210,7 @@ class Sender:
                 ref=m.ref,
                 user_id=m.user_id,
                 expires_at=self._expiry(m, wall),
+                origin=origin,
             )
             for m in messages
         ]
@@ -218,9 +232,21 @@ class Sender:
     def wait(self, outbox_id: int) -> asyncio.Future[int | None]:
         """A future for the message's Telegram id once it is sent (:class:`DeliveryFailed` otherwise).
 
-        Only for messages submitted (or resumed) by this sender and not settled yet.
+        Only for messages submitted (or resumed) by this sender, or returned by :meth:`submit` for a
+        send made before a restart.
         """
-        return self._waiters.add(outbox_id)
+        future = self._waiters.add(outbox_id)
+        if outbox_id in self._earlier and outbox_id not in self._scheduler.queued_ids():
+            task = asyncio.create_task(self._settled_before(outbox_id))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+        return future
+
+    async def _settled_before(self, outbox_id: int) -> None:
+        """Settle the waiters of a message that a previous run settled."""
+        state, message_id, error = await self._outbox.outcome(outbox_id)
+        if state != "pending":  # a pending one is queued here and settled when sent
+            self._waiters.settle(outbox_id, message_id, None if state == "sent" else (error or state))
 
     async def cancel(self, ref: str) -> int:
         """Stop every queued message of ``ref`` (one in flight still goes); how many were cancelled."""

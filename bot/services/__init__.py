@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from bot.config import Settings
+from bot.delivery.inbox import UpdateInbox
 from bot.delivery.sender import Sender
 from bot.i18n import Translator
 from bot.services.agenda import AgendaService
@@ -42,6 +43,8 @@ class Services:
     insights: InsightsService
     sender: Sender | None = None
     """The one sender of outgoing messages; set by the Telegram layer, which supplies its transport."""
+    inbox: UpdateInbox | None = None
+    """The durable inbox of incoming updates; set by the Telegram layer, which supplies their handler."""
 
     @classmethod
     def create(
@@ -80,7 +83,10 @@ class Services:
         )
 
     async def close(self) -> None:
-        """Finish the question batch in flight and the messages being sent, then close the database."""
+        """Finish the updates being handled, the question batch in flight and the messages being sent,
+        then close the database."""
+        if self.inbox is not None:
+            await self.inbox.stop()
         if self.sender is not None:
             await self.sender.stop()
         await self.answering.close()

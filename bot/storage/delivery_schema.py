@@ -1,4 +1,11 @@
-"""Schema step 3 and the queries of the outbox: every outgoing message, kept until Telegram accepts it.
+"""Schema step 3 and the queries of the inbox and the outbox.
+
+The inbox holds every update from Telegram, stored before Telegram is told it arrived; ``handled_at``
+is set once the bot's handlers finished with it. At start-up the updates not handled yet are handled
+first. Handled updates are kept :data:`INBOX_KEEP` (to recognise one Telegram delivers again), then
+deleted, and so are replies settled that long ago.
+
+The outbox holds every outgoing message, kept until Telegram accepts it.
 
 A row is written (``pending``) before the message is first sent and updated once when it is settled:
 ``sent`` (with Telegram's message id), ``failed`` (refused for good), ``blocked`` (the user blocked the
@@ -13,7 +20,7 @@ from __future__ import annotations
 import json
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from bot.storage.sql import Transaction, now_text
@@ -41,6 +48,18 @@ MIGRATION: tuple[str, ...] = (
     )""",
     "CREATE INDEX outbox_pending ON outbox (id) WHERE state = 'pending'",
     "CREATE INDEX outbox_by_ref ON outbox (ref, state)",
+    # The inbox, and which update (and which of its handler's sends) each outgoing message came from.
+    """CREATE TABLE inbox (
+        update_id   INTEGER PRIMARY KEY,
+        payload     TEXT NOT NULL,
+        received_at TEXT NOT NULL,
+        handled_at  TEXT,
+        attempts    INTEGER NOT NULL DEFAULT 0
+    )""",
+    "CREATE INDEX inbox_unhandled ON inbox (update_id) WHERE handled_at IS NULL",
+    "CREATE INDEX inbox_by_handled ON inbox (handled_at) WHERE handled_at IS NOT NULL",
+    "ALTER TABLE outbox ADD COLUMN origin TEXT",
+    "CREATE INDEX outbox_by_origin ON outbox (origin) WHERE origin IS NOT NULL",
 )
 
 STATES = ("pending", "sent", "failed", "blocked", "cancelled", "expired")
@@ -73,6 +92,8 @@ class NewMessage:
     ref: str | None = None
     user_id: int | None = None
     expires_at: datetime | None = None
+    origin: str | None = None
+    """``<update id>:<n>``: the n-th send of the handler of that update (see :mod:`bot.delivery.inbox`)."""
 
 
 _COLUMNS = "id, chat_id, user_id, kind, method, params, ref, created_at, expires_at, attempts"
@@ -114,8 +135,9 @@ class Outbox:
             before = (await tx.rows("SELECT coalesce(max(id), 0) FROM outbox"))[0][0]
             now = now_text()
             await tx.executemany(
-                """INSERT INTO outbox (chat_id, user_id, kind, method, params, ref, created_at, expires_at)
-                   VALUES (?, ?, ?, ?, ?, ?, ?, ?)""",
+                """INSERT INTO outbox
+                       (chat_id, user_id, kind, method, params, ref, created_at, expires_at, origin)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)""",
                 [
                     (
                         m.chat_id,
@@ -126,6 +148,7 @@ class Outbox:
                         m.ref,
                         now,
                         m.expires_at.isoformat() if m.expires_at else None,
+                        m.origin,
                     )
                     for m in messages
                 ],
@@ -190,3 +213,101 @@ class Outbox:
     async def message_id(self, outbox_id: int) -> int | None:
         rows = await self._db.rows("SELECT message_id FROM outbox WHERE id = ?", (outbox_id,))
         return rows[0][0] if rows else None
+
+    async def outcome(self, outbox_id: int) -> tuple[str, int | None, str | None]:
+        """The message's state, Telegram's message id and the error, if any."""
+        rows = await self._db.rows("SELECT state, message_id, error FROM outbox WHERE id = ?", (outbox_id,))
+        return (rows[0][0], rows[0][1], rows[0][2]) if rows else ("failed", None, "unknown message")
+
+    async def by_origin(self, origin: str) -> list[int]:
+        """Ids of the messages an update's handler stored as its send ``origin`` (see :class:`NewMessage`)."""
+        rows = await self._db.rows("SELECT id FROM outbox WHERE origin = ? ORDER BY id", (origin,))
+        return [row[0] for row in rows]
+
+
+INBOX_KEEP = timedelta(days=1)
+"""How long a handled update is kept: Telegram keeps an unconfirmed update for 24 hours."""
+MAX_HANDLING_ATTEMPTS = 3
+"""An update whose handling was cut short (by a crash) this many times is not tried again."""
+
+
+@dataclass(frozen=True)
+class StoredUpdate:
+    """An update as stored in the inbox: Telegram's JSON, and how many times its handling began."""
+
+    update_id: int
+    payload: dict[str, Any]
+    attempts: int
+
+
+class Inbox:
+    """The inbox queries."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def store(self, updates: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Store ``updates`` (Telegram's JSON) in one transaction; those not stored before, in order.
+
+        An update already in the inbox (Telegram delivered it again) is left as it is and not returned.
+        """
+        if not updates:
+            return []
+        rows = await self._db.rows(  # one statement: committed at once, all of them or none
+            """INSERT INTO inbox (update_id, payload, received_at)
+               SELECT json_extract(value, '$.update_id'), value, ? FROM json_each(?) WHERE true
+               ON CONFLICT (update_id) DO NOTHING RETURNING update_id""",
+            (now_text(), json.dumps(list(updates), ensure_ascii=False)),
+        )
+        new = {row[0] for row in rows}
+        return [update for update in updates if update["update_id"] in new]
+
+    async def mark_handled(self, update_ids: Sequence[int]) -> None:
+        now = now_text()
+        for start in range(0, len(update_ids), 500):
+            chunk = list(update_ids[start : start + 500])
+            marks = ",".join("?" * len(chunk))
+            await self._db.rows(
+                f"UPDATE inbox SET handled_at = ? WHERE handled_at IS NULL AND update_id IN ({marks})",
+                (now, *chunk),
+            )
+
+    async def resume(self) -> tuple[list[StoredUpdate], list[int]]:
+        """The updates not handled yet, oldest first, each counted as one more attempt; and the ids of
+        those given up on (tried :data:`MAX_HANDLING_ATTEMPTS` times already), now marked handled."""
+        async with self._db.transaction() as tx:
+            given_up = await tx.rows(
+                """UPDATE inbox SET handled_at = ?
+                   WHERE handled_at IS NULL AND attempts >= ? RETURNING update_id""",
+                (now_text(), MAX_HANDLING_ATTEMPTS),
+            )
+            rows = await tx.rows(
+                """UPDATE inbox SET attempts = attempts + 1 WHERE handled_at IS NULL
+                   RETURNING update_id, payload, attempts"""
+            )
+        stored = sorted(
+            (StoredUpdate(uid, json.loads(payload), attempts) for uid, payload, attempts in rows),
+            key=lambda u: u.update_id,
+        )
+        return stored, sorted(row[0] for row in given_up)
+
+    async def purge(self, now: datetime, keep: timedelta = INBOX_KEEP) -> tuple[int, int]:
+        """Delete the updates handled, and the replies settled, more than ``keep`` before ``now``; how
+        many of each. (Other outgoing messages stay: announcements are counted by their rows.)"""
+        before = (now - keep).isoformat(timespec="microseconds")
+        async with self._db.transaction() as tx:
+            updates = await tx.rows(
+                "DELETE FROM inbox WHERE handled_at IS NOT NULL AND handled_at < ? RETURNING update_id",
+                (before,),
+            )
+            replies = await tx.rows(
+                """DELETE FROM outbox WHERE kind = 'reply' AND state != 'pending' AND settled_at < ?
+                   RETURNING id""",
+                (before,),
+            )
+        return len(updates), len(replies)
+
+    async def state(self, update_id: int) -> tuple[bool, int] | None:
+        """Whether the update was handled and its attempts, or None when it is not in the inbox."""
+        rows = await self._db.rows("SELECT handled_at, attempts FROM inbox WHERE update_id = ?", (update_id,))
+        return (rows[0][0] is not None, rows[0][1]) if rows else None

@@ -3,6 +3,10 @@
 :func:`run_bot` is what ``summit-bot run`` calls: it builds the application with
 :func:`build_application`, starts it with :func:`running` and waits for SIGINT or SIGTERM. Tests and
 benchmarks use the same two functions.
+
+Updates go through the durable inbox (``services(application).inbox``, started with the application):
+polling stores each batch before confirming it; the webhook server calls
+``updates.ingest_for(application)(update_json)`` and answers 200 when it returns.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from telegram.constants import ParseMode
 from telegram.ext import Application, ApplicationBuilder, Defaults
 
 from bot.config import Settings
+from bot.delivery.inbox import UpdateInbox
 from bot.delivery.sender import Sender
 from bot.i18n import Translator
 from bot.logs import hide_secret
@@ -27,7 +32,7 @@ from bot.metrics import ENGINE
 from bot.services import Services
 from bot.services.engine_holder import EngineHolder
 from bot.storage.database import Database
-from bot.storage.delivery_schema import Outbox
+from bot.storage.delivery_schema import Inbox, Outbox
 from bot.storage.knowledge_versions import served_directory
 from bot.telegram import (
     agenda,
@@ -41,13 +46,14 @@ from bot.telegram import (
     start,
     stats,
     transport,
+    updates,
     venues,
 )
 from bot.telegram.bot_api import PTBTransport
 from bot.telegram.common import SERVICES_KEY, attach, register_sender, services
 from bot.telegram.errors import on_error
 from bot.telegram.http import AiohttpRequest, ApiContact
-from bot.telegram.webserver import Health, Ingest, Webhook, WebServer, cancel, enqueue_to, keep_in_touch
+from bot.telegram.webserver import Health, Ingest, Webhook, WebServer, cancel, keep_in_touch
 from index.engine import Engine
 
 log = logging.getLogger(__name__)
@@ -62,6 +68,7 @@ CONCURRENT_UPDATES = 256
 CONNECTION_POOL = 8
 """HTTP keep-alive connections to the Bot API for sending (long polling has its own)."""
 API_CONTACT_KEY = "api_contact"
+POLLING_KEY = "polling"
 """``bot_data`` key of the :class:`ApiContact` shared by the application's transports."""
 POLL_TIMEOUT = 10.0
 """Seconds a long-polling getUpdates call waits for updates."""
@@ -93,6 +100,7 @@ def build_application(settings: Settings, engine: Engine, mode: Mode = "polling"
             rate=settings.rate_limit_per_second,
             on_blocked=svc.users.mark_blocked,
         )
+        svc.inbox = UpdateInbox(Inbox(db), updates.handler(application), concurrency=CONCURRENT_UPDATES)
         svc.agenda.sender = svc.sender
         attach(application, svc)
         register_sender(application.bot, svc.sender)
@@ -100,6 +108,7 @@ def build_application(settings: Settings, engine: Engine, mode: Mode = "polling"
         svc.holder.add_listener(svc.agenda.on_engine)
         await svc.holder.announce_loaded()
         agenda.start_reminders(application)
+        await svc.inbox.start()  # what a previous run stored but did not handle goes first
         await set_commands(application, services(application).texts)
         retention.schedule(application)
         ENGINE.info(
@@ -190,7 +199,8 @@ async def running(
 
     Webhook mode serves the webhook (path of WEBHOOK_URL, secret WEBHOOK_SECRET or a random one for this
     run), ``/healthz`` and ``/metrics`` on WEBHOOK_LISTEN:WEBHOOK_PORT and registers the URL with
-    Telegram; each update goes to ``ingest`` (by default the application's queue). Polling mode long-polls
+    Telegram; each update goes to ``ingest`` (by default the durable inbox, which stores it before the
+    200). Polling mode long-polls into the inbox (each batch stored before the next offset confirms it)
     and serves ``/healthz`` and ``/metrics`` on METRICS_LISTEN:METRICS_PORT when METRICS_PORT is set.
     Yields the HTTP server, if any (its ``port`` is the bound one when the setting was 0).
     """
@@ -201,12 +211,13 @@ async def running(
         await application.start()
         server: WebServer | None = None
         probe: asyncio.Task[None] | None = None
+        polling: asyncio.Task[None] | None = None
         try:
             health = health_of(application)
             if mode == "webhook":
                 url = settings.require_webhook()
                 secret = settings.webhook_secret or secrets.token_urlsafe(32)
-                webhook = Webhook(settings.webhook_path, secret, ingest or enqueue_to(application))
+                webhook = Webhook(settings.webhook_path, secret, ingest or updates.ingest_for(application))
                 server = WebServer(
                     listen=settings.webhook_listen, port=settings.webhook_port, health=health, webhook=webhook
                 )
@@ -217,16 +228,14 @@ async def running(
                     listen, port = settings.metrics_listen, settings.metrics_port
                     server = WebServer(listen=listen, port=port, health=health)
                     await server.start()
-                assert application.updater is not None
-                await application.updater.start_polling(
-                    poll_interval=0, timeout=poll_timeout, allowed_updates=ALLOWED_UPDATES
-                )
+                polling = await updates.start_polling(application, ALLOWED_UPDATES, timeout=poll_timeout)
+                application.bot_data[POLLING_KEY] = polling
             probe = asyncio.create_task(keep_in_touch(application.bot, application.bot_data[API_CONTACT_KEY]))
             yield server
         finally:
             await cancel(probe)
-            if application.updater is not None and application.updater.running:
-                await application.updater.stop()
+            if polling is not None:
+                await updates.stop_polling(application, polling)
             if server is not None:
                 await server.stop()
             if application.running:
@@ -258,7 +267,14 @@ async def serve(
         application = build_application(settings, engine, mode)
         del engine  # the application's engine holder owns it now, so a knowledge reload can free it
         async with running(application, settings, mode, ingest=ingest):
-            await stop.wait()
+            waits = {asyncio.create_task(stop.wait())}
+            polling = application.bot_data.get(POLLING_KEY)
+            if polling is not None:
+                waits.add(polling)  # polling only ends by itself on a fault it cannot get past
+            await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+            for task in waits:
+                if task is not polling:
+                    task.cancel()
             log.info("stopping")
     finally:
         for sig in handled:

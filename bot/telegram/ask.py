@@ -97,7 +97,7 @@ async def ask(update: Update, context: CallbackContext) -> None:
     reply = await svc.answering.answer(user.id, message.chat_id, question, lang)
     text, markup = render(reply, svc)
     markup = await star_answer(svc, user.id, reply.answer, markup)
-    await reply_html(message, text, markup)
+    await reply_html(message, text, markup, ref=f"q:{reply.question_id}")
 
 
 async def show_entry(update: Update, context: CallbackContext) -> None:
