@@ -86,27 +86,18 @@ class ConversationStore:
 
         ``answered`` is true only for the outcome ``answer``.
         """
-        from bot.storage.database import MAX_QUESTION_CHARS, now_text
-
         if outcome not in OUTCOMES:
             raise ValueError(f"unknown outcome {outcome!r}")
-        rows = await self._db.rows(
-            """INSERT INTO questions
-                   (user_id, chat_id, text, language, answered, score, sources, asked_at, outcome)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id""",
-            (
-                user_id,
-                chat_id,
-                text[:MAX_QUESTION_CHARS],
-                language,
-                int(outcome == "answer"),
-                float(score),
-                json.dumps(list(sources), ensure_ascii=False),
-                now_text(),
-                outcome,
-            ),
+        return await self._db.record_question(
+            user_id=user_id,
+            chat_id=chat_id,
+            text=text,
+            language=language,
+            answered=outcome == "answer",
+            score=score,
+            sources=sources,
+            outcome=outcome,
         )
-        return rows[0][0]
 
     async def outcome(self, question_id: int) -> str | None:
         rows = await self._db.rows("SELECT outcome FROM questions WHERE id = ?", (question_id,))

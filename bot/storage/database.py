@@ -293,11 +293,16 @@ class Database:
         answered: bool,
         score: float,
         sources: Sequence[str],
+        outcome: str | None = None,
     ) -> int:
-        """Store a question (cut to :data:`MAX_QUESTION_CHARS`) and how it was answered; return its id."""
+        """Store a question (cut to :data:`MAX_QUESTION_CHARS`) and how it was answered; return its id.
+
+        ``outcome`` (see :data:`index.types.Outcome`) defaults to ``answer`` or ``decline``.
+        """
         rows = await self._rows(
-            """INSERT INTO questions (user_id, chat_id, text, language, answered, score, sources, asked_at)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id""",
+            """INSERT INTO questions
+                   (user_id, chat_id, text, language, answered, score, sources, asked_at, outcome)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id""",
             (
                 user_id,
                 chat_id,
@@ -307,6 +312,7 @@ class Database:
                 float(score),
                 json.dumps(list(sources), ensure_ascii=False),
                 _now(),
+                outcome or ("answer" if answered else "decline"),
             ),
         )
         return rows[0][0]

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import contextlib
 import html
+from dataclasses import dataclass
+from typing import Generic, TypeVar
 
 from telegram import Update
 from telegram.error import TelegramError
@@ -29,6 +31,8 @@ from bot.telegram.callbacks import KnowledgeApply, KnowledgeCancel, KnowledgeRol
 from bot.telegram.common import keyboard, language, reply_html, send_document, send_html, services
 from bot.telegram.stats import private_only
 from index.types import Lang
+
+_K = TypeVar("_K", KnowledgeApply, KnowledgeCancel, KnowledgeRollback)
 
 PROBLEMS_SHOWN = 40
 """Problems listed in the chat; beyond that the complete list comes as a text file too."""
@@ -156,6 +160,30 @@ def _is_admin(update: Update, svc: Services) -> bool:
     return user is not None and user.id in svc.settings.admin_ids
 
 
+@dataclass(frozen=True)
+class _Press(Generic[_K]):
+    """An admin's press on one of this module's buttons, with what every handler needs."""
+
+    svc: Services
+    lang: Lang
+    data: _K
+
+
+async def _admin_press(update: Update, context: CallbackContext, kind: type[_K]) -> _Press[_K] | None:
+    """The press as ``kind`` when an admin made it; otherwise it is answered here and None returned."""
+    query = update.callback_query
+    lang = await language(update, context)
+    svc = services(context)
+    if not _is_admin(update, svc):
+        await query.answer(svc.texts(lang, "admin.denied"))
+        return None
+    data = kind.parse(query.data)
+    if data is None:
+        await query.answer()
+        return None
+    return _Press(svc, lang, data)
+
+
 async def _close_buttons(update: Update) -> None:
     """Take the buttons off the pressed message so it cannot be pressed again."""
     query = update.callback_query
@@ -168,15 +196,10 @@ async def _close_buttons(update: Update) -> None:
 async def apply(update: Update, context: CallbackContext) -> None:
     """ "Apply": build the new index in the background and tell the admin when it is live."""
     query = update.callback_query
-    lang = await language(update, context)
-    svc = services(context)
-    if not _is_admin(update, svc):
-        await query.answer(svc.texts(lang, "admin.denied"))
+    press = await _admin_press(update, context, KnowledgeApply)
+    if press is None:
         return
-    data = KnowledgeApply.parse(query.data)
-    if data is None:
-        await query.answer()
-        return
+    svc, lang, data = press.svc, press.lang, press.data
     await query.answer()
     await _close_buttons(update)
     chat_id = query.message.chat.id if query.message else update.effective_user.id
@@ -201,15 +224,10 @@ async def apply(update: Update, context: CallbackContext) -> None:
 async def cancel(update: Update, context: CallbackContext) -> None:
     """ "Cancel": drop the proposal."""
     query = update.callback_query
-    lang = await language(update, context)
-    svc = services(context)
-    if not _is_admin(update, svc):
-        await query.answer(svc.texts(lang, "admin.denied"))
+    press = await _admin_press(update, context, KnowledgeCancel)
+    if press is None:
         return
-    data = KnowledgeCancel.parse(query.data)
-    if data is None:
-        await query.answer()
-        return
+    svc, lang, data = press.svc, press.lang, press.data
     cancelled = await svc.knowledge.cancel(data.proposal_id)
     if not cancelled:
         proposal = await svc.knowledge.proposal(data.proposal_id)
@@ -253,15 +271,10 @@ async def rollback(update: Update, context: CallbackContext) -> None:
 
 async def confirm_rollback(update: Update, context: CallbackContext) -> None:
     query = update.callback_query
-    lang = await language(update, context)
-    svc = services(context)
-    if not _is_admin(update, svc):
-        await query.answer(svc.texts(lang, "admin.denied"))
+    press = await _admin_press(update, context, KnowledgeRollback)
+    if press is None:
         return
-    data = KnowledgeRollback.parse(query.data)
-    if data is None:
-        await query.answer()
-        return
+    svc, lang, data = press.svc, press.lang, press.data
     await query.answer()
     await _close_buttons(update)
     chat_id = query.message.chat.id if query.message else update.effective_user.id
