@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from bot.config import Settings
 from bot.delivery.sender import Sender
 from bot.i18n import Translator
+from bot.services.announcements import AnnouncementService
 from bot.services.answering import AnsweringService
 from bot.services.catalogue import Catalogue
 from bot.services.feedback import FeedbackService
@@ -28,6 +29,8 @@ class Services:
     catalogue: Catalogue
     sender: Sender | None = None
     """The one sender of outgoing messages; set by the Telegram layer, which supplies its transport."""
+    announcements: AnnouncementService | None = None
+    """Organisers' announcements; set with the sender, which delivers them."""
 
     @classmethod
     def create(

@@ -21,7 +21,7 @@ from bot.logs import hide_secret
 from bot.services import Services
 from bot.storage.database import Database
 from bot.storage.delivery_schema import Outbox
-from bot.telegram import agenda, ask, feedback, nontext, start, stats, transport, venues
+from bot.telegram import agenda, announce, ask, feedback, nontext, start, stats, transport, venues
 from bot.telegram.bot_api import PTBTransport
 from bot.telegram.common import SERVICES_KEY, attach, register_sender, services
 from bot.telegram.errors import on_error
@@ -66,7 +66,10 @@ def build_application(settings: Settings, engine: Engine, mode: Mode = "polling"
         )
         attach(application, svc)
         register_sender(application.bot, svc.sender)
+        svc.announcements = announce.create_service(application, svc, engine.kb.event.timezone)
+        await svc.announcements.recover()  # stops asked for while the bot was down, before resuming
         await svc.sender.start()
+        announce.schedule_ticks(application)
         await set_commands(application, services(application).texts)
         log.info(
             "bot @%s started: mode %s, index %s, %d knowledge entries",
@@ -100,6 +103,8 @@ def build_application(settings: Settings, engine: Engine, mode: Mode = "polling"
     )
     for module in (start, agenda, venues, transport, feedback, stats, ask, nontext):
         application.add_handlers(module.handlers())
+    application.add_handlers(announce.handlers(settings))
+    application.add_handlers(announce.follow_up_handlers(settings), group=announce.FOLLOW_UP_GROUP)
     application.add_error_handler(on_error)
     return application
 

@@ -166,3 +166,16 @@ class Venue(CallbackData):
 
     PREFIX = "v"
     key: str
+
+
+# --- Organisers' announcements --------------------------------------------------------------------
+
+
+@register
+class AnnounceAction(CallbackData):
+    """A button on an announcement: ``send`` now, ``schedule``, ``cancel`` (a draft or scheduled one)
+    or ``stop`` (one being sent)."""
+
+    PREFIX = "an"
+    action: str
+    announcement_id: int
