@@ -249,7 +249,7 @@ async def test_scheduled_announcement_goes_out_when_its_time_comes(bot: Bot) -> 
     assert (row.state, row.due_at) == ("scheduled", datetime(2023, 11, 8, 1, 0, tzinfo=UTC))
 
     await bot.services.announcements.tick()
-    await asyncio.sleep(1.5)  # the periodic tick runs too
+    await asyncio.sleep(1.2)  # the periodic tick runs too
     assert bot.received(1, "Shuttle") == []
     bot.clock.at = datetime(2023, 11, 8, 1, 0, 1, tzinfo=UTC)
     await bot.wait_received(1, "Shuttle")  # picked up by the bot's own tick
@@ -303,7 +303,7 @@ async def test_flood_control_and_blocked_users_are_counted(bot: Bot) -> None:
 
     bot.fake.unblock_user(3)
     await bot.say(3, "/start")  # writing again ends the block
-    third = await announcements.repo.create(
+    await announcements.repo.create(
         [Version(None, "Closing party")], state="scheduled", due_at=bot.clock()
     )
     await announcements.tick()
