@@ -303,9 +303,7 @@ async def test_flood_control_and_blocked_users_are_counted(bot: Bot) -> None:
 
     bot.fake.unblock_user(3)
     await bot.say(3, "/start")  # writing again ends the block
-    await announcements.repo.create(
-        [Version(None, "Closing party")], state="scheduled", due_at=bot.clock()
-    )
+    await announcements.repo.create([Version(None, "Closing party")], state="scheduled", due_at=bot.clock())
     await announcements.tick()
     await bot.wait_received(3, "Closing party")
 

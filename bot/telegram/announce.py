@@ -121,14 +121,14 @@ def _error(texts: Translator, lang: Lang, error: AnnouncementError) -> str:
 async def subscribe(update: Update, context: CallbackContext) -> None:
     lang = await language(update, context)
     svc = services(context)
-    await svc.db.set_subscribed(update.effective_user.id, True)
+    await svc.users.set_subscribed(update.effective_user.id, True)
     await reply_html(update.effective_message, svc.texts(lang, "subscribed"))
 
 
 async def unsubscribe(update: Update, context: CallbackContext) -> None:
     lang = await language(update, context)
     svc = services(context)
-    await svc.db.set_subscribed(update.effective_user.id, False)
+    await svc.users.set_subscribed(update.effective_user.id, False)
     await reply_html(update.effective_message, svc.texts(lang, "unsubscribed"))
 
 
