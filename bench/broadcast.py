@@ -273,7 +273,11 @@ class Bench:
             f"  achieved rate{restart}: {overall:.1f} messages/s against a cap of {cap:g}/s ({share:.1f}%); "
             f"the announcement {rate:.1f}/s, answers and progress the rest"
         )
-        print(f"  delivered: {len(received)} of {len(expected)} subscribers who did not block the bot")
+        others = len(set(received) - expected)
+        print(
+            f"  delivered to {len(expected & set(received))} of the {len(expected)} subscribers who did not block "
+            f"the bot" + (f", and to {others} people who started the bot meanwhile" if others else "")
+        )
         print(f"  duplicates: {duplicates}, losses: {lost}, sent to blocked users: {wrongly}")
         latencies = sorted(stats["latencies"])
         if latencies:
