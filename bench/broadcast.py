@@ -275,8 +275,8 @@ class Bench:
         )
         others = len(set(received) - expected)
         print(
-            f"  delivered to {len(expected & set(received))} of the {len(expected)} subscribers who did not block "
-            f"the bot" + (f", and to {others} people who started the bot meanwhile" if others else "")
+            f"  delivered to {len(expected & set(received))} of the {len(expected)} subscribers who did not "
+            "block the bot" + (f", and to {others} people who started the bot meanwhile" if others else "")
         )
         print(f"  duplicates: {duplicates}, losses: {lost}, sent to blocked users: {wrongly}")
         latencies = sorted(stats["latencies"])
