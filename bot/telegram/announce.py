@@ -53,7 +53,7 @@ _COMMAND = re.compile(r"^/\w+(@\w+)?")
 # ---------------------------------------------------------------------------- wiring
 
 
-def create_service(application: Application, svc: Services, timezone: str) -> AnnouncementService:
+def create_service(svc: Services, timezone: str) -> AnnouncementService:
     """The announcement service of the running bot (its sender must exist)."""
     assert svc.sender is not None
     texts = svc.texts

@@ -66,7 +66,7 @@ def build_application(settings: Settings, engine: Engine, mode: Mode = "polling"
         )
         attach(application, svc)
         register_sender(application.bot, svc.sender)
-        svc.announcements = announce.create_service(application, svc, engine.kb.event.timezone)
+        svc.announcements = announce.create_service(svc, engine.kb.event.timezone)
         await svc.announcements.recover()  # stops asked for while the bot was down, before resuming
         await svc.sender.start()
         announce.schedule_ticks(application)
