@@ -337,10 +337,9 @@ def announce(
         message = texts("en", exc.key, **exc.values).replace("<code>", "").replace("</code>", "")
         typer.echo(f"error: {message}", err=True)
         raise typer.Exit(2) from None
-    for version in versions:
-        problem = check_html(version.html)
+    for label, given in (("text", text), ("--en text", en), ("--zh text", zh), ("--th text", th)):
+        problem = check_html(given) if given else None
         if problem:
-            label = f"[{version.lang}] version" if version.lang else "text"
             typer.echo(f"error: the {label} is not valid Telegram HTML: {problem}", err=True)
             raise typer.Exit(2)
 

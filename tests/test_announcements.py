@@ -19,6 +19,7 @@ from bot_harness import running_bot, settings_for
 from botapi_fake import Call, FakeBotApi, utf16_len
 from telegram.ext import Application
 
+from bot import metrics
 from bot.services import Services
 from bot.services.announcements import AnnouncementError, check_html, parse_local_time, split_versions
 from bot.storage.announcements_schema import Version
@@ -331,6 +332,9 @@ async def test_cancel_a_scheduled_one_and_stop_a_running_one(slow_bot: Bot) -> N
     await bot.press(ORGANISER, buttons(preview)[0][1], bot.fake.bot_messages(ORGANISER)[-1]["message_id"])
     for user_id in (100, 101, 102):
         await bot.wait_received(user_id, "Hall A")
+    async with asyncio.timeout(5):
+        while metrics.BROADCASTS_RUNNING._value.get() != 1:
+            await asyncio.sleep(0.05)
     running = await bot.say(ORGANISER, "/announcements")
     assert ("Stop #2", "an:stop:2") in buttons(running)
     await bot.press(ORGANISER, "an:stop:2", bot.fake.bot_messages(ORGANISER)[-1]["message_id"])
@@ -339,6 +343,8 @@ async def test_cancel_a_scheduled_one_and_stop_a_running_one(slow_bot: Bot) -> N
     counts = await bot.services.sender.counts("ann:2")
     assert counts["cancelled"] > 10 and counts["pending"] == 0
     assert f"{counts['cancelled']} not sent" in summary.params["text"]
+    await bot.services.announcements.tick()
+    assert metrics.BROADCASTS_RUNNING._value.get() == 0
     await asyncio.sleep(0.5)
     delivered = [c for c in bot.fake.calls if c.ok and c.params.get("text") == "Hall A is closed"]
     assert len(delivered) == counts["sent"]  # nothing went out after the stop
