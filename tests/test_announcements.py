@@ -335,6 +335,7 @@ async def test_cancel_a_scheduled_one_and_stop_a_running_one(slow_bot: Bot) -> N
     async with asyncio.timeout(5):
         while metrics.BROADCASTS_RUNNING._value.get() != 1:
             await asyncio.sleep(0.05)
+    await bot.wait_received(ORGANISER, "remaining: 31")  # the progress message
     running = await bot.say(ORGANISER, "/announcements")
     assert ("Stop #2", "an:stop:2") in buttons(running)
     await bot.press(ORGANISER, "an:stop:2", bot.fake.bot_messages(ORGANISER)[-1]["message_id"])
@@ -345,6 +346,12 @@ async def test_cancel_a_scheduled_one_and_stop_a_running_one(slow_bot: Bot) -> N
     assert f"{counts['cancelled']} not sent" in summary.params["text"]
     await bot.services.announcements.tick()
     assert metrics.BROADCASTS_RUNNING._value.get() == 0
+    progress = next(
+        c for c in bot.fake.calls if c.chat_id == ORGANISER and "remaining: 31" in c.params.get("text", "")
+    )
+    assert buttons(progress) == [("Stop #2", "an:stop:2")]  # the progress message can stop it too
+    final = [m for m in bot.fake.bot_messages(ORGANISER) if "Announcement #2\nSent" in m["text"]]
+    assert len(final) == 1 and "remaining: 0" in final[0]["text"] and "reply_markup" not in final[0]
     await asyncio.sleep(0.5)
     delivered = [c for c in bot.fake.calls if c.ok and c.params.get("text") == "Hall A is closed"]
     assert len(delivered) == counts["sent"]  # nothing went out after the stop

@@ -416,6 +416,9 @@ class AnnouncementService:
             cancelled=counts["cancelled"],
         )
         messages: list[Outgoing] = []
+        await self._sender.cancel(
+            progress_ref(row.id)
+        )  # a progress message not shown yet: the summary says it
         message_id = await self.repo.progress_message(row.id)
         if message_id is not None:
             final = self._progress_text(row, counts, 0)
