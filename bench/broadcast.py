@@ -95,12 +95,14 @@ class BroadcastFake(FakeBotApi):
         self.answers.clear()
         self.asked.clear()
 
-    def polling_since_start(self) -> bool:
-        """Whether the bot started last (getMe) is polling for updates now."""
-        started = max((c.at for c in self.calls if c.method == "getMe"), default=None)
-        return started is not None and any(
-            c.method == "getUpdates" and c.at > started for c in self.calls[-20:]
+    def polling_since_start(self) -> tuple[int, bool]:
+        """How many times a bot started (getMe), and whether the latest one polls for updates since."""
+        starts = [c.at for c in self.calls if c.method == "getMe"]
+        polling = bool(starts) and (
+            self.long_polls_waiting > 0
+            or any(c.method == "getUpdates" and c.at > starts[-1] for c in self.calls[-50:])
         )
+        return len(starts), polling
 
     def stats(self) -> dict[str, Any]:
         statuses = Counter(status for _, status in self.attempts)
@@ -181,11 +183,12 @@ class Bench:
         return self.conn.recv()
 
     def start_bot(self) -> subprocess.Popen[bytes]:
+        starts_before = self.ask("stats")["polling"][0]
         bot = subprocess.Popen(
             [sys.executable, "-m", "bot", "run"], cwd=ROOT, env=self.env, stdout=self.log, stderr=self.log
         )
         deadline = time.monotonic() + 300
-        while not self.ask("stats")["polling"]:
+        while (state := self.ask("stats")["polling"])[0] <= starts_before or not state[1]:
             if bot.poll() is not None or time.monotonic() > deadline:
                 raise SystemExit(f"the bot did not start; see {self.data / 'bot.log'}")
             time.sleep(0.2)
