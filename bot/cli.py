@@ -525,6 +525,149 @@ def backup(
     )
 
 
+# --- Organisers' announcements from the server ----------------------------------------------------
+
+
+def _event_zone(settings: Settings) -> str:
+    from index.knowledge import load_knowledge
+
+    try:
+        return load_knowledge(settings.knowledge_dir).event.timezone
+    except KnowledgeError as exc:
+        _knowledge_failed(exc, "The knowledge files")
+
+
+@app.command()
+def announce(
+    text: Annotated[
+        str | None, typer.Argument(help="The announcement (Telegram HTML; [th]/[zh]/[en] lines per language)")
+    ] = None,
+    th: Annotated[str | None, typer.Option("--th", help="The Thai version")] = None,
+    zh: Annotated[str | None, typer.Option("--zh", help="The Chinese version")] = None,
+    en: Annotated[str | None, typer.Option("--en", help="The English version")] = None,
+    at: Annotated[
+        str | None, typer.Option("--at", help='When to send it, "YYYY-MM-DD HH:MM" in the event\'s time zone')
+    ] = None,
+) -> None:
+    """Queue an announcement to every subscriber; the running bot sends it (now, or --at a time)."""
+    import asyncio
+    from datetime import UTC, datetime
+
+    from bot.i18n import Translator
+    from bot.services.announcements import AnnouncementError, check_html, parse_local_time, split_versions
+    from bot.storage.announcements_schema import AnnouncementRepository, Version
+    from bot.storage.database import Database
+
+    settings = _settings()
+    texts = Translator.load()
+    versions: list[Version] = []
+    try:
+        if text:
+            versions.extend(split_versions(text))
+        for lang, version in (("en", en), ("zh", zh), ("th", th)):
+            if version is None:
+                continue
+            if any(v.lang == lang for v in versions):
+                raise AnnouncementError("announce.error_twice", language=lang)
+            versions.extend(Version(lang, v.html) for v in split_versions(version))
+        if not versions:
+            raise AnnouncementError("announce.error_empty")
+        zone_name = _event_zone(settings)
+        from zoneinfo import ZoneInfo
+
+        zone = ZoneInfo(zone_name)
+        now = datetime.now(UTC)
+        due = parse_local_time(at, zone) if at else now
+        if at and due <= now:
+            raise AnnouncementError(
+                "announce.error_past", now=now.astimezone(zone).strftime("%Y-%m-%d %H:%M")
+            )
+    except AnnouncementError as exc:
+        message = texts("en", exc.key, **exc.values).replace("<code>", "").replace("</code>", "")
+        typer.echo(f"error: {message}", err=True)
+        raise typer.Exit(2) from None
+    for label, given in (("text", text), ("--en text", en), ("--zh text", zh), ("--th text", th)):
+        problem = check_html(given) if given else None
+        if problem:
+            typer.echo(f"error: the {label} is not valid Telegram HTML: {problem}", err=True)
+            raise typer.Exit(2)
+
+    async def store() -> tuple[int, int]:
+        db = await Database.open(settings.database_path)
+        try:
+            repo = AnnouncementRepository(db)
+            row = await repo.create(versions, state="scheduled", due_at=due)
+            return row.id, len(await repo.recipients())
+        finally:
+            await db.close()
+
+    announcement_id, subscribers = asyncio.run(store())
+    when = f"at {due.astimezone(zone).strftime('%Y-%m-%d %H:%M')} ({zone_name} time)" if at else "now"
+    languages = ", ".join(v.lang or "all languages" for v in versions)
+    typer.echo(
+        f"Announcement #{announcement_id} queued to go out {when} ({languages}); "
+        f"{subscribers} people are subscribed today. The running bot sends it."
+    )
+
+
+@app.command()
+def announcements(
+    cancel: Annotated[
+        int | None, typer.Option("--cancel", help="Cancel a scheduled announcement, or stop one being sent")
+    ] = None,
+) -> None:
+    """List recent and scheduled announcements with their delivery counts; or cancel one."""
+    import asyncio
+    from zoneinfo import ZoneInfo
+
+    from bot.storage.announcements_schema import AnnouncementRepository
+    from bot.storage.database import Database
+
+    settings = _settings()
+    zone = ZoneInfo(_event_zone(settings))
+
+    async def work() -> int:
+        db = await Database.open(settings.database_path)
+        try:
+            repo = AnnouncementRepository(db)
+            if cancel is not None:
+                if await repo.cancel(cancel):
+                    typer.echo(f"Announcement #{cancel} is cancelled; nobody received it.")
+                    return 0
+                if await repo.request_stop(cancel):
+                    typer.echo(
+                        f"Announcement #{cancel} is being stopped: the running bot stops it within seconds."
+                    )
+                    return 0
+                row = await repo.get(cancel)
+                state = f"it is {row.state}" if row else "there is no such announcement"
+                typer.echo(f"error: announcement #{cancel} cannot be cancelled: {state}.", err=True)
+                return 1
+            rows = await repo.listing()
+            counts = await repo.counts([row.ref for row in rows])
+            if not rows:
+                typer.echo("No announcements yet.")
+            for row in rows:
+                moment = row.due_at if row.state == "scheduled" else (row.finished_at or row.started_at)
+                when = f" {moment.astimezone(zone).strftime('%Y-%m-%d %H:%M')}" if moment else ""
+                first = " ".join(row.versions[0].html.split())
+                first = first if len(first) <= 60 else first[:59] + "…"
+                c = counts[row.ref]
+                figures = (
+                    f"  sent {c['sent']}, failed {c['failed']}, blocked {c['blocked']}, "
+                    f"remaining {c['pending']}, cancelled {c['cancelled']}"
+                    if row.state in ("sending", "stopping", "done", "stopped")
+                    else ""
+                )
+                langs = ",".join(v.lang or "*" for v in row.versions)
+                typer.echo(f"#{row.id} {row.state}{when} [{langs}] {first}{figures}")
+            return 0
+        finally:
+            await db.close()
+
+    raise typer.Exit(asyncio.run(work()))
+
+
 def main() -> None:
     """Entry point of the ``summit-bot`` console script and ``python -m bot``."""
     load_dotenv(".env")

@@ -378,8 +378,12 @@ class Sender:
     async def _settle(
         self, item: Item, state: str, *, message_id: int | None = None, error: str | None = None
     ) -> None:
-        self._scheduler.finished(item, self._clock())
-        await self._outbox.settle([item.id], state, message_id=message_id, error=error)
+        # Recorded before the slot is freed: the messages sent but not yet recorded (sent again after a
+        # crash) are never more than the ones in flight, however slow the database gets.
+        try:
+            await self._outbox.settle([item.id], state, message_id=message_id, error=error)
+        finally:
+            self._scheduler.finished(item, self._clock())
         self._waiters.settle(item.id, message_id, None if state == "sent" else state)
 
     async def _settle_expired(self) -> None:

@@ -10,6 +10,7 @@ from bot.delivery.inbox import UpdateInbox
 from bot.delivery.sender import Sender
 from bot.i18n import Translator
 from bot.services.agenda import AgendaService
+from bot.services.announcements import AnnouncementService
 from bot.services.answering import AnsweringService
 from bot.services.catalogue import Catalogue
 from bot.services.engine_holder import EngineHolder
@@ -45,6 +46,8 @@ class Services:
     """The one sender of outgoing messages; set by the Telegram layer, which supplies its transport."""
     inbox: UpdateInbox | None = None
     """The durable inbox of incoming updates; set by the Telegram layer, which supplies their handler."""
+    announcements: AnnouncementService | None = None
+    """Organisers' announcements; set with the sender, which delivers them."""
 
     @classmethod
     def create(

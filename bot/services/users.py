@@ -47,6 +47,10 @@ class UserService:
         await self._db.set_language(user_id, lang)
         self._languages[user_id] = lang
 
+    async def set_subscribed(self, user_id: int, subscribed: bool) -> None:
+        """Opt in to (or out of) organisers' announcements; everyone who starts the bot is in."""
+        await self._db.set_subscribed(user_id, subscribed)
+
     async def mark_blocked(self, user_id: int, blocked: bool = True) -> None:
         """The user blocked (or unblocked) the bot: sending to them fails until they write again."""
         await self._db.set_blocked(user_id, blocked)

@@ -36,6 +36,7 @@ from bot.storage.delivery_schema import Inbox, Outbox
 from bot.storage.knowledge_versions import served_directory
 from bot.telegram import (
     agenda,
+    announce,
     ask,
     fallbacks,
     feedback,
@@ -104,10 +105,13 @@ def build_application(settings: Settings, engine: Engine, mode: Mode = "polling"
         svc.agenda.sender = svc.sender
         attach(application, svc)
         register_sender(application.bot, svc.sender)
+        svc.announcements = announce.create_service(svc, engine.kb.event.timezone)
+        await svc.announcements.recover()  # stops asked for while the bot was down, before resuming
         await svc.sender.start()
         svc.holder.add_listener(svc.agenda.on_engine)
         await svc.holder.announce_loaded()
         agenda.start_reminders(application)
+        announce.schedule_ticks(application)
         await svc.inbox.start()  # what a previous run stored but did not handle goes first
         await set_commands(application, services(application).texts)
         retention.schedule(application)
@@ -152,6 +156,8 @@ def build_application(settings: Settings, engine: Engine, mode: Mode = "polling"
     application.add_handlers(gate.handlers(), group=gate.GROUP)
     for module in (start, agenda, venues, transport, feedback, ask):
         application.add_handlers(module.handlers())
+    application.add_handlers(announce.handlers(settings))
+    application.add_handlers(announce.follow_up_handlers(settings), group=announce.FOLLOW_UP_GROUP)
     # Staff-only commands and admins' uploads, restricted to the ids in the settings; before the
     # non-text hint, which would otherwise take the admins' documents.
     application.add_handlers([*stats.handlers(settings), *knowledge.handlers(settings)])

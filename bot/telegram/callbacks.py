@@ -236,3 +236,16 @@ class KnowledgeRollback(CallbackData):
     PREFIX = "krb"
     version: str
     confirm: bool
+
+
+# --- Organisers' announcements --------------------------------------------------------------------
+
+
+@register
+class AnnounceAction(CallbackData):
+    """A button on an announcement: ``send`` now, ``schedule``, ``cancel`` (a draft or scheduled one)
+    or ``stop`` (one being sent)."""
+
+    PREFIX = "an"
+    action: str
+    announcement_id: int

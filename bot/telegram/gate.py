@@ -34,8 +34,9 @@ from bot.telegram.common import (
 
 log = logging.getLogger(__name__)
 
-GROUP = -1
-"""The handler group the gate runs in: before every other handler."""
+GROUP = -2
+"""The handler group the gate runs in: before every other handler (the organisers' follow-up messages
+are read in group -1, after the user is seen)."""
 
 
 def _for_bot(message: Message, context: CallbackContext) -> bool:
