@@ -4,6 +4,7 @@ a knowledge swap."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import copy
 from collections.abc import AsyncIterator
@@ -126,5 +127,9 @@ async def test_star_my_agenda_calendar_and_reminders(bot: Bot) -> None:
         lambda c: c.ok and c.chat_id == 1 and c.method == "sendMessage" and "⚠️" in c.params["text"]
     )
     assert "09:30–11:00 → <b>10:00–11:30</b>" in alert.params["text"]
-    counts = await bot.services.sender.counts("alert:opening-ceremony")
+    for _ in range(100):  # the sender records the delivery just after Telegram accepts it
+        counts = await bot.services.sender.counts("alert:opening-ceremony")
+        if counts["pending"] == 0:
+            break
+        await asyncio.sleep(0.02)
     assert counts["sent"] == 1

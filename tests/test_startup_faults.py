@@ -68,6 +68,11 @@ def run(base: Path, data_dir: Path, *, unprivileged: bool = False, **env: str) -
         if setpriv is None:
             pytest.skip("running as root without setpriv to become an unprivileged user")
         command = [setpriv, f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups", *command]
+        probe = subprocess.run(
+            [*command[:-3], "-c", "pass"], capture_output=True, text=True, timeout=60, check=False
+        )
+        if probe.returncode != 0:  # e.g. an interpreter whose shared library lies under /root
+            pytest.skip(f"this Python cannot run as an unprivileged user: {probe.stderr.strip()[:200]}")
     done = subprocess.run(
         command,
         cwd=ROOT,
