@@ -77,6 +77,7 @@ bench: $(DEV_STAMP)
 	$(BIN)/python bench/bot_load.py
 	$(BIN)/python bench/agenda_bench.py
 	$(BIN)/python bench/reload.py
+	$(BIN)/python bench/broadcast.py --rate 200
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .ruff_cache

@@ -4,7 +4,7 @@ Its tables and the queries on them live here, beside the step that creates them.
 for a limited time (``QUESTION_RETENTION_DAYS``); each purge is recorded, so a bot that restarts often
 still purges once a day and an operator can see when it last ran. Questions are found by age through
 the ``questions_by_time`` index (schema step 2); their feedback goes with them (``ON DELETE CASCADE``),
-and so do settled outbox rows (the answers sent) of the same age.
+and so do settled outbox rows (the messages sent) and chats' last topics of the same age.
 """
 
 from __future__ import annotations
@@ -52,6 +52,8 @@ class PrivacyRepository:
             deleted = (await tx.rows("SELECT changes()"))[0][0]
             # Messages already settled (sent, failed, ...) hold the same texts: they go after the same time.
             await tx.rows("DELETE FROM outbox WHERE state != 'pending' AND created_at < ?", (_text(cutoff),))
+            # A chat's last topic keeps the question it came from; it is only read for a few minutes.
+            await tx.rows("DELETE FROM chat_topics WHERE at < ?", (_text(cutoff),))
             await tx.rows(
                 "INSERT INTO purges (purged_at, cutoff, questions) VALUES (?, ?, ?)",
                 (_text(now), _text(cutoff), deleted),
