@@ -341,3 +341,16 @@ def test_a_chat_that_sent_before_is_not_starved_by_newcomers() -> None:
             s.finished(got, now)
         now += 0.01
     assert served_at is not None and served_at < 1.0, "behind only the chats that were ready before it"
+
+
+def test_few_announcement_messages_are_in_flight_at_once() -> None:
+    s = Scheduler(rate=0, max_in_flight=16)
+    s.add_many((item(i, 100 + i, "announcement") for i in range(20)), 0.0)
+    taken = [s.next(0.0) for _ in range(6)]
+    sent = [t for t in taken if isinstance(t, Item)]
+    assert len(sent) == 4, "after a crash, at most these few can arrive twice"
+    s.add(item(99, 7, "reply"), 0.0)
+    reply = s.next(0.0)
+    assert isinstance(reply, Item) and reply.id == 99, "replies are not held back by the broadcast"
+    s.finished(sent[0], 0.1)
+    assert isinstance(s.next(0.1), Item)

@@ -38,6 +38,9 @@ CHAT_BURST = 3.0
 """Messages a private chat may get at once (a long answer split in parts) before the rate applies."""
 GROUP_RATE = 20 / 60
 GROUP_BURST = 3.0
+LEVEL_IN_FLIGHT = {PRIORITY["announcement"]: 4}
+"""At most this many announcement messages under way at once (enough for the overall rate at a round
+trip of 150 ms): after a crash, only those in flight can arrive twice. Replies may use every slot."""
 RECENT_WINDOW = 1.0
 RECENT_PENALTY = 0.05
 """A chat that sent within ``RECENT_WINDOW`` seconds lines up as if it became ready this much later."""
@@ -115,6 +118,7 @@ class Scheduler:
         self._timed: list[tuple[float, int, int, int]] = []  # (ready at, seq, chat, version)
         self._seq = itertools.count()
         self._in_flight = 0
+        self._level_in_flight = [0] * LEVELS
         self._pending = 0
         self._by_kind: dict[str, int] = dict.fromkeys(PRIORITY, 0)
         self._ids: set[int] = set()
@@ -169,6 +173,9 @@ class Scheduler:
             if self._tokens < 1.0:
                 return Wait((1.0 - self._tokens) / self.rate) if self._ready else self._timed_wait(now)
         while self._ready:
+            level = self._ready[0][0]
+            if self._level_in_flight[level] >= LEVEL_IN_FLIGHT.get(level, self.max_in_flight):
+                return Wait(None)  # everything still lined up is of this level or lower priority
             _, _, _, chat_id, version = heapq.heappop(self._ready)
             chat = self._chats.get(chat_id)
             if chat is None or chat.version != version or chat.in_flight:
@@ -185,6 +192,7 @@ class Scheduler:
             chat.version += 1
             chat.last_sent = now
             self._in_flight += 1
+            self._level_in_flight[item.priority] += 1
             return item
         return self._timed_wait(now)
 
@@ -193,6 +201,7 @@ class Scheduler:
         chat = self._chats[item.chat_id]
         chat.in_flight = False
         self._in_flight -= 1
+        self._level_in_flight[item.priority] -= 1
         self._count(item, -1)
         self._schedule(item.chat_id, chat, now)
 
@@ -204,6 +213,7 @@ class Scheduler:
         chat.queues[item.priority].appendleft(item)
         chat.in_flight = False
         self._in_flight -= 1
+        self._level_in_flight[item.priority] -= 1
         self._schedule(item.chat_id, chat, now)
 
     def flood(self, chat_id: int, seconds: float, now: float) -> None:
