@@ -27,7 +27,15 @@ from index.embedders import Embedder, create_embedder
 from index.followup import Topic, read_followup
 from index.fusion import best_per_entry, reciprocal_rank_fusion
 from index.gate import GateModel, Signals
-from index.kinds import asked_kinds, is_gap, stated_kinds, uncovered_kinds, unpublished_kinds
+from index.kinds import (
+    asked_kinds,
+    is_gap,
+    opposite_pole,
+    poles,
+    stated_kinds,
+    uncovered_kinds,
+    unpublished_kinds,
+)
 from index.knowledge import KnowledgeBase, load_knowledge
 from index.language import detect_language
 from index.lexical import LexicalIndex, TokenCache
@@ -190,6 +198,13 @@ class Engine:
             for entry in kb.entries()
         }
         """The normally uncovered kinds an entry does speak of (an entry about the venue's Wi-Fi)."""
+        self._poles = {
+            (entry.id, lg): poles(entry_text(entry, self.kb, lg), lg)
+            | poles(entry_text(entry, kb, "en"), "en")
+            for entry in kb.entries()
+            for lg in LANGS
+        }
+        """Which ends of the event (start, end) each entry's answer speaks of, per language."""
         self._by_entry_lang: dict[tuple[str, Lang], list[int]] = defaultdict(list)
         for i, p in enumerate(self.passages):
             self._by_entry_lang[(p.entry_id, p.lang)].append(i)
@@ -417,7 +432,7 @@ class Engine:
             reason = "dense baseline"
         else:
             asked = asked_kinds(text, lang)
-            ranked = self._prefer_stated(ranked, asked)
+            ranked = self._prefer_stated(self._prefer_pole(ranked, text, lang), asked)
             top = ranked.entries[0][0]
             signals = self._signals(text, lang, ranked, asked)
             decision, probability = model.decide(signals)
@@ -446,6 +461,18 @@ class Engine:
         if decision != "answer":
             return replace(self._decline(question, lang, near, score, reason), best=top, signals=signals)
         return Answer(question, lang, True, reply, [top], round(score, 4), [], reason, top, signals, "answer")
+
+    def _prefer_pole(self, ranked: _Ranked, text: str, lang: Lang) -> _Ranked:
+        """When the question asks when something starts (or ends) and the best entry speaks only of the
+        other end, the first of the next entries that does not is moved up."""
+        asked = poles(text, lang)
+        if not opposite_pole(asked, self._poles[(ranked.entries[0][0], lang)]):
+            return ranked
+        for i, (entry_id, _) in enumerate(ranked.entries[1:PREFER_STATED], start=1):
+            if not opposite_pole(asked, self._poles[(entry_id, lang)]):
+                entries = [ranked.entries[i], *ranked.entries[:i], *ranked.entries[i + 1 :]]
+                return replace(ranked, entries=entries)
+        return ranked
 
     def _prefer_stated(self, ranked: _Ranked, asked: frozenset[str]) -> _Ranked:
         """Move up the first of the leading entries that states what the question asks for, when the

@@ -59,6 +59,31 @@ def uncovered_kinds(question: str, lang: Lang) -> frozenset[str]:
     )
 
 
+@cache
+def _poles() -> dict[str, dict[str, list[re.Pattern[str]]]]:
+    raw = yaml.safe_load(KINDS_FILE.read_text(encoding="utf-8")).get("poles") or {}
+    return {
+        pole: {lang: [re.compile(p) for p in pats] for lang, pats in by_lang.items()}
+        for pole, by_lang in raw.items()
+    }
+
+
+def poles(text: str, lang: Lang) -> frozenset[str]:
+    """Which ends of an event (``start``, ``end``) ``text`` speaks of; see ``poles`` in ``kinds.yaml``."""
+    text = normalise(text)
+    langs = (lang,) if lang == "en" else (lang, "en")
+    return frozenset(
+        pole
+        for pole, by_lang in _poles().items()
+        if any(p.search(text) for lg in langs for p in by_lang.get(lg, ()))
+    )
+
+
+def opposite_pole(question: frozenset[str], entry: frozenset[str]) -> bool:
+    """True when the question asks about one end (start or end) and the entry speaks only of the other."""
+    return len(question) == 1 and bool(entry) and not (entry & question)
+
+
 def asked_kinds(question: str, lang: Lang) -> frozenset[str]:
     """The kinds of thing ``question`` asks for (empty when none is recognised).
 

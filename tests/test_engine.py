@@ -232,3 +232,19 @@ def test_terminal_chat_answers_until_an_empty_line(tmp_path: Path) -> None:
     assert "乌镇" in result.stdout
     assert "Sorry" in result.stdout  # the out-of-scope question is declined
     assert result.stdout.count("> ") == 3  # the empty line ended the chat before the last question
+
+
+@pytest.mark.parametrize(
+    ("question", "expected", "not_expected"),
+    [
+        ("When does the summit start?", "8", "ends on"),
+        ("峰会哪天开始？", "8", "闭幕"),
+        ("When does the summit end?", "10 November", "Wednesday to Friday"),
+    ],
+)
+def test_start_is_not_answered_with_the_end(
+    engine: Engine, question: str, expected: str, not_expected: str
+) -> None:
+    answer = engine.ask(question)
+    assert answer.outcome == "answer"
+    assert expected in answer.text and not_expected not in answer.text

@@ -2,7 +2,7 @@
 
 import pytest
 
-from index.kinds import asked_kinds, is_gap
+from index.kinds import asked_kinds, is_gap, opposite_pole, poles
 
 
 @pytest.mark.parametrize(
@@ -37,3 +37,27 @@ def test_gap_only_when_everything_asked_is_unpublished() -> None:
     assert not is_gap(frozenset({"time", "when"}), unpublished)  # the date is published
     assert not is_gap(frozenset(), unpublished)  # a question about the topic in general
     assert is_gap(frozenset(), frozenset({"all"}))
+
+
+@pytest.mark.parametrize(
+    ("text", "lang", "found"),
+    [
+        ("When does the summit start?", "en", {"start"}),
+        ("is it all over by the 10th", "en", {"end"}),
+        ("峰会几号闭幕", "zh", {"end"}),
+        ("大会哪天开幕", "zh", {"start"}),
+        ("งานเริ่มวันไหน", "th", {"start"}),
+        ("การประชุมสิ้นสุดวันไหน", "th", {"end"}),
+        ("มีการเปิดตัวรายงานอะไรบ้าง", "th", set()),  # "launch" is neither end, and เปิด is not ปิด
+    ],
+)
+def test_poles(text: str, lang: str, found: set[str]) -> None:
+    assert poles(text, lang) == found  # type: ignore[arg-type]
+
+
+def test_opposite_pole_only_when_the_entry_speaks_of_the_other_end_alone() -> None:
+    start, end = frozenset({"start"}), frozenset({"end"})
+    assert opposite_pole(start, end)
+    assert not opposite_pole(start, start | end)  # "starts on 8 and ends on 10 November"
+    assert not opposite_pole(start, frozenset())  # "takes place on 8–10 November"
+    assert not opposite_pole(start | end, end)  # the question asks about both ends
