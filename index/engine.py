@@ -40,6 +40,7 @@ from index.knowledge import KnowledgeBase, load_knowledge
 from index.language import detect_language
 from index.lexical import LexicalIndex, TokenCache
 from index.names import NameMatcher
+from index.numerals import event_days
 from index.passages import build_passages, name_pairs
 from index.people import PeopleIndex
 from index.smalltalk import small_talk
@@ -270,7 +271,11 @@ class Engine:
         langs = [detect_language(q[:QUERY_LIMIT], fallback_language) for q in questions]
         chatter = self._small_talk(questions, fallback_language)
         searched = self._searched_texts(questions, langs, topics)
-        texts = [self.spelling.correct(q[:QUERY_LIMIT]) for q in searched]
+        event = self.kb.event
+        texts = [
+            event_days(self.spelling.correct(q[:QUERY_LIMIT]), lang, event.start_date, event.end_date)
+            for q, lang in zip(searched, langs, strict=True)
+        ]
         live = {
             i: row
             for row, i in enumerate(
