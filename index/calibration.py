@@ -34,7 +34,7 @@ DECLINE_TARGET = 0.90
 """Share of out-of-scope questions that should be declined."""
 CLARIFY_BAND = 0.15
 """How far below the answer cut-off a question still gets a clarification rather than a decline."""
-L2 = 1.0
+L2 = 3.0
 """Strength of the ridge penalty on the (standardised) weights."""
 CUTOFFS = np.round(np.arange(0.05, 0.951, 0.01), 2)
 
