@@ -57,6 +57,10 @@ SUGGESTIONS = 3
 RERANK = 10
 PREFER_STATED = 3
 """How far down the fused ranking an entry stating the asked kind of fact is moved up from."""
+NAME_RANK_MIN = 90.0
+NAME_DENSE_GAP = 0.1
+"""Fuzzy score (0..100) from which a named session or venue takes part in the fused ranking, and how
+far below the closest entry in meaning a partly named one may be and still take part."""
 FUSION_WEIGHTS = {"dense": 2.0, "bm25": 0.5, "names": 0.25, "coverage": 0.5, "people": 1.0}
 """Weight of each ranking in the fusion, chosen by how often the best entry is right on the labelled
 question sets: dense similarity counts twice as much as each lexical signal."""
@@ -350,8 +354,17 @@ class Engine:
             hits = self.lexical.search(text, lang, CANDIDATES)
             rankings["bm25"] = best_per_entry((self.passages[h.index].entry_id, h.score) for h in hits)
         if mode == "hybrid":
-            rankings["names"] = self.names.match(text)
-            names = dict(rankings["names"])
+            matched = self.names.match(text)
+            names = dict(matched)
+            # A name written out (nearly) in full ranks its entry; a partial fuzzy match ("Light of
+            # Internet Expo" inside the expo centre's name) does only when the entry is about as close
+            # in meaning as the closest one, and otherwise stays evidence for the decision.
+            closest = max(dense.values(), default=0.0)
+            rankings["names"] = [
+                (e, score)
+                for e, score in matched
+                if score >= NAME_RANK_MIN or dense.get(e, 0.0) >= closest - NAME_DENSE_GAP
+            ]
             people = self.people.entries_for(text)
             if people:
                 # Among the entries mentioning a named person, the ones closest in meaning come first.

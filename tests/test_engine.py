@@ -248,3 +248,17 @@ def test_start_is_not_answered_with_the_end(
     answer = engine.ask(question)
     assert answer.outcome == "answer"
     assert expected in answer.text and not_expected not in answer.text
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Light of Internet Expo: total exhibitors across all ten editions?",
+        "互联网之光博览会历年累计参展企业有多少",
+        "งานแสงสว่างแห่งอินเทอร์เน็ตมีผู้ร่วมจัดแสดงกี่ราย",
+    ],
+)
+def test_the_expo_named_in_part_does_not_pull_its_building_ahead(engine: Engine, question: str) -> None:
+    """The expo's name is part of its building's name; a question about the expo gets an expo fact."""
+    answer = engine.ask(question)
+    assert answer.best in {"fact-expo-history", "fact-light-of-internet-expo", "faq-expo-exhibitors"}
