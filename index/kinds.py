@@ -22,7 +22,9 @@ from index.textproc import normalise
 from index.types import Lang
 
 KINDS_FILE = Path(__file__).with_name("kinds.yaml")
-KINDS: tuple[str, ...] = ("when", "time", "where", "who", "count", "price", "route", "list")
+KINDS: tuple[str, ...] = ("when", "time", "where", "who", "count", "price", "route", "list", "english")
+_LATIN_PHRASE = re.compile(r"[A-Za-z]+(?:[ ,\-—]+[A-Za-z]+){4,}")
+"""Five or more Latin words in a row: an English wording quoted in Chinese or Thai text."""
 ALL = "all"
 """An entry whose whole point is that something is not published."""
 
@@ -106,6 +108,8 @@ def stated_kinds(entry: Entry, kb: KnowledgeBase) -> frozenset[str]:
     for kind, patterns in stated.items():
         if any(p.search(text if "[A-Z]" in p.pattern else lower) for p in patterns):
             found.add(kind)
+    if any(_LATIN_PHRASE.search(entry_text(entry, kb, lang)) for lang in ("zh", "th")):
+        found.add("english")  # gives the English wording of a name or title in its Chinese and Thai text
     return frozenset(found - unpublished_kinds(entry))
 
 

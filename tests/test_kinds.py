@@ -20,6 +20,8 @@ from index.kinds import asked_kinds, is_gap, opposite_pole, poles
         ("ใครออกแบบศูนย์ประชุม", "th", {"who"}),
         ("งานเริ่มวันไหน", "th", {"when"}),
         ("forum AI ห้องไหน", "th", {"where"}),
+        ("主题英文怎么说", "zh", {"english"}),
+        ("ชื่อภาษาอังกฤษของงานคืออะไร", "th", {"english"}),
     ],
 )
 def test_asked_kinds(question: str, lang: str, kinds: set[str]) -> None:
