@@ -2,9 +2,9 @@
 
 The evidence is a handful of signals (:class:`Signals`): how similar the question is to the best entry
 and by how much that entry leads the others, how much of the question's wording the entry covers,
-whether the question names a session or venue, whether the entry states the kind of thing asked
-(a date, a place, a person, a number, a price, a way to get there), how much of the question uses words
-the knowledge never uses, and the question's length and language. A logistic regression
+whether the question names a session, venue or person, whether dense and keyword retrieval put the
+entry first, how much of the question uses words the knowledge never uses, the most telling word the
+entry lacks, and the question's length (the same model for every language). A logistic regression
 (:class:`GateModel`) turns them into the probability that the best entry's answer is right; the engine
 answers above ``answer_min``, offers the best topics as a clarification between ``clarify_min`` and
 ``answer_min``, and declines below. The weights and both cut-offs live in ``gate.yaml`` and are fitted
@@ -34,19 +34,18 @@ FEATURES: tuple[str, ...] = (
     "dense",
     "margin",
     "coverage",
-    "dense_x_coverage",
     "name",
-    "agree",
     "unknown",
     "missing",
     "dense_top",
     "bm25_top",
     "person",
     "length",
-    "zh",
-    "th",
 )
-"""The model's inputs, in order (see :meth:`Signals.vector`)."""
+"""The model's inputs, in order (see :meth:`Signals.vector`). The same for every language: a model
+without language terms or their products transfers better to question sets it was not fitted on
+(leave-one-set-out figures in the README); ``agree`` and ``lang`` are kept in :class:`Signals` for
+the ranking and for reports."""
 
 Decision = Literal["answer", "clarify", "decline"]
 
@@ -85,17 +84,13 @@ class Signals:
             "dense": self.dense,
             "margin": self.margin,
             "coverage": self.coverage,
-            "dense_x_coverage": self.dense * self.coverage,
             "name": self.name / 100.0,
-            "agree": self.agree,
             "unknown": self.unknown,
             "missing": self.missing,
             "dense_top": self.dense_top,
             "bm25_top": self.bm25_top,
             "person": self.person,
             "length": math.log1p(self.words),
-            "zh": float(self.lang == "zh"),
-            "th": float(self.lang == "th"),
         }
         return np.array([values[name] for name in FEATURES], dtype=np.float64)
 
