@@ -31,7 +31,9 @@ from index.kinds import (
     asked_kinds,
     is_gap,
     opposite_pole,
+    pattern_words,
     poles,
+    relative_years,
     stated_kinds,
     uncovered_kinds,
     unpublished_kinds,
@@ -186,7 +188,7 @@ class Engine:
         self.lexical = LexicalIndex(self.passages, token_cache)
         self.names = NameMatcher(name_pairs(kb))
         self.people = PeopleIndex(kb)
-        self.spelling = SpellFixer(p.text for p in self.passages)
+        self.spelling = SpellFixer((p.text for p in self.passages), keep=pattern_words())
         self.gate = gate or GateModel.load()
         self.build_report = build_report
         self.version = f"{kb.content_hash[:12]}-{embedder.id}"
@@ -464,7 +466,7 @@ class Engine:
                     reason="not published", best=top, signals=signals, outcome="gap",
                 )  # fmt: skip
         reply = self.entry_answer(top, lang)
-        other_year = not years_in(text) <= self._known_years | years_in(reply)
+        other_year = not self._years(text, lang) <= self._known_years | years_in(reply)
         if decision != "decline" and mode == "hybrid" and other_year:
             decision, reason = "decline", "asks about another year"
         uncovered = self._uncovered(text, lang, top) if mode == "hybrid" else frozenset()
@@ -515,7 +517,12 @@ class Engine:
             text, lang, entry_id
         ):
             return True
-        return not years_in(text) <= self._known_years | years_in(self.entry_answer(entry_id, lang))
+        return not self._years(text, lang) <= self._known_years | years_in(self.entry_answer(entry_id, lang))
+
+    def _years(self, text: str, lang: Lang) -> set[int]:
+        """The years a question asks about: written ones, and ones named relative to the event's
+        ("next year", "去年", "ปีหน้า")."""
+        return years_in(text) | relative_years(text, lang, self.kb.event.start_date.year)
 
     def _uncovered(self, text: str, lang: Lang, entry_id: str) -> frozenset[str]:
         """What the question asks for that no entry states (a booking, a fee to attend, a dress code...),

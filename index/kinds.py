@@ -49,6 +49,40 @@ def _uncovered() -> dict[str, dict[str, list[re.Pattern[str]]]]:
     }
 
 
+@cache
+def pattern_words() -> frozenset[str]:
+    """The English words (three letters or more) the kind, uncovered and pole patterns look for: a
+    question using them is spelt right even when the knowledge base never uses them."""
+    raw = yaml.safe_load(KINDS_FILE.read_text(encoding="utf-8"))
+    words: set[str] = set()
+    for section in ("asked", "uncovered", "poles"):
+        for by_lang in (raw.get(section) or {}).values():
+            for pattern in by_lang.get("en", ()):
+                words.update(re.findall(r"(?<!\\)[a-z]{3,}", pattern))
+    return frozenset(words)
+
+
+@cache
+def _relative_years() -> dict[int, dict[str, list[re.Pattern[str]]]]:
+    raw = yaml.safe_load(KINDS_FILE.read_text(encoding="utf-8")).get("relative_years") or {}
+    return {
+        int(offset): {lang: [re.compile(p) for p in pats] for lang, pats in by_lang.items()}
+        for offset, by_lang in raw.items()
+    }
+
+
+def relative_years(question: str, lang: Lang, year: int) -> set[int]:
+    """Years the question names relative to ``year`` ("next year" -> year + 1); see ``relative_years``
+    in ``kinds.yaml``."""
+    text = normalise(question)
+    langs = (lang,) if lang == "en" else (lang, "en")
+    return {
+        year + offset
+        for offset, by_lang in _relative_years().items()
+        if any(p.search(text) for lg in langs for p in by_lang.get(lg, ()))
+    }
+
+
 def uncovered_kinds(question: str, lang: Lang) -> frozenset[str]:
     """Kinds of thing the question asks for that no entry states (booking, registration, a fee to
     attend, a dress code, facilities on site); see ``uncovered`` in ``kinds.yaml``."""

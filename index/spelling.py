@@ -25,8 +25,11 @@ _MIN_LONG = 5
 class SpellFixer:
     """Corrects question words against the vocabulary of the knowledge base."""
 
-    def __init__(self, texts: Iterable[str]) -> None:
-        vocabulary: set[str] = set()
+    def __init__(self, texts: Iterable[str], keep: Iterable[str] = ()) -> None:
+        """``texts``: the knowledge base's passages; ``keep``: other words that are right as written
+        (the words the question kinds look for, such as "weather" or "halal", which the knowledge base
+        never uses and which must not be "corrected" into words it does use)."""
+        vocabulary: set[str] = set(keep)
         for text in texts:
             vocabulary.update(_WORD.findall(normalise(text, limit=None)))
         self._question_words = sorted(w for w in QUESTION_WORDS if w.isascii())

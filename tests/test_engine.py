@@ -262,3 +262,10 @@ def test_the_expo_named_in_part_does_not_pull_its_building_ahead(engine: Engine,
     """The expo's name is part of its building's name; a question about the expo gets an expo fact."""
     answer = engine.ask(question)
     assert answer.best in {"fact-expo-history", "fact-light-of-internet-expo", "faq-expo-exhibitors"}
+
+
+@pytest.mark.parametrize(
+    "question", ["When is the summit next year?", "明年峰会几号开", "ปีหน้างานจัดวันที่เท่าไหร่"]
+)
+def test_next_year_is_another_year(engine: Engine, question: str) -> None:
+    assert engine.ask(question).outcome != "answer"

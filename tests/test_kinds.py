@@ -63,3 +63,23 @@ def test_opposite_pole_only_when_the_entry_speaks_of_the_other_end_alone() -> No
     assert not opposite_pole(start, start | end)  # "starts on 8 and ends on 10 November"
     assert not opposite_pole(start, frozenset())  # "takes place on 8–10 November"
     assert not opposite_pole(start | end, end)  # the question asks about both ends
+
+
+def test_relative_years() -> None:
+    from index.kinds import relative_years
+
+    assert relative_years("when is it next year?", "en", 2023) == {2024}
+    assert relative_years("去年的峰会在哪天", "zh", 2023) == {2022}
+    assert relative_years("ปีหน้างานจัดวันไหน", "th", 2023) == {2024}
+    assert relative_years("10 ปีที่ผ่านมามีผู้จัดแสดงกี่ราย", "th", 2023) == set()  # the past ten years
+    assert relative_years("when is the summit this year", "en", 2023) == set()
+
+
+def test_words_the_kinds_look_for_are_not_spell_corrected() -> None:
+    from index.kinds import pattern_words
+    from index.spelling import SpellFixer
+
+    fixer = SpellFixer(["whether the hall is open", "Tongxiang station"], keep=pattern_words())
+    assert fixer.correct("what is the weather like") == "what is the weather like"
+    assert fixer.correct("is there halal food") == "is there halal food"
+    assert "tongxiang" in fixer.correct("Tongxaing station")
