@@ -163,6 +163,20 @@ def question_clause(text: str) -> str | None:
     return (asking or sentences)[-1]
 
 
+_CLAUSE_BREAK = re.compile(
+    r"[,，、;；.。!！?？\n]+|\s+(?:so|and|because|but|then|as)\s+|所以|因为|然后|好让|以便|จะได้|เพราะ|แล้วก็"
+)
+
+
+def clauses(text: str) -> list[str]:
+    """The parts of a question between punctuation and linking words ("so", "and", "所以", "จะได้"), and
+    in Thai between spaces, which mark the end of a phrase there."""
+    parts = [p.strip() for p in _CLAUSE_BREAK.split(normalise(text)) if p and p.strip()]
+    if detect_language(text, "en") == "th":
+        parts = [piece for p in parts for piece in p.split(" ") if piece]
+    return parts or [text]
+
+
 def _has_content(text: str) -> bool:
     """True when the text has at least one letter (a bare number or emoji is not a question)."""
     return any(ch.isalpha() for ch in text)
@@ -526,11 +540,16 @@ class Engine:
 
     def _uncovered(self, text: str, lang: Lang, entry_id: str) -> frozenset[str]:
         """What the question asks for that no entry states (a booking, a fee to attend, a dress code...),
-        unless it also asks for something else the entry does state ("when does it start, so I can book
-        my flight"). A price alone does not count: the entry's price is of something else."""
+        unless another part of it asks for something the entry does state ("when does it start, so I
+        can book my flight"); "where can I park" asks where to park, not where the venue is. A price
+        alone does not count: the entry's price is of something else."""
         uncovered = uncovered_kinds(text, lang) - self._covers[entry_id]
-        if uncovered and (asked_kinds(text, lang) - {"price"}) & self._stated[entry_id]:
-            return frozenset()
+        if not uncovered:
+            return uncovered
+        stated = self._stated[entry_id]
+        for clause in clauses(text):
+            if not uncovered_kinds(clause, lang) and (asked_kinds(clause, lang) - {"price"}) & stated:
+                return frozenset()
         return uncovered
 
     def _near(self, ranked: _Ranked) -> list[str]:

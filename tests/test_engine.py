@@ -269,3 +269,18 @@ def test_the_expo_named_in_part_does_not_pull_its_building_ahead(engine: Engine,
 )
 def test_next_year_is_another_year(engine: Engine, question: str) -> None:
     assert engine.ask(question).outcome != "answer"
+
+
+@pytest.mark.parametrize(
+    ("question", "outcome"),
+    [
+        ("where can I park my car at the convention center?", "decline"),
+        ("แลกเงินหยวนที่อูเจิ้นได้ที่ไหนบ้าง", "decline"),
+        ("When does the summit start? I need to book my flight", "answer"),
+        ("峰会几号开始？我要订机票", "answer"),
+    ],
+)
+def test_uncovered_unless_another_part_asks_what_the_entry_states(
+    engine: Engine, question: str, outcome: str
+) -> None:
+    assert engine.ask(question).outcome == outcome

@@ -83,3 +83,11 @@ def test_words_the_kinds_look_for_are_not_spell_corrected() -> None:
     assert fixer.correct("what is the weather like") == "what is the weather like"
     assert fixer.correct("is there halal food") == "is there halal food"
     assert "tongxiang" in fixer.correct("Tongxaing station")
+
+
+def test_kept_words_are_never_a_correction() -> None:
+    from index.spelling import SpellFixer
+
+    fixer = SpellFixer(["companies showing at the expo"], keep=["snowing"])
+    assert fixer.correct("companies shoing at the expo") == "companies showing at the expo"
+    assert fixer.correct("is it snowing") == "is it snowing"
