@@ -2,8 +2,9 @@
 
 The evidence is a handful of signals (:class:`Signals`): how similar the question is to the best entry
 and by how much that entry leads the others, how much of the question's wording the entry covers,
-whether the question names a session, venue or person, whether dense and keyword retrieval put the
-entry first, how much of the question uses words the knowledge never uses, the most telling word the
+whether the question names a session, venue or person, whether the entry states the kind of thing asked
+(a date, a place, a person, a number, a price, a way to get there), whether dense and keyword retrieval
+put the entry first, how much of the question uses words the knowledge never uses, the most telling word the
 entry lacks, and the question's length (the same model for every language). A logistic regression
 (:class:`GateModel`) turns them into the probability that the best entry's answer is right; the engine
 answers above ``answer_min``, offers the best topics as a clarification between ``clarify_min`` and
@@ -35,6 +36,7 @@ FEATURES: tuple[str, ...] = (
     "margin",
     "coverage",
     "name",
+    "agree",
     "unknown",
     "missing",
     "dense_top",
@@ -44,8 +46,7 @@ FEATURES: tuple[str, ...] = (
 )
 """The model's inputs, in order (see :meth:`Signals.vector`). The same for every language: a model
 without language terms or their products transfers better to question sets it was not fitted on
-(leave-one-set-out figures in the README); ``agree`` and ``lang`` are kept in :class:`Signals` for
-the ranking and for reports."""
+(leave-one-set-out figures in the README); ``lang`` is kept in :class:`Signals` for reports."""
 
 Decision = Literal["answer", "clarify", "decline"]
 
@@ -85,6 +86,7 @@ class Signals:
             "margin": self.margin,
             "coverage": self.coverage,
             "name": self.name / 100.0,
+            "agree": self.agree,
             "unknown": self.unknown,
             "missing": self.missing,
             "dense_top": self.dense_top,
