@@ -142,6 +142,15 @@ def years_in(text: str) -> set[int]:
     return {y - _BUDDHIST_ERA_OFFSET if y >= 2500 else y for y in years}
 
 
+def without_year(text: str, year: int) -> str:
+    """``text`` without the event's own year (also as a Thai Buddhist-era year): every entry is about
+    that year, so naming it says nothing about which one is meant, while the one entry that happens to
+    spell it out ("2023 was the 10th year") would be pulled ahead. Other years are kept."""
+    pattern = rf"(?:ปี|พ\.ศ\.|ค\.ศ\.)?\s*(?<!\d)(?:{year}|{year + _BUDDHIST_ERA_OFFSET})(?!\d)\s*年?"
+    stripped = re.sub(pattern, " ", text)
+    return " ".join(stripped.split()) if _has_content(stripped) else text
+
+
 _SENTENCE_END = re.compile(r"(?<=[?？!！。])|(?<=\.)\s|\n")
 _QUESTION_MARK = re.compile(r"[?？]")
 _HAN = re.compile(r"[\u3400-\u9fff]")
@@ -293,7 +302,10 @@ class Engine:
         searched = self._searched_texts(questions, langs, topics)
         event = self.kb.event
         texts = [
-            event_days(self.spelling.correct(q[:QUERY_LIMIT]), lang, event.start_date, event.end_date)
+            without_year(
+                event_days(self.spelling.correct(q[:QUERY_LIMIT]), lang, event.start_date, event.end_date),
+                event.start_date.year,
+            )
             for q, lang in zip(searched, langs, strict=True)
         ]
         live = {

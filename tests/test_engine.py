@@ -284,3 +284,17 @@ def test_uncovered_unless_another_part_asks_what_the_entry_states(
     engine: Engine, question: str, outcome: str
 ) -> None:
     assert engine.ask(question).outcome == outcome
+
+
+def test_the_event_year_says_nothing_about_which_entry() -> None:
+    from index.engine import without_year
+
+    assert without_year("when is the wuzhen summit 2023", 2023) == "when is the wuzhen summit"
+    assert without_year("2023年乌镇峰会在哪", 2023) == "乌镇峰会在哪"
+    assert without_year("การประชุมปี 2566 จัดที่ไหน", 2023) == "การประชุม จัดที่ไหน"
+    assert without_year("what happened in 2022", 2023) == "what happened in 2022"
+    assert without_year("2023", 2023) == "2023"  # nothing else left: kept
+
+
+def test_a_question_naming_the_event_year_gets_the_dates(engine: Engine) -> None:
+    assert "8–10 November" in engine.ask("When is WIC 2023?").text
