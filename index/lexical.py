@@ -21,11 +21,13 @@ import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cache
 from importlib.metadata import version
 from pathlib import Path
 
 import bm25s
 import numpy as np
+import yaml
 
 from index import textproc
 from index.files import write_atomic
@@ -36,6 +38,21 @@ log = logging.getLogger(__name__)
 
 _LATIN_WORD = re.compile(r"[a-z\u00c0-\u024f]")
 QUESTION_WORD_WEIGHT = 0.3
+SYNONYM_WEIGHT = 0.8
+"""Weight of a synonym of a question word in keyword search, relative to the word itself."""
+SYNONYMS_FILE = Path(__file__).with_name("synonyms.yaml")
+
+
+@cache
+def synonyms(lang: Lang) -> dict[str, frozenset[str]]:
+    """Each word of ``synonyms.yaml`` for ``lang`` with the other words of its group."""
+    raw = yaml.safe_load(SYNONYMS_FILE.read_text(encoding="utf-8")) or {}
+    found: dict[str, set[str]] = {}
+    for group in raw.get(lang) or ():
+        words = {str(w) for w in group}
+        for word in words:
+            found.setdefault(word, set()).update(words - {word})
+    return {word: frozenset(others) for word, others in found.items()}
 
 
 @dataclass
@@ -167,6 +184,9 @@ class LexicalIndex:
         Latin words of a Thai or Chinese question are also looked up in the English passages.
         """
         weights = _query_weights(terms(query, lang))
+        for token, weight in list(weights.items()):
+            for other in synonyms(lang).get(token, ()):
+                weights[other] = max(weights.get(other, 0.0), weight * SYNONYM_WEIGHT)
         hits: list[Hit] = []
         if lang in self._indexes:
             hits.extend(self._indexes[lang].search(weights, k))
@@ -197,7 +217,7 @@ class LexicalIndex:
         for word, parts in content:
             weight = lang_index.idf(word)
             total += weight
-            if word in present:
+            if word in present or synonyms(passage_lang).get(word, frozenset()) & present:
                 found += weight
             elif parts:
                 found += weight * sum(part in present for part in parts) / len(parts)
@@ -242,6 +262,8 @@ class LexicalIndex:
         worst = 0.0
         for word, parts in terms(query, passage_lang):
             if word in QUESTION_WORDS or word in present:
+                continue
+            if synonyms(passage_lang).get(word, frozenset()) & present:
                 continue
             if parts and sum(part in present for part in parts) * 2 >= len(parts):
                 continue
