@@ -142,6 +142,8 @@ def stated_kinds(entry: Entry, kb: KnowledgeBase) -> frozenset[str]:
     for kind, patterns in stated.items():
         if any(p.search(text if "[A-Z]" in p.pattern else lower) for p in patterns):
             found.add(kind)
+    if entry.people or getattr(entry, "speakers", None):
+        found.add("who")  # names people or organisations (a capitalised pair of words may be a place)
     if any(_LATIN_PHRASE.search(entry_text(entry, kb, lang)) for lang in ("zh", "th")):
         found.add("english")  # gives the English wording of a name or title in its Chinese and Thai text
     return frozenset(found - unpublished_kinds(entry))
