@@ -173,17 +173,46 @@ def question_clause(text: str) -> str | None:
 
 
 _CLAUSE_BREAK = re.compile(
-    r"[,，、;；.。!！?？\n]+|\s+(?:so|and|because|but|then|as)\s+|所以|因为|然后|好让|以便|จะได้|เพราะ|แล้วก็"
+    r"([?？]+)|[,，、;；.。!！\n]+|\s+(?:so|and|because|but|then|as)\s+|所以|因为|然后|好让|以便|จะได้|เพราะ|แล้วก็"
 )
+_ASKING = re.compile(
+    r"^(is|are|can|could|do|does|did|will|would|should|may|how|what|when|where|which|who|whom|whose|why)\b"
+    r"|[吗吗呢么嘛]$|几|哪|什么|啥|怎么|怎样|如何|多少|是否|有没有|能不能|可不可以"
+    r"|ไหม|มั้ย|มั๊ย|หรือเปล่า|หรือยัง|ไหน|อะไร|ยังไง|อย่างไร|กี่|เท่าไ[หร]|ใคร|เมื่อไ[หร]|ได้บ้าง|บ้าง"
+)
+_THAI_END = re.compile(r"(ไหม|มั้ย|มั๊ย|หรือเปล่า|ไหน|อะไร|ยังไง|อย่างไร|บ้าง|ครับ|คะ|ค่ะ|นะ|เท่าไ[หร]่?)$")
 
 
-def clauses(text: str) -> list[str]:
-    """The parts of a question between punctuation and linking words ("so", "and", "所以", "จะได้"), and
-    in Thai between spaces, which mark the end of a phrase there."""
-    parts = [p.strip() for p in _CLAUSE_BREAK.split(normalise(text)) if p and p.strip()]
+def clauses(text: str) -> list[tuple[str, bool]]:
+    """The clauses of a message, each with whether it asks something (a question mark, a question word
+    or particle) or only tells ("I need to book my flight"). Clauses end at punctuation and linking
+    words ("so", "所以", "จะได้"); in Thai, where spaces end phrases, at a space after a question word or
+    polite particle."""
+    pieces = _CLAUSE_BREAK.split(normalise(text))
+    found: list[tuple[str, bool]] = []
+    for piece in pieces:
+        if piece is None or not piece.strip():
+            continue
+        if piece.strip()[0] in "?？":
+            if found:
+                found[-1] = (found[-1][0], True)
+            continue
+        found.append((piece.strip(), False))
     if detect_language(text, "en") == "th":
-        parts = [piece for p in parts for piece in p.split(" ") if piece]
-    return parts or [text]
+        merged: list[tuple[str, bool]] = []
+        for clause, asked in found:
+            words: list[str] = []
+            for word in clause.split(" "):
+                words.append(word)
+                if _THAI_END.search(word):
+                    merged.append((" ".join(words), False))
+                    words = []
+            if words:
+                merged.append((" ".join(words), False))
+            if asked and merged:
+                merged[-1] = (merged[-1][0], True)
+        found = merged
+    return [(c, asked or bool(_ASKING.search(c))) for c, asked in found] or [(text, True)]
 
 
 def _has_content(text: str) -> bool:
@@ -551,18 +580,16 @@ class Engine:
         return years_in(text) | relative_years(text, lang, self.kb.event.start_date.year)
 
     def _uncovered(self, text: str, lang: Lang, entry_id: str) -> frozenset[str]:
-        """What the question asks for that no entry states (a booking, a fee to attend, a dress code...),
-        unless another part of it asks for something the entry does state ("when does it start, so I
-        can book my flight"); "where can I park" asks where to park, not where the venue is. A price
-        alone does not count: the entry's price is of something else."""
+        """What the question asks for that no entry states (a booking, a fee to attend, a dress code...).
+        Only the clauses that ask count: "when does it start? I need to book my flight" asks when, and
+        the booking is its reason; "where can I park?" asks where to park, not where the venue is. The
+        entry's own subjects (an entry about the venue's Wi-Fi) are not counted."""
         uncovered = uncovered_kinds(text, lang) - self._covers[entry_id]
         if not uncovered:
             return uncovered
-        stated = self._stated[entry_id]
-        for clause in clauses(text):
-            if not uncovered_kinds(clause, lang) and (asked_kinds(clause, lang) - {"price"}) & stated:
-                return frozenset()
-        return uncovered
+        parts = clauses(text)
+        asked = [clause for clause, asking in parts if asking] or [clause for clause, _ in parts]
+        return frozenset().union(*(uncovered_kinds(c, lang) for c in asked)) & uncovered
 
     def _near(self, ranked: _Ranked) -> list[str]:
         """Up to :data:`SUGGESTIONS` leading entries, one per linked group (an FAQ and its venue card

@@ -29,6 +29,15 @@ ALL = "all"
 """An entry whose whole point is that something is not published."""
 
 
+_SCRIPT_JOIN = re.compile(r"(?<=[a-z])(?=[^\x00-\x7f])|(?<=[^\x00-\x7f])(?=[a-z])")
+
+
+def _spaced(text: str) -> str:
+    """``text`` normalised, with a space where Latin letters meet Thai or Chinese ones ("มีwifiฟรี" ->
+    "มี wifi ฟรี"), so English patterns find English words inside a Thai or Chinese question."""
+    return _SCRIPT_JOIN.sub(" ", normalise(text))
+
+
 @cache
 def _patterns() -> tuple[dict[str, dict[str, list[re.Pattern[str]]]], dict[str, list[re.Pattern[str]]]]:
     raw = yaml.safe_load(KINDS_FILE.read_text(encoding="utf-8"))
@@ -74,7 +83,7 @@ def _relative_years() -> dict[int, dict[str, list[re.Pattern[str]]]]:
 def relative_years(question: str, lang: Lang, year: int) -> set[int]:
     """Years the question names relative to ``year`` ("next year" -> year + 1); see ``relative_years``
     in ``kinds.yaml``."""
-    text = normalise(question)
+    text = _spaced(question)
     langs = (lang,) if lang == "en" else (lang, "en")
     return {
         year + offset
@@ -86,7 +95,7 @@ def relative_years(question: str, lang: Lang, year: int) -> set[int]:
 def uncovered_kinds(question: str, lang: Lang) -> frozenset[str]:
     """Kinds of thing the question asks for that no entry states (booking, registration, a fee to
     attend, a dress code, facilities on site); see ``uncovered`` in ``kinds.yaml``."""
-    text = normalise(question)
+    text = _spaced(question)
     langs = (lang,) if lang == "en" else (lang, "en")
     return frozenset(
         kind
@@ -106,7 +115,7 @@ def _poles() -> dict[str, dict[str, list[re.Pattern[str]]]]:
 
 def poles(text: str, lang: Lang) -> frozenset[str]:
     """Which ends of an event (``start``, ``end``) ``text`` speaks of; see ``poles`` in ``kinds.yaml``."""
-    text = normalise(text)
+    text = _spaced(text)
     langs = (lang,) if lang == "en" else (lang, "en")
     return frozenset(
         pole
@@ -126,7 +135,7 @@ def asked_kinds(question: str, lang: Lang) -> frozenset[str]:
     English patterns are also tried on Thai and Chinese questions, which often mix in English words.
     """
     asked, _ = _patterns()
-    text = normalise(question)
+    text = _spaced(question)
     langs = (lang,) if lang == "en" else (lang, "en")
     return frozenset(
         kind for kind in KINDS if any(p.search(text) for lg in langs for p in asked[kind].get(lg, ()))

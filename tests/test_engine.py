@@ -298,3 +298,26 @@ def test_the_event_year_says_nothing_about_which_entry() -> None:
 
 def test_a_question_naming_the_event_year_gets_the_dates(engine: Engine) -> None:
     assert "8–10 November" in engine.ask("When is WIC 2023?").text
+
+
+def test_clauses_tell_asking_from_telling() -> None:
+    from index.engine import clauses
+
+    assert clauses("when does it start, so I can book my flight") == [
+        ("when does it start", True),
+        ("i can book my flight", False),
+    ]
+    assert clauses("峰会几号开始？我要订机票") == [("峰会几号开始", True), ("我要订机票", False)]
+    assert [asking for _, asking in clauses("ที่จอดรถใกล้ venue มีมั้ยครับ จอดตรงไหนได้บ้าง")] == [True, True]
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Is there parking for attendees near the venue? Where do I leave my car",
+        "ที่งานมีwifiฟรีมั้ยครับ",
+        "在乌镇哪里可以换人民币",
+    ],
+)
+def test_near_domain_service_questions_are_declined(engine: Engine, question: str) -> None:
+    assert engine.ask(question).outcome == "decline"

@@ -65,6 +65,12 @@ def test_opposite_pole_only_when_the_entry_speaks_of_the_other_end_alone() -> No
     assert not opposite_pole(start | end, end)  # the question asks about both ends
 
 
+def test_english_words_inside_thai_text_are_found() -> None:
+    from index.kinds import uncovered_kinds
+
+    assert uncovered_kinds("ที่งานมีwifiฟรีมั้ยครับ", "th") == {"facility"}
+
+
 def test_relative_years() -> None:
     from index.kinds import relative_years
 
