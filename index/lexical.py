@@ -159,6 +159,9 @@ class LexicalIndex:
         cache = cache or TokenCache()
         self._langs: list[Lang] = [p.lang for p in passages]
         self._token_sets: list[frozenset[str]] = []
+        self._content_cache: dict[
+            tuple[str, Lang], list[tuple[str, tuple[str, ...], float, frozenset[str]]]
+        ] = {}
         docs: dict[Lang, list[list[str]]] = {lang: [] for lang in LANGS}
         positions: dict[Lang, list[int]] = {lang: [] for lang in LANGS}
         for position, passage in enumerate(passages):
@@ -206,22 +209,42 @@ class LexicalIndex:
         The question is tokenised as text of the passage's language (``lang`` is the question's own):
         for an English passage found by the Latin words of a Thai question, plurals fold the same way.
         """
-        passage_lang = self._langs[index]
-        lang_index = self._indexes.get(passage_lang)
-        words = {term.word: term.parts for term in terms(query, passage_lang)}
-        content = [(word, parts) for word, parts in words.items() if word not in QUESTION_WORDS]
-        if not content or lang_index is None:
+        content = self._weighted_content(query, self._langs[index])
+        if not content:
             return 0.0
         present = self._token_sets[index]
         total = found = 0.0
-        for word, parts in content:
-            weight = lang_index.idf(word)
+        for word, parts, weight, others in content:
             total += weight
-            if word in present or synonyms(passage_lang).get(word, frozenset()) & present:
+            if word in present or others & present:
                 found += weight
             elif parts:
                 found += weight * sum(part in present for part in parts) / len(parts)
         return found / total
+
+    def _weighted_content(
+        self, query: str, passage_lang: Lang
+    ) -> list[tuple[str, tuple[str, ...], float, frozenset[str]]]:
+        """The question's content words as text of ``passage_lang``: each with its parts, its IDF and its
+        synonyms. Kept for the last few questions: coverage is asked of many passages per question."""
+        key = (query, passage_lang)
+        found = self._content_cache.get(key)
+        if found is not None:
+            return found
+        lang_index = self._indexes.get(passage_lang)
+        words = {term.word: term.parts for term in terms(query, passage_lang)}
+        found = []
+        if lang_index is not None:
+            groups = synonyms(passage_lang)
+            found = [
+                (word, tuple(parts), lang_index.idf(word), groups.get(word, frozenset()))
+                for word, parts in words.items()
+                if word not in QUESTION_WORDS
+            ]
+        if len(self._content_cache) >= 256:
+            self._content_cache.clear()
+        self._content_cache[key] = found
+        return found
 
     def unknown(self, query: str, lang: Lang) -> tuple[float, int]:
         """Share (0..1, IDF-weighted) of the question's content words that no passage uses, and how many
