@@ -5,9 +5,9 @@ Each question is asked once and what the decision will see is recorded (:class:`
 signals of the best entry, whether that entry's answer would be judged right, and whether a rule outside
 the model settles the outcome anyway (the entry only says the fact is not published, or the question
 asks about another year). A logistic regression is fitted on the rest: the label is "the best entry is
-right". The answer cut-off is then the probability that clears both targets by the widest margin, as
-before: ``ANSWER_TARGET`` of answerable questions answered right (a wrong answer costs ``WRONG_COST``
-right ones) and ``DECLINE_TARGET`` of out-of-scope questions declined. Questions whose probability falls
+right". The answer cut-off is then the probability that answers the most questions right (a wrong
+answer costs ``WRONG_COST`` right ones) among those that decline at least ``DECLINE_TARGET`` of the
+out-of-scope questions. Questions whose probability falls
 just below the cut-off (within ``CLARIFY_BAND``) get a clarification instead of a decline.
 
 :func:`cross_validate` fits on all question sets but one and decides the left-out one, in turn, so
@@ -28,13 +28,13 @@ from index.gate import FEATURES, GateModel, Signals
 from index.types import LANGS
 
 WRONG_COST = 2.0
-ANSWER_TARGET = 0.95
-"""Share of answerable questions that should be answered right."""
-DECLINE_TARGET = 0.90
-"""Share of out-of-scope questions that should be declined."""
+DECLINE_TARGET = 0.92
+"""Share of out-of-scope questions that must be declined in every language on the calibration sets: the
+product's target is 90%, and the margin keeps unseen sets above it (a cut-off chosen at exactly 90%
+declined 67% of one public set's Chinese and Thai out-of-scope questions)."""
 CLARIFY_BAND = 0.15
 """How far below the answer cut-off a question still gets a clarification rather than a decline."""
-L2 = 1.0
+L2 = 3.0
 """Strength of the ridge penalty on the (standardised) weights."""
 CUTOFFS = np.round(np.arange(0.05, 0.951, 0.01), 2)
 
@@ -137,18 +137,27 @@ def _answered(observations: Sequence[Observation], p: np.ndarray, cutoffs: np.nd
 
 
 def choose_cutoff(observations: Sequence[Observation], p: np.ndarray) -> tuple[float, float]:
-    """The answer cut-off that clears both targets by the widest margin (median of the best ones), and
-    its score."""
+    """The answer cut-off: among those that decline at least ``DECLINE_TARGET`` of the out-of-scope
+    questions in every language, the ones with the most right answers net of wrong ones (a wrong
+    answer costs ``WRONG_COST`` right ones); the median of those. When none declines enough, the one
+    declining the most. Returns the cut-off and its score (the net share of answerable questions
+    answered right)."""
     answerable = np.array([o.answerable for o in observations])
     top_right = np.array([o.top_right for o in observations])
     answer = _answered(observations, p, CUTOFFS)
-    n_answerable, n_out = max(1, int(answerable.sum())), max(1, int((~answerable).sum()))
+    n_answerable = max(1, int(answerable.sum()))
     right = (answer & top_right & answerable).sum(axis=1)
     wrong = (answer & ~top_right & answerable).sum(axis=1)
-    declined = (~answer & ~answerable).sum(axis=1)
-    scores = np.minimum(
-        (right - WRONG_COST * wrong) / n_answerable - ANSWER_TARGET, declined / n_out - DECLINE_TARGET
-    )
+    out = ~answerable
+    langs = np.array([o.lang for o in observations])
+    # The share declined in the language that declines least: the target holds for every language.
+    declined = np.min(
+        [(~answer & out & (langs == lang)).sum(axis=1) / max(1, int((out & (langs == lang)).sum()))
+         for lang in sorted(set(langs[out]))] or [np.ones(len(CUTOFFS))],
+        axis=0,
+    )  # fmt: skip
+    net = (right - WRONG_COST * wrong) / n_answerable
+    scores = np.where(declined >= DECLINE_TARGET, net, declined - 10.0)
     best = scores.max()
     return float(np.median(CUTOFFS[scores == best])), float(best)
 

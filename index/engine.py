@@ -27,11 +27,22 @@ from index.embedders import Embedder, create_embedder
 from index.followup import Topic, read_followup
 from index.fusion import best_per_entry, reciprocal_rank_fusion
 from index.gate import GateModel, Signals
-from index.kinds import asked_kinds, is_gap, stated_kinds, uncovered_kinds, unpublished_kinds
+from index.kinds import (
+    asked_kinds,
+    is_gap,
+    opposite_pole,
+    pattern_words,
+    poles,
+    relative_years,
+    stated_kinds,
+    uncovered_kinds,
+    unpublished_kinds,
+)
 from index.knowledge import KnowledgeBase, load_knowledge
 from index.language import detect_language
 from index.lexical import LexicalIndex, TokenCache
 from index.names import NameMatcher
+from index.numerals import event_days
 from index.passages import build_passages, name_pairs
 from index.people import PeopleIndex
 from index.smalltalk import small_talk
@@ -48,6 +59,10 @@ SUGGESTIONS = 3
 RERANK = 10
 PREFER_STATED = 3
 """How far down the fused ranking an entry stating the asked kind of fact is moved up from."""
+NAME_RANK_MIN = 90.0
+NAME_DENSE_GAP = 0.1
+"""Fuzzy score (0..100) from which a named session or venue takes part in the fused ranking, and how
+far below the closest entry in meaning a partly named one may be and still take part."""
 FUSION_WEIGHTS = {"dense": 2.0, "bm25": 0.5, "names": 0.25, "coverage": 0.5, "people": 1.0}
 """Weight of each ranking in the fusion, chosen by how often the best entry is right on the labelled
 question sets: dense similarity counts twice as much as each lexical signal."""
@@ -127,6 +142,15 @@ def years_in(text: str) -> set[int]:
     return {y - _BUDDHIST_ERA_OFFSET if y >= 2500 else y for y in years}
 
 
+def without_year(text: str, year: int) -> str:
+    """``text`` without the event's own year (also as a Thai Buddhist-era year): every entry is about
+    that year, so naming it says nothing about which one is meant, while the one entry that happens to
+    spell it out ("2023 was the 10th year") would be pulled ahead. Other years are kept."""
+    pattern = rf"(?:ปี|พ\.ศ\.|ค\.ศ\.)?\s*(?<!\d)(?:{year}|{year + _BUDDHIST_ERA_OFFSET})(?!\d)\s*年?"
+    stripped = re.sub(pattern, " ", text)
+    return " ".join(stripped.split()) if _has_content(stripped) else text
+
+
 _SENTENCE_END = re.compile(r"(?<=[?？!！。])|(?<=\.)\s|\n")
 _QUESTION_MARK = re.compile(r"[?？]")
 _HAN = re.compile(r"[\u3400-\u9fff]")
@@ -146,6 +170,49 @@ def question_clause(text: str) -> str | None:
         return None
     asking = [s for s in sentences if _QUESTION_MARK.search(s)]
     return (asking or sentences)[-1]
+
+
+_CLAUSE_BREAK = re.compile(
+    r"([?？]+)|[,，、;；.。!！\n]+|\s+(?:so|and|because|but|then|as)\s+|所以|因为|然后|好让|以便|จะได้|เพราะ|แล้วก็"
+)
+_ASKING = re.compile(
+    r"^(is|are|can|could|do|does|did|will|would|should|may|how|what|when|where|which|who|whom|whose|why)\b"
+    r"|[吗吗呢么嘛]$|几|哪|什么|啥|怎么|怎样|如何|多少|是否|有没有|能不能|可不可以"
+    r"|ไหม|มั้ย|มั๊ย|หรือเปล่า|หรือยัง|ไหน|อะไร|ยังไง|อย่างไร|กี่|เท่าไ[หร]|ใคร|เมื่อไ[หร]|ได้บ้าง|บ้าง"
+)
+_THAI_END = re.compile(r"(ไหม|มั้ย|มั๊ย|หรือเปล่า|ไหน|อะไร|ยังไง|อย่างไร|บ้าง|ครับ|คะ|ค่ะ|นะ|เท่าไ[หร]่?)$")
+
+
+def clauses(text: str) -> list[tuple[str, bool]]:
+    """The clauses of a message, each with whether it asks something (a question mark, a question word
+    or particle) or only tells ("I need to book my flight"). Clauses end at punctuation and linking
+    words ("so", "所以", "จะได้"); in Thai, where spaces end phrases, at a space after a question word or
+    polite particle."""
+    pieces = _CLAUSE_BREAK.split(normalise(text))
+    found: list[tuple[str, bool]] = []
+    for piece in pieces:
+        if piece is None or not piece.strip():
+            continue
+        if piece.strip()[0] in "?？":
+            if found:
+                found[-1] = (found[-1][0], True)
+            continue
+        found.append((piece.strip(), False))
+    if detect_language(text, "en") == "th":
+        merged: list[tuple[str, bool]] = []
+        for clause, asked in found:
+            words: list[str] = []
+            for word in clause.split(" "):
+                words.append(word)
+                if _THAI_END.search(word):
+                    merged.append((" ".join(words), False))
+                    words = []
+            if words:
+                merged.append((" ".join(words), False))
+            if asked and merged:
+                merged[-1] = (merged[-1][0], True)
+        found = merged
+    return [(c, asked or bool(_ASKING.search(c))) for c, asked in found] or [(text, True)]
 
 
 def _has_content(text: str) -> bool:
@@ -173,7 +240,7 @@ class Engine:
         self.lexical = LexicalIndex(self.passages, token_cache)
         self.names = NameMatcher(name_pairs(kb))
         self.people = PeopleIndex(kb)
-        self.spelling = SpellFixer(p.text for p in self.passages)
+        self.spelling = SpellFixer((p.text for p in self.passages), keep=pattern_words())
         self.gate = gate or GateModel.load()
         self.build_report = build_report
         self.version = f"{kb.content_hash[:12]}-{embedder.id}"
@@ -190,6 +257,13 @@ class Engine:
             for entry in kb.entries()
         }
         """The normally uncovered kinds an entry does speak of (an entry about the venue's Wi-Fi)."""
+        self._poles = {
+            (entry.id, lg): poles(entry_text(entry, self.kb, lg), lg)
+            | poles(entry_text(entry, kb, "en"), "en")
+            for entry in kb.entries()
+            for lg in LANGS
+        }
+        """Which ends of the event (start, end) each entry's answer speaks of, per language."""
         self._by_entry_lang: dict[tuple[str, Lang], list[int]] = defaultdict(list)
         for i, p in enumerate(self.passages):
             self._by_entry_lang[(p.entry_id, p.lang)].append(i)
@@ -255,7 +329,14 @@ class Engine:
         langs = [detect_language(q[:QUERY_LIMIT], fallback_language) for q in questions]
         chatter = self._small_talk(questions, fallback_language)
         searched = self._searched_texts(questions, langs, topics)
-        texts = [self.spelling.correct(q[:QUERY_LIMIT]) for q in searched]
+        event = self.kb.event
+        texts = [
+            without_year(
+                event_days(self.spelling.correct(q[:QUERY_LIMIT]), lang, event.start_date, event.end_date),
+                event.start_date.year,
+            )
+            for q, lang in zip(searched, langs, strict=True)
+        ]
         live = {
             i: row
             for row, i in enumerate(
@@ -330,8 +411,17 @@ class Engine:
             hits = self.lexical.search(text, lang, CANDIDATES)
             rankings["bm25"] = best_per_entry((self.passages[h.index].entry_id, h.score) for h in hits)
         if mode == "hybrid":
-            rankings["names"] = self.names.match(text)
-            names = dict(rankings["names"])
+            matched = self.names.match(text)
+            names = dict(matched)
+            # A name written out (nearly) in full ranks its entry; a partial fuzzy match ("Light of
+            # Internet Expo" inside the expo centre's name) does only when the entry is about as close
+            # in meaning as the closest one, and otherwise stays evidence for the decision.
+            closest = max(dense.values(), default=0.0)
+            rankings["names"] = [
+                (e, score)
+                for e, score in matched
+                if score >= NAME_RANK_MIN or dense.get(e, 0.0) >= closest - NAME_DENSE_GAP
+            ]
             people = self.people.entries_for(text)
             if people:
                 # Among the entries mentioning a named person, the ones closest in meaning come first.
@@ -417,7 +507,7 @@ class Engine:
             reason = "dense baseline"
         else:
             asked = asked_kinds(text, lang)
-            ranked = self._prefer_stated(ranked, asked)
+            ranked = self._prefer_stated(self._prefer_pole(ranked, text, lang), asked)
             top = ranked.entries[0][0]
             signals = self._signals(text, lang, ranked, asked)
             decision, probability = model.decide(signals)
@@ -431,7 +521,7 @@ class Engine:
                     reason="not published", best=top, signals=signals, outcome="gap",
                 )  # fmt: skip
         reply = self.entry_answer(top, lang)
-        other_year = not years_in(text) <= self._known_years | years_in(reply)
+        other_year = not self._years(text, lang) <= self._known_years | years_in(reply)
         if decision != "decline" and mode == "hybrid" and other_year:
             decision, reason = "decline", "asks about another year"
         uncovered = self._uncovered(text, lang, top) if mode == "hybrid" else frozenset()
@@ -446,6 +536,18 @@ class Engine:
         if decision != "answer":
             return replace(self._decline(question, lang, near, score, reason), best=top, signals=signals)
         return Answer(question, lang, True, reply, [top], round(score, 4), [], reason, top, signals, "answer")
+
+    def _prefer_pole(self, ranked: _Ranked, text: str, lang: Lang) -> _Ranked:
+        """When the question asks when something starts (or ends) and the best entry speaks only of the
+        other end, the first of the next entries that does not is moved up."""
+        asked = poles(text, lang)
+        if not opposite_pole(asked, self._poles[(ranked.entries[0][0], lang)]):
+            return ranked
+        for i, (entry_id, _) in enumerate(ranked.entries[1:PREFER_STATED], start=1):
+            if not opposite_pole(asked, self._poles[(entry_id, lang)]):
+                entries = [ranked.entries[i], *ranked.entries[:i], *ranked.entries[i + 1 :]]
+                return replace(ranked, entries=entries)
+        return ranked
 
     def _prefer_stated(self, ranked: _Ranked, asked: frozenset[str]) -> _Ranked:
         """Move up the first of the leading entries that states what the question asks for, when the
@@ -470,16 +572,24 @@ class Engine:
             text, lang, entry_id
         ):
             return True
-        return not years_in(text) <= self._known_years | years_in(self.entry_answer(entry_id, lang))
+        return not self._years(text, lang) <= self._known_years | years_in(self.entry_answer(entry_id, lang))
+
+    def _years(self, text: str, lang: Lang) -> set[int]:
+        """The years a question asks about: written ones, and ones named relative to the event's
+        ("next year", "去年", "ปีหน้า")."""
+        return years_in(text) | relative_years(text, lang, self.kb.event.start_date.year)
 
     def _uncovered(self, text: str, lang: Lang, entry_id: str) -> frozenset[str]:
-        """What the question asks for that no entry states (a booking, a fee to attend, a dress code...),
-        unless it also asks for something else the entry does state ("when does it start, so I can book
-        my flight"). A price alone does not count: the entry's price is of something else."""
+        """What the question asks for that no entry states (a booking, a fee to attend, a dress code...).
+        Only the clauses that ask count: "when does it start? I need to book my flight" asks when, and
+        the booking is its reason; "where can I park?" asks where to park, not where the venue is. The
+        entry's own subjects (an entry about the venue's Wi-Fi) are not counted."""
         uncovered = uncovered_kinds(text, lang) - self._covers[entry_id]
-        if uncovered and (asked_kinds(text, lang) - {"price"}) & self._stated[entry_id]:
-            return frozenset()
-        return uncovered
+        if not uncovered:
+            return uncovered
+        parts = clauses(text)
+        asked = [clause for clause, asking in parts if asking] or [clause for clause, _ in parts]
+        return frozenset().union(*(uncovered_kinds(c, lang) for c in asked)) & uncovered
 
     def _near(self, ranked: _Ranked) -> list[str]:
         """Up to :data:`SUGGESTIONS` leading entries, one per linked group (an FAQ and its venue card

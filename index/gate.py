@@ -2,9 +2,10 @@
 
 The evidence is a handful of signals (:class:`Signals`): how similar the question is to the best entry
 and by how much that entry leads the others, how much of the question's wording the entry covers,
-whether the question names a session or venue, whether the entry states the kind of thing asked
-(a date, a place, a person, a number, a price, a way to get there), how much of the question uses words
-the knowledge never uses, and the question's length and language. A logistic regression
+whether the question names a session, venue or person, whether the entry states the kind of thing asked
+(a date, a place, a person, a number, a price, a way to get there), whether dense and keyword retrieval
+put the entry first, how much of the question uses words the knowledge never uses, the most telling word the
+entry lacks, and the question's length (the same model for every language). A logistic regression
 (:class:`GateModel`) turns them into the probability that the best entry's answer is right; the engine
 answers above ``answer_min``, offers the best topics as a clarification between ``clarify_min`` and
 ``answer_min``, and declines below. The weights and both cut-offs live in ``gate.yaml`` and are fitted
@@ -34,7 +35,6 @@ FEATURES: tuple[str, ...] = (
     "dense",
     "margin",
     "coverage",
-    "dense_x_coverage",
     "name",
     "agree",
     "unknown",
@@ -43,10 +43,10 @@ FEATURES: tuple[str, ...] = (
     "bm25_top",
     "person",
     "length",
-    "zh",
-    "th",
 )
-"""The model's inputs, in order (see :meth:`Signals.vector`)."""
+"""The model's inputs, in order (see :meth:`Signals.vector`). The same for every language: a model
+without language terms or their products transfers better to question sets it was not fitted on
+(leave-one-set-out figures in the README); ``lang`` is kept in :class:`Signals` for reports."""
 
 Decision = Literal["answer", "clarify", "decline"]
 
@@ -85,7 +85,6 @@ class Signals:
             "dense": self.dense,
             "margin": self.margin,
             "coverage": self.coverage,
-            "dense_x_coverage": self.dense * self.coverage,
             "name": self.name / 100.0,
             "agree": self.agree,
             "unknown": self.unknown,
@@ -94,8 +93,6 @@ class Signals:
             "bm25_top": self.bm25_top,
             "person": self.person,
             "length": math.log1p(self.words),
-            "zh": float(self.lang == "zh"),
-            "th": float(self.lang == "th"),
         }
         return np.array([values[name] for name in FEATURES], dtype=np.float64)
 

@@ -22,9 +22,20 @@ from index.textproc import normalise
 from index.types import Lang
 
 KINDS_FILE = Path(__file__).with_name("kinds.yaml")
-KINDS: tuple[str, ...] = ("when", "time", "where", "who", "count", "price", "route", "list")
+KINDS: tuple[str, ...] = ("when", "time", "where", "who", "count", "price", "route", "list", "english")
+_LATIN_PHRASE = re.compile(r"[A-Za-z]+(?:[ ,\-—]+[A-Za-z]+){4,}")
+"""Five or more Latin words in a row: an English wording quoted in Chinese or Thai text."""
 ALL = "all"
 """An entry whose whole point is that something is not published."""
+
+
+_SCRIPT_JOIN = re.compile(r"(?<=[a-z])(?=[^\x00-\x7f])|(?<=[^\x00-\x7f])(?=[a-z])")
+
+
+def _spaced(text: str) -> str:
+    """``text`` normalised, with a space where Latin letters meet Thai or Chinese ones ("มีwifiฟรี" ->
+    "มี wifi ฟรี"), so English patterns find English words inside a Thai or Chinese question."""
+    return _SCRIPT_JOIN.sub(" ", normalise(text))
 
 
 @cache
@@ -47,10 +58,44 @@ def _uncovered() -> dict[str, dict[str, list[re.Pattern[str]]]]:
     }
 
 
+@cache
+def pattern_words() -> frozenset[str]:
+    """The English words (three letters or more) the kind, uncovered and pole patterns look for: a
+    question using them is spelt right even when the knowledge base never uses them."""
+    raw = yaml.safe_load(KINDS_FILE.read_text(encoding="utf-8"))
+    words: set[str] = set()
+    for section in ("asked", "uncovered", "poles"):
+        for by_lang in (raw.get(section) or {}).values():
+            for pattern in by_lang.get("en", ()):
+                words.update(re.findall(r"(?<!\\)[a-z]{3,}", pattern))
+    return frozenset(words)
+
+
+@cache
+def _relative_years() -> dict[int, dict[str, list[re.Pattern[str]]]]:
+    raw = yaml.safe_load(KINDS_FILE.read_text(encoding="utf-8")).get("relative_years") or {}
+    return {
+        int(offset): {lang: [re.compile(p) for p in pats] for lang, pats in by_lang.items()}
+        for offset, by_lang in raw.items()
+    }
+
+
+def relative_years(question: str, lang: Lang, year: int) -> set[int]:
+    """Years the question names relative to ``year`` ("next year" -> year + 1); see ``relative_years``
+    in ``kinds.yaml``."""
+    text = _spaced(question)
+    langs = (lang,) if lang == "en" else (lang, "en")
+    return {
+        year + offset
+        for offset, by_lang in _relative_years().items()
+        if any(p.search(text) for lg in langs for p in by_lang.get(lg, ()))
+    }
+
+
 def uncovered_kinds(question: str, lang: Lang) -> frozenset[str]:
     """Kinds of thing the question asks for that no entry states (booking, registration, a fee to
     attend, a dress code, facilities on site); see ``uncovered`` in ``kinds.yaml``."""
-    text = normalise(question)
+    text = _spaced(question)
     langs = (lang,) if lang == "en" else (lang, "en")
     return frozenset(
         kind
@@ -59,13 +104,38 @@ def uncovered_kinds(question: str, lang: Lang) -> frozenset[str]:
     )
 
 
+@cache
+def _poles() -> dict[str, dict[str, list[re.Pattern[str]]]]:
+    raw = yaml.safe_load(KINDS_FILE.read_text(encoding="utf-8")).get("poles") or {}
+    return {
+        pole: {lang: [re.compile(p) for p in pats] for lang, pats in by_lang.items()}
+        for pole, by_lang in raw.items()
+    }
+
+
+def poles(text: str, lang: Lang) -> frozenset[str]:
+    """Which ends of an event (``start``, ``end``) ``text`` speaks of; see ``poles`` in ``kinds.yaml``."""
+    text = _spaced(text)
+    langs = (lang,) if lang == "en" else (lang, "en")
+    return frozenset(
+        pole
+        for pole, by_lang in _poles().items()
+        if any(p.search(text) for lg in langs for p in by_lang.get(lg, ()))
+    )
+
+
+def opposite_pole(question: frozenset[str], entry: frozenset[str]) -> bool:
+    """True when the question asks about one end (start or end) and the entry speaks only of the other."""
+    return len(question) == 1 and bool(entry) and not (entry & question)
+
+
 def asked_kinds(question: str, lang: Lang) -> frozenset[str]:
     """The kinds of thing ``question`` asks for (empty when none is recognised).
 
     English patterns are also tried on Thai and Chinese questions, which often mix in English words.
     """
     asked, _ = _patterns()
-    text = normalise(question)
+    text = _spaced(question)
     langs = (lang,) if lang == "en" else (lang, "en")
     return frozenset(
         kind for kind in KINDS if any(p.search(text) for lg in langs for p in asked[kind].get(lg, ()))
@@ -81,6 +151,10 @@ def stated_kinds(entry: Entry, kb: KnowledgeBase) -> frozenset[str]:
     for kind, patterns in stated.items():
         if any(p.search(text if "[A-Z]" in p.pattern else lower) for p in patterns):
             found.add(kind)
+    if entry.people or getattr(entry, "speakers", None):
+        found.add("who")  # names people or organisations (a capitalised pair of words may be a place)
+    if any(_LATIN_PHRASE.search(entry_text(entry, kb, lang)) for lang in ("zh", "th")):
+        found.add("english")  # gives the English wording of a name or title in its Chinese and Thai text
     return frozenset(found - unpublished_kinds(entry))
 
 

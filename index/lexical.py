@@ -21,11 +21,13 @@ import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cache
 from importlib.metadata import version
 from pathlib import Path
 
 import bm25s
 import numpy as np
+import yaml
 
 from index import textproc
 from index.files import write_atomic
@@ -36,6 +38,21 @@ log = logging.getLogger(__name__)
 
 _LATIN_WORD = re.compile(r"[a-z\u00c0-\u024f]")
 QUESTION_WORD_WEIGHT = 0.3
+SYNONYM_WEIGHT = 0.8
+"""Weight of a synonym of a question word in keyword search, relative to the word itself."""
+SYNONYMS_FILE = Path(__file__).with_name("synonyms.yaml")
+
+
+@cache
+def synonyms(lang: Lang) -> dict[str, frozenset[str]]:
+    """Each word of ``synonyms.yaml`` for ``lang`` with the other words of its group."""
+    raw = yaml.safe_load(SYNONYMS_FILE.read_text(encoding="utf-8")) or {}
+    found: dict[str, set[str]] = {}
+    for group in raw.get(lang) or ():
+        words = {str(w) for w in group}
+        for word in words:
+            found.setdefault(word, set()).update(words - {word})
+    return {word: frozenset(others) for word, others in found.items()}
 
 
 @dataclass
@@ -142,6 +159,9 @@ class LexicalIndex:
         cache = cache or TokenCache()
         self._langs: list[Lang] = [p.lang for p in passages]
         self._token_sets: list[frozenset[str]] = []
+        self._content_cache: dict[
+            tuple[str, Lang], list[tuple[str, tuple[str, ...], float, frozenset[str]]]
+        ] = {}
         docs: dict[Lang, list[list[str]]] = {lang: [] for lang in LANGS}
         positions: dict[Lang, list[int]] = {lang: [] for lang in LANGS}
         for position, passage in enumerate(passages):
@@ -167,6 +187,9 @@ class LexicalIndex:
         Latin words of a Thai or Chinese question are also looked up in the English passages.
         """
         weights = _query_weights(terms(query, lang))
+        for token, weight in list(weights.items()):
+            for other in synonyms(lang).get(token, ()):
+                weights[other] = max(weights.get(other, 0.0), weight * SYNONYM_WEIGHT)
         hits: list[Hit] = []
         if lang in self._indexes:
             hits.extend(self._indexes[lang].search(weights, k))
@@ -186,22 +209,42 @@ class LexicalIndex:
         The question is tokenised as text of the passage's language (``lang`` is the question's own):
         for an English passage found by the Latin words of a Thai question, plurals fold the same way.
         """
-        passage_lang = self._langs[index]
-        lang_index = self._indexes.get(passage_lang)
-        words = {term.word: term.parts for term in terms(query, passage_lang)}
-        content = [(word, parts) for word, parts in words.items() if word not in QUESTION_WORDS]
-        if not content or lang_index is None:
+        content = self._weighted_content(query, self._langs[index])
+        if not content:
             return 0.0
         present = self._token_sets[index]
         total = found = 0.0
-        for word, parts in content:
-            weight = lang_index.idf(word)
+        for word, parts, weight, others in content:
             total += weight
-            if word in present:
+            if word in present or others & present:
                 found += weight
             elif parts:
                 found += weight * sum(part in present for part in parts) / len(parts)
         return found / total
+
+    def _weighted_content(
+        self, query: str, passage_lang: Lang
+    ) -> list[tuple[str, tuple[str, ...], float, frozenset[str]]]:
+        """The question's content words as text of ``passage_lang``: each with its parts, its IDF and its
+        synonyms. Kept for the last few questions: coverage is asked of many passages per question."""
+        key = (query, passage_lang)
+        found = self._content_cache.get(key)
+        if found is not None:
+            return found
+        lang_index = self._indexes.get(passage_lang)
+        words = {term.word: term.parts for term in terms(query, passage_lang)}
+        found = []
+        if lang_index is not None:
+            groups = synonyms(passage_lang)
+            found = [
+                (word, tuple(parts), lang_index.idf(word), groups.get(word, frozenset()))
+                for word, parts in words.items()
+                if word not in QUESTION_WORDS
+            ]
+        if len(self._content_cache) >= 256:
+            self._content_cache.clear()
+        self._content_cache[key] = found
+        return found
 
     def unknown(self, query: str, lang: Lang) -> tuple[float, int]:
         """Share (0..1, IDF-weighted) of the question's content words that no passage uses, and how many
@@ -242,6 +285,8 @@ class LexicalIndex:
         worst = 0.0
         for word, parts in terms(query, passage_lang):
             if word in QUESTION_WORDS or word in present:
+                continue
+            if synonyms(passage_lang).get(word, frozenset()) & present:
                 continue
             if parts and sum(part in present for part in parts) * 2 >= len(parts):
                 continue

@@ -14,6 +14,7 @@ order): they are the last steps of :func:`index.textproc.normalise`, so question
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from functools import cache
 from pathlib import Path
@@ -160,3 +161,64 @@ def place_names(text: str) -> str:
     """``text`` (normalised) with place names in the knowledge base's spelling."""
     pattern, spelling = _place_pattern()
     return pattern.sub(lambda m: spelling[m.group()], text)
+
+
+_THAI_MONTHS = [
+    "มกราคม",
+    "กุมภาพันธ์",
+    "มีนาคม",
+    "เมษายน",
+    "พฤษภาคม",
+    "มิถุนายน",
+    "กรกฎาคม",
+    "สิงหาคม",
+    "กันยายน",
+    "ตุลาคม",
+    "พฤศจิกายน",
+    "ธันวาคม",
+]
+_EN_MONTHS = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+]
+_DAY_OF_MONTH = {
+    "en": re.compile(
+        r"\b(?:the|on|by|until|till)\s+(\d{1,2})(?:st|nd|rd|th)?\b"
+        r"(?!\s*(?:year|edition|anniversary|summit|session|time|wic|world|of (?!nov)|[:.]\d|%|people|km))",
+        re.IGNORECASE,
+    ),
+    "zh": re.compile(r"(?<![月\d年第])(\d{1,2})(?:号|日)"),
+    "th": re.compile(r"วันที่\s*(\d{1,2})(?!\s*\d)(?!\s*(?:พ|ม\.|ก\.|ต\.|ธ\.|มี|เม|มิ|ส\.|กัน|กุม|ตุล|ธัน))"),
+}
+
+
+def event_days(text: str, lang: str, first: dt.date, last: dt.date) -> str:
+    """``text`` with the month added after a bare day of the month that falls on the event's days or
+    the day before ("on the 10th" -> "on the 10th 10 November", "10号" -> "10号 11月10日",
+    "วันที่10" -> "วันที่10 10 พฤศจิกายน"), so the question reads as a date of the event it means.
+    Nothing is added for days outside the event or when the text already names a month."""
+    pattern = _DAY_OF_MONTH.get(lang)
+    if pattern is None or first.month != last.month:
+        return text
+    days = range(first.day - 1, last.day + 1)
+    found = sorted({int(m.group(1)) for m in pattern.finditer(text)} & set(days))
+    if not found:
+        return text
+    month = first.month
+    if lang == "en":
+        extra = [f"{d} {_EN_MONTHS[month - 1]}" for d in found]
+    elif lang == "zh":
+        extra = [f"{month}月{d}日" for d in found]
+    else:
+        extra = [f"{d} {_THAI_MONTHS[month - 1]}" for d in found]
+    return f"{text} ({', '.join(extra)})"

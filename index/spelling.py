@@ -25,13 +25,17 @@ _MIN_LONG = 5
 class SpellFixer:
     """Corrects question words against the vocabulary of the knowledge base."""
 
-    def __init__(self, texts: Iterable[str]) -> None:
+    def __init__(self, texts: Iterable[str], keep: Iterable[str] = ()) -> None:
+        """``texts``: the knowledge base's passages; ``keep``: other words that are right as written
+        (the words the question kinds look for, such as "weather" or "halal", which the knowledge base
+        never uses and which must not be "corrected" into words it does use)."""
         vocabulary: set[str] = set()
         for text in texts:
             vocabulary.update(_WORD.findall(normalise(text, limit=None)))
         self._question_words = sorted(w for w in QUESTION_WORDS if w.isascii())
-        self.vocabulary = frozenset(vocabulary | set(self._question_words))
-        self._long_words = sorted(w for w in self.vocabulary if len(w) >= _MIN_LONG - 1)
+        known = vocabulary | set(self._question_words)
+        self._long_words = sorted(w for w in known if len(w) >= _MIN_LONG - 1)
+        self.vocabulary = frozenset(known | set(keep))  # kept as written, never a correction
 
     def _fix(self, word: str) -> str:
         if len(word) < 3 or word in self.vocabulary:

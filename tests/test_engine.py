@@ -232,3 +232,92 @@ def test_terminal_chat_answers_until_an_empty_line(tmp_path: Path) -> None:
     assert "乌镇" in result.stdout
     assert "Sorry" in result.stdout  # the out-of-scope question is declined
     assert result.stdout.count("> ") == 3  # the empty line ended the chat before the last question
+
+
+@pytest.mark.parametrize(
+    ("question", "expected", "not_expected"),
+    [
+        ("When does the summit start?", "8", "ends on"),
+        ("峰会哪天开始？", "8", "闭幕"),
+        ("When does the summit end?", "10 November", "Wednesday to Friday"),
+    ],
+)
+def test_start_is_not_answered_with_the_end(
+    engine: Engine, question: str, expected: str, not_expected: str
+) -> None:
+    answer = engine.ask(question)
+    assert answer.outcome == "answer"
+    assert expected in answer.text and not_expected not in answer.text
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Light of Internet Expo: total exhibitors across all ten editions?",
+        "互联网之光博览会历年累计参展企业有多少",
+        "งานแสงสว่างแห่งอินเทอร์เน็ตมีผู้ร่วมจัดแสดงกี่ราย",
+    ],
+)
+def test_the_expo_named_in_part_does_not_pull_its_building_ahead(engine: Engine, question: str) -> None:
+    """The expo's name is part of its building's name; a question about the expo gets an expo fact."""
+    answer = engine.ask(question)
+    assert answer.best in {"fact-expo-history", "fact-light-of-internet-expo", "faq-expo-exhibitors"}
+
+
+@pytest.mark.parametrize(
+    "question", ["When is the summit next year?", "明年峰会几号开", "ปีหน้างานจัดวันที่เท่าไหร่"]
+)
+def test_next_year_is_another_year(engine: Engine, question: str) -> None:
+    assert engine.ask(question).outcome != "answer"
+
+
+@pytest.mark.parametrize(
+    ("question", "outcome"),
+    [
+        ("where can I park my car at the convention center?", "decline"),
+        ("แลกเงินหยวนที่อูเจิ้นได้ที่ไหนบ้าง", "decline"),
+        ("When does the summit start? I need to book my flight", "answer"),
+        ("峰会几号开始？我要订机票", "answer"),
+    ],
+)
+def test_uncovered_unless_another_part_asks_what_the_entry_states(
+    engine: Engine, question: str, outcome: str
+) -> None:
+    assert engine.ask(question).outcome == outcome
+
+
+def test_the_event_year_says_nothing_about_which_entry() -> None:
+    from index.engine import without_year
+
+    assert without_year("when is the wuzhen summit 2023", 2023) == "when is the wuzhen summit"
+    assert without_year("2023年乌镇峰会在哪", 2023) == "乌镇峰会在哪"
+    assert without_year("การประชุมปี 2566 จัดที่ไหน", 2023) == "การประชุม จัดที่ไหน"
+    assert without_year("what happened in 2022", 2023) == "what happened in 2022"
+    assert without_year("2023", 2023) == "2023"  # nothing else left: kept
+
+
+def test_a_question_naming_the_event_year_gets_the_dates(engine: Engine) -> None:
+    assert "8–10 November" in engine.ask("When is WIC 2023?").text
+
+
+def test_clauses_tell_asking_from_telling() -> None:
+    from index.engine import clauses
+
+    assert clauses("when does it start, so I can book my flight") == [
+        ("when does it start", True),
+        ("i can book my flight", False),
+    ]
+    assert clauses("峰会几号开始？我要订机票") == [("峰会几号开始", True), ("我要订机票", False)]
+    assert [asking for _, asking in clauses("ที่จอดรถใกล้ venue มีมั้ยครับ จอดตรงไหนได้บ้าง")] == [True, True]
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Is there parking for attendees near the venue? Where do I leave my car",
+        "ที่งานมีwifiฟรีมั้ยครับ",
+        "在乌镇哪里可以换人民币",
+    ],
+)
+def test_near_domain_service_questions_are_declined(engine: Engine, question: str) -> None:
+    assert engine.ask(question).outcome == "decline"

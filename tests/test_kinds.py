@@ -2,7 +2,7 @@
 
 import pytest
 
-from index.kinds import asked_kinds, is_gap
+from index.kinds import asked_kinds, is_gap, opposite_pole, poles
 
 
 @pytest.mark.parametrize(
@@ -20,6 +20,8 @@ from index.kinds import asked_kinds, is_gap
         ("ใครออกแบบศูนย์ประชุม", "th", {"who"}),
         ("งานเริ่มวันไหน", "th", {"when"}),
         ("forum AI ห้องไหน", "th", {"where"}),
+        ("主题英文怎么说", "zh", {"english"}),
+        ("ชื่อภาษาอังกฤษของงานคืออะไร", "th", {"english"}),
     ],
 )
 def test_asked_kinds(question: str, lang: str, kinds: set[str]) -> None:
@@ -37,3 +39,61 @@ def test_gap_only_when_everything_asked_is_unpublished() -> None:
     assert not is_gap(frozenset({"time", "when"}), unpublished)  # the date is published
     assert not is_gap(frozenset(), unpublished)  # a question about the topic in general
     assert is_gap(frozenset(), frozenset({"all"}))
+
+
+@pytest.mark.parametrize(
+    ("text", "lang", "found"),
+    [
+        ("When does the summit start?", "en", {"start"}),
+        ("is it all over by the 10th", "en", {"end"}),
+        ("峰会几号闭幕", "zh", {"end"}),
+        ("大会哪天开幕", "zh", {"start"}),
+        ("งานเริ่มวันไหน", "th", {"start"}),
+        ("การประชุมสิ้นสุดวันไหน", "th", {"end"}),
+        ("มีการเปิดตัวรายงานอะไรบ้าง", "th", set()),  # "launch" is neither end, and เปิด is not ปิด
+    ],
+)
+def test_poles(text: str, lang: str, found: set[str]) -> None:
+    assert poles(text, lang) == found  # type: ignore[arg-type]
+
+
+def test_opposite_pole_only_when_the_entry_speaks_of_the_other_end_alone() -> None:
+    start, end = frozenset({"start"}), frozenset({"end"})
+    assert opposite_pole(start, end)
+    assert not opposite_pole(start, start | end)  # "starts on 8 and ends on 10 November"
+    assert not opposite_pole(start, frozenset())  # "takes place on 8–10 November"
+    assert not opposite_pole(start | end, end)  # the question asks about both ends
+
+
+def test_english_words_inside_thai_text_are_found() -> None:
+    from index.kinds import uncovered_kinds
+
+    assert uncovered_kinds("ที่งานมีwifiฟรีมั้ยครับ", "th") == {"facility"}
+
+
+def test_relative_years() -> None:
+    from index.kinds import relative_years
+
+    assert relative_years("when is it next year?", "en", 2023) == {2024}
+    assert relative_years("去年的峰会在哪天", "zh", 2023) == {2022}
+    assert relative_years("ปีหน้างานจัดวันไหน", "th", 2023) == {2024}
+    assert relative_years("10 ปีที่ผ่านมามีผู้จัดแสดงกี่ราย", "th", 2023) == set()  # the past ten years
+    assert relative_years("when is the summit this year", "en", 2023) == set()
+
+
+def test_words_the_kinds_look_for_are_not_spell_corrected() -> None:
+    from index.kinds import pattern_words
+    from index.spelling import SpellFixer
+
+    fixer = SpellFixer(["whether the hall is open", "Tongxiang station"], keep=pattern_words())
+    assert fixer.correct("what is the weather like") == "what is the weather like"
+    assert fixer.correct("is there halal food") == "is there halal food"
+    assert "tongxiang" in fixer.correct("Tongxaing station")
+
+
+def test_kept_words_are_never_a_correction() -> None:
+    from index.spelling import SpellFixer
+
+    fixer = SpellFixer(["companies showing at the expo"], keep=["snowing"])
+    assert fixer.correct("companies shoing at the expo") == "companies showing at the expo"
+    assert fixer.correct("is it snowing") == "is it snowing"

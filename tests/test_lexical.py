@@ -190,3 +190,19 @@ def test_compound_in_question_matches_its_parts_in_passage() -> None:
     hits = index.search("ใครเป็นผู้ออกแบบ", "th")
     assert [h.index for h in hits] == [0]
     assert index.coverage("ผู้ออกแบบ", "th", 0) == pytest.approx(1.0)
+
+
+def test_synonyms_find_and_cover_the_other_wording() -> None:
+    from index.lexical import LexicalIndex, synonyms
+    from index.types import Passage
+
+    assert "เผยแพร่" in synonyms("th")["เปิดตัว"]
+    assert "交界" in synonyms("zh")["挨着"]
+    passages = [
+        Passage("p1", "a", "th", "body", "มีการเผยแพร่รายงานการพัฒนาอินเทอร์เน็ตโลก"),
+        Passage("p2", "b", "th", "body", "พิธีเปิดจัดขึ้นในช่วงเช้า"),
+    ]
+    index = LexicalIndex(passages)
+    hits = index.search("เปิดตัวรายงานอะไรบ้าง", "th")
+    assert hits and hits[0].index == 0
+    assert index.coverage("เปิดตัวรายงาน", "th", 0) == 1.0

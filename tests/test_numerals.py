@@ -178,3 +178,22 @@ def test_topic_freshness_and_unknown_entries(kb) -> None:
     assert topic.fresh(topic.at + timedelta(minutes=4, seconds=59))
     assert not topic.fresh(topic.at + timedelta(minutes=5, seconds=1))
     assert not topic.fresh(topic.at - timedelta(seconds=1))
+
+
+def test_a_bare_day_of_the_event_gets_its_month() -> None:
+    import datetime as dt
+
+    from index.numerals import event_days
+
+    first, last = dt.date(2023, 11, 8), dt.date(2023, 11, 10)
+    assert event_days("anything on the 10th?", "en", first, last).endswith("(10 November)")
+    assert event_days("10号还有活动吗", "zh", first, last).endswith("(11月10日)")
+    assert event_days("วันที่10ยังมีงานไหม", "th", first, last).endswith("(10 พฤศจิกายน)")
+    # a tenth year, a date with its month, or a day outside the event stay as written
+    for text, lang in [
+        ("the 10th year", "en"),
+        ("11月10日", "zh"),
+        ("on the 20th", "en"),
+        ("วันที่ 10 พ.ย.", "th"),
+    ]:
+        assert event_days(text, lang, first, last) == text
