@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import multiprocessing
 import os
@@ -277,7 +278,7 @@ async def kill_scenario(
     await bot.wait()
     killed_at = time.monotonic() - started
     before = sum(answers_by_chat(fake).values())
-    with sqlite3.connect(data / "bot.sqlite3") as db:
+    with contextlib.closing(sqlite3.connect(data / "bot.sqlite3")) as db, db:
         pending = db.execute("SELECT count(*) FROM outbox WHERE state = 'pending'").fetchone()[0]
         unhandled = db.execute("SELECT count(*) FROM inbox WHERE handled_at IS NULL").fetchone()[0]
     restart = time.monotonic()

@@ -7,6 +7,7 @@ starts it again on the same data directory.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import re
 import signal
@@ -96,7 +97,7 @@ async def crash_and_restart(fake: HoldingFake, tmp_path: Path) -> None:
         fake.held = False
     sent_before = sum(answers(fake).values())
 
-    with sqlite3.connect(data / "bot.sqlite3") as db:
+    with contextlib.closing(sqlite3.connect(data / "bot.sqlite3")) as db, db:
         queued = db.execute("SELECT count(*) FROM outbox WHERE state = 'pending'").fetchone()[0]
         # Two updates stored by the killed process but not marked handled. The first one's handler had
         # not run yet (the crash came right after the commit): the next run must answer it although

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import socket
 import sqlite3
@@ -316,7 +317,7 @@ def test_data_directory_that_is_a_file_is_explained(tmp_path: Path) -> None:
 @pytest.mark.parametrize("damage", ["garbage", "truncated"])
 def test_damaged_database_is_explained(tmp_path: Path, damage: str) -> None:
     path = tmp_path / "bot.sqlite3"
-    with sqlite3.connect(path) as conn:
+    with contextlib.closing(sqlite3.connect(path)) as conn, conn:
         conn.execute("CREATE TABLE t (x TEXT)")
         conn.executemany("INSERT INTO t VALUES (?)", [("x" * 500,)] * 200)
     conn.close()
@@ -332,7 +333,7 @@ def test_damaged_database_is_explained(tmp_path: Path, damage: str) -> None:
 
 def test_database_from_a_newer_bot_is_explained(tmp_path: Path) -> None:
     path = tmp_path / "bot.sqlite3"
-    with sqlite3.connect(path) as conn:
+    with contextlib.closing(sqlite3.connect(path)) as conn, conn:
         conn.execute(f"PRAGMA user_version = {CURRENT_VERSION + 1}")
     conn.close()
     with pytest.raises(StartupError, match="newer than this bot knows"):

@@ -6,6 +6,7 @@ unprivileged user ``nobody`` (uid 65534, through ``setpriv``), as a service acco
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -107,7 +108,7 @@ def _owned_by_nobody(path: Path) -> None:
 
 def _database(path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    with sqlite3.connect(path) as conn:
+    with contextlib.closing(sqlite3.connect(path)) as conn, conn:
         conn.execute("CREATE TABLE filler (x TEXT)")
         conn.executemany("INSERT INTO filler VALUES (?)", [("x" * 400,)] * 300)
     conn.close()
