@@ -267,6 +267,9 @@ class Engine:
         self._by_entry_lang: dict[tuple[str, Lang], list[int]] = defaultdict(list)
         for i, p in enumerate(self.passages):
             self._by_entry_lang[(p.entry_id, p.lang)].append(i)
+        self._entry_lang_positions = {
+            key: np.asarray(found, dtype=np.intp) for key, found in self._by_entry_lang.items()
+        }
 
     @classmethod
     def load(
@@ -454,8 +457,10 @@ class Engine:
         return fused
 
     def _coverage(self, text: str, lang: Lang, entry_id: str) -> float:
-        indexes = self._by_entry_lang.get((entry_id, lang), [])
-        return max((self.lexical.coverage(text, lang, i) for i in indexes), default=0.0)
+        indexes = self._entry_lang_positions.get((entry_id, lang))
+        if indexes is None:
+            return 0.0
+        return float(self.lexical.coverages(text, lang, indexes).max())
 
     def _missing(self, text: str, lang: Lang, entry_id: str) -> float:
         indexes = self._by_entry_lang.get((entry_id, lang), [])

@@ -162,13 +162,20 @@ class LexicalIndex:
         self._content_cache: dict[
             tuple[str, Lang], list[tuple[str, tuple[str, ...], float, frozenset[str]]]
         ] = {}
+        self._coverage_cache: dict[tuple[str, Lang], np.ndarray] = {}
+        postings: dict[str, list[int]] = {}
         docs: dict[Lang, list[list[str]]] = {lang: [] for lang in LANGS}
         positions: dict[Lang, list[int]] = {lang: [] for lang in LANGS}
         for position, passage in enumerate(passages):
             tokens = cache.tokens(passage.text, passage.lang)
             self._token_sets.append(frozenset(tokens))
+            for token in self._token_sets[-1]:
+                postings.setdefault(token, []).append(position)
             docs[passage.lang].append(tokens)
             positions[passage.lang].append(position)
+        self._size = len(self._langs)
+        self._postings = {token: np.asarray(found, dtype=np.intp) for token, found in postings.items()}
+        """The positions of the passages containing each token."""
         self._indexes: dict[Lang, _LangIndex] = {}
         for lang in LANGS:
             if not any(docs[lang]):
@@ -220,6 +227,43 @@ class LexicalIndex:
                 found += weight
             elif parts:
                 found += weight * sum(part in present for part in parts) / len(parts)
+        return found / total
+
+    def coverages(self, query: str, passage_lang: Lang, indexes: np.ndarray) -> np.ndarray:
+        """:meth:`coverage` of ``query`` for each of the passages at ``indexes``, all of ``passage_lang``.
+
+        Computed for every passage at once from the passages containing each question word (the same
+        sums in the same order as :meth:`coverage`, so the values are identical) and kept for the last
+        few questions.
+        """
+        key = (query, passage_lang)
+        every = self._coverage_cache.get(key)
+        if every is None:
+            every = self._coverage_all(self._weighted_content(query, passage_lang))
+            if len(self._coverage_cache) >= 64:
+                self._coverage_cache.clear()
+            self._coverage_cache[key] = every
+        return every[indexes]
+
+    def _coverage_all(self, content: list[tuple[str, tuple[str, ...], float, frozenset[str]]]) -> np.ndarray:
+        found = np.zeros(self._size)
+        if not content:
+            return found
+        empty = np.zeros(0, dtype=np.intp)
+        total = 0.0
+        for word, parts, weight, others in content:
+            total += weight
+            whole = np.zeros(self._size, dtype=bool)
+            whole[self._postings.get(word, empty)] = True
+            for other in others:
+                whole[self._postings.get(other, empty)] = True
+            found[whole] += weight
+            if parts:
+                count = np.zeros(self._size)
+                for part in parts:
+                    count[self._postings.get(part, empty)] += 1
+                rest = ~whole
+                found[rest] += weight * count[rest] / len(parts)
         return found / total
 
     def _weighted_content(
