@@ -162,7 +162,7 @@ class LexicalIndex:
         self._content_cache: dict[
             tuple[str, Lang], list[tuple[str, tuple[str, ...], float, frozenset[str]]]
         ] = {}
-        self._coverage_cache: dict[tuple[str, Lang], np.ndarray] = {}
+        self._last_coverages: tuple[tuple[str, Lang], np.ndarray] | None = None
         postings: dict[str, list[int]] = {}
         docs: dict[Lang, list[list[str]]] = {lang: [] for lang in LANGS}
         positions: dict[Lang, list[int]] = {lang: [] for lang in LANGS}
@@ -233,16 +233,16 @@ class LexicalIndex:
         """:meth:`coverage` of ``query`` for each of the passages at ``indexes``, all of ``passage_lang``.
 
         Computed for every passage at once from the passages containing each question word (the same
-        sums in the same order as :meth:`coverage`, so the values are identical) and kept for the last
-        few questions.
+        sums in the same order as :meth:`coverage`, so the values are identical) and kept for the
+        question being answered, which asks this of several entries.
         """
         key = (query, passage_lang)
-        every = self._coverage_cache.get(key)
-        if every is None:
+        last = self._last_coverages
+        if last is not None and last[0] == key:
+            every = last[1]
+        else:
             every = self._coverage_all(self._weighted_content(query, passage_lang))
-            if len(self._coverage_cache) >= 64:
-                self._coverage_cache.clear()
-            self._coverage_cache[key] = every
+            self._last_coverages = (key, every)
         return every[indexes]
 
     def _coverage_all(self, content: list[tuple[str, tuple[str, ...], float, frozenset[str]]]) -> np.ndarray:
