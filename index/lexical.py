@@ -84,7 +84,8 @@ class _LangIndex:
             return []
         top = np.argpartition(-scores, count - 1)[:count]
         top = top[np.argsort(-scores[top], kind="stable")]
-        return [Hit(index=int(self.positions[i]), score=float(scores[i])) for i in top]
+        found = zip(self.positions[top].tolist(), scores[top].tolist(), strict=True)
+        return [Hit(index=position, score=score) for position, score in found]
 
 
 def _query_weights(words: Sequence[Term]) -> dict[str, float]:
