@@ -112,8 +112,9 @@ class NameMatcher:
             if name in text:
                 best[entry_id] = 100.0
         cut = bisect_right(self._lengths, len(text))
-        inside = self._candidates(text, 0, cut, fuzz.partial_ratio, min_score)
-        whole = self._candidates(text, cut, len(self._names), fuzz.ratio, min_score)
+        reach = self._may_reach(text, min_score)
+        inside = self._candidates(text, [p for p in reach if p < cut], fuzz.partial_ratio, min_score)
+        whole = self._candidates(text, [p for p in reach if p >= cut], fuzz.ratio, min_score)
         for position, score in inside + whole:
             if self._latin[position]:
                 score = _word_score(self._names[position], text)
@@ -124,16 +125,15 @@ class NameMatcher:
         return ranked[:k]
 
     def _candidates(
-        self, text: str, start: int, stop: int, scorer: Callable[..., float], min_score: float
+        self, text: str, positions: list[int], scorer: Callable[..., float], min_score: float
     ) -> list[tuple[int, float]]:
-        positions = self._may_reach(text, start, stop, min_score)
         found = process.extract(
             text, [self._names[p] for p in positions], scorer=scorer, score_cutoff=min_score, limit=None
         )
         return [(positions[i], score) for _, score, i in found]
 
-    def _may_reach(self, text: str, start: int, stop: int, min_score: float) -> list[int]:
-        """The names among ``start:stop`` that can score ``min_score`` against ``text``, in order.
+    def _may_reach(self, text: str, min_score: float) -> list[int]:
+        """The positions of the names that can score ``min_score`` against ``text``, in order.
 
         Both scorers are 200 * L / (len(name) + len(stretch)) for the longest common subsequence L of
         the name and a stretch of the text (the whole text for ``fuzz.ratio``), and L is at most the
@@ -144,17 +144,13 @@ class NameMatcher:
         for ch in text:
             counts[ch] = counts.get(ch, 0) + 1
         rows = [(self._columns[ch], n) for ch, n in counts.items() if ch in self._columns]
-        if stop <= start:
-            return []
         if rows:
-            block = self._char_counts[[row for row, _ in rows], start:stop]
+            block = self._char_counts[[row for row, _ in rows]]
             limit = np.asarray([n for _, n in rows], dtype=np.int32)[:, None]
             shared = np.minimum(block, limit).sum(axis=0).astype(np.float64)
         else:
-            shared = np.zeros(stop - start)
-        lengths = self._name_lengths[start:stop]
+            shared = np.zeros(len(self._names))
         # score <= 200 * L / (len(name) + L) <= 200 * shared / (len(name) + shared); a margin of one
         # point keeps rounding inside the scorers from mattering.
-        bound = 200.0 * shared / (lengths + shared)
-        keep = np.flatnonzero(bound >= min_score - 1.0)
-        return [start + int(i) for i in keep]
+        bound = 200.0 * shared / (self._name_lengths + shared)
+        return np.flatnonzero(bound >= min_score - 1.0).tolist()
