@@ -25,7 +25,7 @@ import numpy as np
 from index.composer import decline_text, entry_text, entry_title, phrase
 from index.embedders import Embedder, create_embedder
 from index.followup import Topic, read_followup
-from index.fusion import best_per_entry, reciprocal_rank_fusion
+from index.fusion import add_ranking, best_per_entry, reciprocal_rank_fusion
 from index.gate import GateModel, Signals
 from index.kinds import (
     asked_kinds,
@@ -453,7 +453,8 @@ class Engine:
             rankings["coverage"] = sorted(
                 ((e, self._coverage(text, lang, e)) for e in leading), key=lambda item: -item[1]
             )
-            fused = reciprocal_rank_fusion(rankings, FUSION_WEIGHTS)
+            # Coverage is the last ranking: adding its share to the sums is the same as fusing again.
+            fused = add_ranking(fused, rankings["coverage"], FUSION_WEIGHTS["coverage"])
         return fused
 
     def _coverage(self, text: str, lang: Lang, entry_id: str) -> float:
