@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 
+_NEG_INF = float("-inf")
+
 
 def best_per_entry(scored: Iterable[tuple[str, float]]) -> list[tuple[str, float]]:
     """Collapse ``(entry_id, score)`` pairs to each entry's best score, highest first."""
     best: dict[str, float] = {}
     for entry_id, score in scored:
-        if score > best.get(entry_id, float("-inf")):
+        if score > best.get(entry_id, _NEG_INF):
             best[entry_id] = score
     return sorted(best.items(), key=lambda item: (-item[1], item[0]))
 
