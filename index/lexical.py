@@ -164,6 +164,9 @@ class LexicalIndex:
             tuple[str, Lang], list[tuple[str, tuple[str, ...], float, frozenset[str]]]
         ] = {}
         self._last_coverages: tuple[tuple[str, Lang], np.ndarray] | None = None
+        self._last_missing_terms: (
+            tuple[tuple[str, Lang], list[tuple[str, frozenset[str], tuple[str, ...], float]]] | None
+        ) = None
         postings: dict[str, list[int]] = {}
         docs: dict[Lang, list[list[str]]] = {lang: [] for lang in LANGS}
         positions: dict[Lang, list[int]] = {lang: [] for lang in LANGS}
@@ -322,18 +325,35 @@ class LexicalIndex:
         highest IDF possible. A question about the venue's prayer room matches the venue on "venue" but
         lacks "prayer", a word the knowledge never uses; 0.0 when the passage has every content word."""
         passage_lang = self._langs[index]
-        lang_index = self._indexes.get(passage_lang)
-        if lang_index is None:
+        if passage_lang not in self._indexes:
             return 0.0
         present = self._token_sets[index]
-        top = math.log(1.0 + (lang_index.size + 0.5) / 0.5)
         worst = 0.0
-        for word, parts in terms(query, passage_lang):
-            if word in QUESTION_WORDS or word in present:
-                continue
-            if synonyms(passage_lang).get(word, frozenset()) & present:
+        for word, others, parts, weight in self._missing_terms(query, passage_lang):
+            if word in present or others & present:
                 continue
             if parts and sum(part in present for part in parts) * 2 >= len(parts):
                 continue
-            worst = max(worst, lang_index.idf(word) / top)
+            worst = max(worst, weight)
         return worst
+
+    def _missing_terms(
+        self, query: str, passage_lang: Lang
+    ) -> list[tuple[str, frozenset[str], tuple[str, ...], float]]:
+        """The question's content words as text of ``passage_lang`` (an index of that language must
+        exist), each with its synonyms, its parts and its IDF over the highest IDF possible; kept for
+        the question being answered, which asks :meth:`missing` of several passages."""
+        key = (query, passage_lang)
+        last = self._last_missing_terms
+        if last is not None and last[0] == key:
+            return last[1]
+        lang_index = self._indexes[passage_lang]
+        top = math.log(1.0 + (lang_index.size + 0.5) / 0.5)
+        groups = synonyms(passage_lang)
+        found = [
+            (word, groups.get(word, frozenset()), parts, lang_index.idf(word) / top)
+            for word, parts in terms(query, passage_lang)
+            if word not in QUESTION_WORDS
+        ]
+        self._last_missing_terms = (key, found)
+        return found
