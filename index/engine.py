@@ -267,9 +267,14 @@ class Engine:
         self._by_entry_lang: dict[tuple[str, Lang], list[int]] = defaultdict(list)
         for i, p in enumerate(self.passages):
             self._by_entry_lang[(p.entry_id, p.lang)].append(i)
-        self._entry_lang_positions = {
-            key: np.asarray(found, dtype=np.intp) for key, found in self._by_entry_lang.items()
-        }
+        # The passages grouped by entry and language, for the best coverage of every group at once.
+        self._group_of = {key: group for group, key in enumerate(self._by_entry_lang)}
+        sizes = [len(found) for found in self._by_entry_lang.values()]
+        self._group_order = np.asarray(
+            [i for found in self._by_entry_lang.values() for i in found], dtype=np.intp
+        )
+        self._group_starts = np.asarray(np.cumsum([0, *sizes[:-1]]), dtype=np.intp)
+        self._last_coverage: tuple[tuple[str, Lang], list[float]] | None = None
 
     @classmethod
     def load(
@@ -458,10 +463,17 @@ class Engine:
         return fused
 
     def _coverage(self, text: str, lang: Lang, entry_id: str) -> float:
-        indexes = self._entry_lang_positions.get((entry_id, lang))
-        if indexes is None:
+        group = self._group_of.get((entry_id, lang))
+        if group is None:
             return 0.0
-        return float(self.lexical.coverages(text, lang, indexes).max())
+        key = (text, lang)
+        last = self._last_coverage
+        if last is None or last[0] != key:
+            # Computed for every entry at once and kept for the question being answered, which asks
+            # for the coverage of several entries.
+            every = self.lexical.coverages(text, lang, self._group_order)
+            last = self._last_coverage = (key, np.maximum.reduceat(every, self._group_starts).tolist())
+        return last[1][group]
 
     def _missing(self, text: str, lang: Lang, entry_id: str) -> float:
         indexes = self._by_entry_lang.get((entry_id, lang), [])
