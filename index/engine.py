@@ -250,6 +250,9 @@ class Engine:
             for other in item.related:
                 self._related[item.id].add(other)
                 self._related[other].add(item.id)
+        self._answers = {(entry.id, lg): entry_text(entry, kb, lg) for entry in kb.entries() for lg in LANGS}
+        """Each entry's answer text per language, composed once."""
+        self._answer_years = {key: years_in(text) for key, text in self._answers.items()}
         self._stated = {entry.id: stated_kinds(entry, kb) for entry in kb.entries()}
         self._unpublished = {entry.id: unpublished_kinds(entry) for entry in kb.entries()}
         self._covers = {
@@ -314,7 +317,8 @@ class Engine:
 
     def entry_answer(self, entry_id: str, lang: Lang) -> str:
         """The answer text of one entry in ``lang`` (what a suggestion button or a card shows)."""
-        return entry_text(self.kb.by_id[entry_id], self.kb, lang)
+        found = self._answers.get((entry_id, lang))
+        return found if found is not None else entry_text(self.kb.by_id[entry_id], self.kb, lang)
 
     # -- query pipeline ---------------------------------------------------------------------------
 
@@ -539,7 +543,7 @@ class Engine:
                     reason="not published", best=top, signals=signals, outcome="gap",
                 )  # fmt: skip
         reply = self.entry_answer(top, lang)
-        other_year = not self._years(text, lang) <= self._known_years | years_in(reply)
+        other_year = not self._years(text, lang) <= self._known_years | self._reply_years(top, lang, reply)
         if decision != "decline" and mode == "hybrid" and other_year:
             decision, reason = "decline", "asks about another year"
         uncovered = self._uncovered(text, lang, top) if mode == "hybrid" else frozenset()
@@ -590,7 +594,13 @@ class Engine:
             text, lang, entry_id
         ):
             return True
-        return not self._years(text, lang) <= self._known_years | years_in(self.entry_answer(entry_id, lang))
+        reply = self.entry_answer(entry_id, lang)
+        return not self._years(text, lang) <= self._known_years | self._reply_years(entry_id, lang, reply)
+
+    def _reply_years(self, entry_id: str, lang: Lang, reply: str) -> set[int]:
+        """The years written in ``reply``, the answer text of ``entry_id`` in ``lang``."""
+        found = self._answer_years.get((entry_id, lang))
+        return found if found is not None else years_in(reply)
 
     def _years(self, text: str, lang: Lang) -> set[int]:
         """The years a question asks about: written ones, and ones named relative to the event's
