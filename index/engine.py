@@ -235,6 +235,7 @@ class Engine:
     ) -> None:
         self.kb = kb
         self.passages = list(passages)
+        self._entry_ids = [p.entry_id for p in self.passages]
         self.embedder = embedder
         self.dense = dense
         self.lexical = LexicalIndex(self.passages, token_cache)
@@ -417,11 +418,11 @@ class Engine:
         people: dict[str, int] = {}
         if vector is not None:
             hits = self.dense.search(vector.reshape(1, -1), CANDIDATES)[0]
-            rankings["dense"] = best_per_entry((self.passages[h.index].entry_id, h.score) for h in hits)
+            rankings["dense"] = best_per_entry((self._entry_ids[h.index], h.score) for h in hits)
             dense = dict(rankings["dense"])
         if mode != "dense":
             hits = self.lexical.search(text, lang, CANDIDATES)
-            rankings["bm25"] = best_per_entry((self.passages[h.index].entry_id, h.score) for h in hits)
+            rankings["bm25"] = best_per_entry((self._entry_ids[h.index], h.score) for h in hits)
         if mode == "hybrid":
             matched = self.names.match(text)
             names = dict(matched)
