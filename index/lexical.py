@@ -70,8 +70,9 @@ class _LangIndex:
         df = self.doc_freq.get(token, 0)
         return math.log(1.0 + (self.size - df + 0.5) / (df + 0.5))
 
-    def search(self, weights: dict[str, float], k: int) -> list[Hit]:
-        """The ``k`` best documents by the BM25 score of each query token times its weight."""
+    def search(self, weights: dict[str, float], k: int) -> list[tuple[int, float]]:
+        """The ``k`` best documents by the BM25 score of each query token times its weight, as
+        (position, score) pairs."""
         groups: dict[float, list[str]] = {}
         for token, weight in weights.items():
             if token in self.bm25.vocab_dict:
@@ -84,8 +85,7 @@ class _LangIndex:
             return []
         top = np.argpartition(-scores, count - 1)[:count]
         top = top[np.argsort(-scores[top], kind="stable")]
-        found = zip(self.positions[top].tolist(), scores[top].tolist(), strict=True)
-        return [Hit(index=position, score=score) for position, score in found]
+        return list(zip(self.positions[top].tolist(), scores[top].tolist(), strict=True))
 
 
 def _query_weights(words: Sequence[Term]) -> dict[str, float]:
@@ -201,14 +201,14 @@ class LexicalIndex:
         for token, weight in list(weights.items()):
             for other in synonyms(lang).get(token, ()):
                 weights[other] = max(weights.get(other, 0.0), weight * SYNONYM_WEIGHT)
-        hits: list[Hit] = []
+        found: list[tuple[int, float]] = []
         if lang in self._indexes:
-            hits.extend(self._indexes[lang].search(weights, k))
+            found.extend(self._indexes[lang].search(weights, k))
         if lang != "en" and "en" in self._indexes:
             latin = {stem_en(t): w for t, w in weights.items() if _LATIN_WORD.search(t)}
-            hits.extend(self._indexes["en"].search(latin, k))
-        hits.sort(key=lambda hit: -hit.score)
-        return hits[:k]
+            found.extend(self._indexes["en"].search(latin, k))
+        found.sort(key=lambda pair: -pair[1])
+        return [Hit(index=position, score=score) for position, score in found[:k]]
 
     def coverage(self, query: str, lang: Lang, index: int) -> float:
         """Share (0..1) of the question's distinct content words, weighted by IDF, found in passage ``index``.
