@@ -25,7 +25,7 @@ import numpy as np
 from index.composer import decline_text, entry_text, entry_title, phrase
 from index.embedders import Embedder, create_embedder
 from index.followup import Topic, read_followup
-from index.fusion import best_per_entry, reciprocal_rank_fusion
+from index.fusion import add_ranking, best_per_entry, reciprocal_rank_fusion
 from index.gate import GateModel, Signals
 from index.kinds import (
     asked_kinds,
@@ -235,6 +235,7 @@ class Engine:
     ) -> None:
         self.kb = kb
         self.passages = list(passages)
+        self._entry_ids = [p.entry_id for p in self.passages]
         self.embedder = embedder
         self.dense = dense
         self.lexical = LexicalIndex(self.passages, token_cache)
@@ -250,6 +251,9 @@ class Engine:
             for other in item.related:
                 self._related[item.id].add(other)
                 self._related[other].add(item.id)
+        self._answers = {(entry.id, lg): entry_text(entry, kb, lg) for entry in kb.entries() for lg in LANGS}
+        """Each entry's answer text per language, composed once."""
+        self._answer_years = {key: years_in(text) for key, text in self._answers.items()}
         self._stated = {entry.id: stated_kinds(entry, kb) for entry in kb.entries()}
         self._unpublished = {entry.id: unpublished_kinds(entry) for entry in kb.entries()}
         self._covers = {
@@ -267,6 +271,14 @@ class Engine:
         self._by_entry_lang: dict[tuple[str, Lang], list[int]] = defaultdict(list)
         for i, p in enumerate(self.passages):
             self._by_entry_lang[(p.entry_id, p.lang)].append(i)
+        # The passages grouped by entry and language, for the best coverage of every group at once.
+        self._group_of = {key: group for group, key in enumerate(self._by_entry_lang)}
+        sizes = [len(found) for found in self._by_entry_lang.values()]
+        self._group_order = np.asarray(
+            [i for found in self._by_entry_lang.values() for i in found], dtype=np.intp
+        )
+        self._group_starts = np.asarray(np.cumsum([0, *sizes[:-1]]), dtype=np.intp)
+        self._last_coverage: tuple[tuple[str, Lang], list[float]] | None = None
 
     @classmethod
     def load(
@@ -306,7 +318,8 @@ class Engine:
 
     def entry_answer(self, entry_id: str, lang: Lang) -> str:
         """The answer text of one entry in ``lang`` (what a suggestion button or a card shows)."""
-        return entry_text(self.kb.by_id[entry_id], self.kb, lang)
+        found = self._answers.get((entry_id, lang))
+        return found if found is not None else entry_text(self.kb.by_id[entry_id], self.kb, lang)
 
     # -- query pipeline ---------------------------------------------------------------------------
 
@@ -405,11 +418,11 @@ class Engine:
         people: dict[str, int] = {}
         if vector is not None:
             hits = self.dense.search(vector.reshape(1, -1), CANDIDATES)[0]
-            rankings["dense"] = best_per_entry((self.passages[h.index].entry_id, h.score) for h in hits)
+            rankings["dense"] = best_per_entry((self._entry_ids[h.index], h.score) for h in hits)
             dense = dict(rankings["dense"])
         if mode != "dense":
             hits = self.lexical.search(text, lang, CANDIDATES)
-            rankings["bm25"] = best_per_entry((self.passages[h.index].entry_id, h.score) for h in hits)
+            rankings["bm25"] = best_per_entry((self._entry_ids[h.index], h.score) for h in hits)
         if mode == "hybrid":
             matched = self.names.match(text)
             names = dict(matched)
@@ -450,12 +463,22 @@ class Engine:
             rankings["coverage"] = sorted(
                 ((e, self._coverage(text, lang, e)) for e in leading), key=lambda item: -item[1]
             )
-            fused = reciprocal_rank_fusion(rankings, FUSION_WEIGHTS)
+            # Coverage is the last ranking: adding its share to the sums is the same as fusing again.
+            fused = add_ranking(fused, rankings["coverage"], FUSION_WEIGHTS["coverage"])
         return fused
 
     def _coverage(self, text: str, lang: Lang, entry_id: str) -> float:
-        indexes = self._by_entry_lang.get((entry_id, lang), [])
-        return max((self.lexical.coverage(text, lang, i) for i in indexes), default=0.0)
+        group = self._group_of.get((entry_id, lang))
+        if group is None:
+            return 0.0
+        key = (text, lang)
+        last = self._last_coverage
+        if last is None or last[0] != key:
+            # Computed for every entry at once and kept for the question being answered, which asks
+            # for the coverage of several entries.
+            every = self.lexical.coverages(text, lang, self._group_order)
+            last = self._last_coverage = (key, np.maximum.reduceat(every, self._group_starts).tolist())
+        return last[1][group]
 
     def _missing(self, text: str, lang: Lang, entry_id: str) -> float:
         indexes = self._by_entry_lang.get((entry_id, lang), [])
@@ -521,7 +544,7 @@ class Engine:
                     reason="not published", best=top, signals=signals, outcome="gap",
                 )  # fmt: skip
         reply = self.entry_answer(top, lang)
-        other_year = not self._years(text, lang) <= self._known_years | years_in(reply)
+        other_year = not self._years(text, lang) <= self._known_years | self._reply_years(top, lang, reply)
         if decision != "decline" and mode == "hybrid" and other_year:
             decision, reason = "decline", "asks about another year"
         uncovered = self._uncovered(text, lang, top) if mode == "hybrid" else frozenset()
@@ -572,7 +595,13 @@ class Engine:
             text, lang, entry_id
         ):
             return True
-        return not self._years(text, lang) <= self._known_years | years_in(self.entry_answer(entry_id, lang))
+        reply = self.entry_answer(entry_id, lang)
+        return not self._years(text, lang) <= self._known_years | self._reply_years(entry_id, lang, reply)
+
+    def _reply_years(self, entry_id: str, lang: Lang, reply: str) -> set[int]:
+        """The years written in ``reply``, the answer text of ``entry_id`` in ``lang``."""
+        found = self._answer_years.get((entry_id, lang))
+        return found if found is not None else years_in(reply)
 
     def _years(self, text: str, lang: Lang) -> set[int]:
         """The years a question asks about: written ones, and ones named relative to the event's

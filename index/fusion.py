@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 
+_NEG_INF = float("-inf")
+
 
 def best_per_entry(scored: Iterable[tuple[str, float]]) -> list[tuple[str, float]]:
     """Collapse ``(entry_id, score)`` pairs to each entry's best score, highest first."""
     best: dict[str, float] = {}
     for entry_id, score in scored:
-        if score > best.get(entry_id, float("-inf")):
+        if score > best.get(entry_id, _NEG_INF):
             best[entry_id] = score
     return sorted(best.items(), key=lambda item: (-item[1], item[0]))
 
@@ -31,3 +33,17 @@ def reciprocal_rank_fusion(
         for rank, (entry_id, _score) in enumerate(ranking, start=1):
             fused[entry_id] = fused.get(entry_id, 0.0) + weight / (k + rank)
     return sorted(fused.items(), key=lambda item: (-item[1], item[0]))
+
+
+def add_ranking(
+    fused: Sequence[tuple[str, float]], ranking: Sequence[tuple[str, float]], weight: float, k: float = 60.0
+) -> list[tuple[str, float]]:
+    """``fused`` (a result of :func:`reciprocal_rank_fusion`) with one more ranking fused in, best first.
+
+    Each entry's sum gains the new ranking's share last, so the result is exactly that of fusing all
+    the rankings again with the new one as the last.
+    """
+    scores = dict(fused)
+    for rank, (entry_id, _score) in enumerate(ranking, start=1):
+        scores[entry_id] = scores.get(entry_id, 0.0) + weight / (k + rank)
+    return sorted(scores.items(), key=lambda item: (-item[1], item[0]))

@@ -80,28 +80,38 @@ def _relative_years() -> dict[int, dict[str, list[re.Pattern[str]]]]:
     }
 
 
+@cache
+def _joined(section: str, lang: Lang) -> tuple[tuple, ...]:
+    """For each key of a section (a kind, a pole, a year offset), one pattern matching where any of its
+    patterns for ``lang`` (and English, for a Thai or Chinese question) matches: one search instead of
+    one per pattern. Keys without patterns are left out (they never match)."""
+    by_key: dict = {
+        "asked": lambda: {kind: _patterns()[0][kind] for kind in KINDS},
+        "uncovered": _uncovered,
+        "poles": _poles,
+        "relative_years": _relative_years,
+    }[section]()
+    langs = (lang,) if lang == "en" else (lang, "en")
+    joined = []
+    for key, patterns in by_key.items():
+        sources = [p.pattern for lg in langs for p in patterns.get(lg, ())]
+        if sources:
+            joined.append((key, re.compile("|".join(f"(?:{source})" for source in sources))))
+    return tuple(joined)
+
+
 def relative_years(question: str, lang: Lang, year: int) -> set[int]:
     """Years the question names relative to ``year`` ("next year" -> year + 1); see ``relative_years``
     in ``kinds.yaml``."""
     text = _spaced(question)
-    langs = (lang,) if lang == "en" else (lang, "en")
-    return {
-        year + offset
-        for offset, by_lang in _relative_years().items()
-        if any(p.search(text) for lg in langs for p in by_lang.get(lg, ()))
-    }
+    return {year + offset for offset, pattern in _joined("relative_years", lang) if pattern.search(text)}
 
 
 def uncovered_kinds(question: str, lang: Lang) -> frozenset[str]:
     """Kinds of thing the question asks for that no entry states (booking, registration, a fee to
     attend, a dress code, facilities on site); see ``uncovered`` in ``kinds.yaml``."""
     text = _spaced(question)
-    langs = (lang,) if lang == "en" else (lang, "en")
-    return frozenset(
-        kind
-        for kind, by_lang in _uncovered().items()
-        if any(p.search(text) for lg in langs for p in by_lang.get(lg, ()))
-    )
+    return frozenset(kind for kind, pattern in _joined("uncovered", lang) if pattern.search(text))
 
 
 @cache
@@ -116,12 +126,7 @@ def _poles() -> dict[str, dict[str, list[re.Pattern[str]]]]:
 def poles(text: str, lang: Lang) -> frozenset[str]:
     """Which ends of an event (``start``, ``end``) ``text`` speaks of; see ``poles`` in ``kinds.yaml``."""
     text = _spaced(text)
-    langs = (lang,) if lang == "en" else (lang, "en")
-    return frozenset(
-        pole
-        for pole, by_lang in _poles().items()
-        if any(p.search(text) for lg in langs for p in by_lang.get(lg, ()))
-    )
+    return frozenset(pole for pole, pattern in _joined("poles", lang) if pattern.search(text))
 
 
 def opposite_pole(question: frozenset[str], entry: frozenset[str]) -> bool:
@@ -134,12 +139,8 @@ def asked_kinds(question: str, lang: Lang) -> frozenset[str]:
 
     English patterns are also tried on Thai and Chinese questions, which often mix in English words.
     """
-    asked, _ = _patterns()
     text = _spaced(question)
-    langs = (lang,) if lang == "en" else (lang, "en")
-    return frozenset(
-        kind for kind in KINDS if any(p.search(text) for lg in langs for p in asked[kind].get(lg, ()))
-    )
+    return frozenset(kind for kind, pattern in _joined("asked", lang) if pattern.search(text))
 
 
 def stated_kinds(entry: Entry, kb: KnowledgeBase) -> frozenset[str]:

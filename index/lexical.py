@@ -70,8 +70,9 @@ class _LangIndex:
         df = self.doc_freq.get(token, 0)
         return math.log(1.0 + (self.size - df + 0.5) / (df + 0.5))
 
-    def search(self, weights: dict[str, float], k: int) -> list[Hit]:
-        """The ``k`` best documents by the BM25 score of each query token times its weight."""
+    def search(self, weights: dict[str, float], k: int) -> list[tuple[int, float]]:
+        """The ``k`` best documents by the BM25 score of each query token times its weight, as
+        (position, score) pairs."""
         groups: dict[float, list[str]] = {}
         for token, weight in weights.items():
             if token in self.bm25.vocab_dict:
@@ -84,7 +85,7 @@ class _LangIndex:
             return []
         top = np.argpartition(-scores, count - 1)[:count]
         top = top[np.argsort(-scores[top], kind="stable")]
-        return [Hit(index=int(self.positions[i]), score=float(scores[i])) for i in top]
+        return list(zip(self.positions[top].tolist(), scores[top].tolist(), strict=True))
 
 
 def _query_weights(words: Sequence[Term]) -> dict[str, float]:
@@ -162,13 +163,23 @@ class LexicalIndex:
         self._content_cache: dict[
             tuple[str, Lang], list[tuple[str, tuple[str, ...], float, frozenset[str]]]
         ] = {}
+        self._last_coverages: tuple[tuple[str, Lang], np.ndarray] | None = None
+        self._last_missing_terms: (
+            tuple[tuple[str, Lang], list[tuple[str, frozenset[str], tuple[str, ...], float]]] | None
+        ) = None
+        postings: dict[str, list[int]] = {}
         docs: dict[Lang, list[list[str]]] = {lang: [] for lang in LANGS}
         positions: dict[Lang, list[int]] = {lang: [] for lang in LANGS}
         for position, passage in enumerate(passages):
             tokens = cache.tokens(passage.text, passage.lang)
             self._token_sets.append(frozenset(tokens))
+            for token in self._token_sets[-1]:
+                postings.setdefault(token, []).append(position)
             docs[passage.lang].append(tokens)
             positions[passage.lang].append(position)
+        self._size = len(self._langs)
+        self._postings = {token: np.asarray(found, dtype=np.intp) for token, found in postings.items()}
+        """The positions of the passages containing each token."""
         self._indexes: dict[Lang, _LangIndex] = {}
         for lang in LANGS:
             if not any(docs[lang]):
@@ -190,14 +201,14 @@ class LexicalIndex:
         for token, weight in list(weights.items()):
             for other in synonyms(lang).get(token, ()):
                 weights[other] = max(weights.get(other, 0.0), weight * SYNONYM_WEIGHT)
-        hits: list[Hit] = []
+        found: list[tuple[int, float]] = []
         if lang in self._indexes:
-            hits.extend(self._indexes[lang].search(weights, k))
+            found.extend(self._indexes[lang].search(weights, k))
         if lang != "en" and "en" in self._indexes:
             latin = {stem_en(t): w for t, w in weights.items() if _LATIN_WORD.search(t)}
-            hits.extend(self._indexes["en"].search(latin, k))
-        hits.sort(key=lambda hit: -hit.score)
-        return hits[:k]
+            found.extend(self._indexes["en"].search(latin, k))
+        found.sort(key=lambda pair: -pair[1])
+        return [Hit(index=position, score=score) for position, score in found[:k]]
 
     def coverage(self, query: str, lang: Lang, index: int) -> float:
         """Share (0..1) of the question's distinct content words, weighted by IDF, found in passage ``index``.
@@ -220,6 +231,43 @@ class LexicalIndex:
                 found += weight
             elif parts:
                 found += weight * sum(part in present for part in parts) / len(parts)
+        return found / total
+
+    def coverages(self, query: str, passage_lang: Lang, indexes: np.ndarray) -> np.ndarray:
+        """:meth:`coverage` of ``query`` for each of the passages at ``indexes``, all of ``passage_lang``.
+
+        Computed for every passage at once from the passages containing each question word (the same
+        sums in the same order as :meth:`coverage`, so the values are identical) and kept for the
+        question being answered, which asks this of several entries.
+        """
+        key = (query, passage_lang)
+        last = self._last_coverages
+        if last is not None and last[0] == key:
+            every = last[1]
+        else:
+            every = self._coverage_all(self._weighted_content(query, passage_lang))
+            self._last_coverages = (key, every)
+        return every[indexes]
+
+    def _coverage_all(self, content: list[tuple[str, tuple[str, ...], float, frozenset[str]]]) -> np.ndarray:
+        found = np.zeros(self._size)
+        if not content:
+            return found
+        empty = np.zeros(0, dtype=np.intp)
+        total = 0.0
+        for word, parts, weight, others in content:
+            total += weight
+            whole = np.zeros(self._size, dtype=bool)
+            whole[self._postings.get(word, empty)] = True
+            for other in others:
+                whole[self._postings.get(other, empty)] = True
+            found[whole] += weight
+            if parts:
+                count = np.zeros(self._size)
+                for part in parts:
+                    count[self._postings.get(part, empty)] += 1
+                rest = ~whole
+                found[rest] += weight * count[rest] / len(parts)
         return found / total
 
     def _weighted_content(
@@ -277,18 +325,35 @@ class LexicalIndex:
         highest IDF possible. A question about the venue's prayer room matches the venue on "venue" but
         lacks "prayer", a word the knowledge never uses; 0.0 when the passage has every content word."""
         passage_lang = self._langs[index]
-        lang_index = self._indexes.get(passage_lang)
-        if lang_index is None:
+        if passage_lang not in self._indexes:
             return 0.0
         present = self._token_sets[index]
-        top = math.log(1.0 + (lang_index.size + 0.5) / 0.5)
         worst = 0.0
-        for word, parts in terms(query, passage_lang):
-            if word in QUESTION_WORDS or word in present:
-                continue
-            if synonyms(passage_lang).get(word, frozenset()) & present:
+        for word, others, parts, weight in self._missing_terms(query, passage_lang):
+            if word in present or others & present:
                 continue
             if parts and sum(part in present for part in parts) * 2 >= len(parts):
                 continue
-            worst = max(worst, lang_index.idf(word) / top)
+            worst = max(worst, weight)
         return worst
+
+    def _missing_terms(
+        self, query: str, passage_lang: Lang
+    ) -> list[tuple[str, frozenset[str], tuple[str, ...], float]]:
+        """The question's content words as text of ``passage_lang`` (an index of that language must
+        exist), each with its synonyms, its parts and its IDF over the highest IDF possible; kept for
+        the question being answered, which asks :meth:`missing` of several passages."""
+        key = (query, passage_lang)
+        last = self._last_missing_terms
+        if last is not None and last[0] == key:
+            return last[1]
+        lang_index = self._indexes[passage_lang]
+        top = math.log(1.0 + (lang_index.size + 0.5) / 0.5)
+        groups = synonyms(passage_lang)
+        found = [
+            (word, groups.get(word, frozenset()), parts, lang_index.idf(word) / top)
+            for word, parts in terms(query, passage_lang)
+            if word not in QUESTION_WORDS
+        ]
+        self._last_missing_terms = (key, found)
+        return found

@@ -24,6 +24,7 @@ import unicodedata
 from bisect import bisect_right
 from collections.abc import Callable, Sequence
 
+import numpy as np
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import DamerauLevenshtein
 
@@ -89,6 +90,14 @@ class NameMatcher:
         self._ids = [entry_id for _, entry_id in fuzzy]
         self._latin = [bool(_LATIN_OR_DIGIT.search(name)) for name in self._names]
         self._lengths = [len(name) for name in self._names]
+        alphabet = sorted({ch for name in self._names for ch in name})
+        self._columns = {ch: i for i, ch in enumerate(alphabet)}
+        self._char_counts = np.zeros((len(alphabet), len(self._names)), dtype=np.int32)
+        for position, name in enumerate(self._names):
+            for ch in name:
+                self._char_counts[self._columns[ch], position] += 1
+        """How often each character occurs in each name (a row per character)."""
+        self._name_lengths = np.asarray(self._lengths, dtype=np.float64)
 
     def match(self, query: str, k: int = 5, min_score: float = 80.0) -> list[tuple[str, float]]:
         """Entries the question names, each with its best score (0..100), best first, at most ``k``."""
@@ -103,8 +112,9 @@ class NameMatcher:
             if name in text:
                 best[entry_id] = 100.0
         cut = bisect_right(self._lengths, len(text))
-        inside = self._candidates(text, 0, cut, fuzz.partial_ratio, min_score)
-        whole = self._candidates(text, cut, len(self._names), fuzz.ratio, min_score)
+        reach = self._may_reach(text, min_score)
+        inside = self._candidates(text, [p for p in reach if p < cut], fuzz.partial_ratio, min_score)
+        whole = self._candidates(text, [p for p in reach if p >= cut], fuzz.ratio, min_score)
         for position, score in inside + whole:
             if self._latin[position]:
                 score = _word_score(self._names[position], text)
@@ -115,9 +125,32 @@ class NameMatcher:
         return ranked[:k]
 
     def _candidates(
-        self, text: str, start: int, stop: int, scorer: Callable[..., float], min_score: float
+        self, text: str, positions: list[int], scorer: Callable[..., float], min_score: float
     ) -> list[tuple[int, float]]:
         found = process.extract(
-            text, self._names[start:stop], scorer=scorer, score_cutoff=min_score, limit=None
+            text, [self._names[p] for p in positions], scorer=scorer, score_cutoff=min_score, limit=None
         )
-        return [(start + position, score) for _, score, position in found]
+        return [(positions[i], score) for _, score, i in found]
+
+    def _may_reach(self, text: str, min_score: float) -> list[int]:
+        """The positions of the names that can score ``min_score`` against ``text``, in order.
+
+        Both scorers are 200 * L / (len(name) + len(stretch)) for the longest common subsequence L of
+        the name and a stretch of the text (the whole text for ``fuzz.ratio``), and L is at most the
+        number of characters the name and the text have in common; with L <= len(stretch) that
+        bounds the score from above, so names sharing too few characters are not scored at all.
+        """
+        counts: dict[str, int] = {}
+        for ch in text:
+            counts[ch] = counts.get(ch, 0) + 1
+        rows = [(self._columns[ch], n) for ch, n in counts.items() if ch in self._columns]
+        if rows:
+            block = self._char_counts[[row for row, _ in rows]]
+            limit = np.asarray([n for _, n in rows], dtype=np.int32)[:, None]
+            shared = np.minimum(block, limit).sum(axis=0).astype(np.float64)
+        else:
+            shared = np.zeros(len(self._names))
+        # score <= 200 * L / (len(name) + L) <= 200 * shared / (len(name) + shared); a margin of one
+        # point keeps rounding inside the scorers from mattering.
+        bound = 200.0 * shared / (self._name_lengths + shared)
+        return np.flatnonzero(bound >= min_score - 1.0).tolist()

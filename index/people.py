@@ -150,6 +150,7 @@ class PeopleIndex:
             self.entries[person.key] = frozenset(mentioned | declared[person.key])
         self._readings = homophones(ch for p in self.people for name in p.han for ch in name)
         self._han = [(name, i) for i, p in enumerate(self.people) for name in p.han]
+        self._han_chars = [frozenset(name) for name, _ in self._han]
         self._thai_names = [name for p in self.people for name in p.thai]
         self._thai_ids = [i for i, p in enumerate(self.people) for _ in p.thai]
         self._latin_names = [" ".join(f) for p in self.people for f in p.latin]
@@ -184,8 +185,8 @@ class PeopleIndex:
         found: set[int] = set()
         if _HAN.search(compact):
             chars = set(compact)
-            for name, who in self._han:
-                if who in found or not chars & set(name):
+            for (name, who), name_chars in zip(self._han, self._han_chars, strict=True):
+                if who in found or chars.isdisjoint(name_chars):
                     continue
                 if name in compact or self._sounds_like(name, compact):
                     found.add(who)

@@ -224,8 +224,8 @@ class DenseIndex:
             return [[] for _ in range(len(queries))]
         scores, positions = self._index.search(queries, k)
         return [
-            [Hit(index=int(i), score=float(s)) for i, s in zip(row_i, row_s, strict=True) if i >= 0]
-            for row_i, row_s in zip(positions, scores, strict=True)
+            [Hit(index=i, score=s) for i, s in zip(row_i, row_s, strict=True) if i >= 0]
+            for row_i, row_s in zip(positions.tolist(), scores.tolist(), strict=True)
         ]
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from index.fusion import best_per_entry, reciprocal_rank_fusion
+from index.fusion import add_ranking, best_per_entry, reciprocal_rank_fusion
 from index.gate import FEATURES, GateModel, Signals
 
 
@@ -25,6 +25,21 @@ def test_rrf_weights_shift_the_winner() -> None:
     rankings = {"dense": [("x", 0.9), ("y", 0.1)], "names": [("y", 100.0), ("x", 50.0)]}
     assert reciprocal_rank_fusion(rankings, {"dense": 2.0, "names": 0.5})[0][0] == "x"
     assert reciprocal_rank_fusion(rankings, {"dense": 0.5, "names": 2.0})[0][0] == "y"
+
+
+def test_adding_a_ranking_equals_fusing_all_again() -> None:
+    rng = np.random.default_rng(7)
+    ids = [f"e{i}" for i in range(30)]
+    weights = {"dense": 2.0, "bm25": 0.5, "names": 0.25, "coverage": 0.5}
+    for _ in range(50):
+        rankings = {
+            name: [(e, 0.0) for e in rng.permutation(ids)[: rng.integers(1, 30)]]
+            for name in ("dense", "bm25", "names")
+        }
+        first = reciprocal_rank_fusion(rankings, weights)
+        extra = [(e, 0.0) for e, _ in first[: rng.integers(1, 12)]][::-1]
+        added = add_ranking(first, extra, weights["coverage"])
+        assert added == reciprocal_rank_fusion({**rankings, "coverage": extra}, weights)
 
 
 N = len(FEATURES)
