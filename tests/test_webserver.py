@@ -70,6 +70,7 @@ async def test_metrics_move_when_questions_are_answered(engine: Engine, tmp_path
                             ("version", engine.version),
                             ("embedder", "use-multilingual"),
                             ("entries", str(len(engine.kb.by_id))),
+                            ("knowledge_version", "shipped"),
                         }
                     ),
                 )

@@ -177,10 +177,10 @@ class KnowledgeService:
         version = self.current_version
         ENGINE.info(
             {
-                "index": new.version,
-                "knowledge_version": version.id if version else "shipped",
+                "version": new.version,
+                "embedder": new.embedder.id,
                 "entries": str(len(new.kb.by_id)),
-                "passages": str(len(new.passages)),
+                "knowledge_version": version.id if version else "shipped",
             }
         )
 

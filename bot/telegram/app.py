@@ -28,7 +28,6 @@ from bot.delivery.inbox import UpdateInbox
 from bot.delivery.sender import Sender
 from bot.i18n import Translator
 from bot.logs import hide_secret
-from bot.metrics import ENGINE
 from bot.services import Services
 from bot.services.engine_holder import EngineHolder
 from bot.storage.database import Database
@@ -105,7 +104,7 @@ def build_application(settings: Settings, engine: Engine, mode: Mode = "polling"
         svc.agenda.sender = svc.sender
         attach(application, svc)
         register_sender(application.bot, svc.sender)
-        svc.announcements = announce.create_service(svc, engine.kb.event.timezone)
+        svc.announcements = announce.create_service(svc, holder.current.kb.event.timezone)
         await svc.announcements.recover()  # stops asked for while the bot was down, before resuming
         await svc.sender.start()
         svc.holder.add_listener(svc.agenda.on_engine)
@@ -115,13 +114,6 @@ def build_application(settings: Settings, engine: Engine, mode: Mode = "polling"
         await svc.inbox.start()  # what a previous run stored but did not handle goes first
         await set_commands(application, services(application).texts)
         retention.schedule(application)
-        ENGINE.info(
-            {
-                "version": holder.current.version,
-                "embedder": holder.current.embedder.id,
-                "entries": str(len(holder.current.kb.by_id)),
-            }
-        )
         log.info(
             "bot @%s started: mode %s, index %s, %d knowledge entries",
             application.bot.username,

@@ -16,7 +16,6 @@ from bot.telegram.formatting import split_html
 from index.types import Lang
 
 SERVICES_KEY = "services"
-MAX_CALLBACK_DATA = 64
 _SENDERS: dict[int, Sender] = {}
 
 
@@ -56,12 +55,6 @@ async def language(update: Update, context: CallbackContext) -> Lang:
     lang = await services(context).users.language(user.id, user.language_code)
     remember_language(context, lang)
     return lang
-
-
-def callback(prefix: str, key: str = "") -> str | None:
-    """Callback data ``prefix:key``, or None when it would exceed Telegram's 64 bytes."""
-    data = f"{prefix}:{key}" if key else prefix
-    return data if len(data.encode()) <= MAX_CALLBACK_DATA else None
 
 
 def keyboard(rows: list[list[tuple[str, str | None]]]) -> InlineKeyboardMarkup | None:
