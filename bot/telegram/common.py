@@ -191,6 +191,25 @@ def addressed_text(message: Message, bot: Bot) -> str | None:
     return " ".join(text.split())
 
 
+async def send_to_chat(
+    bot: Bot, chat_id: int, method: str, params: dict[str, object], *, ref: str | None = None
+) -> None:
+    """One Bot API request to a chat through the bot's sender; a private chat's user is the recipient
+    (marked as blocked if Telegram says so)."""
+    user_id = chat_id if chat_id > 0 else None
+    await send(bot, [Outgoing(chat_id, params, method=method, ref=ref, user_id=user_id)])
+
+
+async def _send_file(
+    bot: Bot, chat_id: int, field: str, filename: str, content: bytes, caption: str | None, ref: str | None
+) -> None:
+    params: dict[str, object] = {field: encode_file(filename, content)}
+    if caption:
+        params.update(caption=caption, parse_mode="HTML")
+    method = "sendPhoto" if field == "photo" else "sendDocument"
+    await send_to_chat(bot, chat_id, method, params, ref=ref)
+
+
 async def send_document(
     bot: Bot,
     chat_id: int,
@@ -201,22 +220,14 @@ async def send_document(
     ref: str | None = None,
 ) -> None:
     """Send a file (``caption`` in HTML) through the bot's sender."""
-    params: dict[str, object] = {"document": encode_file(filename, content)}
-    if caption:
-        params.update(caption=caption, parse_mode="HTML")
-    user_id = chat_id if chat_id > 0 else None
-    await send(bot, [Outgoing(chat_id, params, method="sendDocument", ref=ref, user_id=user_id)])
+    await _send_file(bot, chat_id, "document", filename, content, caption, ref)
 
 
 async def send_photo(
     bot: Bot, chat_id: int, png: bytes, caption: str | None = None, filename: str = "chart.png"
 ) -> None:
     """Send an image (e.g. a chart) with an optional HTML caption, through the bot's sender."""
-    params: dict[str, object] = {"photo": encode_file(filename, png)}
-    if caption:
-        params.update(caption=caption, parse_mode="HTML")
-    user_id = chat_id if chat_id > 0 else None
-    await send(bot, [Outgoing(chat_id, params, method="sendPhoto", user_id=user_id)])
+    await _send_file(bot, chat_id, "photo", filename, png, caption, None)
 
 
 async def edit_markup(bot: Bot, chat_id: int, message_id: int, markup: InlineKeyboardMarkup | None) -> None:
@@ -224,8 +235,7 @@ async def edit_markup(bot: Bot, chat_id: int, message_id: int, markup: InlineKey
     params: dict[str, object] = {"message_id": message_id}
     if markup is not None:
         params["reply_markup"] = markup.to_dict()
-    user_id = chat_id if chat_id > 0 else None
-    await send(bot, [Outgoing(chat_id, params, method="editMessageReplyMarkup", user_id=user_id)])
+    await send_to_chat(bot, chat_id, "editMessageReplyMarkup", params)
 
 
 async def edit_html(
@@ -247,5 +257,4 @@ async def edit_html(
     }
     if markup is not None:
         params["reply_markup"] = markup.to_dict()
-    user_id = chat_id if chat_id > 0 else None
-    await send(bot, [Outgoing(chat_id, params, method="editMessageText", user_id=user_id)])
+    await send_to_chat(bot, chat_id, "editMessageText", params)

@@ -5,10 +5,9 @@ from __future__ import annotations
 from telegram import Bot, Update
 from telegram.ext import BaseHandler, CallbackContext, CallbackQueryHandler, CommandHandler
 
-from bot.delivery.sender import Outgoing
 from bot.services.catalogue import VenueView
 from bot.telegram.callbacks import Venue, fits
-from bot.telegram.common import keyboard, language, reply_html, send, send_html, services
+from bot.telegram.common import keyboard, language, reply_html, send_html, send_to_chat, services
 from bot.telegram.formatting import escape
 
 
@@ -22,7 +21,7 @@ async def send_venue(bot: Bot, chat_id: int, venue: VenueView) -> None:
         "title": venue.title,
         "address": venue.address or venue.title,
     }
-    await send(bot, [Outgoing(chat_id, params, method="sendVenue")])
+    await send_to_chat(bot, chat_id, "sendVenue", params)
 
 
 async def venues(update: Update, context: CallbackContext) -> None:
