@@ -102,7 +102,7 @@ class AnsweringService:
             chat_id=chat_id,
             text=question,
             language=answer.language,
-            outcome=answer.outcome or ("answer" if answer.answered else "decline"),
+            outcome=answer.outcome,  # type: ignore[arg-type]  # always set once the Answer exists
             score=answer.score,
             sources=answer.sources,
         )
