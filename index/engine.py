@@ -417,8 +417,9 @@ class Engine:
         names: dict[str, float] = {}
         people: dict[str, int] = {}
         if vector is not None:
-            hits = self.dense.search(vector.reshape(1, -1), CANDIDATES)[0]
-            rankings["dense"] = best_per_entry((self._entry_ids[h.index], h.score) for h in hits)
+            positions, scores = self.dense.search_rows(vector.reshape(1, -1), CANDIDATES)[0]
+            ids = self._entry_ids
+            rankings["dense"] = best_per_entry(zip([ids[i] for i in positions], scores, strict=True))
             dense = dict(rankings["dense"])
         if mode != "dense":
             hits = self.lexical.search(text, lang, CANDIDATES)
