@@ -422,8 +422,9 @@ class Engine:
             rankings["dense"] = best_per_entry(zip([ids[i] for i in positions], scores, strict=True))
             dense = dict(rankings["dense"])
         if mode != "dense":
-            hits = self.lexical.search(text, lang, CANDIDATES)
-            rankings["bm25"] = best_per_entry((self._entry_ids[h.index], h.score) for h in hits)
+            ids = self._entry_ids
+            pairs = self.lexical.search_pairs(text, lang, CANDIDATES)
+            rankings["bm25"] = best_per_entry((ids[position], score) for position, score in pairs)
         if mode == "hybrid":
             matched = self.names.match(text)
             names = dict(matched)

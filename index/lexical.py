@@ -197,6 +197,10 @@ class LexicalIndex:
 
         Latin words of a Thai or Chinese question are also looked up in the English passages.
         """
+        return [Hit(index=position, score=score) for position, score in self.search_pairs(query, lang, k)]
+
+    def search_pairs(self, query: str, lang: Lang, k: int = 20) -> list[tuple[int, float]]:
+        """:meth:`search` as ``(passage position, score)`` pairs."""
         weights = _query_weights(terms(query, lang))
         for token, weight in list(weights.items()):
             for other in synonyms(lang).get(token, ()):
@@ -208,7 +212,7 @@ class LexicalIndex:
             latin = {stem_en(t): w for t, w in weights.items() if _LATIN_WORD.search(t)}
             found.extend(self._indexes["en"].search(latin, k))
         found.sort(key=lambda pair: -pair[1])
-        return [Hit(index=position, score=score) for position, score in found[:k]]
+        return found[:k]
 
     def coverage(self, query: str, lang: Lang, index: int) -> float:
         """Share (0..1) of the question's distinct content words, weighted by IDF, found in passage ``index``.

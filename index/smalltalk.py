@@ -37,6 +37,7 @@ _REPEATS = re.compile(r"([^\W\d_])\1{2,}|([\u0e01-\u0e4e])\2+(?= |$)")
 ("ครับบ"; inside Thai text a double is often two words meeting, as in "ลาก่อนนะ")."""
 _LATIN_WORD = re.compile(r"[a-z]+")
 _MIN_FUZZY = 4
+_FIXES_KEPT = 20_000
 """Latin words of at least this many letters may be one typo away from a listed word."""
 
 
@@ -84,6 +85,8 @@ class SmallTalkDetector:
             self._phrases[first].sort(key=lambda item: (-len(item[0]), item[1] == _FILLER))
         self._vocabulary = frozenset(vocabulary)
         self._fuzzy_choices = sorted(w for w in vocabulary if len(w) >= _MIN_FUZZY)
+        self._fixes: dict[str, str] = {}
+        """Words already looked up, with their fix: people use the same few thousand words."""
         for intent in self._order:
             missing = [lang for lang in LANGS if not self._replies.get(intent, {}).get(lang)]
             if missing:
@@ -101,16 +104,22 @@ class SmallTalkDetector:
         return " ".join(_REPEATS.sub(lambda m: m.group(1) or m.group(2), kept).split())
 
     def _fix_typos(self, text: str) -> str:
-        def fix(match: re.Match[str]) -> str:
-            word = match.group()
-            if len(word) < _MIN_FUZZY or word in self._vocabulary or word in QUESTION_WORDS:
-                return word
-            best = process.extractOne(
-                word, self._fuzzy_choices, scorer=DamerauLevenshtein.distance, score_cutoff=1
-            )
-            return best[0] if best else word
+        return _LATIN_WORD.sub(lambda match: self._fixed(match.group()), text)
 
-        return _LATIN_WORD.sub(fix, text)
+    def _fixed(self, word: str) -> str:
+        """``word``, or the small-talk word one edit away from it ("thnaks" -> "thanks")."""
+        found = self._fixes.get(word)
+        if found is None:
+            found = word
+            if len(word) >= _MIN_FUZZY and word not in self._vocabulary and word not in QUESTION_WORDS:
+                best = process.extractOne(
+                    word, self._fuzzy_choices, scorer=DamerauLevenshtein.distance, score_cutoff=1
+                )
+                found = best[0] if best else word
+            if len(self._fixes) >= _FIXES_KEPT:
+                self._fixes.clear()
+            self._fixes[word] = found
+        return found
 
     def _segment(self, text: str) -> list[str] | None:
         """The intents of a split of all of ``text`` into phrases (filler left out), or None."""

@@ -47,6 +47,8 @@ FORMAT_VERSION = 2
 EmbedKind = Literal["query", "passage"]
 Progress = Callable[[int, int], None]
 _BATCH = 64
+SEARCH_THREADS = 1
+"""OpenMP threads faiss may use for a search."""
 
 
 @dataclass(frozen=True)
@@ -162,6 +164,9 @@ class DenseIndex:
     """
 
     def __init__(self, index: faiss.Index, manifest: Manifest) -> None:
+        # One question is one short scan: faiss's OpenMP team would only add the cost of waking its
+        # threads, which on a busy 2-core machine is milliseconds (the setting is process-wide).
+        faiss.omp_set_num_threads(SEARCH_THREADS)
         self._index = index
         self.manifest = manifest
 
