@@ -100,10 +100,15 @@ def bot_environment(
 
 
 async def start_bot_process(
-    fake: FakeBotApi, data_dir: Path, log_path: Path, knowledge: Path | None = FIXTURE_KNOWLEDGE, **env: str
+    fake: FakeBotApi,
+    data_dir: Path,
+    log_path: Path,
+    knowledge: Path | None = FIXTURE_KNOWLEDGE,
+    cwd: Path = ROOT,
+    **env: str,
 ) -> asyncio.subprocess.Process:
     """``python -m bot run`` in its own process against ``fake``, as an operator starts it (settings from
-    :func:`bot_environment`), its output and log in ``log_path``.
+    :func:`bot_environment`, working directory ``cwd``), its output and log in ``log_path``.
     """
     with log_path.open("ab") as log:
         return await asyncio.create_subprocess_exec(
@@ -111,7 +116,7 @@ async def start_bot_process(
             "-m",
             "bot",
             "run",
-            cwd=ROOT,
+            cwd=cwd,
             env=bot_environment(fake, data_dir, knowledge, **env),
             stdin=asyncio.subprocess.DEVNULL,
             stdout=log,

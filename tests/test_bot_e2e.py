@@ -66,19 +66,8 @@ async def test_start_menus_and_language_picker(bot: BotDriver) -> None:
     assert "我能做什么" in (await bot.say(1, "/help")).params["text"]
     assert "Choose your language" in (await bot.say(2, "/language", language_code="de")).params["text"]
 
-    english = {c["command"]: c["description"] for c in bot.fake.commands()}
-    assert set(english) == {
-        "start",
-        "agenda",
-        "myagenda",
-        "reminders",
-        "venues",
-        "transport",
-        "subscribe",
-        "unsubscribe",
-        "language",
-        "help",
-    }
+    menu = " ".join(c["command"] for c in bot.fake.commands())
+    assert menu == "start agenda myagenda reminders venues transport subscribe unsubscribe language help"
     assert bot.fake.commands("th")[1]["description"] == "กำหนดการรายวัน"
     assert bot.fake.commands("zh")[1]["description"] == "按日期查看议程"
 
