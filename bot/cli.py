@@ -61,6 +61,12 @@ def _knowledge_failed(exc: KnowledgeError, where: str) -> NoReturn:
     raise typer.Exit(1) from exc
 
 
+def _token_rejected() -> NoReturn:
+    """Say that the Bot API refused the token (never printing it) and exit with status 2."""
+    typer.echo("error: the Bot API rejected TELEGRAM_BOT_TOKEN; check it with @BotFather", err=True)
+    raise typer.Exit(2) from None
+
+
 def _fallback(lang: str) -> Lang:
     if lang not in LANGS:
         raise typer.BadParameter(f"--lang must be one of {', '.join(LANGS)}")
@@ -321,8 +327,7 @@ def run(
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
     except InvalidToken:
-        typer.echo("error: the Bot API rejected TELEGRAM_BOT_TOKEN; check it with @BotFather", err=True)
-        raise typer.Exit(2) from None
+        _token_rejected()
     except KnowledgeError as exc:
         _knowledge_failed(exc, "The knowledge files")
     except (SchemaVersionError, TelegramError, OSError) as exc:  # OSError: e.g. the HTTP port is taken
@@ -348,8 +353,7 @@ def _preflight(settings: Settings) -> None:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
     except InvalidToken:
-        typer.echo("error: the Bot API rejected TELEGRAM_BOT_TOKEN; check it with @BotFather", err=True)
-        raise typer.Exit(2) from None
+        _token_rejected()
 
 
 @app.command()

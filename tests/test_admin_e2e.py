@@ -6,25 +6,22 @@ The real application and engine over HTTP against the Bot API fake (documents, g
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import shutil
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
-from bot_harness import running_bot, settings_for
+from bot_harness import BotDriver, buttons, running_bot, settings_for
 from botapi_fake import Call, FakeBotApi
-from telegram.ext import Application
 from typer.testing import CliRunner
 
 from bot.cli import app as cli
 from bot.config import Settings
-from bot.services import Services
 from bot.storage.knowledge_versions import VersionStore
 from bot.telegram.app import load_served_engine
-from bot.telegram.common import services
 from index.engine import Engine
 
 FIXTURE = Path(__file__).parent / "fixtures" / "knowledge"
@@ -42,45 +39,11 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Engine, Path]:
 
 
 @dataclass
-class Admin:
-    fake: FakeBotApi
-    app: Application
-    settings: Settings
+class Admin(BotDriver):
+    """The bot and its data directory; replies are awaited longer: rebuilding the index takes a while."""
 
-    @property
-    def services(self) -> Services:
-        return services(self.app)
-
-    async def say(self, user_id: int, text: str, **options: Any) -> Call:
-        update_id = self.fake.user_message(user_id, text, **options)
-        return await self.next_message(update_id, user_id)
-
-    async def next_message(self, update_id: int, chat_id: int, contains: str = "") -> Call:
-        at = self.fake.injected_at(update_id)
-        return await self.fake.wait_for(
-            lambda c: (
-                c.ok
-                and c.at >= at
-                and c.chat_id == chat_id
-                and c.method == "sendMessage"
-                and contains in c.params["text"]
-            ),
-            timeout=60,
-        )
-
-    async def upload(self, user_id: int, name: str, text: str) -> Call:
-        update_id = self.fake.document(user_id, name, text.encode())
-        return await self.next_message(update_id, user_id)
-
-    async def press(self, user_id: int, data: str, contains: str) -> Call:
-        message_id = self.fake.bot_messages(user_id)[-1]["message_id"]
-        update_id = self.fake.callback(user_id, data, message_id=message_id)
-        return await self.next_message(update_id, user_id, contains)
-
-
-def buttons(call: Call) -> list[tuple[str, str]]:
-    rows = (call.params.get("reply_markup") or {}).get("inline_keyboard", [])
-    return [(b["text"], b.get("callback_data", "")) for row in rows for b in row]
+    data_dir: Path = dataclasses.field(kw_only=True)
+    timeout: float = 60.0
 
 
 def admin_settings(fake: FakeBotApi, data_dir: Path) -> Settings:
@@ -107,13 +70,13 @@ async def admin(built: tuple[Engine, Path], tmp_path: Path) -> AsyncIterator[Adm
     async with FakeBotApi() as fake:
         settings = admin_settings(fake, data)
         async with running_bot(settings, built[0]) as app:
-            yield Admin(fake, app, settings)
+            yield Admin(fake, app, data_dir=settings.data_dir)
 
 
 async def apply_upload(admin: Admin, text: str, user_id: int = ADMIN) -> Call:
     preview = await admin.upload(user_id, "summit.yaml", text)
     assert [label for label, _ in buttons(preview)] == ["Apply", "Cancel"]
-    return await admin.press(user_id, buttons(preview)[0][1], "is live")
+    return await admin.press(user_id, buttons(preview)[0][1], contains="is live")
 
 
 async def test_bad_file_changes_nothing_and_every_problem_is_located(admin: Admin) -> None:
@@ -145,7 +108,7 @@ async def test_bad_file_changes_nothing_and_every_problem_is_located(admin: Admi
     assert "YAML" in refused.params["text"]
 
     assert admin.services.holder.current is engine
-    assert VersionStore(admin.settings.data_dir).history() == []
+    assert VersionStore(admin.data_dir).history() == []
     assert "1,500" in (await admin.say(ATTENDEE, QUESTION)).params["text"]
 
 
@@ -160,12 +123,12 @@ async def test_good_file_changes_the_answer_and_rollback_restores_it(admin: Admi
 
     preview = await admin.upload(ADMIN, "summit.yaml", UPDATED)
     assert "participants" in preview.params["text"] and "Changed" in preview.params["text"]
-    live = await admin.press(ADMIN, buttons(preview)[0][1], "is live")
+    live = await admin.press(ADMIN, buttons(preview)[0][1], contains="is live")
     assert "v2" in live.params["text"]
     assert "2,000" in (await admin.say(ATTENDEE, QUESTION)).params["text"]
     assert "2000" in (await admin.say(ATTENDEE, "参会人数是多少？")).params["text"]
 
-    store = VersionStore(admin.settings.data_dir)
+    store = VersionStore(admin.data_dir)
     current = store.current()
     assert current.id == "v2" and current.applied_by == ADMIN and current.parent == "v1"
     assert store.get("v1").source == "shipped"
@@ -173,7 +136,7 @@ async def test_good_file_changes_the_answer_and_rollback_restores_it(admin: Admi
     confirm = await admin.say(ADMIN, "/rollback")
     assert "v1" in confirm.params["text"] and "participants" in confirm.params["text"]
     assert buttons(confirm)[0][0] == "Roll back to v1"
-    back = await admin.press(ADMIN, buttons(confirm)[0][1], "live again")
+    back = await admin.press(ADMIN, buttons(confirm)[0][1], contains="live again")
     assert "v1" in back.params["text"]
     assert "1,500" in (await admin.say(ATTENDEE, QUESTION)).params["text"]
     assert store.current_id() == "v1"
@@ -207,13 +170,13 @@ async def test_answers_keep_flowing_during_a_rebuild(admin: Admin) -> None:
     asker = asyncio.create_task(keep_asking())
     await asyncio.sleep(0.1)
     started = time.monotonic()
-    await admin.press(ADMIN, apply_data, "is live")
+    await admin.press(ADMIN, apply_data, contains="is live")
     rebuild = time.monotonic() - started
     await asyncio.sleep(0.1)
     stop.set()
     await asker
 
-    replies = [await admin.next_message(update_id, user) for user, update_id in asked]
+    replies = [await admin.after(update_id, user) for user, update_id in asked]
     texts = [r.params["text"] for r in replies]
     assert rebuild > 0.2 and len(asked) >= 10
     assert all("1,500" in t or "2,000" in t for t in texts), [t[:60] for t in texts]
@@ -228,10 +191,10 @@ async def test_applied_version_survives_a_restart(built: tuple[Engine, Path], tm
     async with FakeBotApi() as fake:
         settings = admin_settings(fake, data)
         async with running_bot(settings, built[0]) as app:
-            await apply_upload(Admin(fake, app, settings), UPDATED)
+            await apply_upload(Admin(fake, app, data_dir=settings.data_dir), UPDATED)
         served = load_served_engine(settings)
         async with running_bot(settings, served) as app:
-            bot = Admin(fake, app, settings)
+            bot = Admin(fake, app, data_dir=settings.data_dir)
             assert "2,000" in (await bot.say(ATTENDEE, QUESTION)).params["text"]
             assert bot.services.knowledge.current_version.id == "v2"
             confirm = await bot.say(ADMIN, "/rollback")
@@ -246,25 +209,22 @@ async def test_non_admins_change_nothing(admin: Admin) -> None:
 
     preview = await admin.upload(ADMIN, "summit.yaml", UPDATED)
     apply_data = buttons(preview)[0][1]
-    update_id = admin.fake.callback(ATTENDEE, apply_data, message_id=1)
-    ack = await admin.fake.wait_for(
-        lambda c: c.method == "answerCallbackQuery" and c.at >= admin.fake.injected_at(update_id)
-    )
+    ack = await admin.ack(ATTENDEE, apply_data, 1)
     assert "admins" in ack.params["text"]
     await asyncio.sleep(0.2)
     assert "1,500" in (await admin.say(ATTENDEE, QUESTION)).params["text"]
-    assert VersionStore(admin.settings.data_dir).history() == []
+    assert VersionStore(admin.data_dir).history() == []
 
 
 async def test_cancel_and_a_second_apply_are_refused(admin: Admin) -> None:
     first = await admin.upload(ADMIN, "summit.yaml", UPDATED)
     second = await admin.upload(OTHER_ADMIN, "summit.yaml", UPDATED.replace("2,000", "3,000"))
-    cancelled = await admin.press(ADMIN, buttons(first)[1][1], "Cancelled")
+    cancelled = await admin.press(ADMIN, buttons(first)[1][1], contains="Cancelled")
     assert "nothing changed" in cancelled.params["text"]
     third = await admin.upload(ADMIN, "summit.yaml", UPDATED)
-    await admin.press(ADMIN, buttons(third)[0][1], "is live")
+    await admin.press(ADMIN, buttons(third)[0][1], contains="is live")
     # The other admin's preview was made against the knowledge before this change.
-    stale = await admin.press(OTHER_ADMIN, buttons(second)[0][1], "changed since")
+    stale = await admin.press(OTHER_ADMIN, buttons(second)[0][1], contains="changed since")
     assert "not applied" in stale.params["text"] or "nothing was done" in stale.params["text"]
     assert "2,000" in (await admin.say(ATTENDEE, QUESTION)).params["text"]
 
@@ -276,7 +236,7 @@ async def test_reload_picks_up_files_edited_on_the_server(built: tuple[Engine, P
     async with FakeBotApi() as fake:
         settings = settings_for(fake, data, ADMIN_IDS=str(ADMIN), KNOWLEDGE_DIR=str(served))
         async with running_bot(settings, built[0]) as app:
-            bot = Admin(fake, app, settings)
+            bot = Admin(fake, app, data_dir=settings.data_dir)
             assert "changes nothing" in (await bot.say(ADMIN, "/reload")).params["text"]
             (served / "summit.yaml").write_text(UPDATED, encoding="utf-8")
             # The operator builds the index on the server first: Apply then embeds nothing.
@@ -286,7 +246,7 @@ async def test_reload_picks_up_files_edited_on_the_server(built: tuple[Engine, P
             assert built_index.exit_code == 0, built_index.output
             preview = await bot.say(ADMIN, "/reload")
             assert "files on the server" in preview.params["text"]
-            live = await bot.press(ADMIN, buttons(preview)[0][1], "is live")
+            live = await bot.press(ADMIN, buttons(preview)[0][1], contains="is live")
             assert "(0 passages embedded" in live.params["text"]
             assert "2,000" in (await bot.say(ATTENDEE, QUESTION)).params["text"]
 

@@ -12,14 +12,10 @@ from pathlib import Path
 
 import icalendar
 import pytest
-from bot_harness import running_bot, settings_for
-from botapi_fake import Call, FakeBotApi
-from telegram.ext import Application
+from bot_harness import BotDriver, buttons, driving
 from test_agenda import FIXTURE, check_rfc5545, edited, local
 
-from bot.services import Services
 from bot.telegram import agenda as agenda_handlers
-from bot.telegram.common import services
 from index.engine import Engine
 
 
@@ -28,63 +24,29 @@ def engine(tmp_path_factory: pytest.TempPathFactory) -> Engine:
     return Engine.load(FIXTURE, tmp_path_factory.mktemp("index"))
 
 
-class Bot:
-    def __init__(self, fake: FakeBotApi, app: Application) -> None:
-        self.fake = fake
-        self.app = app
-
-    @property
-    def services(self) -> Services:
-        return services(self.app)
-
-    async def after(self, update_id: int, chat_id: int, method: str) -> Call:
-        at = self.fake.injected_at(update_id)
-        return await self.fake.wait_for(
-            lambda c: c.ok and c.at >= at and c.chat_id == chat_id and c.method == method
-        )
-
-    async def say(self, user_id: int, text: str, language_code: str = "en") -> Call:
-        return await self.after(
-            self.fake.user_message(user_id, text, language_code=language_code), user_id, "sendMessage"
-        )
-
-    async def press(self, user_id: int, data: str, method: str) -> tuple[Call, Call]:
-        """Press a button under the bot's latest message: the callback answer and the call that follows."""
-        message_id = self.fake.bot_messages(user_id)[-1]["message_id"]
-        update_id = self.fake.callback(user_id, data, message_id=message_id)
-        at = self.fake.injected_at(update_id)
-        answer = await self.fake.wait_for(lambda c: c.ok and c.at >= at and c.method == "answerCallbackQuery")
-        return answer, await self.after(update_id, user_id, method)
-
-
-def buttons(call: Call) -> list[tuple[str, str]]:
-    rows = (call.params.get("reply_markup") or {}).get("inline_keyboard", [])
-    return [(b["text"], b.get("callback_data", "")) for row in rows for b in row]
-
-
 @pytest.fixture
-async def bot(engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Bot]:
+async def bot(engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[BotDriver]:
     monkeypatch.setattr(agenda_handlers, "TICK_SECONDS", 0.1)
-    async with FakeBotApi() as fake, running_bot(settings_for(fake, tmp_path), engine) as app:
-        yield Bot(fake, app)
+    async with driving(engine, tmp_path) as driver:
+        yield driver
 
 
-async def test_star_my_agenda_calendar_and_reminders(bot: Bot) -> None:
+async def test_star_my_agenda_calendar_and_reminders(bot: BotDriver) -> None:
     bot.services.agenda._now = lambda: local(7, 12)  # the day before the summit
     await bot.say(1, "/agenda")
-    await bot.press(1, "ag:2023-11-08", "editMessageText")
-    _, card = await bot.press(1, "s:opening-ceremony", "editMessageText")
+    await bot.ack_and_reply(1, "ag:2023-11-08", "editMessageText")
+    _, card = await bot.ack_and_reply(1, "s:opening-ceremony", "editMessageText")
     assert buttons(card)[0] == ("⭐ Add to my agenda", "st:opening-ceremony:1")
-    answer, edit = await bot.press(1, "st:opening-ceremony:1", "editMessageReplyMarkup")
+    answer, edit = await bot.ack_and_reply(1, "st:opening-ceremony:1", "editMessageReplyMarkup")
     assert answer.params["text"] == "Added to your agenda."
     assert buttons(edit)[0] == ("✅ In my agenda · remove", "st:opening-ceremony:0")
     assert buttons(edit)[-1][1] == "ag:2023-11-08", "the card keeps its back button"
 
     reply = await bot.say(1, "When is the youth forum?")
     assert ("⭐ Add to my agenda", "st:youth-forum:1") in buttons(reply), "an answer about a session has ⭐"
-    await bot.press(1, "st:youth-forum:1", "editMessageReplyMarkup")
+    await bot.ack_and_reply(1, "st:youth-forum:1", "editMessageReplyMarkup")
 
-    _, topic = await bot.press(1, "e:en:data-forum", "sendMessage")
+    _, topic = await bot.ack_and_reply(1, "e:en:data-forum", "sendMessage")
     assert buttons(topic) == [("⭐ Add to my agenda", "st:data-forum:1")], "a topic button's card has ⭐"
 
     mine = await bot.say(1, "/myagenda")
@@ -93,7 +55,7 @@ async def test_star_my_agenda_calendar_and_reminders(bot: Bot) -> None:
     assert [d for _, d in buttons(mine)] == ["myx:opening-ceremony", "myx:youth-forum", "ics", "remm"]
     assert ("⏰ Reminders: 15 min before", "remm") in buttons(mine)
 
-    _, document = await bot.press(1, "ics", "sendDocument")
+    _, document = await bot.ack_and_reply(1, "ics", "sendDocument")
     sent = bot.fake.bot_messages(1)[-1]["document"]
     assert sent["file_name"] == "wic-2023-agenda.ics"
     cal = check_rfc5545(base64.b64decode(sent["content_base64"]))
@@ -103,13 +65,13 @@ async def test_star_my_agenda_calendar_and_reminders(bot: Bot) -> None:
     }
     assert isinstance(cal, icalendar.Calendar) and "calendar file" in document.params["caption"]
 
-    _, listed = await bot.press(1, "myx:youth-forum", "editMessageText")
+    _, listed = await bot.ack_and_reply(1, "myx:youth-forum", "editMessageText")
     assert "Youth Forum" not in listed.params["text"] and "Opening Ceremony" in listed.params["text"]
 
     off = await bot.say(1, "/reminders off")
     assert "reminders are off" in off.params["text"] and ("✓ Off", "rem:0") in buttons(off)
     assert await bot.services.agenda.reminder_minutes(1) == 0
-    _, chosen = await bot.press(1, "rem:30", "editMessageText")
+    _, chosen = await bot.ack_and_reply(1, "rem:30", "editMessageText")
     assert "30 minutes" in chosen.params["text"] and ("✓ 30 min before", "rem:30") in buttons(chosen)
 
     # The reminder job: at 09:00 on the day, the 30-minute reminder for the 09:30 opening goes out once.

@@ -9,54 +9,18 @@ enough to kill the bot with SIGKILL in the middle of it.
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
-import sys
 from collections import Counter
 from pathlib import Path
 
+from bot_harness import bot_command, bot_environment, start_bot_process
 from botapi_fake import FakeBotApi
 
 from bot.storage.database import Database
 
-ROOT = Path(__file__).resolve().parents[1]
-FIXTURE = Path(__file__).parent / "fixtures" / "knowledge"
 SUBSCRIBERS = range(5000, 5030)
 TEXT = "Shuttle buses now leave from <b>Gate 3</b>"
-
-
-def environment(fake: FakeBotApi, data_dir: Path) -> dict[str, str]:
-    return {
-        **os.environ,
-        "TELEGRAM_BOT_TOKEN": fake.token,
-        "TELEGRAM_API_BASE_URL": f"http://127.0.0.1:{fake.port}",
-        "SUMMIT_BOT_DATA_DIR": str(data_dir),
-        "KNOWLEDGE_DIR": str(FIXTURE),
-        "TELEGRAM_RATE_LIMIT": "10",
-        "HF_HUB_OFFLINE": "1",
-    }
-
-
-async def command(env: dict[str, str], *args: str) -> str:
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", *args, cwd=ROOT, env=env, stdout=asyncio.subprocess.PIPE
-    )
-    out, _ = await asyncio.wait_for(process.communicate(), timeout=60)
-    assert process.returncode == 0, out.decode()
-    return out.decode()
-
-
-async def start_bot(env: dict[str, str]) -> asyncio.subprocess.Process:
-    return await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot",
-        "run",
-        cwd=ROOT,
-        env=env,
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.PIPE,
-    )
+SLOW = {"TELEGRAM_RATE_LIMIT": "10"}
 
 
 def announced(fake: FakeBotApi) -> Counter[int]:
@@ -74,11 +38,11 @@ async def test_a_broadcast_killed_half_way_resumes_without_skipping_or_repeating
         await db.touch_user(user_id, "en")
     await db.close()
     async with FakeBotApi() as fake:
-        env = environment(fake, tmp_path)
-        queued = await command(env, "announce", TEXT)
+        env = bot_environment(fake, tmp_path, **SLOW)
+        queued = await bot_command(env, "announce", TEXT)
         assert "Announcement #1 queued to go out now" in queued and "30 people" in queued
 
-        bot = await start_bot(env)
+        bot = await start_bot_process(fake, tmp_path, tmp_path / "killed.log", **SLOW)
         try:
             await fake.wait_for(lambda c: "Gate 3" in str(c.params.get("text")), timeout=120)
             while sum(announced(fake).values()) < 12:
@@ -91,21 +55,22 @@ async def test_a_broadcast_killed_half_way_resumes_without_skipping_or_repeating
         before = announced(fake)
         assert 12 <= sum(before.values()) < len(SUBSCRIBERS)  # really half way
 
-        bot = await start_bot(env)
+        bot = await start_bot_process(fake, tmp_path, tmp_path / "restarted.log", **SLOW)
         try:
             async with asyncio.timeout(120):
                 while set(announced(fake)) != set(SUBSCRIBERS):
                     await asyncio.sleep(0.1)
             async with asyncio.timeout(10):
-                while "#1 done" not in (listing := await command(env, "announcements")):
+                while "#1 done" not in (listing := await bot_command(env, "announcements")):
                     await asyncio.sleep(0.3)
         finally:
             bot.send_signal(signal.SIGINT)
-            _, stderr = await asyncio.wait_for(bot.communicate(), timeout=60)
+            await asyncio.wait_for(bot.wait(), timeout=60)
     after = announced(fake)
     assert set(after) == set(SUBSCRIBERS)  # nobody skipped
     repeated = {chat: n for chat, n in after.items() if n > 1}
     assert len(repeated) <= 1 and all(n == 2 for n in repeated.values())  # at most the one in flight
     assert "sent 30, failed 0, blocked 0, remaining 0" in listing
-    assert bot.returncode == 0, stderr.decode()[-2000:]
-    assert "resuming delivery of" in stderr.decode()
+    log = (tmp_path / "restarted.log").read_text()
+    assert bot.returncode == 0, log[-2000:]
+    assert "resuming delivery of" in log

@@ -9,22 +9,19 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from bot_harness import running_bot, settings_for
-from botapi_fake import Call, FakeBotApi, utf16_len
-from telegram.ext import Application
+from bot_harness import BotDriver, buttons, driving
+from botapi_fake import utf16_len
 
 from bot import metrics
-from bot.services import Services
 from bot.services.announcements import AnnouncementError, check_html, parse_local_time, split_versions
 from bot.storage.announcements_schema import Version
 from bot.telegram.callbacks import AnnounceAction
-from bot.telegram.common import services
 from index.engine import Engine
 
 FIXTURE = Path(__file__).parent / "fixtures" / "knowledge"
@@ -97,41 +94,8 @@ def engine(tmp_path_factory: pytest.TempPathFactory) -> Engine:
 
 
 @dataclass
-class Bot:
-    fake: FakeBotApi
-    app: Application
-    clock: Clock
-
-    @property
-    def services(self) -> Services:
-        return services(self.app)
-
-    async def say(self, user_id: int, text: str, **options: object) -> Call:
-        """The user's message; the bot's next message in that chat."""
-        at = self.fake.injected_at(self.fake.user_message(user_id, text, **options))  # type: ignore[arg-type]
-        return await self.fake.wait_for(
-            lambda c: c.ok and c.at >= at and c.chat_id == user_id and c.method == "sendMessage"
-        )
-
-    async def press(self, user_id: int, data: str, message_id: int) -> Call:
-        """A button press; the bot's answer to the callback query."""
-        at = self.fake.injected_at(self.fake.callback(user_id, data, message_id=message_id))
-        return await self.fake.wait_for(lambda c: c.at >= at and c.method == "answerCallbackQuery")
-
-    def received(self, user_id: int, needle: str) -> list[Call]:
-        return [
-            c
-            for c in self.fake.calls
-            if c.ok and c.method == "sendMessage" and c.chat_id == user_id and needle in c.params["text"]
-        ]
-
-    async def wait_received(self, user_id: int, needle: str, timeout: float = 10.0) -> Call:
-        return await self.fake.wait_for(
-            lambda c: (
-                c.ok and c.method == "sendMessage" and c.chat_id == user_id and needle in c.params["text"]
-            ),
-            timeout,
-        )
+class Bot(BotDriver):
+    clock: Clock = field(default_factory=lambda: Clock(datetime(2023, 11, 7, 12, 0, tzinfo=UTC)))
 
     async def finished(self, announcement_id: int, timeout: float = 15.0) -> str:
         repo = self.services.announcements.repo
@@ -141,17 +105,12 @@ class Bot:
         return row.state
 
 
-def buttons(call: Call) -> list[tuple[str, str]]:
-    rows = (call.params.get("reply_markup") or {}).get("inline_keyboard", [])
-    return [(b["text"], b.get("callback_data", "")) for row in rows for b in row]
-
-
 async def make_bot(engine: Engine, tmp_path: Path, **env: str) -> AsyncIterator[Bot]:
     staff = {"ORGANISER_IDS": str(ORGANISER), "ADMIN_IDS": str(ADMIN)}
-    async with FakeBotApi() as fake, running_bot(settings_for(fake, tmp_path, **staff, **env), engine) as app:
-        clock = Clock(datetime(2023, 11, 7, 12, 0, tzinfo=UTC))
-        services(app).announcements.now = clock
-        yield Bot(fake, app, clock)
+    async with driving(engine, tmp_path, **staff, **env) as driver:
+        bot = Bot(driver.fake, driver.app)
+        bot.services.announcements.now = bot.clock
+        yield bot
 
 
 @pytest.fixture
@@ -197,20 +156,20 @@ async def test_send_now_in_each_language_with_formatting_kept(bot: Bot) -> None:
     assert "English</b> · recipients: 2" in preview.params["text"]  # user 1 and the organiser
     send_now = buttons(preview)[0][1]
 
-    answer = await bot.press(
+    answer = await bot.ack(
         ORGANISER, send_now, preview_id := bot.fake.bot_messages(ORGANISER)[-1]["message_id"]
     )
     assert "4 recipients" in answer.params["text"]
-    english = await bot.wait_received(1, "Room change")
+    english = await bot.message_to(1, "Room change")
     assert (
         english.params["text"]
         == 'Room change: <b>Hall B</b>, see <a href="https://wicwuzhen.cn/">the map</a>'
     )
-    assert "ย้ายห้อง" in (await bot.wait_received(2, "Hall B")).params["text"]
-    assert "ย้ายห้อง" in (await bot.wait_received(3, "Hall B")).params["text"]  # no Chinese version: the first
-    summary = await bot.wait_received(ORGANISER, "is delivered")
+    assert "ย้ายห้อง" in (await bot.message_to(2, "Hall B")).params["text"]
+    assert "ย้ายห้อง" in (await bot.message_to(3, "Hall B")).params["text"]  # no Chinese version: the first
+    summary = await bot.message_to(ORGANISER, "is delivered")
     assert "4 sent, 0 failed, 0 had blocked" in summary.params["text"]
-    assert bot.received(4, "Hall B") == []  # unsubscribed
+    assert bot.messages_to(4, "Hall B") == []  # unsubscribed
     assert await bot.services.sender.counts("ann:1") == {
         "pending": 0,
         "sent": 4,
@@ -223,10 +182,10 @@ async def test_send_now_in_each_language_with_formatting_kept(bot: Bot) -> None:
     assert any("remaining: 0" in m["text"] and "Sent: 4" in m["text"] for m in progress)  # edited at the end
     assert not any(m["message_id"] == preview_id and m.get("reply_markup") for m in progress)  # buttons gone
     # Pressing again does not send it twice.
-    again = await bot.press(ORGANISER, send_now, preview_id)
+    again = await bot.ack(ORGANISER, send_now, preview_id)
     assert "already been sent" in again.params["text"]
     await asyncio.sleep(0.3)
-    assert len(bot.received(1, "Room change")) == 1
+    assert len(bot.messages_to(1, "Room change")) == 1
 
 
 async def test_scheduled_announcement_goes_out_when_its_time_comes(bot: Bot) -> None:
@@ -237,10 +196,10 @@ async def test_scheduled_announcement_goes_out_when_its_time_comes(bot: Bot) -> 
         ORGANISER, "Shuttle buses leave at 9:00 from Gate 2", language_code="zh"
     )  # the next message
     assert [label for label, _ in buttons(preview)] == ["立即发送", "定时发送", "取消"]
-    assert bot.received(1, "Shuttle") == []  # a question would have been answered; this was the text
+    assert bot.messages_to(1, "Shuttle") == []  # a question would have been answered; this was the text
     schedule = buttons(preview)[1][1]
-    await bot.press(ORGANISER, schedule, bot.fake.bot_messages(ORGANISER)[-1]["message_id"])
-    prompt = await bot.wait_received(ORGANISER, "Asia/Shanghai")
+    await bot.ack(ORGANISER, schedule)
+    prompt = await bot.message_to(ORGANISER, "Asia/Shanghai")
     assert "2023-11-08 14:30" in prompt.params["text"]
     past = await bot.say(ORGANISER, "2023-11-01 09:00", language_code="zh")
     assert "已经过去" in past.params["text"]
@@ -251,10 +210,10 @@ async def test_scheduled_announcement_goes_out_when_its_time_comes(bot: Bot) -> 
 
     await bot.services.announcements.tick()
     await asyncio.sleep(1.2)  # the periodic tick runs too
-    assert bot.received(1, "Shuttle") == []
+    assert bot.messages_to(1, "Shuttle") == []
     bot.clock.at = datetime(2023, 11, 8, 1, 0, 1, tzinfo=UTC)
-    await bot.wait_received(1, "Shuttle")  # picked up by the bot's own tick
-    await bot.wait_received(2, "Shuttle")
+    await bot.message_to(1, "Shuttle")  # picked up by the bot's own tick
+    await bot.message_to(2, "Shuttle")
     assert await bot.finished(1) == "done"
     listing = await bot.say(ORGANISER, "/announcements", language_code="zh")
     assert "#1" in listing.params["text"] and "已于 2023-11-08 09:00 发送" in listing.params["text"]
@@ -267,11 +226,11 @@ async def test_everyone_else_is_refused_and_logged(bot: Bot, caplog: pytest.LogC
         assert "ผู้จัดงาน" in refused.params["text"]
         assert "only the organisers" in (await bot.say(1, "/announcements")).params["text"]
         forged = AnnounceAction("send", 1).encode()
-        alert = await bot.press(7, forged, 1)
+        alert = await bot.ack(7, forged, 1)
         assert alert.params.get("show_alert") is True
     assert sum("without being" in r.getMessage() and "7" in r.getMessage() for r in caplog.records) == 2
     assert await bot.services.announcements.repo.get(1) is None
-    assert bot.received(1, "Free drinks") == []
+    assert bot.messages_to(1, "Free drinks") == []
     # Staff may: the admin too.
     preview = await bot.say(ADMIN, "/announce Hello")
     assert "Announcement #1</b> · recipients: 3" in preview.params["text"]  # 1, 7 and the admin
@@ -290,7 +249,7 @@ async def test_flood_control_and_blocked_users_are_counted(bot: Bot) -> None:
     counts = await bot.services.sender.counts(first.ref)
     assert (counts["sent"], counts["blocked"], counts["failed"]) == (3, 1, 0)
     for user_id in (1, 2, 4):
-        assert len(bot.received(user_id, "Lunch")) == 1  # flood-controlled ones were sent after the wait
+        assert len(bot.messages_to(user_id, "Lunch")) == 1  # flood-controlled ones were sent after the wait
     assert sum(c.status == 429 for c in bot.fake.calls) == 2
     assert (await bot.services.db.get_user(3)).blocked
 
@@ -306,7 +265,7 @@ async def test_flood_control_and_blocked_users_are_counted(bot: Bot) -> None:
     await bot.say(3, "/start")  # writing again ends the block
     await announcements.repo.create([Version(None, "Closing party")], state="scheduled", due_at=bot.clock())
     await announcements.tick()
-    await bot.wait_received(3, "Closing party")
+    await bot.message_to(3, "Closing party")
 
 
 async def test_cancel_a_scheduled_one_and_stop_a_running_one(slow_bot: Bot) -> None:
@@ -322,24 +281,24 @@ async def test_cancel_a_scheduled_one_and_stop_a_running_one(slow_bot: Bot) -> N
     listing = await bot.say(ORGANISER, "/announcements")
     assert "scheduled for 2023-11-07 21:00" in listing.params["text"]
     assert buttons(listing) == [("Cancel #1", "an:cancel:1")]
-    await bot.press(ORGANISER, "an:cancel:1", bot.fake.bot_messages(ORGANISER)[-1]["message_id"])
-    await bot.wait_received(ORGANISER, "is cancelled")
+    await bot.ack(ORGANISER, "an:cancel:1")
+    await bot.message_to(ORGANISER, "is cancelled")
     bot.clock.at += timedelta(hours=2)
     await announcements.tick()
     assert (await announcements.repo.get(later.id)).state == "cancelled"
 
     preview = await bot.say(ORGANISER, "/announce Hall A is closed")
-    await bot.press(ORGANISER, buttons(preview)[0][1], bot.fake.bot_messages(ORGANISER)[-1]["message_id"])
+    await bot.ack(ORGANISER, buttons(preview)[0][1])
     for user_id in (100, 101, 102):
-        await bot.wait_received(user_id, "Hall A")
+        await bot.message_to(user_id, "Hall A")
     async with asyncio.timeout(5):
         while metrics.BROADCASTS_RUNNING._value.get() != 1:
             await asyncio.sleep(0.05)
-    await bot.wait_received(ORGANISER, "remaining: 31")  # the progress message
+    await bot.message_to(ORGANISER, "remaining: 31")  # the progress message
     running = await bot.say(ORGANISER, "/announcements")
     assert ("Stop #2", "an:stop:2") in buttons(running)
-    await bot.press(ORGANISER, "an:stop:2", bot.fake.bot_messages(ORGANISER)[-1]["message_id"])
-    summary = await bot.wait_received(ORGANISER, "is stopped")
+    await bot.ack(ORGANISER, "an:stop:2")
+    summary = await bot.message_to(ORGANISER, "is stopped")
     assert await bot.finished(2) == "stopped"
     counts = await bot.services.sender.counts("ann:2")
     assert counts["cancelled"] > 10 and counts["pending"] == 0

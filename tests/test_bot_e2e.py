@@ -5,21 +5,25 @@ Most scenarios run twice: with long polling and with the bot's own webhook serve
 
 from __future__ import annotations
 
-import asyncio
+import dataclasses
 import time
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import aiohttp
 import pytest
-from bot_harness import WEBHOOK_SECRET, free_port, running_bot, settings_for
-from botapi_fake import Call, FakeBotApi
-from telegram.ext import Application
+from bot_harness import (
+    WEBHOOK_SECRET,
+    BotDriver,
+    buttons,
+    driving,
+    free_port,
+    running_bot,
+    settings_for,
+    until,
+)
+from botapi_fake import FakeBotApi
 
-from bot.services import Services
-from bot.telegram.common import services
 from index.engine import Engine
 
 FIXTURE = Path(__file__).parent / "fixtures" / "knowledge"
@@ -32,73 +36,29 @@ def engine(tmp_path_factory: pytest.TempPathFactory) -> Engine:
     return Engine.load(FIXTURE, tmp_path_factory.mktemp("index"))
 
 
-@dataclass
-class Bot:
-    fake: FakeBotApi
-    app: Application
-
-    @property
-    def services(self) -> Services:
-        return services(self.app)
-
-    async def say(self, user_id: int, text: str, **options: Any) -> Call:
-        """Send a message from the user; the bot's first message or edit in that chat afterwards."""
-        chat_id = options.get("chat_id") or user_id
-        return await self.reply_to(self.fake.user_message(user_id, text, **options), chat_id)
-
-    async def press(
-        self, user_id: int, data: str, message_id: int, method: str = "sendMessage", **options: Any
-    ) -> Call:
-        update_id = self.fake.callback(user_id, data, message_id=message_id, **options)
-        return await self.reply_to(update_id, user_id, method)
-
-    async def reply_to(self, update_id: int, chat_id: int, method: str | None = None) -> Call:
-        at = self.fake.injected_at(update_id)
-        return await self.fake.wait_for(
-            lambda c: (
-                c.ok
-                and c.at >= at
-                and (c.chat_id == chat_id or c.method == "answerCallbackQuery")
-                and (c.method == method if method else c.method in ("sendMessage", "editMessageText"))
-            )
-        )
-
-    async def silence(self, chat_id: int, seconds: float = 0.6) -> list[Call]:
-        """Calls to the chat over the next ``seconds`` (to check that the bot stays quiet)."""
-        start = time.monotonic()
-        await asyncio.sleep(seconds)
-        return [c for c in self.fake.calls if c.at >= start and c.chat_id == chat_id]
+REPLIES = ("sendMessage", "editMessageText")
+"""What counts as the bot's reply here: a new message, or an edit of one."""
 
 
 @pytest.fixture(params=["polling", "webhook"])
-async def bot(request: pytest.FixtureRequest, engine: Engine, tmp_path: Path) -> AsyncIterator[Bot]:
-    async with FakeBotApi() as fake, running_bot(settings_for(fake, tmp_path), engine, request.param) as app:
-        yield Bot(fake, app)
+async def bot(request: pytest.FixtureRequest, engine: Engine, tmp_path: Path) -> AsyncIterator[BotDriver]:
+    async with driving(engine, tmp_path, request.param) as driver:
+        yield dataclasses.replace(driver, replies=REPLIES)
 
 
 @pytest.fixture
-async def polling_bot(engine: Engine, tmp_path: Path) -> AsyncIterator[Bot]:
-    async with FakeBotApi() as fake, running_bot(settings_for(fake, tmp_path), engine) as app:
-        yield Bot(fake, app)
+async def polling_bot(engine: Engine, tmp_path: Path) -> AsyncIterator[BotDriver]:
+    async with driving(engine, tmp_path) as driver:
+        yield dataclasses.replace(driver, replies=REPLIES)
 
 
-def buttons(call: Call) -> list[tuple[str, str]]:
-    rows = (call.params.get("reply_markup") or {}).get("inline_keyboard", [])
-    return [(b["text"], b.get("callback_data", "")) for row in rows for b in row]
-
-
-def message_id(fake: FakeBotApi, chat_id: int) -> int:
-    """The id of the bot's latest message in the chat."""
-    return fake.bot_messages(chat_id)[-1]["message_id"]
-
-
-async def test_start_menus_and_language_picker(bot: Bot) -> None:
+async def test_start_menus_and_language_picker(bot: BotDriver) -> None:
     welcome = await bot.say(1, "/start", language_code="th")
     assert "สวัสดี" in welcome.params["text"]
     assert [d for _, d in buttons(welcome)] == ["lang:en", "lang:zh", "lang:th"]
     assert {t for t, _ in buttons(welcome)} == {"English", "中文", "ไทย"}
 
-    confirmed = await bot.press(1, "lang:zh", message_id(bot.fake, 1))
+    confirmed = await bot.press(1, "lang:zh", bot.latest_message_id(1))
     assert "中文" in confirmed.params["text"]
     ack = await bot.fake.wait_for(lambda c: c.method == "answerCallbackQuery" and c.ok)
     assert ack.params.get("text") == "中文"
@@ -106,22 +66,31 @@ async def test_start_menus_and_language_picker(bot: Bot) -> None:
     assert "我能做什么" in (await bot.say(1, "/help")).params["text"]
     assert "Choose your language" in (await bot.say(2, "/language", language_code="de")).params["text"]
 
-    english = {c["command"]: c["description"] for c in bot.fake.commands()}
-    assert set(english) == {
-        "start",
-        "agenda",
-        "myagenda",
-        "reminders",
-        "venues",
-        "transport",
-        "language",
-        "help",
-    }
+    menu = " ".join(c["command"] for c in bot.fake.commands())
+    assert menu == "start agenda myagenda reminders venues transport subscribe unsubscribe language help"
     assert bot.fake.commands("th")[1]["description"] == "กำหนดการรายวัน"
     assert bot.fake.commands("zh")[1]["description"] == "按日期查看议程"
 
 
-async def test_questions_answered_in_their_own_language(bot: Bot) -> None:
+async def test_menu_offers_announcements_on_and_off_in_every_language(polling_bot: BotDriver) -> None:
+    fake = polling_bot.fake
+    await fake.wait_for_count("setMyCommands", 3)
+    expected = {
+        "": ("Get the organisers' announcements", "Stop the organisers' announcements"),
+        "zh": ("接收主办方的通知", "不再接收主办方的通知"),
+        "th": ("รับประกาศจากผู้จัดงาน", "หยุดรับประกาศจากผู้จัดงาน"),
+    }
+    for code, (on, off) in expected.items():
+        menu = [(c["command"], c["description"]) for c in fake.commands(code)]
+        assert ("subscribe", on) in menu and ("unsubscribe", off) in menu, (code, menu)
+        assert [name for name, _ in menu].index("subscribe") + 1 == [name for name, _ in menu].index(
+            "unsubscribe"
+        )
+    hint = (await polling_bot.say(30, "/nonsense", language_code="zh")).params["text"]
+    assert "/subscribe" in hint and "/unsubscribe" in hint  # the unknown-command hint lists them too
+
+
+async def test_questions_answered_in_their_own_language(bot: BotDriver) -> None:
     await bot.say(3, "/start", language_code="en")
     cases = {
         "When is the summit?": ("en", "8 to 10 November 2023"),
@@ -139,13 +108,13 @@ async def test_questions_answered_in_their_own_language(bot: Bot) -> None:
     assert all(q.score > 0 for q in stored)
 
 
-async def test_agenda_browsing_by_buttons(bot: Bot) -> None:
+async def test_agenda_browsing_by_buttons(bot: BotDriver) -> None:
     days = await bot.say(4, "/agenda")
     assert buttons(days) == [
         ("Wednesday 8 November", "ag:2023-11-08"),
         ("Thursday 9 November", "ag:2023-11-09"),
     ]
-    agenda_id = message_id(bot.fake, 4)
+    agenda_id = bot.latest_message_id(4)
     day = await bot.press(4, "ag:2023-11-08", agenda_id, "editMessageText")
     assert "Wednesday 8 November" in day.params["text"]
     assert buttons(day) == [
@@ -163,10 +132,10 @@ async def test_agenda_browsing_by_buttons(bot: Bot) -> None:
     assert bot.fake.bot_messages(4)[-1]["message_id"] == agenda_id  # browsing edits one message
 
 
-async def test_venue_card_with_map_pin(bot: Bot) -> None:
+async def test_venue_card_with_map_pin(bot: BotDriver) -> None:
     menu = await bot.say(5, "/venues", language_code="zh")
     assert ("乌镇互联网国际会展中心", "v:expo-center") in buttons(menu)
-    menu_id = message_id(bot.fake, 5)
+    menu_id = bot.latest_message_id(5)
     card = await bot.press(5, "v:expo-center", menu_id, language_code="zh")
     assert "峰会主会场" in card.params["text"]
     pin = await bot.fake.wait_for(lambda c: c.method == "sendVenue" and c.chat_id == 5)
@@ -177,26 +146,26 @@ async def test_venue_card_with_map_pin(bot: Bot) -> None:
     assert len([c for c in bot.fake.calls if c.method == "sendVenue"]) == 1  # no position, no pin
 
 
-async def test_transport_lists_routes(bot: Bot) -> None:
+async def test_transport_lists_routes(bot: BotDriver) -> None:
     reply = await bot.say(6, "/transport")
     assert "Hangzhou East → Tongxiang" in reply.params["text"] and "20–30 min" in reply.params["text"]
 
 
-async def test_feedback_buttons_are_stored(bot: Bot) -> None:
+async def test_feedback_buttons_are_stored(bot: BotDriver) -> None:
     answer = await bot.say(7, "Is there wifi at the venue?")
     up, down = buttons(answer)
     question_id = int(up[1].split(":")[1])
-    answer_id = message_id(bot.fake, 7)
-    ack = await bot.press(7, up[1], answer_id, "answerCallbackQuery")
+    answer_id = bot.latest_message_id(7)
+    ack = await bot.ack(7, up[1], answer_id)
     assert ack.params["text"] == "Thank you for your feedback!"
     assert await bot.services.db.feedback_for(question_id) == [(7, True)]
-    await bot.press(7, down[1], answer_id, "answerCallbackQuery")
+    await bot.ack(7, down[1], answer_id)
     assert await bot.services.db.feedback_for(question_id) == [(7, False)]
-    unknown = await bot.press(7, "fb:99999:1", answer_id, "answerCallbackQuery")
+    unknown = await bot.ack(7, "fb:99999:1", answer_id)
     assert unknown.params["text"] == "This answer can no longer be rated."
 
 
-async def test_decline_offers_closest_topics(bot: Bot) -> None:
+async def test_decline_offers_closest_topics(bot: BotDriver) -> None:
     decline = await bot.say(8, "What is the capital of France?")
     assert (
         "Sorry" in decline.params["text"] and "Perhaps one of these topics helps:" in decline.params["text"]
@@ -208,13 +177,13 @@ async def test_decline_offers_closest_topics(bot: Bot) -> None:
     assert not stored.answered and stored.language == "en"
     text, data = next((t, d) for t, d in topics if d == "e:en:faq-dates")
     assert text == "When is the summit?"
-    shown = await bot.press(8, data, message_id(bot.fake, 8))
+    shown = await bot.press(8, data, bot.latest_message_id(8))
     assert "8 to 10 November 2023" in shown.params["text"]
 
 
-async def test_group_answers_only_mentions_replies_and_commands(bot: Bot) -> None:
+async def test_group_answers_only_mentions_replies_and_commands(bot: BotDriver) -> None:
     bot.fake.user_message(9, "When is the summit?", chat_id=GROUP, chat_type="supergroup")
-    assert not await bot.silence(GROUP)
+    assert not await bot.quiet(GROUP)
     mention = await bot.say(9, "@summit_test_bot When is the summit?", chat_id=GROUP, chat_type="supergroup")
     assert "8 to 10 November 2023" in mention.params["text"]
     assert "reply_parameters" in mention.params  # quotes the question it answers
@@ -224,10 +193,10 @@ async def test_group_answers_only_mentions_replies_and_commands(bot: Bot) -> Non
     command = await bot.say(9, "/help@summit_test_bot", chat_id=GROUP, chat_type="supergroup")
     assert "What I can do" in command.params["text"]
     bot.fake.sticker(9, chat_id=GROUP, chat_type="supergroup")
-    assert not await bot.silence(GROUP)
+    assert not await bot.quiet(GROUP)
 
 
-async def test_hostile_html_is_escaped(bot: Bot) -> None:
+async def test_hostile_html_is_escaped(bot: BotDriver) -> None:
     reply = await bot.say(10, "<b>What should I bring</b> to the summit? <script>alert(1)</script> &amp; <i>")
     assert reply.ok  # the fake parses HTML like Telegram: unescaped markup would be refused
     update_id = bot.fake.inject(
@@ -247,21 +216,21 @@ async def test_hostile_html_is_escaped(bot: Bot) -> None:
             }
         }
     )
-    welcome = await bot.reply_to(update_id, 11)
+    welcome = await bot.after(update_id, 11)
     assert welcome.params["text"].startswith("Hello, &lt;b&gt;Eve&lt;/b&gt; &amp; &lt;a href='x'&gt;!")
-    shown = await bot.press(11, "e:en:faq-bring", message_id(bot.fake, 11))
+    shown = await bot.press(11, "e:en:faq-bring", bot.latest_message_id(11))
     assert shown.params["text"] == "Bring your badge &amp; passport; children &lt;12 need a guardian."
     assert (
         bot.fake.bot_messages(11)[-1]["text"] == "Bring your badge & passport; children <12 need a guardian."
     )
 
 
-async def test_user_who_blocked_the_bot_is_marked(bot: Bot) -> None:
+async def test_user_who_blocked_the_bot_is_marked(bot: BotDriver) -> None:
     await bot.say(12, "/start")
     bot.fake.block_user(12)
     bot.fake.user_message(12, "When is the summit?")
     await bot.fake.wait_for(lambda c: c.status == 403 and c.chat_id == 12)
-    await _until(lambda: _blocked(bot, 12))
+    await until(lambda: bot.blocked(12), 5.0)
     assert (await bot.services.db.get_user(12)).blocked
     assert [c.method for c in bot.fake.calls if c.chat_id == 12 and c.status == 403] == ["sendMessage"]
     bot.fake.unblock_user(12)
@@ -269,32 +238,20 @@ async def test_user_who_blocked_the_bot_is_marked(bot: Bot) -> None:
     assert not (await bot.services.db.get_user(12)).blocked
 
     bot.fake.block_user(13, notify=True)  # Telegram's my_chat_member update
-    await _until(lambda: _blocked(bot, 13))
+    await until(lambda: bot.blocked(13), 5.0)
 
 
-async def _blocked(bot: Bot, user_id: int) -> bool:
-    user = await bot.services.db.get_user(user_id)
-    return user is not None and user.blocked
-
-
-async def _until(check: Any, timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not await check():
-        assert time.monotonic() < deadline, "condition not reached in time"
-        await asyncio.sleep(0.05)
-
-
-async def test_non_text_messages_get_a_hint(polling_bot: Bot) -> None:
+async def test_non_text_messages_get_a_hint(polling_bot: BotDriver) -> None:
     bot = polling_bot
     for send in (bot.fake.sticker, bot.fake.photo, bot.fake.voice):
-        hint = await bot.reply_to(send(14, language_code="th"), 14)
+        hint = await bot.after(send(14, language_code="th"), 14)
         assert hint.params["text"] == "ฉันอ่านได้เฉพาะข้อความตัวอักษร กรุณาพิมพ์คำถามของคุณ"
 
 
-async def test_recent_edits_are_answered_again_old_ones_ignored(polling_bot: Bot) -> None:
+async def test_recent_edits_are_answered_again_old_ones_ignored(polling_bot: BotDriver) -> None:
     bot = polling_bot
     await bot.say(15, "Is there wifi?")
-    again = await bot.reply_to(bot.fake.edited_message(15, "When is the summit?"), 15)
+    again = await bot.after(bot.fake.edited_message(15, "When is the summit?"), 15)
     assert "8 to 10 November 2023" in again.params["text"]
     old = dict(bot.fake.bot_messages(15)[0])
     old.update(
@@ -307,10 +264,10 @@ async def test_recent_edits_are_answered_again_old_ones_ignored(polling_bot: Bot
     old.update({"date": int(time.time()) - 3600, "edit_date": int(time.time())})
     old.pop("reply_markup", None)
     bot.fake.inject({"edited_message": old})
-    assert not await bot.silence(15)
+    assert not await bot.quiet(15)
 
 
-async def test_rate_limit_is_waited_out_and_retried_once(polling_bot: Bot) -> None:
+async def test_rate_limit_is_waited_out_and_retried_once(polling_bot: BotDriver) -> None:
     bot = polling_bot
     bot.fake.flood("sendMessage", 1, retry_after=1)
     started = time.monotonic()
@@ -321,7 +278,7 @@ async def test_rate_limit_is_waited_out_and_retried_once(polling_bot: Bot) -> No
 
 
 async def test_handler_failure_is_reported_to_the_user(
-    polling_bot: Bot, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+    polling_bot: BotDriver, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     bot = polling_bot
 
@@ -330,7 +287,7 @@ async def test_handler_failure_is_reported_to_the_user(
 
     monkeypatch.setattr(bot.services.catalogue, "entry", broken)
     await bot.say(17, "/start", language_code="zh")
-    apology = await bot.press(17, "e:zh:faq-dates", message_id(bot.fake, 17), language_code="zh")
+    apology = await bot.press(17, "e:zh:faq-dates", bot.latest_message_id(17), language_code="zh")
     assert apology.params["text"] == "抱歉，我这边出了点问题，请稍后再试。"
     logged = [r for r in caplog.records if r.name == "bot.telegram.errors"]
     assert logged and "user 17" in logged[0].getMessage()

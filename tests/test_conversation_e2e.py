@@ -8,13 +8,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from bot_harness import running_bot, settings_for
-from botapi_fake import Call, FakeBotApi
-from telegram.ext import Application
+from bot_harness import BotDriver, buttons, driving
 
-from bot.services import Services
 from bot.storage.conversation_schema import ConversationStore
-from bot.telegram.common import services
 from index.engine import Answer, Engine, Suggestion
 from index.types import Lang
 
@@ -53,42 +49,14 @@ def engine(tmp_path_factory: pytest.TempPathFactory) -> Engine:
 
 
 @pytest.fixture
-async def app(engine: Engine, tmp_path: Path) -> AsyncIterator[tuple[FakeBotApi, Application]]:
-    async with (
-        FakeBotApi() as fake,
-        running_bot(settings_for(fake, tmp_path), ClarifyingEngine(engine)) as app,
-    ):  # type: ignore[arg-type]
-        yield fake, app
+async def bot(engine: Engine, tmp_path: Path) -> AsyncIterator[BotDriver]:
+    async with driving(ClarifyingEngine(engine), tmp_path) as driver:  # type: ignore[arg-type]
+        yield driver
 
 
-def _buttons(call: Call) -> list[tuple[str, str]]:
-    rows = (call.params.get("reply_markup") or {}).get("inline_keyboard", [])
-    return [(b["text"], b.get("callback_data", "")) for row in rows for b in row]
-
-
-async def _say(fake: FakeBotApi, user_id: int, text: str) -> Call:
-    update_id = fake.user_message(user_id, text)
-    at = fake.injected_at(update_id)
-    return await fake.wait_for(
-        lambda c: c.ok and c.at >= at and c.chat_id == user_id and c.method == "sendMessage"
-    )
-
-
-async def _press(fake: FakeBotApi, user_id: int, data: str) -> Call:
-    message_id = fake.bot_messages(user_id)[-1]["message_id"]
-    update_id = fake.callback(user_id, data, message_id=message_id)
-    at = fake.injected_at(update_id)
-    return await fake.wait_for(
-        lambda c: c.ok and c.at >= at and c.chat_id == user_id and c.method == "sendMessage"
-    )
-
-
-async def test_small_talk_replies_in_its_language_without_buttons(
-    app: tuple[FakeBotApi, Application],
-) -> None:
-    fake, application = app
-    svc: Services = services(application)
-    replies = {q: await _say(fake, 21, q) for q in ("hi!", "谢谢", "คุณเป็นใครคะ")}
+async def test_small_talk_replies_in_its_language_withoutbuttons(bot: BotDriver) -> None:
+    svc = bot.services
+    replies = {q: await bot.say(21, q) for q in ("hi!", "谢谢", "คุณเป็นใครคะ")}
     assert "Wuzhen Summit" in replies["hi!"].params["text"]
     assert "不客气" in replies["谢谢"].params["text"]
     assert "/agenda" in replies["คุณเป็นใครคะ"].params["text"]
@@ -97,19 +65,16 @@ async def test_small_talk_replies_in_its_language_without_buttons(
     store = ConversationStore(svc.db)
     assert [await store.outcome(q.id) for q in stored] == ["smalltalk"] * 3
     assert [q.language for q in reversed(stored)] == ["en", "zh", "th"]
-    question = await _say(fake, 21, "hi, when is the summit?")
+    question = await bot.say(21, "hi, when is the summit?")
     assert "8 to 10 November" in question.params["text"]
-    assert [t for t, _ in _buttons(question)] == ["👍", "👎"]
+    assert [t for t, _ in buttons(question)] == ["👍", "👎"]
 
 
-async def test_clarification_buttons_answer_at_once_and_set_the_topic(
-    app: tuple[FakeBotApi, Application],
-) -> None:
-    fake, application = app
-    svc: Services = services(application)
-    asked = await _say(fake, 22, AMBIGUOUS)
+async def test_clarification_buttons_answer_at_once_and_set_the_topic(bot: BotDriver) -> None:
+    svc = bot.services
+    asked = await bot.say(22, AMBIGUOUS)
     assert asked.params["text"] == "Did you mean one of these?"
-    assert _buttons(asked) == [
+    assert buttons(asked) == [
         ("Opening Ceremony", "e:en:opening-ceremony"),
         ("When is the summit?", "e:en:faq-dates"),
     ]
@@ -117,11 +82,11 @@ async def test_clarification_buttons_answer_at_once_and_set_the_topic(
     clarified = await store.questions_with_outcome(("clarify",))
     assert [(q.text, q.chat_id) for q in clarified] == [(AMBIGUOUS, 22)]
 
-    shown = await _press(fake, 22, "e:en:opening-ceremony")
+    shown = await bot.press(22, "e:en:opening-ceremony")
     assert "Opening Ceremony" in shown.params["text"] and "09:30" in shown.params["text"]
     topic = await store.topic(22)
     assert topic is not None and topic.entry_id == "opening-ceremony"
 
-    follow = await _say(fake, 22, "and where is it held?")
+    follow = await bot.say(22, "and where is it held?")
     assert "Opening Ceremony" in follow.params["text"]
-    assert [t for t, _ in _buttons(follow)] == ["⭐ Add to my agenda", "👍", "👎"], "a session's answer"
+    assert [t for t, _ in buttons(follow)] == ["⭐ Add to my agenda", "👍", "👎"], "a session's answer"

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 from aiohttp import web
-from bot_harness import FIXTURE_KNOWLEDGE, running_bot, settings_for, start_bot_process
+from bot_harness import FIXTURE_KNOWLEDGE, running_bot, settings_for, start_bot_process, until
 from botapi_fake import Call, FakeBotApi
 from telegram.ext import Application
 
@@ -46,14 +46,6 @@ def is_answer(call: Call) -> bool:
 
 def answers(fake: FakeBotApi) -> Counter[int]:
     return Counter(call.chat_id for call in fake.calls if is_answer(call))  # type: ignore[misc]
-
-
-async def until(check: object, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():  # type: ignore[operator]
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not within {timeout} s: {what}")
-        await asyncio.sleep(0.05)
 
 
 class HoldingFake(FakeBotApi):

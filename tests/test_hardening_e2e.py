@@ -5,18 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from bot_harness import running_bot, settings_for
-from botapi_fake import Call, FakeBotApi
-from telegram.ext import Application
+from bot_harness import BotDriver, driving, until
+from botapi_fake import Call
 
-from bot.services import Services
-from bot.telegram.common import services
 from index.engine import Engine
 
 FIXTURE = Path(__file__).parent / "fixtures" / "knowledge"
@@ -30,58 +26,9 @@ def engine(tmp_path_factory: pytest.TempPathFactory) -> Engine:
     return Engine.load(FIXTURE, tmp_path_factory.mktemp("index"))
 
 
-class Bot:
-    def __init__(self, fake: FakeBotApi, app: Application) -> None:
-        self.fake = fake
-        self.app = app
-
-    @property
-    def services(self) -> Services:
-        return services(self.app)
-
-    async def say(self, user_id: int, text: str, **options: Any) -> Call:
-        chat_id = options.get("chat_id") or user_id
-        update_id = self.fake.user_message(user_id, text, **options)
-        at = self.fake.injected_at(update_id)
-        return await self.fake.wait_for(
-            lambda c: c.ok and c.at >= at and c.chat_id == chat_id and c.method == "sendMessage"
-        )
-
-    async def press(self, user_id: int, data: str, message_id: int = 1) -> Call:
-        """Press a button; the answerCallbackQuery that acknowledged it."""
-        update_id = self.fake.callback(user_id, data, message_id=message_id)
-        at = self.fake.injected_at(update_id)
-        return await self.fake.wait_for(
-            lambda c: (
-                c.ok
-                and c.at >= at
-                and c.method == "answerCallbackQuery"
-                and c.params["callback_query_id"].startswith(f"{user_id}-")
-            )
-        )
-
-    def texts_to(self, chat_id: int, since: float = 0.0) -> list[str]:
-        return [
-            c.params["text"]
-            for c in self.fake.calls
-            if c.ok and c.method == "sendMessage" and c.chat_id == chat_id and c.at >= since
-        ]
-
-    async def quiet(self, chat_id: int, seconds: float = 0.6) -> list[str]:
-        start = time.monotonic()
-        await asyncio.sleep(seconds)
-        return self.texts_to(chat_id, start)
-
-
-@asynccontextmanager
-async def bot_with(engine: Engine, data_dir: Path, **env: str) -> AsyncIterator[Bot]:
-    async with FakeBotApi() as fake, running_bot(settings_for(fake, data_dir, **env), engine) as app:
-        yield Bot(fake, app)
-
-
 @pytest.fixture
-async def bot(engine: Engine, tmp_path: Path) -> AsyncIterator[Bot]:
-    async with bot_with(engine, tmp_path, ADMIN_IDS="50") as running:
+async def bot(engine: Engine, tmp_path: Path) -> AsyncIterator[BotDriver]:
+    async with driving(engine, tmp_path, ADMIN_IDS="50") as running:
         yield running
 
 
@@ -91,35 +38,28 @@ def feedback_data(call: Call) -> tuple[str, str]:
     return up, down
 
 
-async def until(check: Callable[[], bool], timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, "condition not reached in time"
-        await asyncio.sleep(0.05)
-
-
 # --- Buttons ---------------------------------------------------------------------------------------
 
 
-async def test_forged_feedback_is_refused_like_a_missing_id(bot: Bot) -> None:
+async def test_forged_feedback_is_refused_like_a_missing_id(bot: BotDriver) -> None:
     answer = await bot.say(21, "Is there wifi at the venue?")
     up, down = feedback_data(answer)
     question_id = int(up.split(":")[1])
 
-    other = await bot.press(22, up)  # someone else's question id
-    missing = await bot.press(22, f"fb:{question_id + 1000}:1")
+    other = await bot.ack(22, up, 1)  # someone else's question id
+    missing = await bot.ack(22, f"fb:{question_id + 1000}:1", 1)
     assert other.params["text"] == missing.params["text"] == NEUTRAL
     assert await bot.services.db.feedback_for(question_id) == []
 
     for forged in (f"fb:{2**64}:1", "fb:9223372036854775808:0", "fb:-1:1", "fb:1:7", "fb:abc:1", "fb"):
-        assert (await bot.press(22, forged)).params["text"] == NEUTRAL
+        assert (await bot.ack(22, forged, 1)).params["text"] == NEUTRAL
 
-    assert (await bot.press(21, down)).params["text"] == THANKS
+    assert (await bot.ack(21, down, 1)).params["text"] == THANKS
     assert await bot.services.db.feedback_for(question_id) == [(21, False)]
     assert not bot.fake.unanswered_callbacks
 
 
-async def test_feedback_in_a_group_is_only_the_askers(bot: Bot) -> None:
+async def test_feedback_in_a_group_is_only_the_askers(bot: BotDriver) -> None:
     answer = await bot.say(23, "@summit_test_bot When is the summit?", chat_id=GROUP, chat_type="supergroup")
     up, _ = feedback_data(answer)
     bot.fake.callback(24, up, message_id=1, chat_id=GROUP)
@@ -130,18 +70,17 @@ async def test_feedback_in_a_group_is_only_the_askers(bot: Bot) -> None:
     assert await bot.services.db.feedback_for(int(up.split(":")[1])) == [(23, True)]
 
 
-async def test_every_button_press_is_answered(bot: Bot) -> None:
+async def test_every_button_press_is_answered(bot: BotDriver) -> None:
     await bot.say(25, "/start")
     unknown = "This button no longer works."
+    gone = "This information is no longer available."
     for data in ("nope", "zz:1", "lang:de", "lang", "ag:x:y", "s", "v", "e:en"):
-        ack = await bot.press(25, data)
-        assert ack.params.get("text") in (unknown, "This information is no longer available.")
-    assert (await bot.press(25, "nope")).params["text"] == unknown
-    assert (await bot.press(25, "lang:de")).params["text"] == unknown
-    assert (await bot.press(25, "e:en:no-such-entry")).params[
-        "text"
-    ] == "This information is no longer available."
-    assert (await bot.press(25, "v:" + "x" * 62)).params["text"] == "This information is no longer available."
+        ack = await bot.ack(25, data, 1)
+        assert ack.params.get("text") in (unknown, gone)
+    assert (await bot.ack(25, "nope", 1)).params["text"] == unknown
+    assert (await bot.ack(25, "lang:de", 1)).params["text"] == unknown
+    assert (await bot.ack(25, "e:en:no-such-entry", 1)).params["text"] == gone
+    assert (await bot.ack(25, "v:" + "x" * 62, 1)).params["text"] == gone
     await until(lambda: not bot.fake.unanswered_callbacks)
     assert (await bot.services.db.get_user(25)).language is not None
     assert not [c for c in bot.fake.calls if c.status >= 400]
@@ -153,7 +92,7 @@ async def test_every_button_press_is_answered(bot: Bot) -> None:
 async def test_a_flooding_user_gets_one_slow_down_and_others_are_served(
     engine: Engine, tmp_path: Path
 ) -> None:
-    async with bot_with(engine, tmp_path, QUESTION_RATE_LIMIT="3", QUESTION_RATE_WINDOW="2") as bot:
+    async with driving(engine, tmp_path, QUESTION_RATE_LIMIT="3", QUESTION_RATE_WINDOW="2") as bot:
         started = time.monotonic()
         for n in range(8):
             bot.fake.user_message(30, f"When is the summit? ({n})", language_code="zh")
@@ -172,7 +111,7 @@ async def test_a_flooding_user_gets_one_slow_down_and_others_are_served(
 
 
 async def test_edits_of_one_message_are_one_question(engine: Engine, tmp_path: Path) -> None:
-    async with bot_with(engine, tmp_path, QUESTION_RATE_LIMIT="3", QUESTION_RATE_WINDOW="30") as bot:
+    async with driving(engine, tmp_path, QUESTION_RATE_LIMIT="3", QUESTION_RATE_WINDOW="30") as bot:
         await bot.say(32, "Is there wifi?")
         for n in range(2):  # two edits are answered again
             update_id = bot.fake.edited_message(32, f"When is the summit? {n}")
@@ -191,7 +130,7 @@ async def test_edits_of_one_message_are_one_question(engine: Engine, tmp_path: P
 
 
 async def test_commands_are_not_counted_but_staff_questions_are(engine: Engine, tmp_path: Path) -> None:
-    async with bot_with(engine, tmp_path, QUESTION_RATE_LIMIT="2", ADMIN_IDS="33") as bot:
+    async with driving(engine, tmp_path, QUESTION_RATE_LIMIT="2", ADMIN_IDS="33") as bot:
         for _ in range(4):
             assert "What I can do" in (await bot.say(33, "/help")).params["text"]
         await bot.say(33, "When is the summit?")
@@ -204,7 +143,7 @@ async def test_commands_are_not_counted_but_staff_questions_are(engine: Engine, 
 
 
 async def test_sender_is_recorded_once_per_update_and_language_read_from_context(
-    bot: Bot, monkeypatch: pytest.MonkeyPatch
+    bot: BotDriver, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     db = bot.services.db
     calls: list[str] = []
@@ -224,7 +163,7 @@ async def test_sender_is_recorded_once_per_update_and_language_read_from_context
     assert calls == ["touch_user"]
     calls.clear()
     up, _ = feedback_data(answer)
-    ack = await bot.press(40, up)
+    ack = await bot.ack(40, up, 1)
     assert ack.params["text"] == THANKS and calls == ["touch_user"]
     calls.clear()
     bot.fake.user_message(41, "chatting among ourselves", chat_id=GROUP, chat_type="supergroup")
@@ -232,31 +171,19 @@ async def test_sender_is_recorded_once_per_update_and_language_read_from_context
     assert calls == [] and await db.get_user(41) is None  # not for the bot: not recorded
 
 
-async def test_writing_again_unblocks_but_a_block_notice_does_not(bot: Bot) -> None:
+async def test_writing_again_unblocks_but_a_block_notice_does_not(bot: BotDriver) -> None:
     await bot.say(42, "/start")
     bot.fake.block_user(42, notify=True)
-    await until_async(lambda: _blocked(bot, 42))
+    await until(lambda: bot.blocked(42), 5.0)
     bot.fake.unblock_user(42)
     await bot.say(42, "/help")
-    assert not await _blocked(bot, 42)
-
-
-async def _blocked(bot: Bot, user_id: int) -> bool:
-    user = await bot.services.db.get_user(user_id)
-    return user is not None and user.blocked
-
-
-async def until_async(check: Callable[[], Any], timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not await check():
-        assert time.monotonic() < deadline, "condition not reached in time"
-        await asyncio.sleep(0.05)
+    assert not await bot.blocked(42)
 
 
 # --- Unknown commands, content-free messages, staff commands ---------------------------------------
 
 
-async def test_unknown_commands_get_a_hint_in_the_users_language(bot: Bot) -> None:
+async def test_unknown_commands_get_a_hint_in_the_users_language(bot: BotDriver) -> None:
     hint = (await bot.say(43, "/foo", language_code="th")).params["text"]
     assert hint.startswith("ฉันไม่รู้จักคำสั่งนี้")
     assert all(f"/{name}" in hint for name in ("start", "agenda", "venues", "transport", "language", "help"))
@@ -269,19 +196,19 @@ async def test_unknown_commands_get_a_hint_in_the_users_language(bot: Bot) -> No
 
 
 @pytest.mark.parametrize("text", ["👍🎉", "???", "\u200b", "@someone"])
-async def test_content_free_messages_get_a_hint_and_are_not_stored(bot: Bot, text: str) -> None:
+async def test_content_free_messages_get_a_hint_and_are_not_stored(bot: BotDriver, text: str) -> None:
     hint = await bot.say(44, text)
     assert hint.params["text"].startswith("I didn't find a question in that message.")
     assert await bot.services.db.recent_questions(5) == []
 
 
-async def test_a_bare_mention_in_a_group_is_not_a_question(bot: Bot) -> None:
+async def test_a_bare_mention_in_a_group_is_not_a_question(bot: BotDriver) -> None:
     hint = await bot.say(45, "@summit_test_bot", chat_id=GROUP, chat_type="supergroup", language_code="zh")
     assert hint.params["text"].startswith("这条消息里没有找到问题")
     assert await bot.services.db.recent_questions(5) == []
 
 
-async def test_stats_answer_only_in_a_private_chat(bot: Bot) -> None:
+async def test_stats_answer_only_in_a_private_chat(bot: BotDriver) -> None:
     note = await bot.say(50, "/stats", chat_id=GROUP, chat_type="supergroup")
     assert note.params["text"] == "Please use this command in a private chat with me."
     assert not await bot.quiet(GROUP)
@@ -292,7 +219,7 @@ async def test_stats_answer_only_in_a_private_chat(bot: Bot) -> None:
     assert "for the organisers" in (await bot.say(51, "/stats")).params["text"]
 
 
-async def test_the_purge_is_scheduled(bot: Bot) -> None:
+async def test_the_purge_is_scheduled(bot: BotDriver) -> None:
     jobs = bot.app.job_queue.get_jobs_by_name("purge-old-questions")
     assert len(jobs) == 1
     await bot.say(52, "When is the summit?")
@@ -306,7 +233,7 @@ async def test_the_purge_is_scheduled(bot: Bot) -> None:
 
 
 async def test_a_button_whose_handler_fails_is_still_answered(
-    bot: Bot, monkeypatch: pytest.MonkeyPatch
+    bot: BotDriver, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     def broken(*_: object) -> None:
         raise RuntimeError("index unavailable")

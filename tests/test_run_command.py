@@ -3,40 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
-import sys
 from pathlib import Path
 
+from bot_harness import start_bot_process
 from botapi_fake import FakeBotApi
-
-ROOT = Path(__file__).resolve().parents[1]
-
-
-async def start_run(fake: FakeBotApi, token: str, data_dir: Path) -> asyncio.subprocess.Process:
-    """``python -m bot run`` in its own process, configured by environment to use ``fake``."""
-    env = {
-        **os.environ,
-        "TELEGRAM_BOT_TOKEN": token,
-        "TELEGRAM_API_BASE_URL": f"http://127.0.0.1:{fake.port}",
-        "SUMMIT_BOT_DATA_DIR": str(data_dir),
-        "HF_HUB_OFFLINE": "1",
-    }
-    return await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot",
-        "run",
-        cwd=ROOT,
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
 
 
 async def test_run_polls_the_configured_bot_api_and_answers(tmp_path: Path) -> None:
     async with FakeBotApi(token="4242:RUN-command-token") as fake:
-        process = await start_run(fake, fake.token, tmp_path)
+        log_path = tmp_path / "bot.log"
+        process = await start_bot_process(fake, tmp_path / "data", log_path, knowledge=None)
         try:
             await fake.wait_for(lambda c: c.method.lower() == "getupdates", timeout=180)
             menus = {c.params.get("language_code") for c in fake.calls if c.method.lower() == "setmycommands"}
@@ -52,8 +29,8 @@ async def test_run_polls_the_configured_bot_api_and_answers(tmp_path: Path) -> N
             assert "公里" in answer.params["text"]  # answered in the language of the question
         finally:
             process.send_signal(signal.SIGINT)
-            _, stderr = await asyncio.wait_for(process.communicate(), timeout=60)
-    log = stderr.decode()
+            await asyncio.wait_for(process.wait(), timeout=60)
+    log = log_path.read_text()
     assert process.returncode == 0, log[-2000:]
     assert "started: mode polling" in log
     assert fake.token not in log and "RUN-command-token" not in log
@@ -61,9 +38,12 @@ async def test_run_polls_the_configured_bot_api_and_answers(tmp_path: Path) -> N
 
 async def test_run_with_a_rejected_token_explains_without_printing_it(tmp_path: Path) -> None:
     async with FakeBotApi(token="4242:the-real-token") as fake:
-        process = await start_run(fake, "4242:a-wrong-token", tmp_path)
-        _, stderr = await asyncio.wait_for(process.communicate(), timeout=180)
-    log = stderr.decode()
+        log_path = tmp_path / "bot.log"
+        process = await start_bot_process(
+            fake, tmp_path / "data", log_path, knowledge=None, TELEGRAM_BOT_TOKEN="4242:a-wrong-token"
+        )
+        await asyncio.wait_for(process.wait(), timeout=180)
+    log = log_path.read_text()
     assert process.returncode == 2, log[-2000:]
     assert "rejected TELEGRAM_BOT_TOKEN" in log
     assert "a-wrong-token" not in log  # not in our message, nor in the library's own error log

@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import socket
-import sys
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
-from bot_harness import WEBHOOK_SECRET, free_port, running_bot, settings_for
+from bot_harness import WEBHOOK_SECRET, free_port, running_bot, settings_for, start_bot_process
 from botapi_fake import FakeBotApi
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -200,25 +198,8 @@ async def test_the_bot_process_serves_health_and_stops_cleanly_on_sigterm(
     fake: FakeBotApi, tmp_path: Path
 ) -> None:
     port = free_port()
-    env = {
-        **os.environ,
-        "TELEGRAM_BOT_TOKEN": fake.token,
-        "TELEGRAM_API_BASE_URL": fake.base_url,
-        "SUMMIT_BOT_DATA_DIR": str(tmp_path / "data"),
-        "KNOWLEDGE_DIR": str(FIXTURE),
-        "METRICS_PORT": str(port),
-    }
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot",
-        "run",
-        cwd=tmp_path,
-        env=env,
-        stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
-    )
+    log_path = tmp_path / "bot.log"
+    process = await start_bot_process(fake, tmp_path / "data", log_path, cwd=tmp_path, METRICS_PORT=str(port))
     try:
         status = None
         for _ in range(300):
@@ -234,12 +215,12 @@ async def test_the_bot_process_serves_health_and_stops_cleanly_on_sigterm(
         reply = await fake.wait_for(lambda c: c.method == "sendMessage" and c.chat_id == 43, timeout=20)
         assert "8 to 10 November 2023" in reply.params["text"]
         process.send_signal(signal.SIGTERM)
-        output, _ = await asyncio.wait_for(process.communicate(), 20)
+        await asyncio.wait_for(process.wait(), 20)
     finally:
         if process.returncode is None:
             process.kill()
-            await process.communicate()
-    log = output.decode()
+            await process.wait()
+    log = log_path.read_text()
     assert process.returncode == 0, log
     assert "stopping" in log and "bot stopped" in log
     assert fake.token not in log
@@ -258,24 +239,17 @@ async def test_a_taken_port_stops_the_bot_with_a_clear_message(fake: FakeBotApi,
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        env = {
-            **os.environ,
-            "TELEGRAM_BOT_TOKEN": fake.token,
-            "TELEGRAM_API_BASE_URL": fake.base_url,
-            "SUMMIT_BOT_DATA_DIR": str(tmp_path / "data"),
-            "KNOWLEDGE_DIR": str(FIXTURE),
-            "METRICS_PORT": str(port),
-        }
-        process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot", "run", cwd=tmp_path, env=env, stderr=asyncio.subprocess.PIPE
+        log_path = tmp_path / "bot.log"
+        process = await start_bot_process(
+            fake, tmp_path / "data", log_path, cwd=tmp_path, METRICS_PORT=str(port)
         )
         try:
-            _, stderr = await asyncio.wait_for(process.communicate(), 120)
+            await asyncio.wait_for(process.wait(), 120)
         finally:
             if process.returncode is None:
                 process.kill()
-                await process.communicate()
-    log = stderr.decode()
+                await process.wait()
+    log = log_path.read_text()
     assert process.returncode == 1, log
     assert "error: the bot could not start" in log and "address already in use" in log.lower()
     assert "Traceback" not in log and fake.token not in log

@@ -60,7 +60,18 @@ log = logging.getLogger(__name__)
 
 Mode = Literal["polling", "webhook"]
 ALLOWED_UPDATES = [Update.MESSAGE, Update.EDITED_MESSAGE, Update.CALLBACK_QUERY, Update.MY_CHAT_MEMBER]
-COMMANDS = ("start", "agenda", "myagenda", "reminders", "venues", "transport", "language", "help")
+COMMANDS = (
+    "start",
+    "agenda",
+    "myagenda",
+    "reminders",
+    "venues",
+    "transport",
+    "subscribe",
+    "unsubscribe",
+    "language",
+    "help",
+)
 MENU_LANGUAGES = ("th", "zh")
 """Languages with their own command menu; everyone else sees the English one."""
 CONCURRENT_UPDATES = 256

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import html
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
@@ -25,7 +26,7 @@ from telegram.ext import (
 
 from bot.config import Settings
 from bot.services import Services
-from bot.services.knowledge import Diff, KnowledgeError, NotApplied, Preview, UploadRefused
+from bot.services.knowledge import Activated, Diff, KnowledgeError, NotApplied, Preview, UploadRefused
 from bot.storage.knowledge_versions import VersionInfo
 from bot.telegram.callbacks import KnowledgeApply, KnowledgeCancel, KnowledgeRollback
 from bot.telegram.common import keyboard, language, reply_html, send_document, send_html, services
@@ -193,22 +194,39 @@ async def _close_buttons(update: Update) -> None:
             await query.edit_message_reply_markup(None)
 
 
+async def _acknowledge(update: Update) -> int:
+    """Answer an admin's press and take the buttons off its message; the chat to report in."""
+    query = update.callback_query
+    await query.answer()
+    await _close_buttons(update)
+    return query.message.chat.id if query.message else update.effective_user.id
+
+
+async def _activate(
+    context: CallbackContext, press: _Press[_K], chat_id: int, work: Callable[[], Awaitable[Activated]]
+) -> Activated | None:
+    """Say that the index is being built, then ``work`` (which swaps it in); None when the service
+    refused, and the admin is told why."""
+    await send_html(context.bot, chat_id, press.svc.texts(press.lang, "admin.applying"))
+    try:
+        return await work()
+    except NotApplied as refused:
+        await send_html(context.bot, chat_id, press.svc.texts(press.lang, f"admin.not_{refused.reason}"))
+        return None
+
+
 async def apply(update: Update, context: CallbackContext) -> None:
     """ "Apply": build the new index in the background and tell the admin when it is live."""
-    query = update.callback_query
     press = await _admin_press(update, context, KnowledgeApply)
     if press is None:
         return
     svc, lang, data = press.svc, press.lang, press.data
-    await query.answer()
-    await _close_buttons(update)
-    chat_id = query.message.chat.id if query.message else update.effective_user.id
-    await send_html(context.bot, chat_id, svc.texts(lang, "admin.applying"))
+    chat_id = await _acknowledge(update)
     user = update.effective_user
-    try:
-        done = await svc.knowledge.apply(data.proposal_id, user.id, user.full_name)
-    except NotApplied as refused:
-        await send_html(context.bot, chat_id, svc.texts(lang, f"admin.not_{refused.reason}"))
+    done = await _activate(
+        context, press, chat_id, lambda: svc.knowledge.apply(data.proposal_id, user.id, user.full_name)
+    )
+    if done is None:
         return
     text = svc.texts(
         lang,
@@ -270,22 +288,18 @@ async def rollback(update: Update, context: CallbackContext) -> None:
 
 
 async def confirm_rollback(update: Update, context: CallbackContext) -> None:
-    query = update.callback_query
     press = await _admin_press(update, context, KnowledgeRollback)
     if press is None:
         return
     svc, lang, data = press.svc, press.lang, press.data
-    await query.answer()
-    await _close_buttons(update)
-    chat_id = query.message.chat.id if query.message else update.effective_user.id
+    chat_id = await _acknowledge(update)
     if not data.confirm:
         await send_html(context.bot, chat_id, svc.texts(lang, "admin.cancelled"))
         return
-    await send_html(context.bot, chat_id, svc.texts(lang, "admin.applying"))
-    try:
-        done = await svc.knowledge.rollback(data.version, update.effective_user.id)
-    except NotApplied as refused:
-        await send_html(context.bot, chat_id, svc.texts(lang, f"admin.not_{refused.reason}"))
+    done = await _activate(
+        context, press, chat_id, lambda: svc.knowledge.rollback(data.version, update.effective_user.id)
+    )
+    if done is None:
         return
     text = svc.texts(lang, "admin.rolled_back", version=done.version.id, seconds=f"{done.seconds:.1f}")
     await send_html(context.bot, chat_id, text)
