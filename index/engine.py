@@ -136,8 +136,16 @@ _YEAR = re.compile(r"(?<!\d)(19\d\d|20\d\d|25\d\d)(?!\d)")
 _BUDDHIST_ERA_OFFSET = 543
 
 
-def years_in(text: str) -> set[int]:
-    """Calendar years written in ``text``; Thai Buddhist-era years (25xx) are converted (2566 -> 2023)."""
+_YEAR_SPAN = re.compile(
+    r"(?<!\d)(?:19|20|25)\d\d\s*年?\s*(?:-|–|—|~|to|until|through|ถึง|至|到)\s*(?:19|20|25)\d\d(?!\d)"
+)
+
+
+def years_in(text: str, spans: bool = True) -> set[int]:
+    """Calendar years written in ``text``; Thai Buddhist-era years (25xx) are converted (2566 -> 2023).
+    With ``spans=False`` the years that only bound a span ("2014–2022", "2014 ถึง 2022") are left out."""
+    if not spans:
+        text = _YEAR_SPAN.sub(" ", text)
     years = {int(y) for y in _YEAR.findall(text)}
     return {y - _BUDDHIST_ERA_OFFSET if y >= 2500 else y for y in years}
 
@@ -254,6 +262,7 @@ class Engine:
         self._answers = {(entry.id, lg): entry_text(entry, kb, lg) for entry in kb.entries() for lg in LANGS}
         """Each entry's answer text per language, composed once."""
         self._answer_years = {key: years_in(text) for key, text in self._answers.items()}
+        self._answer_dated_years = {key: years_in(text, spans=False) for key, text in self._answers.items()}
         self._stated = {entry.id: stated_kinds(entry, kb) for entry in kb.entries()}
         self._unpublished = {entry.id: unpublished_kinds(entry) for entry in kb.entries()}
         self._covers = {
@@ -546,8 +555,7 @@ class Engine:
                     reason="not published", best=top, signals=signals, outcome="gap",
                 )  # fmt: skip
         reply = self.entry_answer(top, lang)
-        other_year = not self._years(text, lang) <= self._known_years | self._reply_years(top, lang, reply)
-        if decision != "decline" and mode == "hybrid" and other_year:
+        if decision != "decline" and mode == "hybrid" and self._other_year(text, lang, top, reply):
             decision, reason = "decline", "asks about another year"
         uncovered = self._uncovered(text, lang, top) if mode == "hybrid" else frozenset()
         if decision != "decline" and uncovered:
@@ -597,13 +605,20 @@ class Engine:
             text, lang, entry_id
         ):
             return True
-        reply = self.entry_answer(entry_id, lang)
-        return not self._years(text, lang) <= self._known_years | self._reply_years(entry_id, lang, reply)
+        return self._other_year(text, lang, entry_id, self.entry_answer(entry_id, lang))
 
-    def _reply_years(self, entry_id: str, lang: Lang, reply: str) -> set[int]:
-        """The years written in ``reply``, the answer text of ``entry_id`` in ``lang``."""
+    def _other_year(self, text: str, lang: Lang, entry_id: str, reply: str) -> bool:
+        """True when the question asks about a year ``reply`` (the answer of ``entry_id``) does not speak
+        of. A question asking when something happened in a year needs that year as a date of the reply:
+        the ends of a span ("2014–2022 in total") do not say when the 2022 summit was."""
+        asked = self._years(text, lang) - self._known_years
+        if not asked:
+            return False
+        if "when" in asked_kinds(text, lang):
+            found = self._answer_dated_years.get((entry_id, lang))
+            return not asked <= (found if found is not None else years_in(reply, spans=False))
         found = self._answer_years.get((entry_id, lang))
-        return found if found is not None else years_in(reply)
+        return not asked <= (found if found is not None else years_in(reply))
 
     def _years(self, text: str, lang: Lang) -> set[int]:
         """The years a question asks about: written ones, and ones named relative to the event's

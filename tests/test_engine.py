@@ -272,6 +272,21 @@ def test_next_year_is_another_year(engine: Engine, question: str) -> None:
 
 
 @pytest.mark.parametrize(
+    "question", ["งานปี 2022 จัดวันที่เท่าไหร่", "When was the 2022 summit held?", "2022年峰会是几号开的"]
+)
+def test_a_span_of_years_gives_no_date_in_it(engine: Engine, question: str) -> None:
+    """The 2014–2022 totals end in 2022 but say nothing of when the 2022 summit was."""
+    answer = engine.ask(question)
+    assert answer.outcome != "answer"
+
+
+def test_a_year_written_as_a_date_still_answers(engine: Engine) -> None:
+    answer = engine.ask("When was the first Wuzhen Summit held, in 2014?")
+    assert answer.outcome == "answer"
+    assert "2014" in answer.text
+
+
+@pytest.mark.parametrize(
     ("question", "outcome"),
     [
         ("where can I park my car at the convention center?", "decline"),
