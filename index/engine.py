@@ -22,7 +22,7 @@ from typing import Literal
 
 import numpy as np
 
-from index.composer import decline_text, entry_text, entry_title, phrase
+from index.composer import NameGlosses, answer_text, decline_text, entry_text, entry_title, phrase
 from index.embedders import Embedder, create_embedder
 from index.followup import Topic, read_followup
 from index.fusion import add_ranking, best_per_entry, reciprocal_rank_fusion
@@ -251,8 +251,11 @@ class Engine:
             for other in item.related:
                 self._related[item.id].add(other)
                 self._related[other].add(item.id)
-        self._answers = {(entry.id, lg): entry_text(entry, kb, lg) for entry in kb.entries() for lg in LANGS}
-        """Each entry's answer text per language, composed once."""
+        self.glosses = NameGlosses(kb)
+        self._answers = {
+            (entry.id, lg): answer_text(entry, kb, lg, self.glosses) for entry in kb.entries() for lg in LANGS
+        }
+        """Each entry's answer text per language (names glossed in Latin letters in Thai), composed once."""
         self._answer_years = {key: years_in(text) for key, text in self._answers.items()}
         self._stated = {entry.id: stated_kinds(entry, kb) for entry in kb.entries()}
         self._unpublished = {entry.id: unpublished_kinds(entry) for entry in kb.entries()}
@@ -319,7 +322,9 @@ class Engine:
     def entry_answer(self, entry_id: str, lang: Lang) -> str:
         """The answer text of one entry in ``lang`` (what a suggestion button or a card shows)."""
         found = self._answers.get((entry_id, lang))
-        return found if found is not None else entry_text(self.kb.by_id[entry_id], self.kb, lang)
+        return (
+            found if found is not None else answer_text(self.kb.by_id[entry_id], self.kb, lang, self.glosses)
+        )
 
     # -- query pipeline ---------------------------------------------------------------------------
 
