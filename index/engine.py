@@ -33,6 +33,8 @@ from index.kinds import (
     opposite_pole,
     pattern_words,
     poles,
+    price_subjects,
+    priced_subjects,
     relative_years,
     stated_kinds,
     uncovered_kinds,
@@ -259,6 +261,8 @@ class Engine:
         self._answer_years = {key: years_in(text) for key, text in self._answers.items()}
         self._stated = {entry.id: stated_kinds(entry, kb) for entry in kb.entries()}
         self._unpublished = {entry.id: unpublished_kinds(entry) for entry in kb.entries()}
+        self._priced = {entry.id: priced_subjects(entry, kb) for entry in kb.entries()}
+        """What each entry gives a price of (a route's fare, the scenic area's tickets)."""
         self._covers = {
             entry.id: frozenset().union(*(uncovered_kinds(entry_text(entry, kb, lg), lg) for lg in LANGS))
             for entry in kb.entries()
@@ -556,6 +560,9 @@ class Engine:
         uncovered = self._uncovered(text, lang, top) if mode == "hybrid" else frozenset()
         if decision != "decline" and uncovered:
             decision, reason = "decline", f"not covered: {', '.join(sorted(uncovered))}"
+        unpriced = self._unpriced(text, lang, top) if mode == "hybrid" else frozenset()
+        if decision != "decline" and unpriced:
+            decision, reason = "decline", f"no price for: {', '.join(sorted(unpriced))}"
         near = self._near(ranked)
         if decision == "clarify" and len(near) > 0:
             answer = self._decline(question, lang, near, score, reason)
@@ -597,8 +604,10 @@ class Engine:
         """True when ``entry_id`` can never be the answer to ``question`` whatever the evidence: it only
         says the asked fact is not published, or the question asks about another year."""
         text = self.spelling.correct(question[:QUERY_LIMIT])
-        if is_gap(asked_kinds(text, lang), self._unpublished[entry_id]) or self._uncovered(
-            text, lang, entry_id
+        if (
+            is_gap(asked_kinds(text, lang), self._unpublished[entry_id])
+            or self._uncovered(text, lang, entry_id)
+            or self._unpriced(text, lang, entry_id)
         ):
             return True
         reply = self.entry_answer(entry_id, lang)
@@ -625,6 +634,20 @@ class Engine:
         parts = clauses(text)
         asked = [clause for clause, asking in parts if asking] or [clause for clause, _ in parts]
         return frozenset().union(*(uncovered_kinds(c, lang) for c in asked)) & uncovered
+
+    def _unpriced(self, text: str, lang: Lang, entry_id: str) -> frozenset[str]:
+        """What a price question asks the price of when the entry gives the price of none of it
+        ("how much are hotels in Xizha" to the scenic area's card, which prices only its tickets). As
+        for uncovered kinds, only the clauses that ask count: "when does it end? I'll book my flight"
+        asks no price."""
+        if "price" not in asked_kinds(text, lang) or not price_subjects(text, lang):
+            return frozenset()
+        parts = clauses(text)
+        asking = [clause for clause, asks in parts if asks] or [clause for clause, _ in parts]
+        if not any("price" in asked_kinds(clause, lang) for clause in asking):
+            return frozenset()
+        subjects = frozenset().union(*(price_subjects(clause, lang) for clause in asking))
+        return subjects if subjects and not subjects & self._priced[entry_id] else frozenset()
 
     def _near(self, ranked: _Ranked) -> list[str]:
         """Up to :data:`SUGGESTIONS` leading entries, one per linked group (an FAQ and its venue card
