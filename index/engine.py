@@ -46,7 +46,7 @@ from index.lexical import LexicalIndex, TokenCache
 from index.names import NameMatcher
 from index.numerals import event_days
 from index.passages import build_passages, name_pairs
-from index.people import PeopleIndex
+from index.people import PeopleIndex, unknown_names
 from index.smalltalk import small_talk
 from index.spelling import SpellFixer
 from index.textproc import QUERY_LIMIT, normalise
@@ -560,6 +560,12 @@ class Engine:
         uncovered = self._uncovered(text, lang, top) if mode == "hybrid" else frozenset()
         if decision != "decline" and uncovered:
             decision, reason = "decline", f"not covered: {', '.join(sorted(uncovered))}"
+        if decision != "decline" and mode == "hybrid" and not ranked.people:
+            # A question naming a person the knowledge never mentions ("did Sam Altman speak?") is not
+            # answered by a session that merely looks close.
+            strangers = unknown_names(question, self.spelling.knows)
+            if strangers:
+                decision, reason = "decline", f"unknown person: {', '.join(strangers)}"
         unpriced = self._unpriced(text, lang, top) if mode == "hybrid" else frozenset()
         if decision != "decline" and unpriced:
             decision, reason = "decline", f"no price for: {', '.join(sorted(unpriced))}"

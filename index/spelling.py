@@ -51,6 +51,11 @@ class SpellFixer:
         best = process.extractOne(word, same_start, scorer=fuzz.ratio, score_cutoff=cutoff)
         return best[0] if best else word
 
+    def knows(self, word: str) -> bool:
+        """True when ``word`` (lower case) is a word the knowledge or the question patterns use, or a
+        misspelling of one."""
+        return word in self.vocabulary or self._fix(word) != word
+
     def correct(self, text: str) -> str:
         """``text`` with chat shorthand written out ("pls", "govt", "咋"; see :mod:`index.shorthand`) and
         misspelt Latin words replaced; unchanged when nothing needed either."""
