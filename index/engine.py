@@ -37,6 +37,7 @@ from index.kinds import (
     priced_subjects,
     relative_years,
     stated_kinds,
+    without_this_year,
     uncovered_kinds,
     unpublished_kinds,
 )
@@ -353,9 +354,12 @@ class Engine:
         searched = self._searched_texts(questions, langs, topics)
         event = self.kb.event
         texts = [
-            without_year(
-                event_days(self.spelling.correct(q[:QUERY_LIMIT]), lang, event.start_date, event.end_date),
-                event.start_date.year,
+            without_this_year(
+                without_year(
+                    event_days(self.spelling.correct(q[:QUERY_LIMIT]), lang, event.start_date, event.end_date),
+                    event.start_date.year,
+                ),
+                lang,
             )
             for q, lang in zip(searched, langs, strict=True)
         ]

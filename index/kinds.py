@@ -108,6 +108,16 @@ def relative_years(question: str, lang: Lang, year: int) -> set[int]:
     return {year + offset for offset, pattern in _joined("relative_years", lang) if pattern.search(text)}
 
 
+def without_this_year(question: str, lang: Lang) -> str:
+    """``question`` without the words naming the event's own year ("this year", "今年", "ปีนี้"; offset
+    0 in ``relative_years``): every entry is about it, so they say nothing about which one is meant."""
+    for offset, pattern in _joined("relative_years", lang):
+        if offset == 0:
+            stripped = " ".join(pattern.sub(" ", _spaced(question)).split())
+            return stripped if any(ch.isalpha() for ch in stripped) else question
+    return question
+
+
 def uncovered_kinds(question: str, lang: Lang) -> frozenset[str]:
     """Kinds of thing the question asks for that no entry states (booking, registration, a fee to
     attend, a dress code, facilities on site); see ``uncovered`` in ``kinds.yaml``."""
