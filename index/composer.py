@@ -240,7 +240,11 @@ class NameGlosses:
                 thai, latin = person.name.get("th").strip(), person.name.en.strip()
                 if not _THAI.search(thai) or _THAI.search(latin) or not latin.isascii():
                     continue
-                forms = {latin.casefold(), *(a.casefold() for a in person.aliases.get("en") if a.isascii())}
+                # Aliases that share a word with the name ("Wu Yongming" for "Eddie Wu Yongming"), not
+                # an employer's name ("IBM"), which may stand near the name without glossing it.
+                words = set(latin.casefold().split())
+                aliases = [a.casefold() for a in person.aliases.get("en") if a.isascii()]
+                forms = {latin.casefold(), *(a for a in aliases if words & set(a.split()))}
                 known = found.get(thai)
                 found[thai] = (latin, forms | (known[1] if known else frozenset()))
         # Longest names first, so that a name inside a longer one ("โรบิน หลี่" in "โรบิน หลี่ เหยียนหง")

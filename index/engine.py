@@ -356,7 +356,9 @@ class Engine:
         texts = [
             without_this_year(
                 without_year(
-                    event_days(self.spelling.correct(q[:QUERY_LIMIT]), lang, event.start_date, event.end_date),
+                    event_days(
+                        self.spelling.correct(q[:QUERY_LIMIT]), lang, event.start_date, event.end_date
+                    ),
                     event.start_date.year,
                 ),
                 lang,
@@ -550,7 +552,11 @@ class Engine:
             decision, probability = model.decide(signals)
             score = probability
             reason = f"{decision}: p={probability:.2f}"
-            if decision != "decline" and is_gap(asked, self._unpublished[top]):
+            if (
+                decision != "decline"
+                and is_gap(asked, self._unpublished[top])
+                and not self._unpriced(text, lang, top)
+            ):
                 # The entry says the asked fact is not published: its text helps, but it is no answer.
                 text_out = self.entry_answer(top, lang)
                 return Answer(
