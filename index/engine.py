@@ -37,9 +37,9 @@ from index.kinds import (
     priced_subjects,
     relative_years,
     stated_kinds,
-    without_this_year,
     uncovered_kinds,
     unpublished_kinds,
+    without_this_year,
 )
 from index.knowledge import KnowledgeBase, load_knowledge
 from index.language import detect_language
