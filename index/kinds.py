@@ -102,10 +102,14 @@ def _joined(section: str, lang: Lang) -> tuple[tuple, ...]:
 
 
 def relative_years(question: str, lang: Lang, year: int) -> set[int]:
-    """Years the question names relative to ``year`` ("next year" -> year + 1); see ``relative_years``
-    in ``kinds.yaml``."""
+    """Other years the question names relative to ``year`` ("next year" -> year + 1); see
+    ``relative_years`` in ``kinds.yaml`` (offset 0, "this year", is the event's own and left out)."""
     text = _spaced(question)
-    return {year + offset for offset, pattern in _joined("relative_years", lang) if pattern.search(text)}
+    return {
+        year + offset
+        for offset, pattern in _joined("relative_years", lang)
+        if offset and pattern.search(text)
+    }
 
 
 def without_this_year(question: str, lang: Lang) -> str:

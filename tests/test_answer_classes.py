@@ -118,3 +118,13 @@ def test_words_naming_this_year_are_left_out() -> None:
     assert without_this_year("งาน WIC ปีนี้ที่อูเจิ้น อยู่มณฑลไหน", "th") == "งาน wic ที่อูเจิ้น อยู่มณฑลไหน"
     assert without_this_year("what's the theme this year", "en") == "what's the theme"
     assert without_this_year("今年", "zh") == "今年"  # nothing else left: kept as it was
+
+
+@pytest.mark.parametrize(
+    ("written", "normalised"),
+    [("哪一年", "哪一年"), ("同一天", "同一天"), ("这一天", "这一天"), ("一天", "1天"), ("第一届", "第1届")],
+)
+def test_yi_picking_one_thing_out_is_not_a_count(written: str, normalised: str) -> None:
+    from index.textproc import normalise
+
+    assert normalise(written) == normalised
