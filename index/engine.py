@@ -555,7 +555,7 @@ class Engine:
             if (
                 decision != "decline"
                 and is_gap(asked, self._unpublished[top])
-                and not self._unpriced(text, lang, top)
+                and not self._unpriced(self.spelling.correct(question[:QUERY_LIMIT]), lang, top)
             ):
                 # The entry says the asked fact is not published: its text helps, but it is no answer.
                 text_out = self.entry_answer(top, lang)
@@ -576,7 +576,10 @@ class Engine:
             strangers = unknown_names(question, self.spelling.knows)
             if strangers:
                 decision, reason = "decline", f"unknown person: {', '.join(strangers)}"
-        unpriced = self._unpriced(text, lang, top) if mode == "hybrid" else frozenset()
+        # What the user wrote, not a follow-up read with its topic ("what about a taxi?" after "how much
+        # is the bus?" asks about the taxi route, not its fare).
+        asked_text = self.spelling.correct(question[:QUERY_LIMIT])
+        unpriced = self._unpriced(asked_text, lang, top) if mode == "hybrid" else frozenset()
         if decision != "decline" and unpriced:
             decision, reason = "decline", f"no price for: {', '.join(sorted(unpriced))}"
         near = self._near(ranked)
