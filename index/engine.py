@@ -556,8 +556,11 @@ class Engine:
                 decision != "decline"
                 and is_gap(asked, self._unpublished[top])
                 and not self._unpriced(self.spelling.correct(question[:QUERY_LIMIT]), lang, top)
+                and not self._uncovered(text, lang, top)
             ):
                 # The entry says the asked fact is not published: its text helps, but it is no answer.
+                # A question asking for something no entry states (parking, a hotel's price) is
+                # declined below instead.
                 text_out = self.entry_answer(top, lang)
                 return Answer(
                     question, lang, False, text_out, [top], round(score, 4),

@@ -87,6 +87,16 @@ def test_price_subjects_of_questions() -> None:
     assert price_subjects("when does it start", "en") == frozenset()
 
 
+@pytest.mark.parametrize(
+    "question", ["ค่าแท็กซี่จากสถานีไปอูเจิ้นเท่าไหร่", "โรงแรมคืนละเท่าไหร่คะ", "西栅的酒店一晚多少钱"]
+)
+def test_thai_and_chinese_price_questions_ask_a_price(question: str) -> None:
+    from index.kinds import asked_kinds
+
+    lang = "zh" if question[0] == "西" else "th"
+    assert "price" in asked_kinds(question, lang)
+
+
 def test_entries_price_only_what_stands_with_an_amount(kb) -> None:
     # The scenic area's card names hotels, but prices only its tickets and the free electric cart.
     assert "hotel" not in priced_subjects(kb.by_id["xizha-scenic-area"], kb)
