@@ -7,6 +7,7 @@ unpublished, never filled in. Output is plain text; the Telegram layer escapes i
 from __future__ import annotations
 
 import datetime as dt
+import re
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -216,6 +217,73 @@ def entry_text(entry: Entry, kb: KnowledgeBase, lang: Lang) -> str:
         case FaqEntry():
             return _with_approximate(entry.answer.get(lang), entry, lang)
     raise TypeError(f"not a knowledge entry: {entry!r}")
+
+
+GLOSS_NEAR = 60
+"""Characters either side of a Thai name within which its Latin form already counts as given."""
+GLOSS_LANGS: frozenset[Lang] = frozenset({"th"})
+"""Languages whose replies give the Latin form of a name after its first mention: Thai transliterates
+Chinese and foreign names in several ways, so a reader who writes the name otherwise can match it."""
+_THAI = re.compile(r"[\u0e00-\u0e7f]")
+
+
+class NameGlosses:
+    """Adds the Latin form of each person or organisation the knowledge names after its first mention
+    in a Thai reply: "หลี่ ซูเหลย (Li Shulei)". Names come from session speakers and entries' ``people``
+    (their Thai name and English name; aliases are left out, since "Alibaba" is no gloss for its CEO).
+    Nothing is added where the Latin form (or a Latin alias) already stands near the Thai name."""
+
+    def __init__(self, kb: KnowledgeBase) -> None:
+        found: dict[str, tuple[str, frozenset[str]]] = {}
+        for entry in kb.entries():
+            for person in [*(entry.speakers if isinstance(entry, Session) else ()), *entry.people]:
+                thai, latin = person.name.get("th").strip(), person.name.en.strip()
+                if not _THAI.search(thai) or _THAI.search(latin) or not latin.isascii():
+                    continue
+                # Aliases that share a word with the name ("Wu Yongming" for "Eddie Wu Yongming"), not
+                # an employer's name ("IBM"), which may stand near the name without glossing it.
+                words = set(latin.casefold().split())
+                aliases = [a.casefold() for a in person.aliases.get("en") if a.isascii()]
+                forms = {latin.casefold(), *(a for a in aliases if words & set(a.split()))}
+                known = found.get(thai)
+                found[thai] = (latin, forms | (known[1] if known else frozenset()))
+        # Longest names first, so that a name inside a longer one ("โรบิน หลี่" in "โรบิน หลี่ เหยียนหง")
+        # is not glossed on its own.
+        self._names = [
+            (re.compile(r"\s*".join(re.escape(part) for part in thai.split())), latin, forms)
+            for thai, (latin, forms) in sorted(found.items(), key=lambda item: -len(item[0]))
+        ]
+
+    def apply(self, text: str, lang: Lang) -> str:
+        """``text`` with Latin forms added after the first mention of each name, for a gloss language."""
+        if lang not in GLOSS_LANGS or not _THAI.search(text):
+            return text
+        taken: list[tuple[int, int]] = []
+        inserts: list[tuple[int, str]] = []
+        for pattern, latin, forms in self._names:
+            for match in pattern.finditer(text):
+                start, end = match.span()
+                if any(s < end and start < e for s, e in taken):
+                    continue  # part of a longer name already handled
+                taken.append((start, end))
+                near = text[max(0, start - GLOSS_NEAR) : end + GLOSS_NEAR].casefold()
+                if any(form in near for form in forms):
+                    break
+                if text.startswith(" (", end):  # a role in brackets follows: "(Li Shulei, role)"
+                    inserts.append((end + 2, f"{latin}, "))
+                else:
+                    inserts.append((end, f" ({latin})"))
+                break
+        for position, gloss in sorted(inserts, reverse=True):
+            text = text[:position] + gloss + text[position:]
+        return text
+
+
+def answer_text(entry: Entry, kb: KnowledgeBase, lang: Lang, glosses: NameGlosses | None = None) -> str:
+    """What a person asking in ``lang`` is answered with: the entry's text (:func:`entry_text`), with
+    the Latin form of the names it mentions in a Thai reply (see :class:`NameGlosses`)."""
+    text = entry_text(entry, kb, lang)
+    return (glosses or NameGlosses(kb)).apply(text, lang) if lang in GLOSS_LANGS else text
 
 
 def decline_text(lang: Lang, *, empty: bool = False) -> str:

@@ -22,7 +22,7 @@ from typing import Literal
 
 import numpy as np
 
-from index.composer import decline_text, entry_text, entry_title, phrase
+from index.composer import NameGlosses, answer_text, decline_text, entry_text, entry_title, phrase
 from index.embedders import Embedder, create_embedder
 from index.followup import Topic, read_followup
 from index.fusion import add_ranking, best_per_entry, reciprocal_rank_fusion
@@ -33,10 +33,13 @@ from index.kinds import (
     opposite_pole,
     pattern_words,
     poles,
+    price_subjects,
+    priced_subjects,
     relative_years,
     stated_kinds,
     uncovered_kinds,
     unpublished_kinds,
+    without_this_year,
 )
 from index.knowledge import KnowledgeBase, load_knowledge
 from index.language import detect_language
@@ -44,7 +47,7 @@ from index.lexical import LexicalIndex, TokenCache
 from index.names import NameMatcher
 from index.numerals import event_days
 from index.passages import build_passages, name_pairs
-from index.people import PeopleIndex
+from index.people import PeopleIndex, unknown_names
 from index.smalltalk import small_talk
 from index.spelling import SpellFixer
 from index.textproc import QUERY_LIMIT, normalise
@@ -259,12 +262,17 @@ class Engine:
             for other in item.related:
                 self._related[item.id].add(other)
                 self._related[other].add(item.id)
-        self._answers = {(entry.id, lg): entry_text(entry, kb, lg) for entry in kb.entries() for lg in LANGS}
-        """Each entry's answer text per language, composed once."""
+        self.glosses = NameGlosses(kb)
+        self._answers = {
+            (entry.id, lg): answer_text(entry, kb, lg, self.glosses) for entry in kb.entries() for lg in LANGS
+        }
+        """Each entry's answer text per language (names glossed in Latin letters in Thai), composed once."""
         self._answer_years = {key: years_in(text) for key, text in self._answers.items()}
         self._answer_dated_years = {key: years_in(text, spans=False) for key, text in self._answers.items()}
         self._stated = {entry.id: stated_kinds(entry, kb) for entry in kb.entries()}
         self._unpublished = {entry.id: unpublished_kinds(entry) for entry in kb.entries()}
+        self._priced = {entry.id: priced_subjects(entry, kb) for entry in kb.entries()}
+        """What each entry gives a price of (a route's fare, the scenic area's tickets)."""
         self._covers = {
             entry.id: frozenset().union(*(uncovered_kinds(entry_text(entry, kb, lg), lg) for lg in LANGS))
             for entry in kb.entries()
@@ -328,7 +336,9 @@ class Engine:
     def entry_answer(self, entry_id: str, lang: Lang) -> str:
         """The answer text of one entry in ``lang`` (what a suggestion button or a card shows)."""
         found = self._answers.get((entry_id, lang))
-        return found if found is not None else entry_text(self.kb.by_id[entry_id], self.kb, lang)
+        return (
+            found if found is not None else answer_text(self.kb.by_id[entry_id], self.kb, lang, self.glosses)
+        )
 
     # -- query pipeline ---------------------------------------------------------------------------
 
@@ -353,9 +363,14 @@ class Engine:
         searched = self._searched_texts(questions, langs, topics)
         event = self.kb.event
         texts = [
-            without_year(
-                event_days(self.spelling.correct(q[:QUERY_LIMIT]), lang, event.start_date, event.end_date),
-                event.start_date.year,
+            without_this_year(
+                without_year(
+                    event_days(
+                        self.spelling.correct(q[:QUERY_LIMIT]), lang, event.start_date, event.end_date
+                    ),
+                    event.start_date.year,
+                ),
+                lang,
             )
             for q, lang in zip(searched, langs, strict=True)
         ]
@@ -547,8 +562,15 @@ class Engine:
             decision, probability = model.decide(signals)
             score = probability
             reason = f"{decision}: p={probability:.2f}"
-            if decision != "decline" and is_gap(asked, self._unpublished[top]):
+            if (
+                decision != "decline"
+                and is_gap(asked, self._unpublished[top])
+                and not self._unpriced(self.spelling.correct(question[:QUERY_LIMIT]), lang, top)
+                and not self._uncovered(text, lang, top)
+            ):
                 # The entry says the asked fact is not published: its text helps, but it is no answer.
+                # A question asking for something no entry states (parking, a hotel's price) is
+                # declined below instead.
                 text_out = self.entry_answer(top, lang)
                 return Answer(
                     question, lang, False, text_out, [top], round(score, 4),
@@ -560,6 +582,18 @@ class Engine:
         uncovered = self._uncovered(text, lang, top) if mode == "hybrid" else frozenset()
         if decision != "decline" and uncovered:
             decision, reason = "decline", f"not covered: {', '.join(sorted(uncovered))}"
+        if decision != "decline" and mode == "hybrid" and not ranked.people:
+            # A question naming a person the knowledge never mentions ("did Sam Altman speak?") is not
+            # answered by a session that merely looks close.
+            strangers = unknown_names(question, self.spelling.knows)
+            if strangers:
+                decision, reason = "decline", f"unknown person: {', '.join(strangers)}"
+        # What the user wrote, not a follow-up read with its topic ("what about a taxi?" after "how much
+        # is the bus?" asks about the taxi route, not its fare).
+        asked_text = self.spelling.correct(question[:QUERY_LIMIT])
+        unpriced = self._unpriced(asked_text, lang, top) if mode == "hybrid" else frozenset()
+        if decision != "decline" and unpriced:
+            decision, reason = "decline", f"no price for: {', '.join(sorted(unpriced))}"
         near = self._near(ranked)
         if decision == "clarify" and len(near) > 0:
             answer = self._decline(question, lang, near, score, reason)
@@ -601,8 +635,10 @@ class Engine:
         """True when ``entry_id`` can never be the answer to ``question`` whatever the evidence: it only
         says the asked fact is not published, or the question asks about another year."""
         text = self.spelling.correct(question[:QUERY_LIMIT])
-        if is_gap(asked_kinds(text, lang), self._unpublished[entry_id]) or self._uncovered(
-            text, lang, entry_id
+        if (
+            is_gap(asked_kinds(text, lang), self._unpublished[entry_id])
+            or self._uncovered(text, lang, entry_id)
+            or self._unpriced(text, lang, entry_id)
         ):
             return True
         return self._other_year(text, lang, entry_id, self.entry_answer(entry_id, lang))
@@ -636,6 +672,20 @@ class Engine:
         parts = clauses(text)
         asked = [clause for clause, asking in parts if asking] or [clause for clause, _ in parts]
         return frozenset().union(*(uncovered_kinds(c, lang) for c in asked)) & uncovered
+
+    def _unpriced(self, text: str, lang: Lang, entry_id: str) -> frozenset[str]:
+        """What a price question asks the price of when the entry gives the price of none of it
+        ("how much are hotels in Xizha" to the scenic area's card, which prices only its tickets). As
+        for uncovered kinds, only the clauses that ask count: "when does it end? I'll book my flight"
+        asks no price."""
+        if "price" not in asked_kinds(text, lang) or not price_subjects(text, lang):
+            return frozenset()
+        parts = clauses(text)
+        asking = [clause for clause, asks in parts if asks] or [clause for clause, _ in parts]
+        if not any("price" in asked_kinds(clause, lang) for clause in asking):
+            return frozenset()
+        subjects = frozenset().union(*(price_subjects(clause, lang) for clause in asking))
+        return subjects if subjects and not subjects & self._priced[entry_id] else frozenset()
 
     def _near(self, ranked: _Ranked) -> list[str]:
         """Up to :data:`SUGGESTIONS` leading entries, one per linked group (an FAQ and its venue card

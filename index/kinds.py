@@ -90,6 +90,7 @@ def _joined(section: str, lang: Lang) -> tuple[tuple, ...]:
         "uncovered": _uncovered,
         "poles": _poles,
         "relative_years": _relative_years,
+        "priced": _priced,
     }[section]()
     langs = (lang,) if lang == "en" else (lang, "en")
     joined = []
@@ -101,10 +102,24 @@ def _joined(section: str, lang: Lang) -> tuple[tuple, ...]:
 
 
 def relative_years(question: str, lang: Lang, year: int) -> set[int]:
-    """Years the question names relative to ``year`` ("next year" -> year + 1); see ``relative_years``
-    in ``kinds.yaml``."""
+    """Other years the question names relative to ``year`` ("next year" -> year + 1); see
+    ``relative_years`` in ``kinds.yaml`` (offset 0, "this year", is the event's own and left out)."""
     text = _spaced(question)
-    return {year + offset for offset, pattern in _joined("relative_years", lang) if pattern.search(text)}
+    return {
+        year + offset
+        for offset, pattern in _joined("relative_years", lang)
+        if offset and pattern.search(text)
+    }
+
+
+def without_this_year(question: str, lang: Lang) -> str:
+    """``question`` without the words naming the event's own year ("this year", "今年", "ปีนี้"; offset
+    0 in ``relative_years``): every entry is about it, so they say nothing about which one is meant."""
+    for offset, pattern in _joined("relative_years", lang):
+        if offset == 0:
+            stripped = " ".join(pattern.sub(" ", _spaced(question)).split())
+            return stripped if any(ch.isalpha() for ch in stripped) else question
+    return question
 
 
 def uncovered_kinds(question: str, lang: Lang) -> frozenset[str]:
@@ -132,6 +147,45 @@ def poles(text: str, lang: Lang) -> frozenset[str]:
 def opposite_pole(question: frozenset[str], entry: frozenset[str]) -> bool:
     """True when the question asks about one end (start or end) and the entry speaks only of the other."""
     return len(question) == 1 and bool(entry) and not (entry & question)
+
+
+@cache
+def _priced() -> dict[str, dict[str, list[re.Pattern[str]]]]:
+    raw = yaml.safe_load(KINDS_FILE.read_text(encoding="utf-8")).get("priced") or {}
+    return {
+        subject: {lang: [re.compile(p) for p in pats] for lang, pats in by_lang.items()}
+        for subject, by_lang in raw.items()
+    }
+
+
+def price_subjects(text: str, lang: Lang) -> frozenset[str]:
+    """What ``text`` names that a price may be asked of (a hotel, a taxi, a meal); see ``priced`` in
+    ``kinds.yaml``."""
+    text = _spaced(text)
+    return frozenset(subject for subject, pattern in _joined("priced", lang) if pattern.search(text))
+
+
+_MONEY = re.compile(r"¥\s*\d|\d\s*(yuan|cny|rmb)\b|\b(cny|rmb)\s*\d", re.IGNORECASE)
+_FREE = re.compile(r"\bfree\b", re.IGNORECASE)
+_PRICE_SENTENCE = re.compile(r"(?<=[.;!?])\s+|\n\n+")
+FREE_NEAR = 2
+"""Words either side of "free" a subject must stand within to be what is free ("the free electric
+cart", "ride the cart for free"; not the hotels whose guests ride it)."""
+
+
+def priced_subjects(entry: Entry, kb: KnowledgeBase) -> frozenset[str]:
+    """What the entry's English answer gives a price of: subjects named in a sentence with an amount of
+    money, or next to "free"; for a route with a cost, its way of travelling (see ``priced``)."""
+    found: set[str] = set()
+    text = entry_text(entry, kb, "en")
+    for sentence in _PRICE_SENTENCE.split(text):
+        if _MONEY.search(sentence):
+            found |= price_subjects(sentence, "en")
+        for free in _FREE.finditer(sentence):
+            words_before = sentence[: free.start()].split()[-FREE_NEAR:]
+            words_after = sentence[free.end() :].split()[:FREE_NEAR]
+            found |= price_subjects(" ".join([*words_before, *words_after]), "en")
+    return frozenset(found)
 
 
 def asked_kinds(question: str, lang: Lang) -> frozenset[str]:

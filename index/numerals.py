@@ -70,6 +70,8 @@ _COUNTERS = (
     "座",
 )
 """Words after which a lone digit character is a number (``八号``, ``三天``, ``五公里``)."""
+_PICKING = frozenset("哪这那同某唯统")
+"""Characters before which ``一`` picks one thing out ("哪一年", "这一天", "同一天") instead of counting."""
 _NOT_NUMBERS = ("十分", "千万", "万一", "万维网", "百度", "十足", "百姓", "万物", "百科", "万达", "一点")
 """Words that start like a number but are not one ("十分重要", "快一点"); ``十分钟`` is still 10 minutes."""
 
@@ -113,6 +115,8 @@ def _is_number(text: str, start: int, end: int) -> bool:
         return True
     if len(run) >= 2 and after.startswith("年"):
         return True  # a year written digit by digit: 二〇二三年
+    if run == "一" and text[start - 1 : start] in _PICKING:
+        return False  # "哪一年" is which year, "同一天" the same day: no count of one
     return len(run) == 1 and after.startswith(_COUNTERS)
 
 

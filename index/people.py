@@ -21,7 +21,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from functools import cache
 from importlib.util import find_spec
@@ -219,3 +219,26 @@ class PeopleIndex:
             for entry_id in self.entries[key]:
                 counts[entry_id] += 1
         return dict(counts)
+
+
+_CAPITALISED_PAIR = re.compile(
+    r"(?<![\w'’-])([A-Z][a-z]+(?:[-'’][A-Za-z][a-z]+)?)\s+([A-Z][a-z]+(?:[-'’][A-Za-z][a-z]+)?)(?![\w'’-])"
+)
+"""Two capitalised Latin words in a row ("Sam Altman", "Jack Ma"): how a name is written in a question."""
+DISTINCT_NAME = 5
+"""Letters from which one unknown word of a capitalised pair is taken for a name on its own."""
+
+
+def unknown_names(question: str, is_known: Callable[[str], bool]) -> list[str]:
+    """Capitalised pairs of Latin words in ``question`` whose words are unknown (``is_known`` is False
+    for the lower-case word): a person the knowledge never mentions ("did Sam Altman speak?").
+    Words the knowledge uses ("Robin", "Summit", "Xizha"), stopwords and question words never count, so
+    a known name, a title or a misspelt knowledge word is not taken for an unknown person."""
+    found = []
+    for match in _CAPITALISED_PAIR.finditer(question[:QUERY_LIMIT]):
+        unknown = [w for w in (w.casefold() for w in match.groups()) if not is_known(w)]
+        # Both words unknown, or one long enough to be a name of its own ("Jensen Huang": the knowledge
+        # has a Huang, but no Jensen); a short unknown word may be a misspelling ("Robin Lee").
+        if len(unknown) == 2 or any(len(w) >= DISTINCT_NAME for w in unknown):
+            found.append(match.group())
+    return found

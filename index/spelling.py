@@ -14,6 +14,7 @@ from collections.abc import Iterable
 
 from rapidfuzz import fuzz, process
 
+from index.shorthand import expand_shorthand
 from index.textproc import QUESTION_WORDS, normalise
 
 _WORD = re.compile(r"[a-z]+")
@@ -50,8 +51,14 @@ class SpellFixer:
         best = process.extractOne(word, same_start, scorer=fuzz.ratio, score_cutoff=cutoff)
         return best[0] if best else word
 
+    def knows(self, word: str) -> bool:
+        """True when ``word`` (lower case) is a word the knowledge or the question patterns use, or a
+        misspelling of one."""
+        return word in self.vocabulary or self._fix(word) != word
+
     def correct(self, text: str) -> str:
-        """``text`` with misspelt Latin words replaced; unchanged when nothing needed fixing."""
+        """``text`` with chat shorthand written out ("pls", "govt", "咋"; see :mod:`index.shorthand`) and
+        misspelt Latin words replaced; unchanged when nothing needed either."""
         folded = normalise(text)
-        fixed = _WORD.sub(lambda m: self._fix(m.group()), folded)
+        fixed = _WORD.sub(lambda m: self._fix(m.group()), expand_shorthand(folded))
         return text if fixed == folded else fixed

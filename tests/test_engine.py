@@ -336,3 +336,53 @@ def test_clauses_tell_asking_from_telling() -> None:
 )
 def test_near_domain_service_questions_are_declined(engine: Engine, question: str) -> None:
     assert engine.ask(question).outcome == "decline"
+
+
+# -- classes of questions: names in Thai replies, shorthand, unpriced things, unknown people, gaps ----
+
+
+def test_thai_reply_names_people_in_latin_letters_too(engine: Engine) -> None:
+    answer = engine.ask("ใครเป็นประธานการประชุมเต็มคณะ")
+    assert answer.answered
+    assert "Ren Xianliang" in answer.text
+    assert detect_language(answer.text, "en") == "th"
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["when r the dates of the conf pls", "wheres the intl conf this yr", "summit 咋去 from hangzhou"],
+)
+def test_chat_shorthand_is_understood(engine: Engine, question: str) -> None:
+    assert engine.ask(question).answered
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "how much is a room per night at the hotels near the venue?",
+        "乌镇西栅的民宿一晚多少钱",
+        "โรงแรมในซีจ้าคืนละเท่าไหร่คะ",
+        "how much does dinner cost in xizha",
+    ],
+)
+def test_price_of_something_no_entry_prices_is_declined(engine: Engine, question: str) -> None:
+    answer = engine.ask(question)
+    assert not answer.answered
+    assert answer.outcome == "decline"
+
+
+def test_price_the_knowledge_gives_is_still_answered(engine: Engine) -> None:
+    answer = engine.ask("how much is the high-speed train from Hangzhou East to Tongxiang?")
+    assert answer.answered and "21" in answer.text
+
+
+@pytest.mark.parametrize("question", ["is there a shuttle bus from my hotel?", "浦东机场有峰会的接驳车吗"])
+def test_entry_saying_a_service_is_unpublished_is_a_gap(engine: Engine, question: str) -> None:
+    answer = engine.ask(question)
+    assert not answer.answered
+    assert answer.outcome == "gap"
+
+
+def test_person_the_knowledge_never_mentions_is_declined(engine: Engine) -> None:
+    assert not engine.ask("Did Elon Musk give a talk at the summit?").answered
+    assert engine.ask("Did Robin Li speak at the summit?").answered

@@ -9,7 +9,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from bot.services.engine_holder import EngineHolder
-from index.composer import entry_text, format_day_label, route_text, same_places, venue_card
+from index.composer import answer_text, format_day_label, route_text, same_places, venue_card
 from index.knowledge import KnowledgeBase
 from index.schema import Session
 from index.types import Lang
@@ -81,9 +81,14 @@ class Catalogue:
         return session.date.isoformat() if session.date else self.UNDATED
 
     def entry(self, entry_id: str, lang: Lang) -> str | None:
-        """The full text of any entry (a session card, a venue card, an FAQ answer...)."""
+        """The full text of any entry (a session card, a venue card, an FAQ answer...), as the engine
+        answers with it (names glossed in Latin letters in Thai)."""
+        source = self._source
+        if isinstance(source, EngineHolder):
+            engine = source.current
+            return engine.entry_answer(entry_id, lang) if entry_id in engine.kb.by_id else None
         entry = self.kb.by_id.get(entry_id)
-        return entry_text(entry, self.kb, lang) if entry is not None else None
+        return answer_text(entry, self.kb, lang) if entry is not None else None
 
     def venue(self, entry_id: str, lang: Lang) -> VenueView | None:
         venue = self.kb.venue(entry_id)
