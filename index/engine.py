@@ -109,9 +109,11 @@ class _Ranked:
     dense: dict[str, float]
     names: dict[str, float]
     firsts: dict[str, str] = field(default_factory=dict)
+    """The first entry of each retriever's own ranking."""
     people: dict[str, int] = field(default_factory=dict)
     """Entries mentioning someone the question names."""
-    """The first entry of each retriever's own ranking."""
+    vector: np.ndarray | None = None
+    """The question's embedding (None without dense search)."""
 
 
 def passages_hash(passages: Sequence[Passage]) -> str:
@@ -177,19 +179,31 @@ def question_clause(text: str) -> str | None:
     ):  # a Chinese character says about two letters' worth
         return None
     sentences = [s.strip() for s in _SENTENCE_END.split(text) if s and s.strip()]
-    if len(sentences) < 2:
-        return None
-    asking = [s for s in sentences if _QUESTION_MARK.search(s)]
-    return (asking or sentences)[-1]
+    if len(sentences) >= 2:
+        asking = [s for s in sentences if _QUESTION_MARK.search(s)]
+        return (asking or sentences)[-1]
+    # One run-on sentence (Thai has no full stops): from its first asking clause on, when clauses that
+    # only tell come before it ("my boss asked me to book the trip, how many days is it").
+    parts = clauses(text)
+    first = next((i for i, (_, asking) in enumerate(parts) if asking), 0)
+    return " ".join(clause for clause, _ in parts[first:]) if first > 0 else None
 
 
+_INTRO_LATIN = (
+    r"(?:i'?d like to know|i would like to know|i want to know|i was wondering|can you tell me"
+    r"|could you tell me)"
+)
+_INTRO_OTHER = r"(?:想问|请问|想知道|想了解|想确认|อยากทราบ|อยากรู้|ขอทราบ|ขอถาม|สอบถาม|รบกวนถาม)"
 _CLAUSE_BREAK = re.compile(
     r"([?？]+)|[,，、;；.。!！\n]+|\s+(?:so|and|because|but|then|as)\s+|所以|因为|然后|好让|以便|จะได้|เพราะ|แล้วก็"
+    # A phrase that introduces the question ("I'd like to know", "想问", "อยากทราบว่า") starts a clause.
+    rf"|(?=\b{_INTRO_LATIN}\b)|(?={_INTRO_OTHER})"
 )
 _ASKING = re.compile(
     r"^(is|are|can|could|do|does|did|will|would|should|may|how|what|when|where|which|who|whom|whose|why)\b"
     r"|[吗吗呢么嘛]$|几|哪|什么|啥|怎么|怎样|如何|多少|是否|有没有|能不能|可不可以"
     r"|ไหม|มั้ย|มั๊ย|หรือเปล่า|หรือยัง|ไหน|อะไร|ยังไง|อย่างไร|กี่|เท่าไ[หร]|ใคร|เมื่อไ[หร]|ได้บ้าง|บ้าง"
+    rf"|^{_INTRO_LATIN}\b|^{_INTRO_OTHER}"
 )
 _THAI_END = re.compile(r"(ไหม|มั้ย|มั๊ย|หรือเปล่า|ไหน|อะไร|ยังไง|อย่างไร|บ้าง|ครับ|คะ|ค่ะ|นะ|เท่าไ[หร]่?)$")
 
@@ -285,6 +299,10 @@ class Engine:
             for lg in LANGS
         }
         """Which ends of the event (start, end) each entry's answer speaks of, per language."""
+        positions: dict[str, list[int]] = defaultdict(list)
+        for i, p in enumerate(self.passages):
+            positions[p.entry_id].append(i)
+        self._entry_positions = {entry_id: np.asarray(found) for entry_id, found in positions.items()}
         self._by_entry_lang: dict[tuple[str, Lang], list[int]] = defaultdict(list)
         for i, p in enumerate(self.passages):
             self._by_entry_lang[(p.entry_id, p.lang)].append(i)
@@ -468,7 +486,7 @@ class Engine:
                 rankings["people"] = [(e, float(people[e])) for e in order]
         firsts = {name: ranking[0][0] for name, ranking in rankings.items() if ranking and name != "people"}
         if len(rankings) == 1:
-            return _Ranked(next(iter(rankings.values())), dense, names, firsts, people)
+            return _Ranked(next(iter(rankings.values())), dense, names, firsts, people, vector)
         fused = self._fuse(text, lang, rankings, mode)
         if people and people.get(fused[0][0], 0) < max(people.values()):
             # A question naming people is about an entry that mentions them (all of them, when one
@@ -477,7 +495,7 @@ class Engine:
             i = next((i for i, (e, _) in enumerate(fused) if people.get(e, 0) == most), None)
             if i is not None:
                 fused = [fused[i], *fused[:i], *fused[i + 1 :]]
-        return _Ranked(fused, dense, names, firsts, people)
+        return _Ranked(fused, dense, names, firsts, people, vector)
 
     def _fuse(
         self, text: str, lang: Lang, rankings: dict[str, list[tuple[str, float]]], mode: Mode
@@ -514,7 +532,16 @@ class Engine:
         """The entry's own similarity, or that of an entry linked to it (an FAQ about getting around
         Xizha supports the Xizha venue card)."""
         linked = [ranked.dense.get(e, 0.0) for e in self._related.get(entry_id, ())]
-        return max([ranked.dense.get(entry_id, 0.0), *linked])
+        return max([self._dense_of(ranked, entry_id), *linked])
+
+    def _dense_of(self, ranked: _Ranked, entry_id: str) -> float:
+        """The entry's similarity to the question: from the dense hits, or computed over its passages
+        when another retriever (a named person, the keywords) ranked an entry the dense search did not
+        reach ("习近平来乌镇了吗" is closest in meaning to Wuzhen's location, not to the ceremony)."""
+        found = ranked.dense.get(entry_id)
+        if found is not None or ranked.vector is None:
+            return found or 0.0
+        return float(self.dense.similarities(ranked.vector, self._entry_positions[entry_id]).max())
 
     def _signals(self, text: str, lang: Lang, ranked: _Ranked, asked: frozenset[str]) -> Signals:
         """The evidence the answer decision weighs for the best entry (see :class:`index.gate.Signals`)."""

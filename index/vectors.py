@@ -232,6 +232,11 @@ class DenseIndex:
             for row_i, row_s in self.search_rows(query_vectors, k)
         ]
 
+    def similarities(self, query_vector: np.ndarray, positions: np.ndarray) -> np.ndarray:
+        """Cosine similarity of one query vector (``(dim,)``) to the passages at ``positions``."""
+        stored = self._index.reconstruct_batch(np.asarray(positions, dtype=np.int64))
+        return stored @ np.asarray(query_vector, dtype=np.float32)
+
     def search_rows(self, query_vectors: np.ndarray, k: int) -> list[tuple[list[int], list[float]]]:
         """:meth:`search` as plain lists: for each query, the passage positions and their scores."""
         queries = np.ascontiguousarray(query_vectors, dtype=np.float32)

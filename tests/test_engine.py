@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from index.engine import Engine
+from index.engine import Engine, question_clause
 from index.evaluation import evaluate, load_cases
 from index.language import detect_language
 
@@ -386,3 +386,66 @@ def test_entry_saying_a_service_is_unpublished_is_a_gap(engine: Engine, question
 def test_person_the_knowledge_never_mentions_is_declined(engine: Engine) -> None:
     assert not engine.ask("Did Elon Musk give a talk at the summit?").answered
     assert engine.ask("Did Robin Li speak at the summit?").answered
+
+
+@pytest.mark.parametrize(
+    "question", ["should i buy alibaba stock after the summit?", "腾讯股票现在能买吗", "ซื้อหุ้นเทนเซ็นต์ตอนนี้ดีไหม"]
+)
+def test_investment_advice_is_not_covered(engine: Engine, question: str) -> None:
+    answer = engine.ask(question)
+    assert answer.outcome == "decline"
+    assert answer.reason.startswith("not covered")
+
+
+def test_a_partner_honour_is_not_a_share(engine: Engine) -> None:
+    """หุ้นส่วน (partner) is not หุ้น (a share)."""
+    answer = engine.ask("หุ้นส่วนความร่วมมือดีเด่นในงานครบรอบ 10 ปีมีใครบ้าง")
+    assert answer.outcome == "answer"
+    assert "ITU" in answer.text
+
+
+@pytest.mark.parametrize(
+    ("text", "focus"),
+    [
+        (
+            "สวัสดีครับ ผมมาจากกรุงเทพ ไปร่วมงานครั้งแรก กำลังจะจองตั๋วเครื่องบินขากลับ อยากทราบว่างานปิดวันไหนครับ",
+            "อยากทราบว่างานปิดวันไหนครับ",
+        ),
+        (
+            "你好，我是第一次去乌镇参会的记者，公司让我自己订回程机票和酒店，还要安排采访时间，想问峰会几号结束",
+            "想问峰会几号结束",
+        ),
+        (
+            "my boss asked me to book the whole trip for our team of four, how many days is the conference",
+            "how many days is the conference",
+        ),
+    ],
+)
+def test_a_run_on_message_is_focused_on_its_question(text: str, focus: str) -> None:
+    assert question_clause(text) == focus
+
+
+def test_a_question_asking_from_the_start_needs_no_focus() -> None:
+    assert (
+        question_clause("How many Global Youth Leaders were selected, and from how many countries?") is None
+    )
+
+
+def test_a_booking_told_before_the_question_is_not_what_is_asked(engine: Engine) -> None:
+    answer = engine.ask("ผมกำลังจะจองตั๋วเครื่องบินขากลับ อยากทราบว่างานวันสุดท้ายคือวันไหนครับ")
+    assert answer.outcome == "answer"
+    assert "10" in answer.text
+
+
+@pytest.mark.parametrize(
+    "question", ["习近平来乌镇了吗", "did Daren Tang of WIPO actually travel to Wuzhen?"]
+)
+def test_a_named_person_entry_outside_the_dense_hits_keeps_its_similarity(
+    engine: Engine, question: str
+) -> None:
+    """The dense search finds Wuzhen's location first; the person's entry is weighed on its own
+    similarity, not on zero."""
+    answer = engine.ask(question)
+    assert answer.outcome == "answer"
+    assert answer.signals is not None and answer.signals.dense > 0.1
+    assert any(word in answer.text for word in ("视频", "video"))
