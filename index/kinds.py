@@ -89,6 +89,7 @@ def _joined(section: str, lang: Lang) -> tuple[tuple, ...]:
         "asked": lambda: {kind: _patterns()[0][kind] for kind in KINDS},
         "uncovered": _uncovered,
         "poles": _poles,
+        "pole_references": _pole_references,
         "relative_years": _relative_years,
         "priced": _priced,
     }[section]()
@@ -138,9 +139,19 @@ def _poles() -> dict[str, dict[str, list[re.Pattern[str]]]]:
     }
 
 
+@cache
+def _pole_references() -> dict[str, dict[str, list[re.Pattern[str]]]]:
+    raw = yaml.safe_load(KINDS_FILE.read_text(encoding="utf-8")).get("pole_references") or {}
+    return {"reference": {lang: [re.compile(p) for p in pats] for lang, pats in raw.items()}}
+
+
 def poles(text: str, lang: Lang) -> frozenset[str]:
-    """Which ends of an event (``start``, ``end``) ``text`` speaks of; see ``poles`` in ``kinds.yaml``."""
+    """Which ends of an event (``start``, ``end``) ``text`` speaks of; see ``poles`` in ``kinds.yaml``.
+    An end named only as a point in time for something else ("the press conference before the summit
+    opened", "开幕之前") does not count."""
     text = _spaced(text)
+    for _, reference in _joined("pole_references", lang):
+        text = reference.sub(" ", text)
     return frozenset(pole for pole, pattern in _joined("poles", lang) if pattern.search(text))
 
 

@@ -97,3 +97,19 @@ def test_kept_words_are_never_a_correction() -> None:
     fixer = SpellFixer(["companies showing at the expo"], keep=["snowing"])
     assert fixer.correct("companies shoing at the expo") == "companies showing at the expo"
     assert fixer.correct("is it snowing") == "is it snowing"
+
+
+@pytest.mark.parametrize(
+    ("text", "lang", "found"),
+    [
+        ("งานแถลงข่าวก่อนเริ่ม summit จัดที่ไหน", "th", set()),
+        ("峰会开幕之前的新闻发布会是在哪开的", "zh", set()),
+        ("what happened before the summit opened?", "en", set()),
+        ("峰会几号开幕", "zh", {"start"}),
+        ("is everything over by friday or does it end earlier?", "en", {"end"}),
+    ],
+)
+def test_an_end_named_as_the_time_of_something_else_is_not_asked(
+    text: str, lang: str, found: set[str]
+) -> None:
+    assert poles(text, lang) == found
