@@ -28,6 +28,7 @@ from index.gate import FEATURES, GateModel, Signals
 from index.types import LANGS
 
 WRONG_COST = 2.0
+OUT_OF_SCOPE_COST = 1.0
 DECLINE_TARGET = 0.92
 """Share of out-of-scope questions that must be declined in every language on the calibration sets: the
 product's target is 90%, and the margin keeps unseen sets above it (a cut-off chosen at exactly 90%
@@ -139,7 +140,8 @@ def _answered(observations: Sequence[Observation], p: np.ndarray, cutoffs: np.nd
 def choose_cutoff(observations: Sequence[Observation], p: np.ndarray) -> tuple[float, float]:
     """The answer cut-off: among those that decline at least ``DECLINE_TARGET`` of the out-of-scope
     questions in every language, the ones with the most right answers net of wrong ones (a wrong
-    answer costs ``WRONG_COST`` right ones); the median of those. When none declines enough, the one
+    answer costs ``WRONG_COST`` right ones, an answer to an out-of-scope question ``OUT_OF_SCOPE_COST``);
+    the median of those. When none declines enough, the one
     declining the most. Returns the cut-off and its score (the net share of answerable questions
     answered right)."""
     answerable = np.array([o.answerable for o in observations])
@@ -156,7 +158,10 @@ def choose_cutoff(observations: Sequence[Observation], p: np.ndarray) -> tuple[f
          for lang in sorted(set(langs[out]))] or [np.ones(len(CUTOFFS))],
         axis=0,
     )  # fmt: skip
-    net = (right - WRONG_COST * wrong) / n_answerable
+    # An answer to an out-of-scope question says something the knowledge does not hold: it costs as
+    # much as a right answer gains (beyond the share the target already bounds).
+    astray = (answer & ~answerable).sum(axis=1)
+    net = (right - WRONG_COST * wrong - OUT_OF_SCOPE_COST * astray) / n_answerable
     scores = np.where(declined >= DECLINE_TARGET, net, declined - 10.0)
     best = scores.max()
     return float(np.median(CUTOFFS[scores == best])), float(best)
