@@ -61,6 +61,9 @@ CANDIDATES = 40
 SUGGESTIONS = 3
 RERANK = 10
 PREFER_STATED = 3
+PREFER_DENSE_GAP = 0.1
+"""How much less alike in meaning than the best entry an entry that states what is asked may be and
+still be moved ahead of it."""
 """How far down the fused ranking an entry stating the asked kind of fact is moved up from."""
 NAME_RANK_MIN = 90.0
 NAME_DENSE_GAP = 0.1
@@ -653,6 +656,8 @@ class Engine:
         for i, (entry_id, _) in enumerate(ranked.entries[1:PREFER_STATED], start=1):
             if ranked.people and first in ranked.people and entry_id not in ranked.people:
                 continue  # the entry about the person the question names stays ahead
+            if ranked.dense.get(entry_id, 0.0) < ranked.dense.get(first, 0.0) - PREFER_DENSE_GAP:
+                continue  # far less alike in meaning: stating the kind of thing asked is not enough
             if asked & self._stated[entry_id]:
                 entries = [ranked.entries[i], *ranked.entries[:i], *ranked.entries[i + 1 :]]
                 return replace(ranked, entries=entries)

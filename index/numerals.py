@@ -206,16 +206,36 @@ _DAY_OF_MONTH = {
 }
 
 
+_WEEKDAYS = {
+    "en": [
+        re.compile(rf"\b{name}s?\b", re.IGNORECASE)
+        for name in ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+    ],
+    "zh": [
+        re.compile(rf"(?:周|星期|礼拜|禮拜){day}") for day in ("一", "二", "三", "四", "五", "六", "[日天]")
+    ],
+    "th": [re.compile(f"วัน{day}") for day in ("จันทร์", "อังคาร", "พุธ", "พฤหัส", "ศุกร์", "เสาร์", "อาทิตย์")],
+}
+"""Names of the days of the week (Monday first, as ``date.weekday()``)."""
+
+
 def event_days(text: str, lang: str, first: dt.date, last: dt.date) -> str:
     """``text`` with the month added after a bare day of the month that falls on the event's days or
     the day before ("on the 10th" -> "on the 10th 10 November", "10号" -> "10号 11月10日",
-    "วันที่10" -> "วันที่10 10 พฤศจิกายน"), so the question reads as a date of the event it means.
-    Nothing is added for days outside the event or when the text already names a month."""
+    "วันที่10" -> "วันที่10 10 พฤศจิกายน"), or a day of the week that does ("friday" -> "friday
+    (10 November)"), so the question reads as a date of the event it means. Nothing is added for days
+    outside the event or when the text already names a month."""
     pattern = _DAY_OF_MONTH.get(lang)
     if pattern is None or first.month != last.month:
         return text
     days = range(first.day - 1, last.day + 1)
-    found = sorted({int(m.group(1)) for m in pattern.finditer(text)} & set(days))
+    # A day of the week names the event's day that falls on it ("till friday", "周五", "วันศุกร์").
+    named = {
+        (first + dt.timedelta(days=offset)).day
+        for offset in range(-1, (last - first).days + 1)
+        if _WEEKDAYS[lang][(first + dt.timedelta(days=offset)).weekday()].search(text)
+    }
+    found = sorted(({int(m.group(1)) for m in pattern.finditer(text)} & set(days)) | named)
     if not found:
         return text
     month = first.month

@@ -44,6 +44,7 @@ THAI_MIN_LENGTH = 5
 _HAN = re.compile(r"[\u3400-\u9fff]")
 _THAI = re.compile(r"[\u0e00-\u0e7f]")
 _LATIN_WORD = re.compile(r"[0-9a-z\u00c0-\u024f]+")
+_NAME_DOT = re.compile(r"[·・•‧]")
 _SPACE_OR_MARK = re.compile(r"[\s·・.\-'’]+")
 
 
@@ -108,6 +109,10 @@ def _person(speaker: Speaker) -> Person:
         clean = normalise(form, None)
         if _HAN.search(clean):
             han.add(_SPACE_OR_MARK.sub("", clean))
+            # A Western name in Chinese is often written by its family name alone (弗朗西斯·高锐: 高锐).
+            family = _NAME_DOT.split(clean)[-1].strip()
+            if family != clean and len(family) >= 2:
+                han.add(family)
         elif _THAI.search(clean):
             thai.add(_SPACE_OR_MARK.sub("", clean))
         words = tuple(_LATIN_WORD.findall(clean))
@@ -222,9 +227,10 @@ class PeopleIndex:
 
 
 _CAPITALISED_PAIR = re.compile(
-    r"(?<![\w'’-])([A-Z][a-z]+(?:[-'’][A-Za-z][a-z]+)?)\s+([A-Z][a-z]+(?:[-'’][A-Za-z][a-z]+)?)(?![\w'’-])"
+    r"(?=(?<![\w'’-])([A-Z][a-z]+(?:[-'’][A-Za-z][a-z]+)?)\s+([A-Z][a-z]+(?:[-'’][A-Za-z][a-z]+)?)(?![\w'’-]))"
 )
-"""Two capitalised Latin words in a row ("Sam Altman", "Jack Ma"): how a name is written in a question."""
+"""Two capitalised Latin words in a row ("Sam Altman", "Jack Ma"): how a name is written in a question.
+Pairs overlap, so a capitalised first word of the sentence ("Did Sam Altman...") does not hide one."""
 DISTINCT_NAME = 5
 """Letters from which one unknown word of a capitalised pair is taken for a name on its own."""
 
@@ -240,5 +246,5 @@ def unknown_names(question: str, is_known: Callable[[str], bool]) -> list[str]:
         # Both words unknown, or one long enough to be a name of its own ("Jensen Huang": the knowledge
         # has a Huang, but no Jensen); a short unknown word may be a misspelling ("Robin Lee").
         if len(unknown) == 2 or any(len(w) >= DISTINCT_NAME for w in unknown):
-            found.append(match.group())
+            found.append(" ".join(match.groups()))
     return found

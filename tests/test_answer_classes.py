@@ -124,6 +124,9 @@ def test_unknown_names_are_capitalised_pairs_of_words_the_knowledge_never_uses()
     assert unknown_names("did sam altman speak", known) == []  # no capitals, no evidence
     assert unknown_names("did Jensen Li speak?", known) == ["Jensen Li"]  # a Li, but no Jensen
     assert unknown_names("did Robin Lee speak?", known) == []  # a short word may be a misspelling
+    # A capitalised first word of the sentence does not hide the name after it.
+    assert unknown_names("Did Sam Altman speak at the summit?", known) == ["Sam Altman"]
+    assert unknown_names("Did Robin Li speak?", known) == []
 
 
 def test_words_naming_this_year_are_left_out() -> None:

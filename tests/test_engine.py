@@ -449,3 +449,10 @@ def test_a_named_person_entry_outside_the_dense_hits_keeps_its_similarity(
     assert answer.outcome == "answer"
     assert answer.signals is not None and answer.signals.dense > 0.1
     assert any(word in answer.text for word in ("视频", "video"))
+
+
+def test_an_entry_far_less_alike_is_not_moved_ahead_for_stating_who(engine: Engine) -> None:
+    """The documents entry is about the report; the closing press conference names people but is not."""
+    answer = engine.ask("who wrote the generative AI report released at the summit?")
+    assert answer.outcome == "answer"
+    assert "AI Working Group" in answer.text

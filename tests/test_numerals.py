@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from index.followup import Topic, read_followup
 from index.knowledge import load_knowledge
-from index.numerals import chinese_numerals, place_names
+from index.numerals import chinese_numerals, event_days, place_names
 from index.smalltalk import small_talk
 from index.textproc import normalise, tokenize
 
@@ -197,3 +197,22 @@ def test_a_bare_day_of_the_event_gets_its_month() -> None:
         ("วันที่ 10 พ.ย.", "th"),
     ]:
         assert event_days(text, lang, first, last) == text
+
+
+@pytest.mark.parametrize(
+    ("text", "lang", "added"),
+    [
+        ("is it worth staying till friday?", "en", "10 November"),
+        ("周五还有活动吗", "zh", "11月10日"),
+        ("วันพฤหัสมีฟอรัมอะไรบ้าง", "th", "9 พฤศจิกายน"),
+        ("what happens on tuesday before it opens", "en", "7 November"),
+    ],
+)
+def test_a_day_of_the_week_names_the_event_day_it_falls_on(text: str, lang: str, added: str) -> None:
+    assert added in event_days(text, lang, date(2023, 11, 8), date(2023, 11, 10))
+
+
+def test_a_day_of_the_week_outside_the_event_adds_nothing() -> None:
+    assert event_days("is anything on monday?", "en", date(2023, 11, 8), date(2023, 11, 10)) == (
+        "is anything on monday?"
+    )

@@ -108,3 +108,8 @@ def test_question_clause_of_a_long_message() -> None:
     assert question_clause(
         "我们公司派了三个人去参会，机票已经订好了，酒店还在看。想问一下全体会议是几点开始的？"
     ) == ("想问一下全体会议是几点开始的？")
+
+
+def test_a_western_name_in_chinese_is_found_by_its_family_name(people: PeopleIndex) -> None:
+    """弗朗西斯·高锐 is also written 高锐."""
+    assert people.find("高锐是谁？他跟乌镇峰会什么关系") == ["Francis Gurry"]
