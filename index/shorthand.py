@@ -28,11 +28,12 @@ def _table() -> tuple[re.Pattern[str], dict[str, str]]:
             for full, written in item.items():
                 for short in written:
                     spelling[str(short).casefold()] = str(full)
-    alternatives = []
-    for short in sorted(spelling, key=len, reverse=True):
-        escaped = re.escape(short)
-        alternatives.append(f"{_BEFORE}{escaped}{_AFTER}" if short[0].isascii() else escaped)
-    return re.compile("|".join(alternatives)), spelling
+    ordered = sorted(spelling, key=len, reverse=True)  # longest first: "w/o" before "w/"
+    latin = "|".join(re.escape(short) for short in ordered if short[0].isascii())
+    other = "|".join(re.escape(short) for short in ordered if not short[0].isascii())
+    # One look-around for all the Latin words: the pattern is tried at every position of a question.
+    parts = [f"{_BEFORE}(?:{latin}){_AFTER}" if latin else "", other]
+    return re.compile("|".join(part for part in parts if part)), spelling
 
 
 def expand_shorthand(text: str) -> str:

@@ -37,6 +37,8 @@ class SpellFixer:
         known = vocabulary | set(self._question_words)
         self._long_words = sorted(w for w in known if len(w) >= _MIN_LONG - 1)
         self.vocabulary = frozenset(known | set(keep))  # kept as written, never a correction
+        self._last: tuple[str | None, str] = (None, "")
+        """The last text corrected, with its correction."""
 
     def _fix(self, word: str) -> str:
         if len(word) < 3 or word in self.vocabulary:
@@ -59,6 +61,11 @@ class SpellFixer:
     def correct(self, text: str) -> str:
         """``text`` with chat shorthand written out ("pls", "govt", "咋"; see :mod:`index.shorthand`) and
         misspelt Latin words replaced; unchanged when nothing needed either."""
+        last = self._last
+        if last[0] == text:  # asked again for the question being answered
+            return last[1]
         folded = normalise(text)
         fixed = _WORD.sub(lambda m: self._fix(m.group()), expand_shorthand(folded))
-        return text if fixed == folded else fixed
+        found = text if fixed == folded else fixed
+        self._last = (text, found)
+        return found
