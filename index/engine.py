@@ -615,7 +615,9 @@ class Engine:
         if decision != "decline" and mode == "hybrid" and not ranked.people:
             # A question naming a person the knowledge never mentions ("did Sam Altman speak?") is not
             # answered by a session that merely looks close.
-            strangers = unknown_names(question, self.spelling.knows)
+            strangers = unknown_names(question, self.spelling.knows) or self.people.unknown_han_names(
+                question
+            )
             if strangers:
                 decision, reason = "decline", f"unknown person: {', '.join(strangers)}"
         # What the user wrote, not a follow-up read with its topic ("what about a taxi?" after "how much

@@ -148,6 +148,9 @@ class PeopleIndex:
             entry.id: [_SPACE_OR_MARK.sub("", normalise(entry_text(entry, kb, lang), None)) for lang in LANGS]
             for entry in kb.entries()
         }
+        self._han_text = "\n".join(versions[1] for versions in texts.values())
+        """The knowledge's Chinese text: a name it contains is not unknown."""
+        _han_person_names()  # read once now, not while a question waits
         self.entries: dict[str, frozenset[str]] = {}
         for person in self.people:
             names = [*person.han, *person.thai, *("".join(words) for words in person.latin if len(words) > 1)]
@@ -216,6 +219,22 @@ class PeopleIndex:
                     found.add(self._latin_ids[column])
         return [self.people[i].key for i in sorted(found)]
 
+    def unknown_han_names(self, question: str) -> list[str]:
+        """People's names in a Chinese question that the knowledge never writes ("马斯克来乌镇了吗")."""
+        text = _SPACE_OR_MARK.sub("", normalise(question, QUERY_LIMIT))
+        if not _HAN.search(text):
+            return []
+        names = _han_person_names()
+        found = {
+            text[i : i + size]
+            for size in (4, 3)
+            for i in range(len(text) - size + 1)
+            if text[i : i + size] in names
+            and text[i : i + size] not in self._han_text
+            and _HAN_TAKES_PART.match(text, i + size)  # the dictionary also tags words like 多少钱
+        }
+        return sorted(found)
+
     def entries_for(self, question: str) -> dict[str, int]:
         """Entries mentioning someone the question names, with how many of the named people each one
         mentions."""
@@ -235,16 +254,49 @@ DISTINCT_NAME = 5
 """Letters from which one unknown word of a capitalised pair is taken for a name on its own."""
 
 
+_HAN_TAKES_PART = re.compile(r".{0,6}?(来|出席|参加|参会|讲|发言|演讲|致辞|到场|露面|出现|现身|是谁|去了)")
+"""A Chinese name followed by what the person did at the event ("马斯克今年来乌镇了吗")."""
+_LOWER_PAIR = re.compile(
+    r"\b(?:did|does|do|will|would|has|had|is|was|were)\s+([a-z]{3,})\s+([a-z]{3,})\s+"
+    r"(?:speak|spoke|speaking|talk|talked|attend|attended|come|came|coming|visit|visited|present|"
+    r"presented|give|gave|show|showed|turn|turned|go|went|make|made|appear|appeared|there|at|in)\b"
+)
+"""A pair of words between "did" and what the person did ("did elon musk speak at wuzhen?"): a name
+written without capitals."""
+
+
 def unknown_names(question: str, is_known: Callable[[str], bool]) -> list[str]:
     """Capitalised pairs of Latin words in ``question`` whose words are unknown (``is_known`` is False
-    for the lower-case word): a person the knowledge never mentions ("did Sam Altman speak?").
+    for the lower-case word): a person the knowledge never mentions ("did Sam Altman speak?"). A pair
+    of unknown words between "did" and what the person did counts as well, capitals or not.
     Words the knowledge uses ("Robin", "Summit", "Xizha"), stopwords and question words never count, so
     a known name, a title or a misspelt knowledge word is not taken for an unknown person."""
+    text = question[:QUERY_LIMIT]
     found = []
-    for match in _CAPITALISED_PAIR.finditer(question[:QUERY_LIMIT]):
+    for match in _CAPITALISED_PAIR.finditer(text):
         unknown = [w for w in (w.casefold() for w in match.groups()) if not is_known(w)]
         # Both words unknown, or one long enough to be a name of its own ("Jensen Huang": the knowledge
         # has a Huang, but no Jensen); a short unknown word may be a misspelling ("Robin Lee").
         if len(unknown) == 2 or any(len(w) >= DISTINCT_NAME for w in unknown):
             found.append(" ".join(match.groups()))
+    if not found:
+        for match in _LOWER_PAIR.finditer(text.casefold()):
+            if not any(is_known(w) for w in match.groups()):
+                found.append(" ".join(match.groups()))
     return found
+
+
+@cache
+def _han_person_names() -> frozenset[str]:
+    """Chinese words of three or more characters that jieba's dictionary tags as people's names
+    (马斯克, 马化腾): how an unknown person is recognised in a Chinese question."""
+    spec = find_spec("jieba")
+    if spec is None or spec.origin is None:
+        return frozenset()
+    names = set()
+    with open(Path(spec.origin).with_name("dict.txt"), encoding="utf-8") as rows:
+        for row in rows:  # word, frequency, part of speech
+            parts = row.split()
+            if len(parts) == 3 and parts[2] in ("nr", "nrfg", "nrt") and len(parts[0]) >= 3:
+                names.add(parts[0])
+    return frozenset(names)

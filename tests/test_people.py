@@ -113,3 +113,18 @@ def test_question_clause_of_a_long_message() -> None:
 def test_a_western_name_in_chinese_is_found_by_its_family_name(people: PeopleIndex) -> None:
     """弗朗西斯·高锐 is also written 高锐."""
     assert people.find("高锐是谁？他跟乌镇峰会什么关系") == ["Francis Gurry"]
+
+
+@pytest.mark.parametrize(
+    ("question", "found"),
+    [
+        ("马斯克今年来乌镇了吗？讲了什么", ["马斯克"]),
+        ("马化腾今年在主论坛发言了吗", ["马化腾"]),
+        ("李彦宏在乌镇讲了啥", []),  # the knowledge names him
+        ("西栅门票多少钱", []),  # the dictionary tags 多少钱 as a name: nobody takes part here
+    ],
+)
+def test_unknown_chinese_names_are_people_taking_part(
+    people: PeopleIndex, question: str, found: list[str]
+) -> None:
+    assert people.unknown_han_names(question) == found
