@@ -185,11 +185,14 @@ def question_clause(text: str) -> str | None:
     if len(sentences) >= 2:
         asking = [s for s in sentences if _QUESTION_MARK.search(s)]
         return (asking or sentences)[-1]
-    # One run-on sentence (Thai has no full stops): from its first asking clause on, when clauses that
-    # only tell come before it ("my boss asked me to book the trip, how many days is it").
+    # One run-on sentence (Thai has no full stops): from its first asking clause to its last, when
+    # clauses that only tell come before them ("my boss asked me to book the trip, how many days is
+    # it"; "อยากรู้ว่างานปิดวันไหน จะได้จองตั๋วกลับ": the booking is only the reason).
     parts = clauses(text)
-    first = next((i for i, (_, asking) in enumerate(parts) if asking), 0)
-    return " ".join(clause for clause, _ in parts[first:]) if first > 0 else None
+    asking = [i for i, (_, asks) in enumerate(parts) if asks]
+    if not asking or asking[0] == 0:
+        return None
+    return " ".join(clause for clause, _ in parts[asking[0] : asking[-1] + 1])
 
 
 _INTRO_LATIN = (
