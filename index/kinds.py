@@ -50,15 +50,6 @@ def _patterns() -> tuple[dict[str, dict[str, list[re.Pattern[str]]]], dict[str, 
 
 
 @cache
-def _uncovered() -> dict[str, dict[str, list[re.Pattern[str]]]]:
-    raw = yaml.safe_load(KINDS_FILE.read_text(encoding="utf-8")).get("uncovered") or {}
-    return {
-        kind: {lang: [re.compile(p) for p in pats] for lang, pats in by_lang.items()}
-        for kind, by_lang in raw.items()
-    }
-
-
-@cache
 def pattern_words() -> frozenset[str]:
     """The English words (three letters or more) the kind, uncovered and pole patterns look for: a
     question using them is spelt right even when the knowledge base never uses them."""
@@ -72,11 +63,17 @@ def pattern_words() -> frozenset[str]:
 
 
 @cache
-def _relative_years() -> dict[int, dict[str, list[re.Pattern[str]]]]:
-    raw = yaml.safe_load(KINDS_FILE.read_text(encoding="utf-8")).get("relative_years") or {}
+def _section(name: str) -> dict:
+    """A section of ``kinds.yaml`` whose keys (a kind, a pole, a year offset, a priced subject) hold
+    patterns per language, compiled."""
+    raw = yaml.safe_load(KINDS_FILE.read_text(encoding="utf-8")).get(name) or {}
+    if name == "pole_references":  # one key: patterns by language
+        raw = {"reference": raw}
     return {
-        int(offset): {lang: [re.compile(p) for p in pats] for lang, pats in by_lang.items()}
-        for offset, by_lang in raw.items()
+        int(key) if name == "relative_years" else key: {
+            lang: [re.compile(p) for p in pats] for lang, pats in by_lang.items()
+        }
+        for key, by_lang in raw.items()
     }
 
 
@@ -85,14 +82,7 @@ def _joined(section: str, lang: Lang) -> tuple[tuple, ...]:
     """For each key of a section (a kind, a pole, a year offset), one pattern matching where any of its
     patterns for ``lang`` (and English, for a Thai or Chinese question) matches: one search instead of
     one per pattern. Keys without patterns are left out (they never match)."""
-    by_key: dict = {
-        "asked": lambda: {kind: _patterns()[0][kind] for kind in KINDS},
-        "uncovered": _uncovered,
-        "poles": _poles,
-        "pole_references": _pole_references,
-        "relative_years": _relative_years,
-        "priced": _priced,
-    }[section]()
+    by_key = {kind: _patterns()[0][kind] for kind in KINDS} if section == "asked" else _section(section)
     langs = (lang,) if lang == "en" else (lang, "en")
     joined = []
     for key, patterns in by_key.items():
@@ -130,21 +120,6 @@ def uncovered_kinds(question: str, lang: Lang) -> frozenset[str]:
     return frozenset(kind for kind, pattern in _joined("uncovered", lang) if pattern.search(text))
 
 
-@cache
-def _poles() -> dict[str, dict[str, list[re.Pattern[str]]]]:
-    raw = yaml.safe_load(KINDS_FILE.read_text(encoding="utf-8")).get("poles") or {}
-    return {
-        pole: {lang: [re.compile(p) for p in pats] for lang, pats in by_lang.items()}
-        for pole, by_lang in raw.items()
-    }
-
-
-@cache
-def _pole_references() -> dict[str, dict[str, list[re.Pattern[str]]]]:
-    raw = yaml.safe_load(KINDS_FILE.read_text(encoding="utf-8")).get("pole_references") or {}
-    return {"reference": {lang: [re.compile(p) for p in pats] for lang, pats in raw.items()}}
-
-
 def poles(text: str, lang: Lang) -> frozenset[str]:
     """Which ends of an event (``start``, ``end``) ``text`` speaks of; see ``poles`` in ``kinds.yaml``.
     An end named only as a point in time for something else ("the press conference before the summit
@@ -158,15 +133,6 @@ def poles(text: str, lang: Lang) -> frozenset[str]:
 def opposite_pole(question: frozenset[str], entry: frozenset[str]) -> bool:
     """True when the question asks about one end (start or end) and the entry speaks only of the other."""
     return len(question) == 1 and bool(entry) and not (entry & question)
-
-
-@cache
-def _priced() -> dict[str, dict[str, list[re.Pattern[str]]]]:
-    raw = yaml.safe_load(KINDS_FILE.read_text(encoding="utf-8")).get("priced") or {}
-    return {
-        subject: {lang: [re.compile(p) for p in pats] for lang, pats in by_lang.items()}
-        for subject, by_lang in raw.items()
-    }
 
 
 def price_subjects(text: str, lang: Lang) -> frozenset[str]:
