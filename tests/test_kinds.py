@@ -113,3 +113,16 @@ def test_an_end_named_as_the_time_of_something_else_is_not_asked(
     text: str, lang: str, found: set[str]
 ) -> None:
     assert poles(text, lang) == found
+
+
+@pytest.mark.parametrize(
+    ("question", "lang", "where"),
+    [
+        ("Robin Li from Baidu - where did he speak?", "en", False),
+        ("โรบิน หลี่ พูดที่ไหน", "th", False),
+        ("where does the plenary take place?", "en", True),
+        ("งานจัดที่ไหน", "th", True),
+    ],
+)
+def test_where_someone_spoke_asks_for_the_session_not_a_place(question: str, lang: str, where: bool) -> None:
+    assert ("where" in asked_kinds(question, lang)) is where
