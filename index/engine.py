@@ -199,7 +199,7 @@ _INTRO_LATIN = (
     r"(?:i'?d like to know|i would like to know|i want to know|i was wondering|can you tell me"
     r"|could you tell me)"
 )
-_INTRO_OTHER = r"(?:想问|请问|想知道|想了解|想确认|อยากทราบ|อยากรู้|ขอทราบ|ขอถาม|สอบถาม|รบกวนถาม)"
+_INTRO_OTHER = r"(?:想问|请问|想知道|想了解|想确认|อยากทราบ|อยากรู้|ขอทราบ|ขอถาม|สอบถาม|รบกวนถาม|สนใจว่า)"
 _CLAUSE_BREAK = re.compile(
     r"([?？]+)|[,，、;；.。!！\n]+|\s+(?:so|and|because|but|then|as)\s+|所以|因为|然后|好让|以便|จะได้|เพราะ|แล้วก็"
     # A phrase that introduces the question ("I'd like to know", "想问", "อยากทราบว่า") starts a clause.
@@ -695,7 +695,12 @@ class Engine:
 
     def _years(self, text: str, lang: Lang) -> set[int]:
         """The years a question asks about: written ones, and ones named relative to the event's
-        ("next year", "去年", "ปีหน้า")."""
+        ("next year", "去年", "ปีหน้า"), in the clauses that ask when others only tell ("next year I want
+        to sell in China, how many exhibitors did the Expo have?" asks about this year's Expo)."""
+        parts = clauses(text)
+        asking = [clause for clause, asks in parts if asks]
+        if asking and len(asking) < len(parts):
+            text = " ".join(asking)
         return years_in(text) | relative_years(text, lang, self.kb.event.start_date.year)
 
     def _uncovered(self, text: str, lang: Lang, entry_id: str) -> frozenset[str]:

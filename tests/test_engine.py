@@ -456,3 +456,14 @@ def test_an_entry_far_less_alike_is_not_moved_ahead_for_stating_who(engine: Engi
     answer = engine.ask("who wrote the generative AI report released at the summit?")
     assert answer.outcome == "answer"
     assert "AI Working Group" in answer.text
+
+
+def test_a_year_in_a_clause_that_only_tells_is_not_asked_about(engine: Engine) -> None:
+    """Next year's plans are the reason; the question is about this year's Expo."""
+    answer = engine.ask(
+        "สวัสดีค่ะ ขายของออนไลน์อยู่ที่เชียงใหม่ ปีหน้าอยากขยายไปตลาดจีน เลยสนใจว่างาน expo ที่อูเจิ้นปีนี้ใหญ่แค่ไหน"
+        " มีบริษัทมาออกบูธกี่เจ้าคะ"
+    )
+    assert answer.outcome == "answer"
+    assert "580" in answer.text
+    assert engine.ask("ปีหน้างานจัดวันที่เท่าไหร่").outcome != "answer"
