@@ -56,6 +56,9 @@ class Person:
     """Latin forms as word tuples (lower case)."""
     han: tuple[str, ...]
     thai: tuple[str, ...]
+    aliases: frozenset[str] = frozenset()
+    """The forms (as in ``latin`` joined by spaces, ``han`` and ``thai``) that come only from aliases:
+    another way to name the person ("WIPO", "IBM's CEO"), not the name itself."""
 
 
 def _toneless(reading: str) -> str:
@@ -97,15 +100,20 @@ def homophones(characters: Iterable[str]) -> dict[str, frozenset[str]]:
     return found
 
 
-def _forms(speaker: Speaker) -> Iterator[str]:
+def _forms(speaker: Speaker) -> Iterator[tuple[str, bool]]:
+    """Each way the knowledge names ``speaker``, and whether it is an alias."""
     for lang in LANGS:
-        yield speaker.name.get(lang)
-        yield from speaker.aliases.get(lang)
+        yield speaker.name.get(lang), False
+        for alias in speaker.aliases.get(lang):
+            yield alias, True
 
 
 def _person(speaker: Speaker) -> Person:
     latin, han, thai = set(), set(), set()
-    for form in _forms(speaker):
+    named: set[str] = set()
+    aliases: set[str] = set()
+    for form, alias in _forms(speaker):
+        before = {*han, *thai, *(" ".join(w) for w in latin)}
         clean = normalise(form, None)
         if _HAN.search(clean):
             han.add(_SPACE_OR_MARK.sub("", clean))
@@ -118,7 +126,15 @@ def _person(speaker: Speaker) -> Person:
         words = tuple(_LATIN_WORD.findall(clean))
         if words and not _HAN.search(clean) and not _THAI.search(clean):
             latin.add(words)
-    return Person(speaker.name.en, tuple(sorted(latin)), tuple(sorted(han)), tuple(sorted(thai)))
+        added = {*han, *thai, *(" ".join(w) for w in latin)} - before
+        (aliases if alias else named).update(added)
+    return Person(
+        speaker.name.en,
+        tuple(sorted(latin)),
+        tuple(sorted(han)),
+        tuple(sorted(thai)),
+        frozenset(aliases - named),
+    )
 
 
 class PeopleIndex:
@@ -135,12 +151,22 @@ class PeopleIndex:
         people = []
         for key, found in speakers.items():
             merged = [_person(s) for s in found]
+            latin = {f for p in merged for f in p.latin}
+            han = {f for p in merged for f in p.han}
+            thai = {f for p in merged for f in p.thai}
+            alias_forms = set().union(*(p.aliases for p in merged))
+            name_forms = {
+                form
+                for p in merged
+                for form in {*p.han, *p.thai, *(" ".join(w) for w in p.latin)} - p.aliases
+            }
             people.append(
                 Person(
                     key,
-                    tuple(sorted({f for p in merged for f in p.latin})),
-                    tuple(sorted({f for p in merged for f in p.han})),
-                    tuple(sorted({f for p in merged for f in p.thai})),
+                    tuple(sorted(latin)),
+                    tuple(sorted(han)),
+                    tuple(sorted(thai)),
+                    frozenset(alias_forms - name_forms),
                 )
             )
         self.people = sorted(people, key=lambda p: p.key)
@@ -152,10 +178,23 @@ class PeopleIndex:
         """The knowledge's Chinese text: a name it contains is not unknown."""
         _han_person_names()  # read once now, not while a question waits
         self.entries: dict[str, frozenset[str]] = {}
+        """Entries that name each person in any way, aliases included ("WIPO")."""
+        self.named_entries: dict[str, frozenset[str]] = {}
+        """Entries that name each person by their name, or list them."""
         for person in self.people:
-            names = [*person.han, *person.thai, *("".join(words) for words in person.latin if len(words) > 1)]
-            mentioned = {e for e, versions in texts.items() if any(n in t for n in names for t in versions)}
-            self.entries[person.key] = frozenset(mentioned | declared[person.key])
+            forms = [
+                *person.han,
+                *person.thai,
+                *(" ".join(words) for words in person.latin if len(words) > 1),
+            ]
+            mentioned: dict[str, set[str]] = {}
+            for form in forms:
+                compact = form.replace(" ", "")
+                mentioned[form] = {e for e, versions in texts.items() if any(compact in t for t in versions)}
+            everything = set().union(*mentioned.values()) if mentioned else set()
+            by_name = set().union(*(found for form, found in mentioned.items() if form not in person.aliases))
+            self.entries[person.key] = frozenset(everything | declared[person.key])
+            self.named_entries[person.key] = frozenset(by_name | declared[person.key])
         self._readings = homophones(ch for p in self.people for name in p.han for ch in name)
         self._han = [(name, i) for i, p in enumerate(self.people) for name in p.han]
         self._han_chars = [frozenset(name) for name, _ in self._han]
@@ -188,23 +227,32 @@ class PeopleIndex:
 
     def find(self, question: str) -> list[str]:
         """The people ``question`` names (their keys)."""
+        return [self.people[i].key for i in sorted(self._found(question))]
+
+    def _found(self, question: str) -> dict[int, bool]:
+        """The people ``question`` names (by position), each with whether it names them by their own
+        name rather than only by an alias ("WIPO's Daren Tang" and "anyone from WIPO")."""
         text = normalise(question, QUERY_LIMIT)
         compact = _SPACE_OR_MARK.sub("", text)
-        found: set[int] = set()
+        found: dict[int, bool] = {}
+
+        def add(who: int, form: str) -> None:
+            found[who] = found.get(who, False) or form not in self.people[who].aliases
+
         if _HAN.search(compact):
             chars = set(compact)
             for (name, who), name_chars in zip(self._han, self._han_chars, strict=True):
-                if who in found or chars.isdisjoint(name_chars):
+                if found.get(who) or chars.isdisjoint(name_chars):
                     continue
                 if name in compact or self._sounds_like(name, compact):
-                    found.add(who)
+                    add(who, name)
         if _THAI.search(compact):
             hits = process.extract(
                 compact, self._thai_names, scorer=fuzz.partial_ratio, score_cutoff=THAI_MIN_SCORE, limit=None
             )
             for name, _, position in hits:
                 if len(name) >= THAI_MIN_LENGTH or name in compact:
-                    found.add(self._thai_ids[position])
+                    add(self._thai_ids[position], name)
         words = _LATIN_WORD.findall(text)
         candidates = {c for w in words for c in self._latin_prefixes.get(w[:3], ())}
         for column in candidates:
@@ -212,12 +260,12 @@ class PeopleIndex:
             n = name.count(" ") + 1
             windows = [" ".join(words[i : i + n]) for i in range(len(words) - n + 1)]
             if name in windows:
-                found.add(self._latin_ids[column])
+                add(self._latin_ids[column], name)
             elif len(name) >= 5 and min(map(len, name.split())) >= 3:
                 best = process.extractOne(name, windows, scorer=DamerauLevenshtein.normalized_similarity)
                 if best is not None and best[1] >= LATIN_MIN_SIMILARITY:
-                    found.add(self._latin_ids[column])
-        return [self.people[i].key for i in sorted(found)]
+                    add(self._latin_ids[column], name)
+        return found
 
     def unknown_han_names(self, question: str) -> list[str]:
         """People's names in a Chinese question that the knowledge never writes ("马斯克来乌镇了吗")."""
@@ -239,8 +287,11 @@ class PeopleIndex:
         """Entries mentioning someone the question names, with how many of the named people each one
         mentions."""
         counts: dict[str, int] = defaultdict(int)
-        for key in self.find(question):
-            for entry_id in self.entries[key]:
+        for who, by_name in self._found(question).items():
+            key = self.people[who].key
+            # Named by their own name, the person's entries are those naming them; named only through
+            # an organisation ("anyone from WIPO?"), every entry naming the organisation counts too.
+            for entry_id in (self.named_entries if by_name else self.entries)[key]:
                 counts[entry_id] += 1
         return dict(counts)
 

@@ -128,3 +128,14 @@ def test_unknown_chinese_names_are_people_taking_part(
     people: PeopleIndex, question: str, found: list[str]
 ) -> None:
     assert people.unknown_han_names(question) == found
+
+
+def test_a_person_named_by_name_brings_the_entries_naming_them_not_their_organisation(
+    people: PeopleIndex,
+) -> None:
+    """ "WIPO's Daren Tang" is about Daren Tang; "anyone from WIPO" may be about any entry naming WIPO."""
+    by_name = people.entries_for("Did WIPO's Daren Tang attend in person?")
+    by_organisation = people.entries_for("did anyone from WIPO speak at the opening?")
+    assert "opening-ceremony" in by_name and "opening-ceremony" in by_organisation
+    assert "plenary-session" not in by_name  # it names WIPO (Francis Gurry's former post), not him
+    assert "plenary-session" in by_organisation
