@@ -6,15 +6,18 @@ import asyncio
 import csv
 import io
 import shutil
+import sys
 import weakref
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 from typer.testing import CliRunner
 
 from bot.cli import app as cli
+from bot.services import knowledge as knowledge_service
 from bot.services.engine_holder import EngineHolder
 from bot.services.insights import AdminConfig, InsightsService, group_questions, render_chart
 from bot.services.knowledge import (
@@ -211,3 +214,26 @@ def test_cli_stats_and_csv_export(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     later = runner.invoke(cli, ["export", "--since", (today + timedelta(days=1)).isoformat()])
     assert len(list(csv.reader(io.StringIO(later.stdout)))) == 1
     assert runner.invoke(cli, ["export", "--since", "yesterday"]).exit_code == 2
+
+
+def test_a_build_lets_answers_have_the_interpreter_often_and_restores_the_setting(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """While a new engine is built on a worker thread, answering threads get the interpreter back after
+    at most BUILD_SWITCH_INTERVAL; afterwards, whether the build worked or not, the setting is as before."""
+    before = sys.getswitchinterval()
+    seen: list[float] = []
+
+    def fake_load(*args, **kwargs):
+        seen.append(sys.getswitchinterval())
+        if len(seen) == 2:
+            raise ValueError("a broken knowledge file")
+        return "engine"
+
+    monkeypatch.setattr(Engine, "load", fake_load)
+    like = SimpleNamespace(embedder=None)
+    assert knowledge_service._build(Path("k"), Path("d"), like) == "engine"
+    with pytest.raises(ValueError):
+        knowledge_service._build(Path("k"), Path("d"), like)
+    assert seen == [knowledge_service.BUILD_SWITCH_INTERVAL] * 2
+    assert sys.getswitchinterval() == before

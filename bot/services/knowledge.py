@@ -27,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -139,9 +140,20 @@ def decode_upload(name: str, data: bytes, max_bytes: int = MAX_FILE_BYTES) -> st
         raise UploadRefused("encoding") from None
 
 
+BUILD_SWITCH_INTERVAL = 0.0005
+"""Seconds the building thread may hold the interpreter before a question being answered gets it
+(Python's default is 0.005): the build is mostly Python, and each answer needs the interpreter back
+dozens of times between its numpy steps."""
+
+
 def _build(directory: Path, data_dir: Path, like: Engine) -> Engine:
     """On a worker thread: a complete engine for ``directory``, sharing the served engine's embedder."""
-    return Engine.load(directory, data_dir, embedder=like.embedder)
+    previous = sys.getswitchinterval()
+    sys.setswitchinterval(BUILD_SWITCH_INTERVAL)
+    try:
+        return Engine.load(directory, data_dir, embedder=like.embedder)
+    finally:
+        sys.setswitchinterval(previous)
 
 
 class KnowledgeService:
