@@ -221,10 +221,12 @@ def entry_text(entry: Entry, kb: KnowledgeBase, lang: Lang) -> str:
 
 GLOSS_NEAR = 60
 """Characters either side of a Thai name within which its Latin form already counts as given."""
-GLOSS_LANGS: frozenset[Lang] = frozenset({"th"})
+GLOSS_LANGS: frozenset[Lang] = frozenset({"th", "zh"})
 """Languages whose replies give the Latin form of a name after its first mention: Thai transliterates
-Chinese and foreign names in several ways, so a reader who writes the name otherwise can match it."""
+Chinese and foreign names in several ways, and Chinese foreign ones ("尼·夸纳"), so a reader who writes
+the name otherwise can match it. In Chinese only transliterated names (written with "·") get one."""
 _THAI = re.compile(r"[\u0e00-\u0e7f]")
+_NAME_DOT = "·"
 
 
 class NameGlosses:
@@ -234,33 +236,42 @@ class NameGlosses:
     Nothing is added where the Latin form (or a Latin alias) already stands near the Thai name."""
 
     def __init__(self, kb: KnowledgeBase) -> None:
-        found: dict[str, tuple[str, frozenset[str]]] = {}
+        found: dict[Lang, dict[str, tuple[str, frozenset[str]]]] = {"th": {}, "zh": {}}
         for entry in kb.entries():
             for person in [*(entry.speakers if isinstance(entry, Session) else ()), *entry.people]:
-                thai, latin = person.name.get("th").strip(), person.name.en.strip()
-                if not _THAI.search(thai) or _THAI.search(latin) or not latin.isascii():
+                latin = person.name.en.strip()
+                if _THAI.search(latin) or not latin.isascii():
                     continue
                 # Aliases that share a word with the name ("Wu Yongming" for "Eddie Wu Yongming"), not
                 # an employer's name ("IBM"), which may stand near the name without glossing it.
                 words = set(latin.casefold().split())
                 aliases = [a.casefold() for a in person.aliases.get("en") if a.isascii()]
                 forms = {latin.casefold(), *(a for a in aliases if words & set(a.split()))}
-                known = found.get(thai)
-                found[thai] = (latin, forms | (known[1] if known else frozenset()))
+                thai, han = person.name.get("th").strip(), person.name.get("zh").strip()
+                for lang, name in (
+                    ("th", thai if _THAI.search(thai) else ""),
+                    ("zh", han if _NAME_DOT in han else ""),
+                ):
+                    if name:
+                        known = found[lang].get(name)
+                        found[lang][name] = (latin, forms | (known[1] if known else frozenset()))
         # Longest names first, so that a name inside a longer one ("โรบิน หลี่" in "โรบิน หลี่ เหยียนหง")
         # is not glossed on its own.
-        self._names = [
-            (re.compile(r"\s*".join(re.escape(part) for part in thai.split())), latin, forms)
-            for thai, (latin, forms) in sorted(found.items(), key=lambda item: -len(item[0]))
-        ]
+        self._names = {
+            lang: [
+                (re.compile(r"\s*".join(re.escape(part) for part in name.split())), latin, forms)
+                for name, (latin, forms) in sorted(by_name.items(), key=lambda item: -len(item[0]))
+            ]
+            for lang, by_name in found.items()
+        }
 
     def apply(self, text: str, lang: Lang) -> str:
         """``text`` with Latin forms added after the first mention of each name, for a gloss language."""
-        if lang not in GLOSS_LANGS or not _THAI.search(text):
+        if lang not in GLOSS_LANGS or (lang == "th" and not _THAI.search(text)):
             return text
         taken: list[tuple[int, int]] = []
         inserts: list[tuple[int, str]] = []
-        for pattern, latin, forms in self._names:
+        for pattern, latin, forms in self._names[lang]:
             for match in pattern.finditer(text):
                 start, end = match.span()
                 if any(s < end and start < e for s, e in taken):
@@ -271,6 +282,8 @@ class NameGlosses:
                     break
                 if text.startswith(" (", end):  # a role in brackets follows: "(Li Shulei, role)"
                     inserts.append((end + 2, f"{latin}, "))
+                elif lang == "zh":
+                    inserts.append((end, f"（{latin}）"))
                 else:
                     inserts.append((end, f" ({latin})"))
                 break

@@ -46,14 +46,16 @@ def test_gloss_joins_a_role_in_brackets(kb) -> None:
 
 
 def test_every_thai_answer_naming_a_known_person_carries_the_latin_name(kb) -> None:
-    """The class, not one entry: each Thai answer mentioning a speaker's Thai name gives the Latin name."""
+    """The class, not one entry: each Thai answer mentioning a speaker's Thai name gives the Latin name,
+    and so does each Chinese answer mentioning a transliterated one."""
     glosses = NameGlosses(kb)
-    for entry in kb.entries():
-        thai = entry_text(entry, kb, "th")
-        glossed = glosses.apply(thai, "th")
-        for pattern, latin, _ in glosses._names:
-            if pattern.search(thai):
-                assert latin.casefold() in glossed.casefold(), (entry.id, latin)
+    for lang in ("th", "zh"):
+        for entry in kb.entries():
+            text = entry_text(entry, kb, lang)
+            glossed = glosses.apply(text, lang)
+            for pattern, latin, _ in glosses._names[lang]:
+                if pattern.search(text):
+                    assert latin.casefold() in glossed.casefold(), (lang, entry.id, latin)
 
 
 @pytest.mark.parametrize(
@@ -145,3 +147,13 @@ def test_yi_picking_one_thing_out_is_not_a_count(written: str, normalised: str) 
     from index.textproc import normalise
 
     assert normalise(written) == normalised
+
+
+def test_chinese_reply_gives_latin_form_of_transliterated_names_only(kb) -> None:
+    """尼·夸纳 is our transliteration of Nii Quaynor; 任贤良 is a Chinese name and needs no gloss."""
+    glosses = NameGlosses(kb)
+    out = glosses.apply("互联网先驱尼·夸纳和任贤良都发表了讲话，尼·夸纳还谈到非洲。", "zh")
+    assert out.count("（Nii Quaynor）") == 1
+    assert "任贤良（" not in out
+    card = answer_text(kb.by_id["plenary-session"], kb, "zh")
+    assert "弗朗西斯·高锐 (Francis Gurry, " in card
