@@ -220,7 +220,7 @@ def entry_text(entry: Entry, kb: KnowledgeBase, lang: Lang) -> str:
 
 
 GLOSS_NEAR = 60
-"""Characters either side of a Thai name within which its Latin form already counts as given."""
+"""Characters either side of a name within which its Latin form already counts as given."""
 GLOSS_LANGS: frozenset[Lang] = frozenset({"th", "zh"})
 """Languages whose replies give the Latin form of a name after its first mention: Thai transliterates
 Chinese and foreign names in several ways, and Chinese foreign ones ("尼·夸纳"), so a reader who writes
@@ -231,9 +231,10 @@ _NAME_DOT = "·"
 
 class NameGlosses:
     """Adds the Latin form of each person or organisation the knowledge names after its first mention
-    in a Thai reply: "หลี่ ซูเหลย (Li Shulei)". Names come from session speakers and entries' ``people``
-    (their Thai name and English name; aliases are left out, since "Alibaba" is no gloss for its CEO).
-    Nothing is added where the Latin form (or a Latin alias) already stands near the Thai name."""
+    in a Thai reply ("หลี่ ซูเหลย (Li Shulei)"), and of each transliterated foreign name in a Chinese one
+    ("尼·夸纳（Nii Quaynor）"). Names come from session speakers and entries' ``people`` (their Thai or
+    Chinese name and English name; aliases are left out, since "Alibaba" is no gloss for its CEO).
+    Nothing is added where the Latin form (or a Latin alias) already stands near the name."""
 
     def __init__(self, kb: KnowledgeBase) -> None:
         found: dict[Lang, dict[str, tuple[str, frozenset[str]]]] = {"th": {}, "zh": {}}
@@ -294,7 +295,7 @@ class NameGlosses:
 
 def answer_text(entry: Entry, kb: KnowledgeBase, lang: Lang, glosses: NameGlosses | None = None) -> str:
     """What a person asking in ``lang`` is answered with: the entry's text (:func:`entry_text`), with
-    the Latin form of the names it mentions in a Thai reply (see :class:`NameGlosses`)."""
+    the Latin form of the names it mentions in a Thai or Chinese reply (see :class:`NameGlosses`)."""
     text = entry_text(entry, kb, lang)
     return (glosses or NameGlosses(kb)).apply(text, lang) if lang in GLOSS_LANGS else text
 

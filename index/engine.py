@@ -61,10 +61,10 @@ CANDIDATES = 40
 SUGGESTIONS = 3
 RERANK = 10
 PREFER_STATED = 3
+"""How far down the fused ranking an entry stating the asked kind of fact is moved up from."""
 PREFER_DENSE_GAP = 0.1
 """How much less alike in meaning than the best entry an entry that states what is asked may be and
 still be moved ahead of it."""
-"""How far down the fused ranking an entry stating the asked kind of fact is moved up from."""
 NAME_RANK_MIN = 90.0
 NAME_DENSE_GAP = 0.1
 """Fuzzy score (0..100) from which a named session or venue takes part in the fused ranking, and how
@@ -246,6 +246,12 @@ def clauses(text: str) -> list[tuple[str, bool]]:
     return [(c, asked or bool(_ASKING.search(c))) for c, asked in found] or [(text, True)]
 
 
+def asking_clauses(text: str) -> list[str]:
+    """The clauses of ``text`` that ask something, or all of them when none does (see :func:`clauses`)."""
+    parts = clauses(text)
+    return [clause for clause, asks in parts if asks] or [clause for clause, _ in parts]
+
+
 def _has_content(text: str) -> bool:
     """True when the text has at least one letter (a bare number or emoji is not a question)."""
     return any(ch.isalpha() for ch in text)
@@ -306,12 +312,11 @@ class Engine:
         }
         """Which ends of the event (start, end) each entry's answer speaks of, per language."""
         positions: dict[str, list[int]] = defaultdict(list)
-        for i, p in enumerate(self.passages):
-            positions[p.entry_id].append(i)
-        self._entry_positions = {entry_id: np.asarray(found) for entry_id, found in positions.items()}
         self._by_entry_lang: dict[tuple[str, Lang], list[int]] = defaultdict(list)
         for i, p in enumerate(self.passages):
+            positions[p.entry_id].append(i)
             self._by_entry_lang[(p.entry_id, p.lang)].append(i)
+        self._entry_positions = {entry_id: np.asarray(found) for entry_id, found in positions.items()}
         # The passages grouped by entry and language, for the best coverage of every group at once.
         self._group_of = {key: group for group, key in enumerate(self._by_entry_lang)}
         sizes = [len(found) for found in self._by_entry_lang.values()]
@@ -579,6 +584,9 @@ class Engine:
         top = ranked.entries[0][0]
         model = self.gate
         signals = None
+        # What the user wrote, not a follow-up read with its topic ("what about a taxi?" after "how much
+        # is the bus?" asks about the taxi route, not its fare): what a price is asked of.
+        asked_text = self.spelling.correct(question[:QUERY_LIMIT])
         if mode == "bm25":
             score = self._coverage(text, lang, top)
             decision = "answer" if score >= model.baseline_bm25_coverage else "decline"
@@ -598,7 +606,7 @@ class Engine:
             if (
                 decision != "decline"
                 and is_gap(asked, self._unpublished[top])
-                and not self._unpriced(self.spelling.correct(question[:QUERY_LIMIT]), lang, top)
+                and not self._unpriced(asked_text, lang, top)
                 and not self._uncovered(text, lang, top)
             ):
                 # The entry says the asked fact is not published: its text helps, but it is no answer.
@@ -623,9 +631,6 @@ class Engine:
             )
             if strangers:
                 decision, reason = "decline", f"unknown person: {', '.join(strangers)}"
-        # What the user wrote, not a follow-up read with its topic ("what about a taxi?" after "how much
-        # is the bus?" asks about the taxi route, not its fare).
-        asked_text = self.spelling.correct(question[:QUERY_LIMIT])
         unpriced = self._unpriced(asked_text, lang, top) if mode == "hybrid" else frozenset()
         if decision != "decline" and unpriced:
             decision, reason = "decline", f"no price for: {', '.join(sorted(unpriced))}"
@@ -697,10 +702,7 @@ class Engine:
         """The years a question asks about: written ones, and ones named relative to the event's
         ("next year", "去年", "ปีหน้า"), in the clauses that ask when others only tell ("next year I want
         to sell in China, how many exhibitors did the Expo have?" asks about this year's Expo)."""
-        parts = clauses(text)
-        asking = [clause for clause, asks in parts if asks]
-        if asking and len(asking) < len(parts):
-            text = " ".join(asking)
+        text = " ".join(asking_clauses(text))
         return years_in(text) | relative_years(text, lang, self.kb.event.start_date.year)
 
     def _uncovered(self, text: str, lang: Lang, entry_id: str) -> frozenset[str]:
@@ -711,8 +713,7 @@ class Engine:
         uncovered = uncovered_kinds(text, lang) - self._covers[entry_id]
         if not uncovered:
             return uncovered
-        parts = clauses(text)
-        asked = [clause for clause, asking in parts if asking] or [clause for clause, _ in parts]
+        asked = asking_clauses(text)
         return frozenset().union(*(uncovered_kinds(c, lang) for c in asked)) & uncovered
 
     def _unpriced(self, text: str, lang: Lang, entry_id: str) -> frozenset[str]:
@@ -722,8 +723,7 @@ class Engine:
         asks no price."""
         if "price" not in asked_kinds(text, lang) or not price_subjects(text, lang):
             return frozenset()
-        parts = clauses(text)
-        asking = [clause for clause, asks in parts if asks] or [clause for clause, _ in parts]
+        asking = asking_clauses(text)
         if not any("price" in asked_kinds(clause, lang) for clause in asking):
             return frozenset()
         subjects = frozenset().union(*(price_subjects(clause, lang) for clause in asking))

@@ -37,8 +37,9 @@ _REPEATS = re.compile(r"([^\W\d_])\1{2,}|([\u0e01-\u0e4e])\2+(?= |$)")
 ("ครับบ"; inside Thai text a double is often two words meeting, as in "ลาก่อนนะ")."""
 _LATIN_WORD = re.compile(r"[a-z]+")
 _MIN_FUZZY = 4
-_FIXES_KEPT = 20_000
 """Latin words of at least this many letters may be one typo away from a listed word."""
+_FIXES_KEPT = 20_000
+"""Words whose typo fix is kept before the store starts again."""
 
 
 @dataclass(frozen=True)
