@@ -32,10 +32,9 @@ QUESTION = "How many participants attended?"
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Engine, Path]:
+def built(fixture_index: tuple[Engine, Path]) -> tuple[Engine, Path]:
     """The fixture's engine and the data directory holding its index and embedding cache."""
-    data = tmp_path_factory.mktemp("index")
-    return Engine.load(FIXTURE, data), data
+    return fixture_index
 
 
 @dataclass

@@ -38,10 +38,8 @@ UPDATED = ORIGINAL.replace("About 1,500 guests", "About 2,000 guests")
 
 
 @pytest.fixture(scope="module")
-def cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    data = tmp_path_factory.mktemp("cache")
-    Engine.load(FIXTURE, data)
-    return data / "cache"
+def cache(fixture_index: tuple[Engine, Path]) -> Path:
+    return fixture_index[1] / "cache"
 
 
 def _data(cache: Path, tmp_path: Path) -> Path:

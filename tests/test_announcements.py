@@ -89,8 +89,8 @@ class Clock:
 
 
 @pytest.fixture(scope="module")
-def engine(tmp_path_factory: pytest.TempPathFactory) -> Engine:
-    return Engine.load(FIXTURE, tmp_path_factory.mktemp("index"))
+def engine(fixture_engine: Engine) -> Engine:
+    return fixture_engine
 
 
 @dataclass

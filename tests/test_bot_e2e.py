@@ -31,9 +31,9 @@ GROUP = -100500
 
 
 @pytest.fixture(scope="module")
-def engine(tmp_path_factory: pytest.TempPathFactory) -> Engine:
-    """The real engine with the default embedder, built once for the module."""
-    return Engine.load(FIXTURE, tmp_path_factory.mktemp("index"))
+def engine(fixture_engine: Engine) -> Engine:
+    """The real engine with the default embedder, built once for the whole run."""
+    return fixture_engine
 
 
 REPLIES = ("sendMessage", "editMessageText")

@@ -26,8 +26,8 @@ CONVERSATION_STEP = 7
 
 
 @pytest.fixture(scope="module")
-def engine(tmp_path_factory: pytest.TempPathFactory) -> Engine:
-    return Engine.load(FIXTURE, tmp_path_factory.mktemp("index"))
+def engine(fixture_engine: Engine) -> Engine:
+    return fixture_engine
 
 
 @pytest.fixture

@@ -34,8 +34,8 @@ CASES = _load()
 
 
 @pytest.fixture(scope="module")
-def engine(tmp_path_factory: pytest.TempPathFactory) -> Engine:
-    return Engine.load(ROOT / "knowledge", tmp_path_factory.mktemp("data"))
+def engine(shipped_engine: Engine) -> Engine:
+    return shipped_engine
 
 
 def _fold(text: str) -> str:

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 from aiohttp import web
-from bot_harness import FIXTURE_KNOWLEDGE, running_bot, settings_for, start_bot_process, until
+from bot_harness import running_bot, settings_for, start_bot_process, until
 from botapi_fake import Call, FakeBotApi
 from telegram.ext import Application
 
@@ -149,8 +149,8 @@ async def crash_and_restart(fake: HoldingFake, tmp_path: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def engine(tmp_path_factory: pytest.TempPathFactory) -> Engine:
-    return Engine.load(FIXTURE_KNOWLEDGE, tmp_path_factory.mktemp("index"))
+def engine(fixture_engine: Engine) -> Engine:
+    return fixture_engine
 
 
 @pytest.fixture

@@ -23,8 +23,8 @@ DEV_SET = ROOT.parent / "shared/eval/dev-questions.jsonl"
 
 
 @pytest.fixture(scope="module")
-def engine(tmp_path_factory: pytest.TempPathFactory) -> Engine:
-    return Engine.load(KNOWLEDGE, tmp_path_factory.mktemp("data"))
+def engine(shipped_engine: Engine) -> Engine:
+    return shipped_engine
 
 
 def _fold(text: str) -> str:

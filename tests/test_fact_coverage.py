@@ -29,8 +29,8 @@ def _fold(text: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def engine(tmp_path_factory: pytest.TempPathFactory) -> Engine:
-    return Engine.load(KNOWLEDGE, tmp_path_factory.mktemp("data"))
+def engine(shipped_engine: Engine) -> Engine:
+    return shipped_engine
 
 
 @pytest.mark.parametrize("row", ROWS, ids=lambda r: r["fact"][:40])

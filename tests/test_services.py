@@ -160,8 +160,8 @@ def test_catalogue_days_sessions_and_cards() -> None:
 
 
 @pytest.fixture(scope="module")
-def engine(tmp_path_factory: pytest.TempPathFactory) -> Engine:
-    return Engine.load(FIXTURE, tmp_path_factory.mktemp("index"))
+def engine(fixture_engine: Engine) -> Engine:
+    return fixture_engine
 
 
 @pytest.fixture

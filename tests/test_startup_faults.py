@@ -156,10 +156,8 @@ def test_read_only_database_file(base: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def built_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    directory = tmp_path_factory.mktemp("built")
-    Engine.load(FIXTURE, directory)
-    return directory
+def built_index(fixture_index: tuple[Engine, Path]) -> Path:
+    return fixture_index[1]
 
 
 def test_read_only_index_files(base: Path, built_index: Path) -> None:

@@ -27,8 +27,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
-def engine(tmp_path_factory: pytest.TempPathFactory) -> Engine:
-    return Engine.load(FIXTURE, tmp_path_factory.mktemp("index"))
+def engine(fixture_engine: Engine) -> Engine:
+    return fixture_engine
 
 
 async def get(url: str) -> tuple[int, Any]:
