@@ -7,6 +7,7 @@ An engine answers without changing itself; a test that swaps a part of it puts t
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -43,6 +44,21 @@ def fixture_engine(fixture_index: tuple[Engine, Path]) -> Engine:
 
 
 @pytest.fixture(scope="session")
-def shipped_engine(tmp_path_factory: pytest.TempPathFactory) -> Engine:
-    """The engine over the shipped ``knowledge/``."""
-    return Engine.load(SHIPPED_KNOWLEDGE, tmp_path_factory.mktemp("shipped-index"))
+def shipped_index(tmp_path_factory: pytest.TempPathFactory) -> tuple[Engine, Path]:
+    """The engine over the shipped ``knowledge/`` and its data directory (only to be copied from)."""
+    data = tmp_path_factory.mktemp("shipped-index")
+    return Engine.load(SHIPPED_KNOWLEDGE, data), data
+
+
+@pytest.fixture(scope="session")
+def shipped_engine(shipped_index: tuple[Engine, Path]) -> Engine:
+    return shipped_index[0]
+
+
+@pytest.fixture
+def shipped_data(shipped_index: tuple[Engine, Path], tmp_path: Path) -> Path:
+    """A data directory of this test's own, holding the shipped knowledge's index already built, so a
+    command started in another process loads the index instead of embedding every passage again."""
+    data = tmp_path / "data"
+    shutil.copytree(shipped_index[1], data)
+    return data

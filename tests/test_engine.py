@@ -114,10 +114,10 @@ def test_index_loads_when_fresh_and_rebuilds_only_what_changed(tmp_path: Path) -
     assert edited.version != first.version
 
 
-def test_json_contract_over_stdin(tmp_path: Path) -> None:
+def test_json_contract_over_stdin(shipped_data: Path) -> None:
     questions = ["Where is the summit held?", "峰会在哪里", "ราคาทองวันนี้", "", "🙂"]
     result = subprocess.run(
-        [sys.executable, "-m", "bot", "ask", "--json", "--data-dir", str(tmp_path)],
+        [sys.executable, "-m", "bot", "ask", "--json", "--data-dir", str(shipped_data)],
         input="\n".join(questions) + "\n",
         capture_output=True,
         text=True,
@@ -219,9 +219,9 @@ def test_index_check_reports_errors(tmp_path: Path) -> None:
     assert "broken.yaml:2" in result.stderr and "Traceback" not in result.stderr
 
 
-def test_terminal_chat_answers_until_an_empty_line(tmp_path: Path) -> None:
+def test_terminal_chat_answers_until_an_empty_line(shipped_data: Path) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "bot", "chat", "--data-dir", str(tmp_path)],
+        [sys.executable, "-m", "bot", "chat", "--data-dir", str(shipped_data)],
         input="峰会在哪里举办？\nWhat's the capital of Peru?\n\nnever asked\n",
         capture_output=True,
         text=True,

@@ -10,10 +10,10 @@ from bot_harness import start_bot_process
 from botapi_fake import FakeBotApi
 
 
-async def test_run_polls_the_configured_bot_api_and_answers(tmp_path: Path) -> None:
+async def test_run_polls_the_configured_bot_api_and_answers(tmp_path: Path, shipped_data: Path) -> None:
     async with FakeBotApi(token="4242:RUN-command-token") as fake:
         log_path = tmp_path / "bot.log"
-        process = await start_bot_process(fake, tmp_path / "data", log_path, knowledge=None)
+        process = await start_bot_process(fake, shipped_data, log_path, knowledge=None)
         try:
             await fake.wait_for(lambda c: c.method.lower() == "getupdates", timeout=180)
             menus = {c.params.get("language_code") for c in fake.calls if c.method.lower() == "setmycommands"}
