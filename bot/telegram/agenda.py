@@ -42,6 +42,7 @@ from bot.telegram.common import (
     services,
 )
 from bot.telegram.formatting import MAX_MESSAGE, escape, split_html
+from bot.telegram.miniapp import with_button
 from index.engine import Answer
 from index.types import Lang
 
@@ -89,7 +90,9 @@ async def session_view(svc: Services, session_id: str, lang: Lang, user_id: int 
 async def agenda(update: Update, context: CallbackContext) -> None:
     """/agenda: the days with sessions."""
     lang = await language(update, context)
-    text, markup = days_view(services(context), lang)
+    svc = services(context)
+    text, markup = days_view(svc, lang)
+    markup = with_button(markup, svc.settings, lang, update.effective_chat)
     await reply_html(update.effective_message, text, markup)
 
 
@@ -105,7 +108,8 @@ async def browse(update: Update, context: CallbackContext) -> None:
     elif isinstance(pressed, AgendaDay) and pressed.day:
         view = day_view(svc, pressed.day, lang)
     elif isinstance(pressed, AgendaDay):
-        view = days_view(svc, lang)
+        text, markup = days_view(svc, lang)
+        view = text, with_button(markup, svc.settings, lang, update.effective_chat)
     else:
         view = None
     await query.answer(None if view else svc.texts(lang, "entry_unknown"))
@@ -256,7 +260,9 @@ async def my_agenda(update: Update, context: CallbackContext) -> None:
     if user is None or update.effective_message is None:
         return
     lang = await language(update, context)
-    text, markup = await my_agenda_view(services(context), user.id, lang)
+    svc = services(context)
+    text, markup = await my_agenda_view(svc, user.id, lang)
+    markup = with_button(markup, svc.settings, lang, update.effective_chat)
     await reply_html(update.effective_message, text, markup)
 
 
@@ -274,6 +280,7 @@ async def unstar(update: Update, context: CallbackContext) -> None:
     await query.answer(svc.texts(lang, "myagenda.unstarred"))
     if query.message is not None:
         text, markup = await my_agenda_view(svc, user.id, lang)
+        markup = with_button(markup, svc.settings, lang, update.effective_chat)
         await edit_html(context.bot, query.message.chat.id, query.message.message_id, text, markup)
 
 
