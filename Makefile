@@ -52,12 +52,15 @@ $(DEV_STAMP): $(RUN_STAMP)
 	fi
 	touch $(DEV_STAMP)
 
-# Chromium from the system's packages, for the Mini App's browser tests: installed with apt-get when it is
-# missing and this runs as root; otherwise those tests are skipped and say why (the build goes on).
+# Chromium from the system's packages, for the Mini App's browser tests (with Thai, Chinese and emoji fonts
+# for their screenshots): installed with apt-get when it is missing and this runs as root; otherwise those
+# tests are skipped and say why (the build goes on).
+BROWSER_PACKAGES := chromium fonts-thai-tlwg fonts-wqy-microhei fonts-noto-color-emoji
 browser:
 	@if [ ! -x /usr/bin/chromium ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-		echo "Installing chromium (Debian package) for the browser tests"; \
-		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) >/dev/null 2>&1 \
+		echo "Installing $(BROWSER_PACKAGES) (Debian packages) for the browser tests"; \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(BROWSER_PACKAGES)) \
+			>/dev/null 2>&1 \
 		|| echo "chromium could not be installed: the browser tests will be skipped"; \
 	fi
 

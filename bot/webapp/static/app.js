@@ -128,7 +128,7 @@
     if (state.topic && !session.tags.includes(state.topic)) return false;
     if (state.mine && !starred.has(session.id)) return false;
     if (terms.length) return terms.every((term) => session.haystack.includes(term));
-    return session.day === state.day;
+    return state.mine || session.day === state.day; // searches and "Mine" span every day
   }
 
   function starButton(session) {
@@ -139,7 +139,7 @@
       "aria-pressed": String(on),
       "aria-label": on ? t.star_remove : t.star_add,
       "data-star": session.id,
-      text: "⭐",
+      text: "★",
       onclick: (event) => {
         event.stopPropagation();
         toggle(session);
@@ -166,7 +166,7 @@
 
   function renderList() {
     const terms = state.query.split(/\s+/).map(normalise).filter(Boolean);
-    $("days").classList.toggle("searching", terms.length > 0);
+    $("days").classList.toggle("searching", terms.length > 0 || state.mine);
     for (const tab of $("days").children) tab.setAttribute("aria-selected", String(tab.dataset.day === state.day));
     const found = data.sessions.filter((s) => matches(s, terms));
     const list = $("list");
