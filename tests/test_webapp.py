@@ -3,6 +3,7 @@ page, the buttons and the menu button of the real bot against the local Bot API 
 
 from __future__ import annotations
 
+import copy
 import json
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -10,6 +11,7 @@ from urllib.parse import parse_qsl, urlencode
 
 import aiohttp
 import pytest
+import yaml
 from bot_harness import BotDriver, buttons, driving, free_port
 from miniapp_harness import PUBLIC_URL, init_data, write_knowledge
 
@@ -17,7 +19,7 @@ from bot.config import ConfigError, settings_from
 from bot.webapp.initdata import InvalidInitData, sign, verify
 from bot.webapp.programme import programme
 from index.engine import Engine
-from index.knowledge import KnowledgeBase, load_knowledge
+from index.knowledge import KnowledgeBase, load_knowledge, validate_documents
 
 TOKEN = "123456:TEST-token"
 OTHER_TOKEN = "654321:OTHER-token"
@@ -315,3 +317,26 @@ def test_init_data_max_age_is_a_setting() -> None:
     assert settings_from({"WEBAPP_MAX_AGE": "600"}).webapp_max_age == 600
     with pytest.raises(ConfigError, match="WEBAPP_MAX_AGE"):
         settings_from({"WEBAPP_MAX_AGE": "soon"})
+
+
+async def test_a_knowledge_reload_shows_in_the_programme_and_alerts_follow(
+    bot: BotDriver, knowledge: Path
+) -> None:
+    data = init_data(bot.fake.token, 5)
+    _, before = await call(bot, "GET", "programme", data)
+    opening = next(s for s in before["programme"]["sessions"] if s["id"] == "opening-ceremony")
+    assert opening["time"] == "09:30–11:00"
+    assert (await call(bot, "PUT", "bookmarks/opening-ceremony", data))[0] == 200
+
+    raw = yaml.safe_load((knowledge / "summit.yaml").read_text(encoding="utf-8"))
+    for session in raw["sessions"]:
+        if session["id"] == "opening-ceremony":
+            session.update(start="10:00", end="11:30")
+    moved = copy.copy(bot.services.holder.current)
+    moved.kb = validate_documents({"summit.yaml": yaml.safe_dump(raw, allow_unicode=True)})
+    await bot.services.holder.swap(moved)
+    alert = await bot.message_to(5, "⚠️")
+    assert "09:30–11:00 → <b>10:00–11:30</b>" in alert.params["text"], "a star from the Mini App gets alerts"
+    _, after = await call(bot, "GET", "programme", data)
+    opening = next(s for s in after["programme"]["sessions"] if s["id"] == "opening-ceremony")
+    assert opening["time"] == "10:00–11:30"

@@ -129,6 +129,8 @@ async def test_thai_user_browses_filters_searches_and_bookmarks(browser: Any, bo
     text = await detail.inner_text()
     assert "14:00–17:30 น. (UTC+8)" in text and "เขตท่องเที่ยวซีจ๋า, ห้องประชุม 2" in text
     assert "จาง เว่ย" in text and "นักวิจัยปัญญาประดิษฐ์" in text
+    ARTIFACTS.mkdir(exist_ok=True)
+    await page.screenshot(path=ARTIFACTS / "miniapp-th-light-detail.png")
     href = await detail.locator("a").get_attribute("href")
     assert href.startswith("https://www.openstreetmap.org/search?query=Xizha")
     await page.click("#ask")

@@ -36,6 +36,7 @@ from bot.services import Services
 from bot.services.ratelimit import QuestionRateLimiter, Verdict
 from bot.webapp.initdata import InvalidInitData, WebAppUser, verify
 from bot.webapp.programme import programme
+from index.knowledge import KnowledgeBase
 from index.types import Lang
 
 log = logging.getLogger(__name__)
@@ -104,7 +105,7 @@ class MiniApp:
         self._clock = clock
         self._calls = itertools.count()
         self._assets = _load_assets()
-        self._programmes: dict[tuple[int, Lang], str] = {}
+        self._programmes: dict[Lang, tuple[KnowledgeBase, str]] = {}
 
     def add_routes(self, app: web.Application) -> None:
         p = self.prefix
@@ -171,16 +172,14 @@ class MiniApp:
         return user, svc, lang
 
     def _programme_json(self, svc: Services, lang: Lang) -> str:
-        """The programme in ``lang`` as JSON, made once per knowledge version and language."""
+        """The programme in ``lang`` as JSON, made once per language for the knowledge being served (a
+        reload, which replaces the knowledge base, makes it again)."""
         kb = svc.holder.current.kb
-        key = (id(kb), lang)
-        cached = self._programmes.get(key)
-        if cached is None:
-            if len(self._programmes) >= 12:  # older knowledge versions
-                self._programmes.clear()
-            cached = json.dumps(programme(kb, lang), ensure_ascii=False, separators=(",", ":"))
-            self._programmes[key] = cached
-        return cached
+        cached = self._programmes.get(lang)
+        if cached is None or cached[0] is not kb:
+            cached = (kb, json.dumps(programme(kb, lang), ensure_ascii=False, separators=(",", ":")))
+            self._programmes[lang] = cached
+        return cached[1]
 
     async def _starred(self, svc: Services, user_id: int) -> list[str]:
         return [s.id for s in await svc.agenda.sessions_of(user_id)]
