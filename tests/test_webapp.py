@@ -3,8 +3,10 @@ page, the buttons and the menu button of the real bot against the local Bot API 
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import json
+import signal
 from collections.abc import AsyncIterator
 from pathlib import Path
 from urllib.parse import parse_qsl, urlencode
@@ -12,7 +14,8 @@ from urllib.parse import parse_qsl, urlencode
 import aiohttp
 import pytest
 import yaml
-from bot_harness import BotDriver, buttons, driving, free_port
+from bot_harness import BotDriver, buttons, driving, free_port, start_bot_process
+from botapi_fake import FakeBotApi
 from miniapp_harness import PUBLIC_URL, init_data, write_knowledge
 
 from bot.config import ConfigError, settings_from
@@ -279,7 +282,7 @@ async def test_page_buttons_and_menu_button(bot: BotDriver) -> None:
     assert menu == {"type": "web_app", "text": "Programme", "web_app": {"url": PUBLIC_URL + "/app/"}}
     agenda = await bot.say(5, "/agenda")
     first = agenda.params["reply_markup"]["inline_keyboard"][0][0]
-    assert first == {"text": "📅 Programme", "web_app": {"url": PUBLIC_URL + "/app/"}}
+    assert first == {"text": "🗓 Programme", "web_app": {"url": PUBLIC_URL + "/app/"}}
     mine = await bot.say(5, "/myagenda")
     assert mine.params["reply_markup"]["inline_keyboard"][0][0]["web_app"]["url"] == PUBLIC_URL + "/app/"
     group = await bot.say(5, "/agenda", chat_id=-100, chat_type="supergroup")
@@ -340,3 +343,25 @@ async def test_a_knowledge_reload_shows_in_the_programme_and_alerts_follow(
     _, after = await call(bot, "GET", "programme", data)
     opening = next(s for s in after["programme"]["sessions"] if s["id"] == "opening-ceremony")
     assert opening["time"] == "10:00–11:30"
+
+
+async def test_run_prints_the_mini_app_address_and_serves_it(tmp_path: Path) -> None:
+    port = free_port()
+    async with FakeBotApi() as fake:
+        log_path = tmp_path / "bot.log"
+        env = {"PUBLIC_URL": PUBLIC_URL, "WEBHOOK_PORT": str(port)}
+        process = await start_bot_process(fake, tmp_path / "data", log_path, **env)
+        try:
+            await fake.wait_for(lambda c: c.method.lower() == "getupdates", timeout=180)
+            async with (
+                aiohttp.ClientSession() as http,
+                http.get(f"http://127.0.0.1:{port}/summit/app/") as page,
+            ):
+                assert page.status == 200
+            assert fake.menu_buttons[None]["web_app"] == {"url": PUBLIC_URL + "/app/"}
+        finally:
+            process.send_signal(signal.SIGINT)
+            await asyncio.wait_for(process.wait(), timeout=60)
+    log = log_path.read_text()
+    assert process.returncode == 0, log[-2000:]
+    assert f"Programme Mini App: {PUBLIC_URL}/app/ (served on 127.0.0.1:{port}/summit/app/" in log

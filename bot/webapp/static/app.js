@@ -331,13 +331,13 @@
       performance.mark("programme-rendered");
       document.body.dataset.ready = "1";
     } catch (error) {
-      const lang = (navigator.language || "en").slice(0, 2);
+      // The page's texts come with the programme; before it, the browser's language picks these.
       const fallback = {
         en: ["This page works inside Telegram: open it from the bot's Programme button.", "The bot cannot be reached right now. Please try again.", "Try again"],
         zh: ["此页面需在 Telegram 中打开：请点击机器人的“日程”按钮。", "暂时无法连接机器人，请重试。", "重试"],
         th: ["หน้านี้ใช้งานใน Telegram: เปิดจากปุ่มกำหนดการของบอท", "ไม่สามารถติดต่อบอทได้ในขณะนี้ กรุณาลองอีกครั้ง", "ลองอีกครั้ง"],
-      }[lang] || [];
-      const words = fallback.length ? fallback : ["This page works inside Telegram: open it from the bot's Programme button.", "The bot cannot be reached right now. Please try again.", "Try again"];
+      };
+      const words = fallback[(navigator.language || "en").slice(0, 2)] || fallback.en;
       const auth = error && error.status === 401;
       $("list").replaceChildren(
         h("p", { class: "error", text: auth ? words[0] : words[1] }),
@@ -371,6 +371,7 @@
 
   postEvent("web_app_ready");
   postEvent("web_app_expand");
+  postEvent("web_app_set_header_color", { color_key: "bg_color" });
   postEvent("web_app_request_theme");
   load();
 })();
