@@ -3,10 +3,8 @@ page, the buttons and the menu button of the real bot against the local Bot API 
 
 from __future__ import annotations
 
-import asyncio
 import copy
 import json
-import signal
 from collections.abc import AsyncIterator
 from pathlib import Path
 from urllib.parse import parse_qsl, urlencode
@@ -14,11 +12,10 @@ from urllib.parse import parse_qsl, urlencode
 import aiohttp
 import pytest
 import yaml
-from bot_harness import BotDriver, buttons, driving, free_port, start_bot_process
-from botapi_fake import FakeBotApi
+from bot_harness import BotDriver, buttons, driving, free_port
 from miniapp_harness import PUBLIC_URL, init_data, write_knowledge
 
-from bot.config import ConfigError, settings_from
+from bot.config import ConfigError, Settings, settings_from
 from bot.webapp.initdata import InvalidInitData, sign, verify
 from bot.webapp.programme import programme
 from index.engine import Engine
@@ -345,23 +342,22 @@ async def test_a_knowledge_reload_shows_in_the_programme_and_alerts_follow(
     assert opening["time"] == "10:00–11:30"
 
 
-async def test_run_prints_the_mini_app_address_and_serves_it(tmp_path: Path) -> None:
-    port = free_port()
-    async with FakeBotApi() as fake:
-        log_path = tmp_path / "bot.log"
-        env = {"PUBLIC_URL": PUBLIC_URL, "WEBHOOK_PORT": str(port)}
-        process = await start_bot_process(fake, tmp_path / "data", log_path, **env)
-        try:
-            await fake.wait_for(lambda c: c.method.lower() == "getupdates", timeout=180)
-            async with (
-                aiohttp.ClientSession() as http,
-                http.get(f"http://127.0.0.1:{port}/summit/app/") as page,
-            ):
-                assert page.status == 200
-            assert fake.menu_buttons[None]["web_app"] == {"url": PUBLIC_URL + "/app/"}
-        finally:
-            process.send_signal(signal.SIGINT)
-            await asyncio.wait_for(process.wait(), timeout=60)
-    log = log_path.read_text()
-    assert process.returncode == 0, log[-2000:]
-    assert f"Programme Mini App: {PUBLIC_URL}/app/ (served on 127.0.0.1:{port}/summit/app/" in log
+def test_run_prints_the_mini_app_address(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """``summit-bot run`` names the Mini App's address (the server itself is tested above, in polling and
+    webhook mode, by the same ``running`` that ``run`` uses)."""
+    from typer.testing import CliRunner
+
+    from bot import cli, startup
+    from bot.telegram import app as telegram_app
+
+    started: list[Settings] = []
+    monkeypatch.setattr(startup, "preflight", lambda settings: None)
+    monkeypatch.setattr(telegram_app, "run_bot", lambda settings, webhook=False: started.append(settings))
+    monkeypatch.chdir(tmp_path)
+    env = {"TELEGRAM_BOT_TOKEN": TOKEN, "SUMMIT_BOT_DATA_DIR": str(tmp_path / "data"), "WEBHOOK_PORT": "8099"}
+    result = CliRunner().invoke(cli.app, ["run"], env={**env, "PUBLIC_URL": PUBLIC_URL})
+    assert result.exit_code == 0, result.output
+    assert f"Programme Mini App: {PUBLIC_URL}/app/ (served on 127.0.0.1:8099/summit/app/" in result.output
+    assert started[0].webapp_url == PUBLIC_URL + "/app/"
+    result = CliRunner().invoke(cli.app, ["run"], env={**env, "PUBLIC_URL": ""})
+    assert result.exit_code == 0 and "Mini App" not in result.output

@@ -136,7 +136,7 @@ async def test_thai_user_browses_filters_searches_and_bookmarks(browser: Any, bo
     await page.click("#ask")
     card = await bot.message_to(7, "ฟอรัมปัญญาประดิษฐ์")
     assert "จาง เว่ย" in card.params["text"]
-    await page.click("#detail .back")
+    await page.evaluate("window.Telegram.WebView.receiveEvent('back_button_pressed')")  # Telegram's back
     assert not await detail.is_visible()
 
     port = bot.port  # type: ignore[attr-defined]
@@ -160,6 +160,10 @@ async def test_chinese_user_finds_speakers_typed_in_chinese(browser: Any, bot: B
     mine = await bot.say(8, "/myagenda", language_code="zh")
     assert "人工智能论坛" in mine.params["text"]
     assert await bot.services.agenda.store.bookmarks(8) == ["ai-forum"]
+    await page.evaluate("t => window.Telegram.WebView.receiveEvent('theme_changed', {theme_params: t})", DARK)
+    assert await page.evaluate("getComputedStyle(document.body).backgroundColor") == _rgb(
+        DARK["secondary_bg_color"]
+    )
     await page.locator("#q").fill("没有这个会议")
     assert await shown(page) == []
     assert await page.inner_text("#list .empty") == "没有符合条件的会议。"

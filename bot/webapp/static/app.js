@@ -34,6 +34,8 @@
   }
   window.Telegram = window.Telegram || {};
   window.Telegram.WebView = { receiveEvent: receive };
+  window.TelegramGameProxy = { receiveEvent: receive }; // the name some clients still call
+  window.TelegramGameProxy_receiveEvent = receive;
   window.addEventListener("message", (event) => {
     try {
       const message = JSON.parse(event.data);
