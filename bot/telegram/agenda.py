@@ -4,7 +4,8 @@ the personal agenda: ⭐ on every session card, /myagenda, its calendar file, /r
 Browsing edits the one agenda message in place. Callback data (:mod:`bot.telegram.callbacks`):
 :class:`AgendaDay` with an empty day (the days) or a day (its sessions), :class:`Session` (a card); the
 personal agenda's buttons are kinds of the same module. Reminders are queued by a job that runs every
-:data:`TICK_SECONDS`.
+:data:`TICK_SECONDS`. With PUBLIC_URL set, /agenda and /myagenda in a private chat also carry the button that
+opens the programme Mini App (:mod:`bot.telegram.miniapp`).
 """
 
 from __future__ import annotations
