@@ -12,7 +12,7 @@ from urllib.parse import parse_qsl, urlencode
 import aiohttp
 import pytest
 import yaml
-from bot_harness import BotDriver, buttons, driving, free_port
+from bot_harness import BotDriver, buttons, driving, free_port, until
 from miniapp_harness import PUBLIC_URL, init_data, write_knowledge
 
 from bot.config import ConfigError, Settings, settings_from
@@ -282,6 +282,13 @@ async def test_page_buttons_and_menu_button(bot: BotDriver) -> None:
     assert first == {"text": "🗓 Programme", "web_app": {"url": PUBLIC_URL + "/app/"}}
     mine = await bot.say(5, "/myagenda")
     assert mine.params["reply_markup"]["inline_keyboard"][0][0]["web_app"]["url"] == PUBLIC_URL + "/app/"
+    await bot.say(9, "/start", language_code="th")
+    await until(lambda: 9 in bot.fake.menu_buttons, what="the Thai chat's menu button")
+    assert bot.fake.menu_buttons[9]["text"] == "กำหนดการ", "labelled in the user's language"
+    await bot.ack(9, "lang:zh")
+    await until(lambda: bot.fake.menu_buttons[9].get("text") == "日程", what="the menu button in Chinese")
+    await bot.ack(9, "lang:en")
+    await until(lambda: bot.fake.menu_buttons[9] == {"type": "default"}, what="back to the bot's English one")
     group = await bot.say(5, "/agenda", chat_id=-100, chat_type="supergroup")
     assert all("web_app" not in b for row in group.params["reply_markup"]["inline_keyboard"] for b in row), (
         "Telegram allows Mini App buttons only in private chats"

@@ -11,6 +11,7 @@ import logging
 from datetime import timedelta
 
 from telegram import (
+    Bot,
     Chat,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
@@ -104,3 +105,16 @@ async def set_menu_button(application: Application, settings: Settings) -> None:
         return
     if url:
         log.info("programme Mini App at %s (the chats' menu button opens it)", url)
+
+
+async def localise_menu(bot: Bot, settings: Settings, chat: Chat | None, lang: Lang) -> None:
+    """Label the menu button of a user's private chat in their language (the bot-wide one is English;
+    an English chat goes back to it). Called when the user starts the bot or chooses a language."""
+    url = settings.webapp_url
+    if url is None or chat is None or chat.type != Chat.PRIVATE:
+        return
+    menu = MenuButtonDefault() if lang == "en" else MenuButtonWebApp(text("menu", lang), WebAppInfo(url))
+    try:
+        await bot.set_chat_menu_button(chat_id=chat.id, menu_button=menu)
+    except TelegramError as exc:
+        log.info("the menu button of chat %s was not labelled in %s: %s", chat.id, lang, exc)
