@@ -321,6 +321,11 @@ def run(
     _preflight(settings)
     from bot.telegram.app import run_bot  # after the checks: a fault is reported without the heavy imports
 
+    if settings.webapp_url:
+        typer.echo(
+            f"Programme Mini App: {settings.webapp_url} (served on {settings.webhook_listen}:"
+            f"{settings.webhook_port}{settings.webapp_path}/; it is the chats' menu button)"
+        )
     try:
         run_bot(settings, webhook=webhook)
     except ConfigError as exc:

@@ -65,6 +65,13 @@ class Settings:
     """QUESTION_RETENTION_DAYS: questions older than this are deleted by the daily purge."""
     startup_retry_seconds: float = 60.0
     """STARTUP_RETRY_SECONDS: how long to keep trying an unreachable Bot API at start-up."""
+    public_url: str | None = None
+    """PUBLIC_URL: the HTTPS address at which the bot's web server is reached from outside (behind the
+    same reverse proxy as the webhook); when set, the programme Mini App is served at ``/app/`` below it."""
+    webapp_max_age: float = 86_400.0
+    """WEBAPP_MAX_AGE: seconds after which a Mini App's signed ``initData`` is no longer accepted."""
+    webapp_rate_limit: int = 60
+    """WEBAPP_RATE_LIMIT: Mini App API calls one user may make per QUESTION_RATE_WINDOW seconds."""
 
     @property
     def base_url(self) -> str:
@@ -88,6 +95,16 @@ class Settings:
     def webhook_path(self) -> str:
         """The local path the webhook server listens on: the path part of WEBHOOK_URL."""
         return urlsplit(self.webhook_url or "").path.strip("/")
+
+    @property
+    def webapp_url(self) -> str | None:
+        """The Mini App's public address (``PUBLIC_URL`` + ``/app/``), or None when it is off."""
+        return f"{self.public_url.rstrip('/')}/app/" if self.public_url else None
+
+    @property
+    def webapp_path(self) -> str:
+        """The local path prefix the Mini App is served under: the path of PUBLIC_URL, then ``/app``."""
+        return urlsplit(self.public_url or "").path.rstrip("/") + "/app"
 
     @classmethod
     def from_env(cls, *, require_token: bool = False, env_file: Path | None = Path(".env")) -> Settings:
@@ -211,6 +228,19 @@ def settings_from(env: Mapping[str, str]) -> Settings:
     startup_retry = _number(
         "STARTUP_RETRY_SECONDS", get("STARTUP_RETRY_SECONDS") or "60", problems, low=0, high=86_400
     )
+    public_url = get("PUBLIC_URL")
+    if public_url is not None:
+        parts = urlsplit(public_url)
+        if parts.scheme != "https" or not parts.netloc or parts.query or parts.fragment:
+            problems.append(
+                f"PUBLIC_URL: {public_url!r} is not an https:// address without query "
+                "(Telegram opens Mini Apps over HTTPS only)"
+            )
+        public_url = public_url.rstrip("/")
+    webapp_max_age = _number(
+        "WEBAPP_MAX_AGE", get("WEBAPP_MAX_AGE") or "86400", problems, low=10, high=30 * 86_400
+    )
+    webapp_rate = _whole("WEBAPP_RATE_LIMIT", get("WEBAPP_RATE_LIMIT") or "60", problems, low=1, high=100_000)
     if len(problems) == 1:
         raise ConfigError(f"Invalid setting {problems[0]}")
     if problems:
@@ -235,6 +265,9 @@ def settings_from(env: Mapping[str, str]) -> Settings:
         question_rate_window=question_window,
         question_retention_days=retention,
         startup_retry_seconds=startup_retry,
+        public_url=public_url,
+        webapp_max_age=webapp_max_age,
+        webapp_rate_limit=webapp_rate,
     )
 
 

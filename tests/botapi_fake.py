@@ -319,6 +319,8 @@ class FakeBotApi:
         self._floods: dict[str, list[int]] = {}
         self._failures: dict[str, list[tuple[int, str]]] = {}
         self._commands: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        self.menu_buttons: dict[int | None, dict[str, Any]] = {}
+        """The menu button set with setChatMenuButton per chat (None: every private chat's default)."""
         self._allowed_updates = DEFAULT_UPDATE_TYPES
         self._webhook: dict[str, Any] | None = None
         self._webhook_slots = asyncio.Semaphore(40)
@@ -343,6 +345,8 @@ class FakeBotApi:
             "setMyCommands": self._set_my_commands,
             "getMyCommands": self._get_my_commands,
             "deleteMyCommands": self._delete_my_commands,
+            "setChatMenuButton": self._set_chat_menu_button,
+            "getChatMenuButton": self._get_chat_menu_button,
             "sendMessage": self._send_message,
             "editMessageText": self._edit_message_text,
             "editMessageReplyMarkup": self._edit_message_reply_markup,
@@ -953,6 +957,22 @@ class FakeBotApi:
     async def _delete_my_commands(self, params: dict[str, Any]) -> bool:
         self._commands.pop(self._commands_key(params.get("scope"), params.get("language_code")), None)
         return True
+
+    async def _set_chat_menu_button(self, params: dict[str, Any]) -> bool:
+        button = params.get("menu_button") or {"type": "default"}
+        kind = button.get("type")
+        if kind == "web_app":
+            url = str((button.get("web_app") or {}).get("url", ""))
+            if not url.startswith("https://") or not 1 <= len(button.get("text", "")) <= 64:
+                raise ApiError(400, "Bad Request: WEB_APP_URL_INVALID")
+        elif kind not in ("default", "commands"):
+            raise ApiError(400, "Bad Request: menu button type is invalid")
+        self.menu_buttons[params.get("chat_id")] = button
+        return True
+
+    async def _get_chat_menu_button(self, params: dict[str, Any]) -> dict[str, Any]:
+        chat = params.get("chat_id")
+        return self.menu_buttons.get(chat) or self.menu_buttons.get(None) or {"type": "default"}
 
     @staticmethod
     def _target_chat(params: dict[str, Any]) -> int:

@@ -36,6 +36,8 @@ def test_the_wheel_ships_the_knowledge_and_texts(wheel: Path) -> None:
     shipped = {f"bot/bundled_knowledge/{p.name}" for p in (ROOT / "knowledge").glob("*.yaml")}
     assert shipped and shipped <= names
     assert {"bot/i18n/en.yaml", "bot/i18n/zh.yaml", "bot/i18n/th.yaml", "index/gate.yaml"} <= names
+    mini_app = ("index.html", "app.js", "app.css")
+    assert {f"bot/webapp/static/{n}" for n in mini_app} | {"bot/webapp/texts.yaml"} <= names
     assert not [n for n in names if n.startswith(("tests/", "knowledge/")) or "__pycache__" in n]
 
 

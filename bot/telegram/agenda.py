@@ -4,7 +4,8 @@ the personal agenda: ⭐ on every session card, /myagenda, its calendar file, /r
 Browsing edits the one agenda message in place. Callback data (:mod:`bot.telegram.callbacks`):
 :class:`AgendaDay` with an empty day (the days) or a day (its sessions), :class:`Session` (a card); the
 personal agenda's buttons are kinds of the same module. Reminders are queued by a job that runs every
-:data:`TICK_SECONDS`.
+:data:`TICK_SECONDS`. With PUBLIC_URL set, /agenda and /myagenda in a private chat also carry the button that
+opens the programme Mini App (:mod:`bot.telegram.miniapp`).
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ from bot.telegram.common import (
     services,
 )
 from bot.telegram.formatting import MAX_MESSAGE, escape, split_html
+from bot.telegram.miniapp import with_button
 from index.engine import Answer
 from index.types import Lang
 
@@ -89,7 +91,9 @@ async def session_view(svc: Services, session_id: str, lang: Lang, user_id: int 
 async def agenda(update: Update, context: CallbackContext) -> None:
     """/agenda: the days with sessions."""
     lang = await language(update, context)
-    text, markup = days_view(services(context), lang)
+    svc = services(context)
+    text, markup = days_view(svc, lang)
+    markup = with_button(markup, svc.settings, lang, update.effective_chat)
     await reply_html(update.effective_message, text, markup)
 
 
@@ -105,7 +109,8 @@ async def browse(update: Update, context: CallbackContext) -> None:
     elif isinstance(pressed, AgendaDay) and pressed.day:
         view = day_view(svc, pressed.day, lang)
     elif isinstance(pressed, AgendaDay):
-        view = days_view(svc, lang)
+        text, markup = days_view(svc, lang)
+        view = text, with_button(markup, svc.settings, lang, update.effective_chat)
     else:
         view = None
     await query.answer(None if view else svc.texts(lang, "entry_unknown"))
@@ -256,7 +261,9 @@ async def my_agenda(update: Update, context: CallbackContext) -> None:
     if user is None or update.effective_message is None:
         return
     lang = await language(update, context)
-    text, markup = await my_agenda_view(services(context), user.id, lang)
+    svc = services(context)
+    text, markup = await my_agenda_view(svc, user.id, lang)
+    markup = with_button(markup, svc.settings, lang, update.effective_chat)
     await reply_html(update.effective_message, text, markup)
 
 
@@ -274,6 +281,7 @@ async def unstar(update: Update, context: CallbackContext) -> None:
     await query.answer(svc.texts(lang, "myagenda.unstarred"))
     if query.message is not None:
         text, markup = await my_agenda_view(svc, user.id, lang)
+        markup = with_button(markup, svc.settings, lang, update.effective_chat)
         await edit_html(context.bot, query.message.chat.id, query.message.message_id, text, markup)
 
 

@@ -41,6 +41,7 @@ from bot.telegram import (
     feedback,
     gate,
     knowledge,
+    miniapp,
     nontext,
     retention,
     start,
@@ -124,6 +125,7 @@ def build_application(settings: Settings, engine: Engine, mode: Mode = "polling"
         announce.schedule_ticks(application)
         await svc.inbox.start()  # what a previous run stored but did not handle goes first
         await set_commands(application, services(application).texts)
+        await miniapp.set_menu_button(application, settings)
         retention.schedule(application)
         log.info(
             "bot @%s started: mode %s, index %s, %d knowledge entries",
@@ -211,6 +213,8 @@ async def running(
     Telegram; each update goes to ``ingest`` (by default the durable inbox, which stores it before the
     200). Polling mode long-polls into the inbox (each batch stored before the next offset confirms it)
     and serves ``/healthz`` and ``/metrics`` on METRICS_LISTEN:METRICS_PORT when METRICS_PORT is set.
+    With PUBLIC_URL set, the programme Mini App (:mod:`bot.telegram.miniapp`) is served on
+    WEBHOOK_LISTEN:WEBHOOK_PORT in both modes (beside the webhook, or on a server of its own).
     Yields the HTTP server, if any (its ``port`` is the bound one when the setting was 0).
     """
     await application.initialize()
@@ -221,14 +225,20 @@ async def running(
         server: WebServer | None = None
         probe: asyncio.Task[None] | None = None
         polling: asyncio.Task[None] | None = None
+        app_server: WebServer | None = None
         try:
             health = health_of(application)
+            app_routes = miniapp.routes(application, settings)  # the Mini App, when PUBLIC_URL is set
             if mode == "webhook":
                 url = settings.require_webhook()
                 secret = settings.webhook_secret or secrets.token_urlsafe(32)
                 webhook = Webhook(settings.webhook_path, secret, ingest or updates.ingest_for(application))
                 server = WebServer(
-                    listen=settings.webhook_listen, port=settings.webhook_port, health=health, webhook=webhook
+                    listen=settings.webhook_listen,
+                    port=settings.webhook_port,
+                    health=health,
+                    webhook=webhook,
+                    routes=app_routes,
                 )
                 await server.start()
                 await application.bot.set_webhook(url, allowed_updates=ALLOWED_UPDATES, secret_token=secret)
@@ -237,6 +247,10 @@ async def running(
                     listen, port = settings.metrics_listen, settings.metrics_port
                     server = WebServer(listen=listen, port=port, health=health)
                     await server.start()
+                if app_routes:  # the Mini App is served where the webhook would be
+                    listen, port = settings.webhook_listen, settings.webhook_port
+                    app_server = WebServer(listen=listen, port=port, health=health, routes=app_routes)
+                    await app_server.start()
                 polling = await updates.start_polling(application, ALLOWED_UPDATES, timeout=poll_timeout)
                 application.bot_data[POLLING_KEY] = polling
             probe = asyncio.create_task(keep_in_touch(application.bot, application.bot_data[API_CONTACT_KEY]))
@@ -247,6 +261,8 @@ async def running(
                 await updates.stop_polling(application, polling)
             if server is not None:
                 await server.stop()
+            if app_server is not None:
+                await app_server.stop()
             if application.running:
                 await application.stop()
     finally:

@@ -7,6 +7,7 @@ from telegram.ext import BaseHandler, CallbackContext, CallbackQueryHandler, Cha
 
 from bot.telegram.callbacks import Language
 from bot.telegram.common import keyboard, language, remember_language, reply_html, send_html, services
+from bot.telegram.miniapp import localise_menu
 from index.types import LANGS, Lang
 
 
@@ -22,6 +23,8 @@ async def start(update: Update, context: CallbackContext) -> None:
     name = update.effective_user.first_name if update.effective_user else ""
     text = services(context).texts(lang, "welcome", name=name)
     await reply_html(update.effective_message, text, language_keyboard(context))
+    if lang != "en":  # English is the menu button's label for every chat already
+        await localise_menu(context.bot, services(context).settings, update.effective_chat, lang)
 
 
 async def choose_language(update: Update, context: CallbackContext) -> None:
@@ -51,6 +54,7 @@ async def language_chosen(update: Update, context: CallbackContext) -> None:
     await query.answer(svc.texts(lang, "language_name"))
     if query.message is not None:
         await send_html(context.bot, query.message.chat.id, svc.texts(lang, "language_set"))
+        await localise_menu(context.bot, svc.settings, query.message.chat, lang)
 
 
 async def membership_changed(update: Update, context: CallbackContext) -> None:

@@ -19,7 +19,7 @@ import contextlib
 import hmac
 import json
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,6 +36,8 @@ from index.engine import Engine
 
 log = logging.getLogger(__name__)
 
+Routes = Callable[[web.Application], None]
+"""Adds more endpoints to the server's application (e.g. the programme Mini App, :mod:`bot.webapp`)."""
 Ingest = Callable[[dict[str, Any]], Awaitable[None]]
 """What the webhook does with one update (the decoded JSON body); it must finish before 200 is sent."""
 
@@ -164,12 +166,14 @@ class WebServer:
         health: Health,
         webhook: Webhook | None = None,
         registry: CollectorRegistry = REGISTRY,
+        routes: Sequence[Routes] = (),
     ) -> None:
         self.listen = listen
         self.port = port
         self._health = health
         self._webhook = webhook
         self._registry = registry
+        self._routes = tuple(routes)
         self._runner: web.AppRunner | None = None
 
     def _app(self) -> web.Application:
@@ -178,6 +182,8 @@ class WebServer:
         app.router.add_get("/metrics", self._metrics)
         if self._webhook is not None:
             app.router.add_post("/" + self._webhook.path.strip("/"), self._update)
+        for add in self._routes:
+            add(app)
         return app
 
     async def start(self) -> None:
