@@ -32,9 +32,11 @@ def test_the_first_60_lines_take_an_operator_to_a_bot_answering_in_telegram() ->
 def anchors(page: Path) -> set[str]:
     """The anchors GitHub gives a page's headings."""
     found = set()
+    fenced = False
     for line in page.read_text(encoding="utf-8").splitlines():
+        fenced ^= line.startswith("```")
         heading = re.match(r"#{1,6} (.+)", line)
-        if heading:
+        if heading and not fenced:
             text = re.sub(r"[^\w\- ]", "", heading[1].replace("`", "").lower())
             found.add(text.replace(" ", "-"))
     return found
