@@ -327,12 +327,7 @@ def run(
     from bot.storage.database import SchemaVersionError
 
     settings = _settings(require_token=True)
-    if webhook:  # every setting is checked before the first network call
-        try:
-            settings.require_webhook()
-        except ConfigError as exc:
-            typer.echo(f"error: {exc}", err=True)
-            raise typer.Exit(2) from None
+    _check_before_connecting(settings, webhook)
     _preflight(settings)
     from bot.telegram.app import run_bot  # after the checks: a fault is reported without the heavy imports
 
@@ -352,6 +347,23 @@ def run(
 
 
 # --- Start-up checks and the privacy purge ---------------------------------------------------------
+
+
+def _check_before_connecting(settings: Settings, webhook: bool) -> None:
+    """What the settings must give before the first network call: WEBHOOK_URL for a webhook, and an
+    embedder spec that names a backend (nothing is loaded yet); else one line and exit 2."""
+    from index.embedders import create_embedder
+
+    try:
+        if webhook:
+            settings.require_webhook()
+        create_embedder(settings.embedding_model)
+    except ConfigError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    except ValueError as exc:
+        typer.echo(f"error: EMBEDDING_MODEL: {exc}", err=True)
+        raise typer.Exit(2) from None
 
 
 def _preflight(settings: Settings) -> None:

@@ -97,22 +97,33 @@ class Listener:
         self.sock.close()
 
 
-def test_run_webhook_without_its_url_stops_before_any_network_call(tmp_path: Path, monkeypatch) -> None:
+@pytest.mark.parametrize(
+    ("args", "env", "message"),
+    [
+        (["run", "--webhook"], {"WEBHOOK_URL": ""}, "WEBHOOK_URL is not set"),
+        (["run"], {"EMBEDDING_MODEL": "bert-large"}, "EMBEDDING_MODEL: unknown embedding model spec"),
+        (["run", "--webhook"], {"EMBEDDING_MODEL": "sentence-transformers:"}, "names no model"),
+    ],
+)
+def test_run_checks_its_settings_before_any_network_call(
+    tmp_path: Path, monkeypatch, args: list[str], env: dict[str, str], message: str
+) -> None:
     monkeypatch.chdir(tmp_path)  # no .env from the checkout
     listener = Listener()
     try:
-        env = {
+        settings = {
             "TELEGRAM_BOT_TOKEN": "123456:fake-token-for-tests",
             "TELEGRAM_API_BASE_URL": f"http://127.0.0.1:{listener.port}",
             "SUMMIT_BOT_DATA_DIR": str(tmp_path / "data"),
             "STARTUP_RETRY_SECONDS": "0",
-            "WEBHOOK_URL": "",
+            "WEBHOOK_URL": "https://bot.example.org/telegram",
+            "EMBEDDING_MODEL": "",
         }
-        result = CliRunner().invoke(app, ["run", "--webhook"], env=env)
+        result = CliRunner().invoke(app, args, env={**settings, **env})
     finally:
         listener.close()
     assert result.exit_code == 2, result.output
-    assert "WEBHOOK_URL is not set" in result.output
+    assert message in result.output
     assert listener.connections == 0
     assert not (tmp_path / "data").exists()  # nor was anything prepared for a start that cannot happen
 
