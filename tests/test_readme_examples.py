@@ -1,13 +1,17 @@
 """Every ``summit-bot …`` command shown in the README and in ``docs/*.md`` runs as shown.
 
-The commands of each page's shell blocks (```sh) run in order, through bash, in a working directory laid
-out like an operator's checkout: ``../shared`` beside it when the repository has it, the default data
-directory ``./data``, a fake bot token and a Bot API address on 127.0.0.1 where nothing listens. Each page
-starts from a data directory where the bot has run (a database with a few users and questions); the
-search index is built once and shared, and the small test knowledge stands in for the shipped one so
-that each engine loads in seconds. A command fails the test when it exits with a code other than 0 or
-one its comment announces ("exit 1 with ..."), or prints a traceback. A command shown on several pages
-runs once.
+The commands of each page's shell blocks (```sh) run in order, with the arguments the shell would give
+them, in a working directory laid out like an operator's checkout: ``../shared`` beside it when the
+repository has it, the default data directory ``./data``, a fake bot token and a Bot API address on
+127.0.0.1 where nothing listens. What feeds a command's standard input (``printf … |``) runs in bash.
+Each page starts from a data directory where the bot has run (a database with a few users and questions).
+
+The commands run in this process, and the engine is loaded once and shared between them (``Engine.load``
+is memoised here): each command's own work runs, not the model loading that other tests cover, which
+keeps this fast. The small test knowledge stands in for the shipped one. A command fails the test when it
+exits with a code other than 0 or one its comment announces ("exit 1 with ..."), raises, or prints
+nothing. Afterwards every file and directory the commands made in the data directory and in ``backups/``
+is private (0600 / 0700).
 
 Two kinds of command are not run, and their comments say why: those that connect to Telegram
 (``summit-bot run``; tests/test_run_command.py runs it against the local Bot API fake) and the
@@ -17,17 +21,20 @@ calibration that takes minutes and rewrites the shipped decision model.
 from __future__ import annotations
 
 import asyncio
-import os
 import re
+import shlex
 import stat
 import subprocess
-import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
+from bot.cli import app
 from bot.storage.database import Database
+from index.engine import Engine
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
@@ -59,8 +66,8 @@ class Example:
         return f"{self.page}:{self.line}: {self.command}"
 
 
-def split_comment(line: str) -> tuple[str, str]:
-    """A shell line's command and its trailing ``# comment`` (a ``#`` outside quotes, after a space)."""
+def unquoted(line: str) -> Iterator[tuple[int, str]]:
+    """The characters of a shell line that stand outside quotes, with their positions."""
     quote = None
     for i, char in enumerate(line):
         if quote:
@@ -68,9 +75,24 @@ def split_comment(line: str) -> tuple[str, str]:
                 quote = None
         elif char in "'\"":
             quote = char
-        elif char == "#" and (i == 0 or line[i - 1].isspace()):
+        else:
+            yield i, char
+
+
+def split_comment(line: str) -> tuple[str, str]:
+    """A shell line's command and its trailing ``# comment`` (a ``#`` outside quotes, after a space)."""
+    for i, char in unquoted(line):
+        if char == "#" and (i == 0 or line[i - 1].isspace()):
             return line[:i].rstrip(), line[i + 1 :].strip()
     return line.rstrip(), ""
+
+
+def split_pipeline(command: str) -> tuple[str | None, str]:
+    """What feeds standard input (None: nothing) and the command at the end of a pipeline."""
+    bars = [i for i, char in unquoted(command) if char == "|"]
+    if not bars:
+        return None, command
+    return command[: bars[-1]].strip(), command[bars[-1] + 1 :].strip()
 
 
 def runs_summit_bot(command: str) -> bool:
@@ -110,9 +132,6 @@ def examples(page: Path) -> list[Example]:
     return found
 
 
-ALREADY_RAN: set[str] = set()
-"""Commands run (and passed) by this module so far: one shown again on another page is run once."""
-
 PAGES_WITH_EXAMPLES = [page for page in PAGES if any(not e.not_run for e in examples(page))]
 
 
@@ -125,34 +144,61 @@ def test_the_pages_show_the_commands_an_operator_needs() -> None:
     assert {e.command.split()[1] for e in skipped} == {"run", "calibrate"}, [str(e) for e in skipped]
 
 
+SETTINGS = (
+    "TELEGRAM_BOT_TOKEN",
+    "TELEGRAM_API_BASE_URL",
+    "ADMIN_IDS",
+    "ORGANISER_IDS",
+    "SUMMIT_BOT_DATA_DIR",
+    "KNOWLEDGE_DIR",
+    "EMBEDDING_MODEL",
+    "WEBHOOK_URL",
+    "WEBHOOK_LISTEN",
+    "WEBHOOK_PORT",
+    "PORT",
+    "WEBHOOK_SECRET",
+    "METRICS_PORT",
+    "METRICS_LISTEN",
+    "TELEGRAM_RATE_LIMIT",
+    "LOG_LEVEL",
+    "QUESTION_RATE_LIMIT",
+    "QUESTION_RATE_WINDOW",
+    "QUESTION_RETENTION_DAYS",
+    "STARTUP_RETRY_SECONDS",
+)
+"""Every variable the bot reads: none leaks in from the environment the tests run in."""
+
+
 @pytest.fixture(scope="module")
-def workspace(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str]]:
-    """An operator's checkout (the working directory) with ``../shared`` beside it, and the environment."""
+def workspace(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, dict[str, str | None]]]:
+    """An operator's checkout (the working directory) with ``../shared`` beside it, the environment of
+    the commands, and one engine shared by them."""
     top = tmp_path_factory.mktemp("operator")
     checkout = top / "summit-bot"
     checkout.mkdir()
     if SHARED.is_dir():
         (top / "shared").symlink_to(SHARED, target_is_directory=True)
     (checkout / "tests").symlink_to(ROOT / "tests", target_is_directory=True)
-    bin_dir = Path(sys.executable).parent
-    if not (bin_dir / "summit-bot").exists():  # pytest run outside the project's environment
-        bin_dir = top / "bin"
-        bin_dir.mkdir()
-        script = bin_dir / "summit-bot"
-        script.write_text(f'#!/bin/sh\nexec "{sys.executable}" -m bot "$@"\n')
-        script.chmod(0o755)
-    env = {
-        "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '/usr/bin:/bin')}",
-        "HOME": os.environ.get("HOME", str(top)),
-        "LANG": "C.UTF-8",
+    env: dict[str, str | None] = dict.fromkeys(SETTINGS)
+    env |= {
         "HF_HUB_OFFLINE": "1",
         "TELEGRAM_BOT_TOKEN": "123456:fake-token-for-the-examples",
         "TELEGRAM_API_BASE_URL": "http://127.0.0.1:9",  # the discard port: nothing answers
         "STARTUP_RETRY_SECONDS": "0",
         "KNOWLEDGE_DIR": str(FIXTURE_KNOWLEDGE),
-        "LOG_LEVEL": "INFO",
     }
-    return checkout, env
+    loaded: dict[tuple[Path, Path, str | None], Engine] = {}
+    load = Engine.load
+
+    def load_once(knowledge_dir, data_dir, embedder_spec=None, *args, **kwargs) -> Engine:
+        key = (Path(knowledge_dir).resolve(), Path(data_dir).resolve(), embedder_spec)
+        if key not in loaded:
+            loaded[key] = load(knowledge_dir, data_dir, embedder_spec, *args, **kwargs)
+        return loaded[key]
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(Engine, "load", staticmethod(load_once))
+        yield checkout, env
 
 
 def a_bot_has_run(data_dir: Path) -> None:
@@ -184,33 +230,34 @@ def private(path: Path) -> list[str]:
 
 
 @pytest.mark.parametrize("page", PAGES_WITH_EXAMPLES, ids=lambda p: str(p.relative_to(ROOT)))
-def test_every_command_runs_as_shown(page: Path, workspace: tuple[Path, dict[str, str]]) -> None:
+def test_every_command_runs_as_shown(
+    page: Path, workspace: tuple[Path, dict[str, str | None]], monkeypatch: pytest.MonkeyPatch
+) -> None:
     checkout, env = workspace
+    monkeypatch.chdir(checkout)
     a_bot_has_run(checkout / "data")
+    runner = CliRunner()
     ran = 0
     for example in examples(page):
         if example.not_run:
             continue
-        if example.command in ALREADY_RAN and page != ROOT / "README.md":
-            ran += 1  # shown on an earlier page too, where it ran against the same data directory
-            continue
         if "../shared/" in example.command and not SHARED.is_dir():
             continue  # the public question sets are not beside this checkout
-        result = subprocess.run(
-            ["bash", "-o", "pipefail", "-c", example.command],
-            cwd=checkout,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
-        output = f"{example}\nexit {result.returncode}\n{result.stdout[-2000:]}\n{result.stderr[-3000:]}"
-        assert result.returncode in example.allowed_exits, output
-        assert "Traceback" not in result.stderr, output
+        feed, command = split_pipeline(example.command)
+        assert command.startswith("summit-bot ") and "$" not in command, f"{example}: not a plain command"
+        stdin = None
+        if feed is not None:
+            fed = subprocess.run(
+                ["bash", "-c", feed], cwd=checkout, capture_output=True, text=True, timeout=60
+            )
+            assert fed.returncode == 0, f"{example}: {fed.stderr}"
+            stdin = fed.stdout
+        result = runner.invoke(app, shlex.split(command)[1:], input=stdin, env=env)
+        output = f"{example}\nexit {result.exit_code}\n{result.output[-3000:]}"
+        if result.exception is not None and not isinstance(result.exception, SystemExit):
+            raise AssertionError(output) from result.exception
+        assert result.exit_code in example.allowed_exits, output
         assert result.stdout.strip(), output  # every command says what it did
-        assert not re.search(r"^\S+ \S+ DEBUG ", result.stderr, re.MULTILINE), output  # LOG_LEVEL=INFO
-        ALREADY_RAN.add(example.command)
         ran += 1
     assert ran, f"no command of {page} ran"
     assert not private(checkout / "data")
