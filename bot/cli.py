@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-import logging
 import os
 import sys
 import time
+from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 from dotenv import load_dotenv
@@ -17,8 +17,17 @@ from bot.config import LOG_LEVELS, ConfigError, Settings
 from index.knowledge import KnowledgeError
 from index.types import LANGS, Lang
 
-app = typer.Typer(help="summit-bot: a multilingual conference assistant.", no_args_is_help=True)
-index_app = typer.Typer(help="Build or check the knowledge index.", no_args_is_help=True)
+if TYPE_CHECKING:
+    from zoneinfo import ZoneInfo
+
+    from bot.storage.announcements_schema import AnnouncementRow
+
+app = typer.Typer(
+    help="summit-bot: a multilingual conference assistant.", no_args_is_help=True, rich_markup_mode=None
+)
+index_app = typer.Typer(
+    help="Build or check the knowledge index.", no_args_is_help=True, rich_markup_mode=None
+)
 app.add_typer(index_app, name="index")
 
 KnowledgeOpt = Annotated[
@@ -174,7 +183,7 @@ def chat(
     lang: LangOpt = "en", knowledge: KnowledgeOpt = None, data_dir: DataOpt = None, model: ModelOpt = None
 ) -> None:
     """Chat with the engine in the terminal (empty line or Ctrl-D to leave)."""
-    from datetime import UTC, datetime
+    from datetime import UTC
 
     from index.followup import topic_after
 
@@ -318,6 +327,7 @@ def run(
     from bot.storage.database import SchemaVersionError
 
     settings = _settings(require_token=True)
+    _check_before_connecting(settings, webhook)
     _preflight(settings)
     from bot.telegram.app import run_bot  # after the checks: a fault is reported without the heavy imports
 
@@ -342,6 +352,23 @@ def run(
 
 
 # --- Start-up checks and the privacy purge ---------------------------------------------------------
+
+
+def _check_before_connecting(settings: Settings, webhook: bool) -> None:
+    """What the settings must give before the first network call: WEBHOOK_URL for a webhook, and an
+    embedder spec that names a backend (nothing is loaded yet); else one line and exit 2."""
+    from index.embedders import create_embedder
+
+    try:
+        if webhook:
+            settings.require_webhook()
+        create_embedder(settings.embedding_model)
+    except ConfigError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    except ValueError as exc:
+        typer.echo(f"error: EMBEDDING_MODEL: {exc}", err=True)
+        raise typer.Exit(2) from None
 
 
 def _preflight(settings: Settings) -> None:
@@ -371,7 +398,6 @@ def purge(
 ) -> None:
     """Delete stored questions (and their feedback) older than the retention time, now."""
     import asyncio
-    from datetime import timedelta
 
     from bot.services.privacy import PrivacyService
     from bot.startup import StartupError, check_database, prepare_data_dir
@@ -434,7 +460,8 @@ def stats(data_dir: DataOpt = None) -> None:
 
     figures, activations = asyncio.run(collect())
     t = figures.totals
-    typer.echo(f"users: {t.users} ({', '.join(f'{k} {n}' for k, n in figures.users_by_language.items())})")
+    by_language = ", ".join(f"{k} {n}" for k, n in figures.users_by_language.items())
+    typer.echo(f"users: {t.users}" + (f" ({by_language})" if by_language else ""))
     typer.echo(f"subscribed to announcements: {t.subscribers}; blocked the bot: {t.blocked}")
     typer.echo(f"questions: {t.questions}; answered: {t.answered} ({figures.answered_share:.0%})")
     typer.echo(f"feedback: {t.up} helpful, {t.down} not helpful")
@@ -549,21 +576,36 @@ def _event_zone(settings: Settings) -> str:
 @app.command()
 def announce(
     text: Annotated[
-        str | None, typer.Argument(help="The announcement (Telegram HTML; [th]/[zh]/[en] lines per language)")
+        str | None,
+        typer.Argument(
+            help="The announcement (Telegram HTML; a version per language on lines starting "
+            "[th], [zh] or [en])"
+        ),
     ] = None,
     th: Annotated[str | None, typer.Option("--th", help="The Thai version")] = None,
     zh: Annotated[str | None, typer.Option("--zh", help="The Chinese version")] = None,
     en: Annotated[str | None, typer.Option("--en", help="The English version")] = None,
     at: Annotated[
-        str | None, typer.Option("--at", help='When to send it, "YYYY-MM-DD HH:MM" in the event\'s time zone')
+        str | None,
+        typer.Option(
+            "--at",
+            help='When to send it, in the event\'s time zone: "YYYY-MM-DD HH:MM", or "HH:MM" for the '
+            "next such time",
+        ),
     ] = None,
 ) -> None:
     """Queue an announcement to every subscriber; the running bot sends it (now, or --at a time)."""
     import asyncio
-    from datetime import UTC, datetime
+    from datetime import UTC
 
     from bot.i18n import Translator
-    from bot.services.announcements import AnnouncementError, check_html, parse_local_time, split_versions
+    from bot.services.announcements import (
+        AnnouncementError,
+        check_html,
+        next_clock_time,
+        parse_local_time,
+        split_versions,
+    )
     from bot.storage.announcements_schema import AnnouncementRepository, Version
     from bot.storage.database import Database
 
@@ -586,7 +628,7 @@ def announce(
 
         zone = ZoneInfo(zone_name)
         now = datetime.now(UTC)
-        due = parse_local_time(at, zone) if at else now
+        due = (next_clock_time(at, zone, now) or parse_local_time(at, zone)) if at else now
         if at and due <= now:
             raise AnnouncementError(
                 "announce.error_past", now=now.astimezone(zone).strftime("%Y-%m-%d %H:%M")
@@ -617,6 +659,33 @@ def announce(
         f"Announcement #{announcement_id} queued to go out {when} ({languages}); "
         f"{subscribers} people are subscribed today. The running bot sends it."
     )
+
+
+def _local_time(moment: datetime, zone: ZoneInfo) -> str:
+    """``2023-11-08 08:30 UTC+8``: the time in the event's zone, with the zone's offset."""
+    local = moment.astimezone(zone)
+    offset = local.utcoffset() or timedelta(0)
+    minutes = int(offset.total_seconds()) // 60
+    sign, minutes = ("+" if minutes >= 0 else "-"), abs(minutes)
+    hours = f"{minutes // 60}" + (f":{minutes % 60:02d}" if minutes % 60 else "")
+    return f"{local:%Y-%m-%d %H:%M} UTC{sign}{hours}"
+
+
+def _announcement_times(row: AnnouncementRow, zone: ZoneInfo) -> str:
+    """When an announcement is (or was) due, started, finished or cancelled, in the event's zone."""
+    due = _local_time(row.due_at, zone) if row.due_at else None
+    if row.state == "scheduled":
+        return f"for {due}" if due else ""
+    if row.state == "cancelled":
+        parts = [f"scheduled for {due}"] if due else []
+        if row.finished_at:
+            parts.append(f"cancelled at {_local_time(row.finished_at, zone)}")
+        return f"({', '.join(parts)})" if parts else ""
+    if row.state in ("sending", "stopping") and row.started_at:
+        return f"since {_local_time(row.started_at, zone)}"
+    if row.state in ("done", "stopped") and row.finished_at:
+        return f"at {_local_time(row.finished_at, zone)}"
+    return ""
 
 
 @app.command()
@@ -657,8 +726,7 @@ def announcements(
             if not rows:
                 typer.echo("No announcements yet.")
             for row in rows:
-                moment = row.due_at if row.state == "scheduled" else (row.finished_at or row.started_at)
-                when = f" {moment.astimezone(zone).strftime('%Y-%m-%d %H:%M')}" if moment else ""
+                when = _announcement_times(row, zone)
                 first = " ".join(row.versions[0].html.split())
                 first = first if len(first) <= 60 else first[:59] + "…"
                 c = counts[row.ref]
@@ -669,7 +737,7 @@ def announcements(
                     else ""
                 )
                 langs = ",".join(v.lang or "*" for v in row.versions)
-                typer.echo(f"#{row.id} {row.state}{when} [{langs}] {first}{figures}")
+                typer.echo(f"#{row.id} {row.state}{when and ' ' + when} [{langs}] {first}{figures}")
             return 0
         finally:
             await db.close()
@@ -679,13 +747,10 @@ def announcements(
 
 def main() -> None:
     """Entry point of the ``summit-bot`` console script and ``python -m bot``."""
+    from bot.logs import configure_logging
+
+    os.umask(0o077)  # what the bot writes (data, backups, exports) holds what users wrote: owner only
     load_dotenv(".env")
     level = os.environ.get("LOG_LEVEL", "INFO").strip().upper() or "INFO"
-    logging.basicConfig(
-        level=level if level in LOG_LEVELS else "INFO",  # an invalid level is reported with the settings
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
-    for noisy in ("httpx", "jieba", "sentence_transformers", "faiss"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    configure_logging(level if level in LOG_LEVELS else "INFO")  # an invalid one is reported with the rest
     app()

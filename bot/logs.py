@@ -1,4 +1,7 @@
-"""Keeping the bot token out of every log line, whoever writes it.
+"""Logging for the command line, and keeping the bot token out of every log line, whoever writes it.
+
+:func:`configure_logging` sends every record to standard error at ``LOG_LEVEL``: the level is set on the
+handler too, so a library that sets its own logger to DEBUG (bm25s does) is not heard at INFO.
 
 Libraries put request URLs (which hold the token) and their own error texts ("The token `…` was
 rejected") into log records and tracebacks; a filter on the handlers rewrites them before output.
@@ -7,8 +10,28 @@ rejected") into log records and tracebacks; a filter on the handlers rewrites th
 from __future__ import annotations
 
 import logging
+import sys
 
 REDACTED = "<token>"
+FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+CHATTY = ("httpx", "jieba", "sentence_transformers", "faiss")
+"""Libraries that log at INFO what an operator never needs (every HTTP request, every index step):
+shown from WARNING on, unless LOG_LEVEL asks for more detail than that."""
+
+
+def configure_logging(level: str) -> None:
+    """Log to standard error at ``level`` (a name from :data:`bot.config.LOG_LEVELS`), libraries too."""
+    numeric = logging.getLevelName(level)
+    if not isinstance(numeric, int):
+        numeric = logging.INFO  # an invalid LOG_LEVEL is reported with the other settings
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter(FORMAT))
+    handler.setLevel(numeric)
+    root = logging.getLogger()
+    root.addHandler(handler)
+    root.setLevel(numeric)
+    for name in CHATTY:
+        logging.getLogger(name).setLevel(max(numeric, logging.WARNING))
 
 
 class SecretFilter(logging.Filter):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -62,6 +63,8 @@ async def test_backup_command_copies_a_database_in_use(tmp_path: Path) -> None:
         await db.close()
 
     assert list(target.parent.iterdir()) == [target]  # one self-contained file, no partial file left
+    assert stat.S_IMODE(target.stat().st_mode) == 0o600  # readable by its owner only, like the database
+    assert stat.S_IMODE(target.parent.stat().st_mode) == 0o700
     assert dump(target) == original
     assert len(original["users"]) == 5 and len(original["questions"]) == 5
     copy = await Database.open(target)  # the bot can open it (no migration needed)

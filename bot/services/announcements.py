@@ -191,6 +191,25 @@ def parse_local_time(text: str, zone: ZoneInfo) -> datetime:
     raise AnnouncementError("announce.error_time", example="2023-11-08 14:30")
 
 
+_CLOCK = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
+
+
+def next_clock_time(text: str, zone: ZoneInfo, now: datetime) -> datetime | None:
+    """``HH:MM`` alone: the next moment after ``now`` when it is that time in ``zone``, as UTC.
+
+    None when ``text`` is not a bare time of day (then it needs a date: :func:`parse_local_time`).
+    """
+    found = _CLOCK.match(text.strip())
+    if found is None:
+        return None
+    local_now = now.astimezone(zone)
+    moment = local_now.replace(hour=int(found[1]), minute=int(found[2]), second=0, microsecond=0)
+    if moment <= local_now:
+        tomorrow = moment.date() + timedelta(days=1)
+        moment = datetime.combine(tomorrow, moment.time(), tzinfo=zone)
+    return moment.astimezone(UTC)
+
+
 # ------------------------------------------------------------------------------------------ service
 
 

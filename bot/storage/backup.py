@@ -3,6 +3,8 @@
 The copy is written page by page to a temporary file beside the target, checked, and then renamed over
 the target, so a failed or interrupted backup never leaves a half-written file under the target's name.
 The bot may write to the database meanwhile: SQLite restarts the copy of the pages that changed.
+The copy holds what users wrote, so it is private like the database: the file 0600, and any directory
+created for it 0700.
 """
 
 from __future__ import annotations
@@ -14,6 +16,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from index.files import make_private_dirs
+
+PRIVATE_FILE = 0o600
 PAGES_PER_STEP = 1024
 """Pages copied at a time; between steps the bot can write."""
 
@@ -40,12 +45,14 @@ def backup_database(source: Path, target: Path) -> BackupReport:
         raise BackupError("the backup must not replace the database itself")
     if target.is_dir():
         raise BackupError(f"{target} is a directory; give a file name")
-    target.parent.mkdir(parents=True, exist_ok=True)
+    make_private_dirs(target.parent)
     partial = target.with_name(f".{target.name}.partial")
     started = time.perf_counter()
     try:
         with contextlib.closing(sqlite3.connect(source)) as src:
             partial.unlink(missing_ok=True)
+            # Private from the first byte (SQLite would create it 0644); the rename keeps the mode.
+            os.close(os.open(partial, os.O_CREAT | os.O_EXCL | os.O_WRONLY, PRIVATE_FILE))
             with contextlib.closing(sqlite3.connect(partial)) as dst:
                 src.execute("PRAGMA busy_timeout = 5000")
                 src.backup(dst, pages=PAGES_PER_STEP)

@@ -49,6 +49,7 @@ from bot.telegram import (
     transport,
     updates,
     venues,
+    whoami,
 )
 from bot.telegram.bot_api import PTBTransport
 from bot.telegram.common import SERVICES_KEY, attach, register_sender, services
@@ -159,7 +160,7 @@ def build_application(settings: Settings, engine: Engine, mode: Mode = "polling"
         .build()
     )
     application.add_handlers(gate.handlers(), group=gate.GROUP)
-    for module in (start, agenda, venues, transport, feedback, ask):
+    for module in (start, whoami, agenda, venues, transport, feedback, ask):
         application.add_handlers(module.handlers())
     application.add_handlers(announce.handlers(settings))
     application.add_handlers(announce.follow_up_handlers(settings), group=announce.FOLLOW_UP_GROUP)
