@@ -14,12 +14,14 @@ import typer
 from dotenv import load_dotenv
 
 from bot.config import LOG_LEVELS, ConfigError, Settings
+from bot.schedule.cli import schedule_app
 from index.knowledge import KnowledgeError
 from index.types import LANGS, Lang
 
 app = typer.Typer(help="summit-bot: a multilingual conference assistant.", no_args_is_help=True)
 index_app = typer.Typer(help="Build or check the knowledge index.", no_args_is_help=True)
 app.add_typer(index_app, name="index")
+app.add_typer(schedule_app, name="schedule")
 
 KnowledgeOpt = Annotated[
     Path | None, typer.Option("--knowledge", help="Knowledge directory [env KNOWLEDGE_DIR, else ./knowledge]")
