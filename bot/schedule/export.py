@@ -7,8 +7,8 @@
 - :func:`to_ics`: an iCalendar file of every session (the personal calendar's format).
 
 Each session keeps its guid across exports (:func:`bot.schedule.knowledge.session_guid`), so an app
-updates a moved session instead of adding it twice, and importing an export gives back the same sessions
-with the same ids. The schedule formats need a start time: sessions without a published date or time are
+updates a moved session instead of adding it twice; its slug is ``<acronym>-<session id>``, so importing
+an export gives back the same sessions with the same ids. The schedule formats need a start time: sessions without a published date or time are
 left out of ``json`` and ``xml`` (:attr:`Exported.left_out` counts them) and are all-day events in
 ``ics``. The formats hold one language: ``lang`` chooses it.
 """
@@ -70,7 +70,7 @@ def room_name(session: Session, kb: KnowledgeBase, lang: Lang) -> str:
     parts = [venue.name.get(lang)] if venue else []
     if session.room:
         parts.append(session.room.get(lang))
-    return ", ".join(parts) or "-"
+    return ", ".join(parts)
 
 
 def _items(kb: KnowledgeBase, lang: Lang) -> tuple[list[_Item], int]:
@@ -91,6 +91,7 @@ def _items(kb: KnowledgeBase, lang: Lang) -> tuple[list[_Item], int]:
         guid = session_guid(session.id, kb.event.id)
         number = uuid.UUID(guid).int % 2_000_000_000 + 1
         words = _ascii_words(session.title.en) or "session"
+        readable = len(session.id) >= 4 and not session.id.endswith("-")
         items.append(
             _Item(
                 session,
@@ -99,7 +100,7 @@ def _items(kb: KnowledgeBase, lang: Lang) -> tuple[list[_Item], int]:
                 start,
                 end - start,
                 room_name(session, kb, lang),
-                f"{prefix}-{number}-{words}",
+                f"{prefix}-{session.id}" if readable else f"{prefix}-{number}-{words}",
             )
         )
     items.sort(key=lambda i: (i.start, i.room, i.session.id))

@@ -136,6 +136,16 @@ def programme_documents(
     summary.timezone = zone_name
     event_id = event.id if event is not None else slug(programme.acronym or programme.title, "event")
     known_ids = {session_guid(s.id, event_id): s.id for s in sessions}
+    # This bot's exports name each session "<acronym>-<session id>" in its slug, with the guid derived
+    # from the event and session ids: such a session gets its id back.
+    prefix = f"{programme.acronym}-" if programme.acronym else None
+    event_ids = {event_id, (programme.acronym or "").replace("_", "-")}
+    for imported in programme.sessions:
+        if imported.guid in known_ids or not prefix or not (imported.slug or "").startswith(prefix):
+            continue
+        rest = (imported.slug or "")[len(prefix) :]
+        if _ID.match(rest) and any(session_guid(rest, e) == imported.guid for e in event_ids):
+            known_ids[imported.guid] = rest
     by_name = {name: venue.id for venue in venues for name in _venue_names(venue)}
     room_ids: dict[str, str] = {}
     new_venues: list[dict[str, Any]] = []

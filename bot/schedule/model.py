@@ -41,6 +41,8 @@ class ImportedSession:
     description: dict[Lang, str] = field(default_factory=dict)
     where: str = ""
     """Where the session stands in the source (for messages)."""
+    slug: str | None = None
+    """The source's slug; this bot's exports put the session id in it (see ``bot.schedule.export``)."""
 
     def text(self, values: dict[Lang, str], lang: Lang) -> str | None:
         """``values`` in ``lang``, else in English, else in the first language given."""

@@ -217,6 +217,7 @@ def _json_event(
         track=_text(event.get("track")) or None,
         description={key: description} if description else {},
         where=path,
+        slug=_text(event.get("slug")) or None,
     )
 
 
@@ -370,6 +371,7 @@ def _xml_event(
         track=(event.findtext("track") or "").strip() or None,
         description={key: description} if description else {},
         where=at,
+        slug=(event.findtext("slug") or "").strip() or None,
     )
 
 
