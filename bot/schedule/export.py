@@ -8,9 +8,10 @@
 
 Each session keeps its guid across exports (:func:`bot.schedule.knowledge.session_guid`), so an app
 updates a moved session instead of adding it twice; its slug is ``<acronym>-<session id>``, so importing
-an export gives back the same sessions with the same ids. The schedule formats need a start time: sessions without a published date or time are
-left out of ``json`` and ``xml`` (:attr:`Exported.left_out` counts them) and are all-day events in
-``ics``. The formats hold one language: ``lang`` chooses it.
+an export gives back the same sessions with the same ids. The schedule formats need a start time:
+sessions without a published date or time are left out of ``json`` and ``xml``
+(:attr:`Exported.left_out` counts them) and are all-day events in ``ics``. The formats hold one
+language: ``lang`` chooses it.
 """
 
 from __future__ import annotations
