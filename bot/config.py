@@ -65,6 +65,14 @@ class Settings:
     """QUESTION_RETENTION_DAYS: questions older than this are deleted by the daily purge."""
     startup_retry_seconds: float = 60.0
     """STARTUP_RETRY_SECONDS: how long to keep trying an unreachable Bot API at start-up."""
+    schedule_url: str | None = None
+    """SCHEDULE_URL: a programme (schedule.json, schedule.xml, CSV, XLSX) polled for changes."""
+    schedule_poll_seconds: float = 300.0
+    """SCHEDULE_POLL_SECONDS: how often SCHEDULE_URL is polled."""
+    schedule_auto_apply: bool = False
+    """SCHEDULE_AUTO_APPLY: apply a changed programme at once instead of asking the admins."""
+    public_url: str | None = None
+    """PUBLIC_URL: the address the bot's web server is reached at from outside (for calendar links)."""
 
     @property
     def base_url(self) -> str:
@@ -211,6 +219,18 @@ def settings_from(env: Mapping[str, str]) -> Settings:
     startup_retry = _number(
         "STARTUP_RETRY_SECONDS", get("STARTUP_RETRY_SECONDS") or "60", problems, low=0, high=86_400
     )
+    schedule_url = get("SCHEDULE_URL")
+    if schedule_url is not None:
+        schedule_url = _url("SCHEDULE_URL", schedule_url, problems)
+    schedule_poll = _number(
+        "SCHEDULE_POLL_SECONDS", get("SCHEDULE_POLL_SECONDS") or "300", problems, low=10, high=86_400
+    )
+    auto_raw = (get("SCHEDULE_AUTO_APPLY") or "no").lower()
+    if auto_raw not in ("1", "true", "yes", "on", "0", "false", "no", "off"):
+        problems.append(f"SCHEDULE_AUTO_APPLY: {auto_raw!r} is not yes or no")
+    public_url = get("PUBLIC_URL")
+    if public_url is not None:
+        public_url = _url("PUBLIC_URL", public_url, problems).rstrip("/")
     if len(problems) == 1:
         raise ConfigError(f"Invalid setting {problems[0]}")
     if problems:
@@ -235,6 +255,10 @@ def settings_from(env: Mapping[str, str]) -> Settings:
         question_rate_window=question_window,
         question_retention_days=retention,
         startup_retry_seconds=startup_retry,
+        schedule_url=schedule_url,
+        schedule_poll_seconds=schedule_poll,
+        schedule_auto_apply=auto_raw in ("1", "true", "yes", "on"),
+        public_url=public_url,
     )
 
 

@@ -43,6 +43,8 @@ from bot.telegram import (
     knowledge,
     nontext,
     retention,
+    schedule,
+    schedule_web,
     start,
     stats,
     transport,
@@ -125,6 +127,7 @@ def build_application(settings: Settings, engine: Engine, mode: Mode = "polling"
         await svc.inbox.start()  # what a previous run stored but did not handle goes first
         await set_commands(application, services(application).texts)
         retention.schedule(application)
+        schedule.start_sync(application)
         log.info(
             "bot @%s started: mode %s, index %s, %d knowledge entries",
             application.bot.username,
@@ -136,6 +139,7 @@ def build_application(settings: Settings, engine: Engine, mode: Mode = "polling"
     async def on_stop(application: Application) -> None:
         # Also runs when start-up failed before the services were attached.
         attached = application.bot_data.get(SERVICES_KEY)
+        await schedule.stop_sync(application)
         if attached is not None:
             register_sender(application.bot, None)
             await attached.close()
@@ -163,7 +167,9 @@ def build_application(settings: Settings, engine: Engine, mode: Mode = "polling"
     application.add_handlers(announce.follow_up_handlers(settings), group=announce.FOLLOW_UP_GROUP)
     # Staff-only commands and admins' uploads, restricted to the ids in the settings; before the
     # non-text hint, which would otherwise take the admins' documents.
-    application.add_handlers([*stats.handlers(settings), *knowledge.handlers(settings)])
+    application.add_handlers(
+        [*stats.handlers(settings), *schedule.handlers(settings), *knowledge.handlers(settings)]
+    )
     application.add_handlers(nontext.handlers())
     application.add_handlers(fallbacks.handlers(COMMANDS))  # keep last: every real command and button wins
     application.add_error_handler(on_error)
@@ -223,19 +229,24 @@ async def running(
         polling: asyncio.Task[None] | None = None
         try:
             health = health_of(application)
+            programme = schedule_web.routes(lambda: application.bot_data.get(SERVICES_KEY))
             if mode == "webhook":
                 url = settings.require_webhook()
                 secret = settings.webhook_secret or secrets.token_urlsafe(32)
                 webhook = Webhook(settings.webhook_path, secret, ingest or updates.ingest_for(application))
                 server = WebServer(
-                    listen=settings.webhook_listen, port=settings.webhook_port, health=health, webhook=webhook
+                    listen=settings.webhook_listen,
+                    port=settings.webhook_port,
+                    health=health,
+                    webhook=webhook,
+                    routes=[programme],
                 )
                 await server.start()
                 await application.bot.set_webhook(url, allowed_updates=ALLOWED_UPDATES, secret_token=secret)
             else:
                 if settings.metrics_port is not None:
                     listen, port = settings.metrics_listen, settings.metrics_port
-                    server = WebServer(listen=listen, port=port, health=health)
+                    server = WebServer(listen=listen, port=port, health=health, routes=[programme])
                     await server.start()
                 polling = await updates.start_polling(application, ALLOWED_UPDATES, timeout=poll_timeout)
                 application.bot_data[POLLING_KEY] = polling

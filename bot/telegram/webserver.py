@@ -19,7 +19,7 @@ import contextlib
 import hmac
 import json
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -164,8 +164,10 @@ class WebServer:
         health: Health,
         webhook: Webhook | None = None,
         registry: CollectorRegistry = REGISTRY,
+        routes: Sequence[Callable[[web.Application], None]] = (),
     ) -> None:
         self.listen = listen
+        self._routes = routes
         self.port = port
         self._health = health
         self._webhook = webhook
@@ -178,6 +180,8 @@ class WebServer:
         app.router.add_get("/metrics", self._metrics)
         if self._webhook is not None:
             app.router.add_post("/" + self._webhook.path.strip("/"), self._update)
+        for add in self._routes:  # further features' routes (the programme, calendar feeds)
+            add(app)
         return app
 
     async def start(self) -> None:
