@@ -15,9 +15,10 @@ import aiohttp
 import icalendar
 import pytest
 from aiohttp import web
+from test_schedule import BERLIN, EMPTY_EVENT, FORMATS, imported, needs_formats
 
 from bot.i18n import Translator
-from bot.schedule.sync import FetchError, Fetched, ScheduleSync, fetch
+from bot.schedule.sync import Fetched, FetchError, ScheduleSync, fetch
 from bot.services.agenda import AgendaService
 from bot.services.calendar_feed import CalendarFeeds
 from bot.services.engine_holder import EngineHolder
@@ -27,7 +28,6 @@ from bot.storage.database import Database
 from bot.telegram.schedule_web import routes
 from bot.telegram.webserver import Health, WebServer
 from index.engine import Engine
-from test_schedule import BERLIN, EMPTY_EVENT, FORMATS, imported, needs_formats
 
 pytestmark = needs_formats
 TEXTS = Translator.load()
