@@ -37,6 +37,11 @@ def topics(lang: Lang) -> list[str]:
     return list(_texts()["topics"][lang])
 
 
+def month_names(lang: Lang) -> list[str]:
+    """The names of the months in ``lang``, January first."""
+    return list(_texts()["months"][lang])
+
+
 def format_date(day: dt.date, lang: Lang) -> str:
     month = _texts()["months"][lang][day.month - 1]
     return phrase("date", lang, day=day.day, month=month, year=day.year)
