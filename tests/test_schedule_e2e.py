@@ -3,10 +3,27 @@ Apply and Cancel as a knowledge file, and attendees get the new sessions with da
 
 from __future__ import annotations
 
-from bot_harness import buttons
-from test_admin_e2e import ADMIN, ATTENDEE, Admin, admin, built  # noqa: F401  (fixtures)
+import dataclasses
+import hashlib
+from pathlib import Path
+
+from aiohttp import web
+from bot_harness import buttons, running_bot
+from botapi_fake import FakeBotApi
+from test_admin_e2e import (  # noqa: F401  (fixtures)
+    ADMIN,
+    ATTENDEE,
+    OTHER_ADMIN,
+    Admin,
+    admin,
+    admin_settings,
+    built,
+    fresh_data_dir,
+)
 
 from bot.storage.knowledge_versions import VersionStore
+from bot.telegram.schedule import SYNC_KEY
+from index.engine import Engine
 
 PROGRAMME = (
     "id,day,start,end,room,title_en,title_zh,title_th,speakers,track\n"
@@ -37,3 +54,59 @@ async def test_a_programme_upload_is_previewed_applied_and_answered(admin: Admin
     assert "9 November 2023" in answer and "12:15–13:45 (UTC+8)" in answer and "Lotus Hall" in answer
     again = await admin.upload(ADMIN, "programme.csv", PROGRAMME)
     assert "changes nothing" in again.params["text"]
+
+
+class Served:
+    """A programme spreadsheet on a local HTTP server, with an ETag, counting full answers and 304s."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.full = 0
+        self.not_modified = 0
+
+    def tag(self) -> str:
+        return '"' + hashlib.sha256(self.text.encode()).hexdigest()[:16] + '"'
+
+    async def handle(self, request: web.Request) -> web.Response:
+        if request.headers.get("If-None-Match") == self.tag():
+            self.not_modified += 1
+            return web.Response(status=304)
+        self.full += 1
+        return web.Response(text=self.text, content_type="text/csv", headers={"ETag": self.tag()})
+
+
+async def test_schedule_url_changes_go_to_the_admins_once_each(
+    built: tuple[Engine, Path],  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    served = Served(PROGRAMME)
+    app = web.Application()
+    app.router.add_get("/programme.csv", served.handle)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    url = f"http://127.0.0.1:{runner.addresses[0][1]}/programme.csv"
+    try:
+        async with FakeBotApi() as fake:
+            settings = dataclasses.replace(
+                admin_settings(fake, fresh_data_dir(built, tmp_path)),
+                schedule_url=url,
+                schedule_poll_seconds=3600,
+            )
+            async with running_bot(settings, built[0]) as bot:
+                driver = Admin(fake, bot, data_dir=settings.data_dir)
+                first = await driver.message_to(ADMIN, "quantum-lunch")
+                assert [label for label, _ in buttons(first)] == ["Apply", "Cancel"]
+                await driver.message_to(OTHER_ADMIN, "quantum-lunch")
+                await driver.press(ADMIN, buttons(first)[0][1], contains="is live")
+                sync = bot.bot_data[SYNC_KEY]
+                assert await sync.check() is False, "unchanged: 304"
+                served.text = PROGRAMME.replace("12:15,13:45", "14:15,15:45")
+                assert await sync.check() is True
+                moved = await driver.message_to(ADMIN, "Changed")
+                assert "quantum-lunch" in moved.params["text"] and buttons(moved)
+                assert await sync.check() is False
+                assert len(driver.messages_to(ADMIN, "Proposed change")) == 2, "one preview per change"
+                assert (served.full, served.not_modified) == (2, 2)
+    finally:
+        await runner.cleanup()
