@@ -564,7 +564,12 @@ def csv_rows(data: bytes) -> list[list[str]]:
         dialect: Any = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
     except csv.Error:
         dialect = csv.excel
-    return list(csv.reader(io.StringIO(text), dialect))
+    rows: list[list[str]] = []
+    for row in csv.reader(io.StringIO(text), dialect):
+        rows.append(row)
+        if len(rows) > MAX_ROWS + 1:
+            break
+    return rows
 
 
 def xlsx_rows(data: bytes) -> list[tuple[object, ...]]:
@@ -579,7 +584,12 @@ def xlsx_rows(data: bytes) -> list[tuple[object, ...]]:
         raise ScheduleError([ScheduleProblem("workbook", f"not a readable XLSX file: {exc}")]) from None
     try:
         sheet = workbook.worksheets[0]
-        return [tuple(row) for row in sheet.iter_rows(values_only=True)]
+        rows: list[tuple[object, ...]] = []
+        for row in sheet.iter_rows(values_only=True):
+            rows.append(tuple(row))
+            if len(rows) > MAX_ROWS + 1:  # the header and one row too many: read_sheet refuses it
+                break
+        return rows
     finally:
         workbook.close()
 
