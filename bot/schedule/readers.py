@@ -94,7 +94,7 @@ def read_json(data: bytes | str) -> Programme:
     """A c3voc ``schedule.json`` (Pretalx, frab) as a :class:`Programme`."""
     problems = _Problems()
     try:
-        doc = json.loads(data)
+        doc = json.loads(data.decode("utf-8-sig") if isinstance(data, bytes) else data)
     except UnicodeDecodeError:
         raise ScheduleError([ScheduleProblem("$", "the file is not UTF-8 text")]) from None
     except json.JSONDecodeError as exc:
@@ -102,7 +102,9 @@ def read_json(data: bytes | str) -> Programme:
         raise ScheduleError([ScheduleProblem(where, f"not valid JSON: {exc.msg}")]) from None
     schedule = doc.get("schedule") if isinstance(doc, dict) else None
     if not isinstance(schedule, dict):
-        raise ScheduleError([ScheduleProblem("$.schedule", "missing: this is not a schedule.json")])
+        raise ScheduleError(
+            [ScheduleProblem("$.schedule", "missing or not an object: this is not a schedule.json")]
+        )
     conference = schedule.get("conference")
     if not isinstance(conference, dict):
         raise ScheduleError([ScheduleProblem("$.schedule.conference", "missing or not an object")])
@@ -565,10 +567,16 @@ def csv_rows(data: bytes) -> list[list[str]]:
     except csv.Error:
         dialect = csv.excel
     rows: list[list[str]] = []
-    for row in csv.reader(io.StringIO(text), dialect):
-        rows.append(row)
-        if len(rows) > MAX_ROWS + 1:
-            break
+    reader = csv.reader(io.StringIO(text), dialect)
+    try:
+        for row in reader:
+            rows.append(row)
+            if len(rows) > MAX_ROWS + 1:
+                break
+    except csv.Error as exc:
+        raise ScheduleError(
+            [ScheduleProblem(f"row {reader.line_num}", f"not readable as CSV: {exc}")]
+        ) from None
     return rows
 
 
