@@ -159,9 +159,11 @@ def programme_documents(
             room_ids[room] = by_name[room.casefold()]
             summary.known_rooms.append(room)
             continue
-        venue_id = slug(room, "room")
-        while venue_id in taken:
-            venue_id = slug(room + "-" + venue_id, "room")
+        base = slug(room, "room")[:58]
+        venue_id, number = base, 1
+        while venue_id in taken:  # two names with the same letters ("Room A", "room-a")
+            number += 1
+            venue_id = f"{base}-{number}"
         taken.add(venue_id)
         room_ids[room] = venue_id
         summary.new_rooms.append(room)

@@ -24,7 +24,7 @@ from bot.schedule.model import ScheduleError
 from bot.schedule.sync import Fetched, ScheduleSync
 from bot.services import Services
 from bot.services.calendar_feed import feed_url
-from bot.services.knowledge import KnowledgeError, NotApplied, UploadRefused
+from bot.services.knowledge import KnowledgeError, NotApplied
 from bot.services.schedule import SCHEDULE_SUFFIXES, ImportPreview
 from bot.telegram import knowledge as knowledge_handlers
 from bot.telegram.callbacks import KnowledgeApply, KnowledgeCancel
@@ -109,9 +109,8 @@ async def upload(update: Update, context: CallbackContext) -> None:
     except ScheduleError as error:
         await reply_html(message, _problems(svc, lang, name, error))
         return
-    except (KnowledgeError, UploadRefused) as error:
-        if isinstance(error, KnowledgeError):
-            await knowledge_handlers._show_problems(update, context, lang, error)
+    except KnowledgeError as error:  # the knowledge with this programme would be invalid
+        await knowledge_handlers._show_problems(update, context, lang, error)
         return
     if result.preview is None:
         await reply_html(message, svc.texts(lang, "admin.unchanged"))
@@ -181,6 +180,9 @@ def sync_handler(application: Application):
             return
         if result.preview is None:
             log.info("programme at %s changed, but not the knowledge", url)
+            return
+        if not admins and not settings.schedule_auto_apply:
+            log.warning("programme at %s changed, but ADMIN_IDS is empty: nobody can apply it", url)
             return
         if settings.schedule_auto_apply:
             try:
