@@ -110,3 +110,38 @@ async def test_schedule_url_changes_go_to_the_admins_once_each(
                 assert (served.full, served.not_modified) == (2, 2)
     finally:
         await runner.cleanup()
+
+
+async def test_schedule_auto_apply_puts_a_change_live_and_tells_the_admins(
+    built: tuple[Engine, Path],  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    served = Served(PROGRAMME)
+    app = web.Application()
+    app.router.add_get("/programme.csv", served.handle)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    url = f"http://127.0.0.1:{runner.addresses[0][1]}/programme.csv"
+    try:
+        async with FakeBotApi() as fake:
+            settings = dataclasses.replace(
+                admin_settings(fake, fresh_data_dir(built, tmp_path)),
+                schedule_url=url,
+                schedule_poll_seconds=3600,
+                schedule_auto_apply=True,
+            )
+            async with running_bot(settings, built[0]) as bot:
+                driver = Admin(fake, bot, data_dir=settings.data_dir)
+                live = await driver.message_to(ADMIN, "version <b>v2</b> is live")
+                assert url in live.params["text"] and buttons(live) == []
+                answer = await driver.say(ATTENDEE, "When and where is the Quantum Networking Lunch Talk?")
+                assert "12:15–13:45 (UTC+8)" in answer.params["text"]
+                served.text = PROGRAMME.replace("Lotus Hall", "Orchid Hall")
+                assert await bot.bot_data[SYNC_KEY].check() is True
+                second = await driver.message_to(OTHER_ADMIN, "version <b>v3</b> is live")
+                assert "quantum-lunch" not in second.params["text"] and buttons(second) == []
+                moved = await driver.say(ATTENDEE, "Where is the Quantum Networking Lunch Talk?")
+                assert "Orchid Hall" in moved.params["text"]
+    finally:
+        await runner.cleanup()
