@@ -7,8 +7,9 @@ import dataclasses
 import hashlib
 from pathlib import Path
 
+import aiohttp
 from aiohttp import web
-from bot_harness import buttons, running_bot
+from bot_harness import buttons, free_port, running_bot
 from botapi_fake import FakeBotApi
 from test_admin_e2e import (  # noqa: F401  (fixtures)
     ADMIN,
@@ -145,3 +146,36 @@ async def test_schedule_auto_apply_puts_a_change_live_and_tells_the_admins(
                 assert "Orchid Hall" in moved.params["text"]
     finally:
         await runner.cleanup()
+
+
+async def test_calendar_link_in_the_chat_and_the_feed_on_the_bots_web_server(
+    built: tuple[Engine, Path],  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    port = free_port()
+    async with FakeBotApi() as fake:
+        settings = dataclasses.replace(
+            admin_settings(fake, fresh_data_dir(built, tmp_path)),
+            public_url="https://bot.example.org",
+            metrics_port=port,
+        )
+        async with running_bot(settings, built[0]) as bot:
+            driver = Admin(fake, bot, data_dir=settings.data_dir)
+            await driver.services.agenda.bookmark(ATTENDEE, "opening-ceremony")
+            agenda = await driver.say(ATTENDEE, "/myagenda")
+            assert "/calendarlink" in agenda.params["text"]
+            reply = (await driver.say(ATTENDEE, "/calendarlink")).params["text"]
+            link = next(
+                word for word in reply.split() if word.startswith("https://bot.example.org/calendar/")
+            )
+            path = link.removeprefix("https://bot.example.org")
+            async with aiohttp.ClientSession() as http:
+                async with http.get(f"http://127.0.0.1:{port}{path}") as response:
+                    body = await response.read()
+                    assert response.status == 200 and b"BEGIN:VEVENT" in body and b"opening-ceremony@" in body
+                revoked = await driver.say(ATTENDEE, "/calendarlink_revoke")
+                assert "no longer works" in revoked.params["text"]
+                async with http.get(f"http://127.0.0.1:{port}{path}") as response:
+                    assert response.status == 404
+                async with http.get(f"http://127.0.0.1:{port}/schedule.xml") as response:
+                    assert response.status == 200 and b"<schedule>" in await response.read()
