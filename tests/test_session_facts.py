@@ -4,11 +4,14 @@ report of free text that contradicts a session."""
 from __future__ import annotations
 
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from typer.testing import CliRunner
 
 from bot.cli import app as cli
+from bot.schedule.knowledge import programme_documents
+from bot.schedule.readers import read_programme
 from bot.services.knowledge import diff_knowledge
 from index.composer import answer_text
 from index.consistency import check
@@ -16,6 +19,8 @@ from index.knowledge import KnowledgeError, read_documents, validate_documents
 from index.templates import hour12
 
 SHIPPED = Path(__file__).resolve().parents[1] / "knowledge"
+FORMATS = Path(__file__).resolve().parents[2] / "shared" / "schedule-formats"
+EMPTY_EVENT = Path(__file__).parent / "fixtures" / "empty-event"
 
 
 def moved_plenary(
@@ -113,3 +118,25 @@ def test_free_text_contradicting_a_session_is_reported(tmp_path: Path) -> None:
     assert "2 text(s) contradict a session" in result.output
     assert "faq.yaml, entry 'faq-plenary-time', field 'answer.en': states 15:00" in result.output
     assert "1 text(s) write out a session's fact" in result.output
+
+
+@pytest.mark.skipif(
+    not (FORMATS / "pretalx-democon.json").is_file(), reason="../shared/schedule-formats is absent"
+)
+def test_a_sentence_naming_another_room_for_a_session_is_a_contradiction() -> None:
+    programme = read_programme("d.json", (FORMATS / "pretalx-democon.json").read_bytes(), ZoneInfo("UTC"))
+    documents, _ = programme_documents(programme, read_documents(EMPTY_EVENT))
+    talk = next(s for s in programme.sessions if s.room == "Gray Room")
+    title = talk.title["en"]
+    reference = "{{" + talk.guid + ".place}}"
+    documents["faq.yaml"] = (
+        "faq:\n  - id: faq-talk\n"
+        "    questions: {en: [where is the talk, which room], zh: [在哪, 哪个房间], th: [ที่ไหน, ห้องไหน]}\n"
+        f"    answer: {{en: '{title} is in the Tan Room.', zh: '{reference}', th: '{reference}'}}\n"
+    )
+    findings = [(f.field, f.kind, f.message) for f in check(documents)]
+    assert findings == [
+        ("answer.en", "contradiction", "names the venue 'room-tan-room'; the session is at 'room-gray-room'")
+    ]
+    kb = validate_documents(documents)
+    assert kb.by_id["faq-talk"].answer.zh == "Gray Room"
