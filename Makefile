@@ -88,6 +88,7 @@ bench: $(DEV_STAMP)
 	$(BIN)/python bench/engine_bench.py
 	$(BIN)/python bench/bot_load.py
 	$(BIN)/python bench/agenda_bench.py
+	$(BIN)/python bench/schedule_import.py
 	$(BIN)/python bench/reload.py
 	$(BIN)/python bench/broadcast.py --rate 200
 	$(BIN)/python bench/webapp_bench.py

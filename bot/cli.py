@@ -14,6 +14,7 @@ import typer
 from dotenv import load_dotenv
 
 from bot.config import LOG_LEVELS, ConfigError, Settings
+from bot.schedule.cli import schedule_app
 from index.knowledge import KnowledgeError
 from index.types import LANGS, Lang
 
@@ -29,6 +30,7 @@ index_app = typer.Typer(
     help="Build or check the knowledge index.", no_args_is_help=True, rich_markup_mode=None
 )
 app.add_typer(index_app, name="index")
+app.add_typer(schedule_app, name="schedule")
 
 KnowledgeOpt = Annotated[
     Path | None, typer.Option("--knowledge", help="Knowledge directory [env KNOWLEDGE_DIR, else ./knowledge]")
@@ -137,6 +139,27 @@ def index_check(knowledge: KnowledgeOpt = None) -> None:
     counts = f"{len(kb.facts)} facts, {len(kb.sessions)} sessions, {len(kb.venues)} venues, "
     counts += f"{len(kb.routes)} routes, {len(kb.faq)} FAQ entries"
     typer.echo(f"{directory}: valid ({counts}).")
+    _session_facts_report(directory)
+
+
+def _session_facts_report(directory: Path) -> None:
+    """Free text that states a session's time, day or place (see :mod:`index.consistency`); exit 1 on a
+    contradiction."""
+    from index.consistency import check
+    from index.knowledge import read_documents
+
+    findings = check(read_documents(directory))
+    copies = [f for f in findings if f.kind == "copy"]
+    contradictions = [f for f in findings if f.kind == "contradiction"]
+    if copies:
+        typer.echo(f"{len(copies)} text(s) write out a session's fact instead of referring to it:")
+        for finding in copies:
+            typer.echo(f"  - {finding}")
+    if contradictions:
+        typer.echo(f"{len(contradictions)} text(s) contradict a session:", err=True)
+        for finding in contradictions:
+            typer.echo(f"  - {finding}", err=True)
+        raise typer.Exit(1)
 
 
 @app.command()

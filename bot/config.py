@@ -65,9 +65,16 @@ class Settings:
     """QUESTION_RETENTION_DAYS: questions older than this are deleted by the daily purge."""
     startup_retry_seconds: float = 60.0
     """STARTUP_RETRY_SECONDS: how long to keep trying an unreachable Bot API at start-up."""
+    schedule_url: str | None = None
+    """SCHEDULE_URL: a programme (schedule.json, schedule.xml, CSV, XLSX) polled for changes."""
+    schedule_poll_seconds: float = 300.0
+    """SCHEDULE_POLL_SECONDS: how often SCHEDULE_URL is polled."""
+    schedule_auto_apply: bool = False
+    """SCHEDULE_AUTO_APPLY: apply a changed programme at once instead of asking the admins."""
     public_url: str | None = None
     """PUBLIC_URL: the HTTPS address at which the bot's web server is reached from outside (behind the
-    same reverse proxy as the webhook); when set, the programme Mini App is served at ``/app/`` below it."""
+    same reverse proxy as the webhook); when set, the programme Mini App is served at ``/app/`` below it and
+    personal calendar feeds at ``/calendar/``."""
     webapp_max_age: float = 86_400.0
     """WEBAPP_MAX_AGE: seconds after which a Mini App's signed ``initData`` is no longer accepted."""
     webapp_rate_limit: int = 60
@@ -102,9 +109,14 @@ class Settings:
         return f"{self.public_url.rstrip('/')}/app/" if self.public_url else None
 
     @property
+    def public_path(self) -> str:
+        """The local path prefix of what is served to the public: the path of PUBLIC_URL ('' at the root)."""
+        return urlsplit(self.public_url or "").path.rstrip("/")
+
+    @property
     def webapp_path(self) -> str:
         """The local path prefix the Mini App is served under: the path of PUBLIC_URL, then ``/app``."""
-        return urlsplit(self.public_url or "").path.rstrip("/") + "/app"
+        return self.public_path + "/app"
 
     @classmethod
     def from_env(cls, *, require_token: bool = False, env_file: Path | None = Path(".env")) -> Settings:
@@ -228,6 +240,15 @@ def settings_from(env: Mapping[str, str]) -> Settings:
     startup_retry = _number(
         "STARTUP_RETRY_SECONDS", get("STARTUP_RETRY_SECONDS") or "60", problems, low=0, high=86_400
     )
+    schedule_url = get("SCHEDULE_URL")
+    if schedule_url is not None:
+        schedule_url = _url("SCHEDULE_URL", schedule_url, problems)
+    schedule_poll = _number(
+        "SCHEDULE_POLL_SECONDS", get("SCHEDULE_POLL_SECONDS") or "300", problems, low=10, high=86_400
+    )
+    auto_raw = (get("SCHEDULE_AUTO_APPLY") or "no").lower()
+    if auto_raw not in ("1", "true", "yes", "on", "0", "false", "no", "off"):
+        problems.append(f"SCHEDULE_AUTO_APPLY: {auto_raw!r} is not yes or no")
     public_url = get("PUBLIC_URL")
     if public_url is not None:
         parts = urlsplit(public_url)
@@ -265,6 +286,9 @@ def settings_from(env: Mapping[str, str]) -> Settings:
         question_rate_window=question_window,
         question_retention_days=retention,
         startup_retry_seconds=startup_retry,
+        schedule_url=schedule_url,
+        schedule_poll_seconds=schedule_poll,
+        schedule_auto_apply=auto_raw in ("1", "true", "yes", "on"),
         public_url=public_url,
         webapp_max_age=webapp_max_age,
         webapp_rate_limit=webapp_rate,

@@ -11,6 +11,7 @@ import re
 from functools import cache
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import yaml
 
@@ -34,6 +35,11 @@ def phrase(key: str, lang: Lang, **values: object) -> str:
 def topics(lang: Lang) -> list[str]:
     """What the assistant can help with, for a decline message."""
     return list(_texts()["topics"][lang])
+
+
+def month_names(lang: Lang) -> list[str]:
+    """The names of the months in ``lang``, January first."""
+    return list(_texts()["months"][lang])
 
 
 def format_date(day: dt.date, lang: Lang) -> str:
@@ -78,12 +84,56 @@ def _duration(value: Range, lang: Lang, approximate: bool) -> str:
     return _range(value, "minutes", lang, approximate)
 
 
-def session_time(session: Session, lang: Lang) -> str:
-    if session.start and session.end:
-        return phrase("time_range", lang, start=session.start, end=session.end)
-    if session.start:
-        return phrase("time_single", lang, start=session.start)
+def utc_offset(moment: dt.datetime) -> str:
+    """``UTC+8``, ``UTC-3:30``, ``UTC`` for the offset of an aware datetime."""
+    offset = moment.utcoffset() or dt.timedelta(0)
+    minutes = int(offset.total_seconds() // 60)
+    if minutes == 0:
+        return "UTC"
+    sign = "+" if minutes > 0 else "-"
+    hours, rest = divmod(abs(minutes), 60)
+    return f"UTC{sign}{hours}" + (f":{rest:02d}" if rest else "")
+
+
+def zone_label(timezone: str, day: dt.date, start: str) -> str:
+    """The UTC offset of the event's zone at a local date and time (``UTC+8``)."""
+    moment = dt.datetime.combine(day, dt.time.fromisoformat(start), ZoneInfo(timezone))
+    return utc_offset(moment)
+
+
+def clock_text(start: str | None, end: str | None, lang: Lang) -> str:
+    """``09:30–11:00``, ``from 09:30`` or "time not published", in ``lang``."""
+    if start and end:
+        return phrase("time_range", lang, start=start, end=end)
+    if start:
+        return phrase("time_single", lang, start=start)
     return phrase("time_not_published", lang)
+
+
+def when_text(
+    day: dt.date | None,
+    start: str | None,
+    end: str | None,
+    timezone: str,
+    lang: Lang,
+    *,
+    with_day: bool = True,
+) -> str:
+    """A session's time with its zone, and its day first (``with_day``): ``8 November 2023, 09:30–11:00
+    (UTC+8)``. What is not published is said to be."""
+    if day is None:
+        return phrase("date_not_published", lang)
+    clock = clock_text(start, end, lang)
+    if start:
+        clock = phrase("time_with_zone", lang, time=clock, zone=zone_label(timezone, day, start))
+    return phrase("day_and_time", lang, day=format_date(day, lang), time=clock) if with_day else clock
+
+
+def session_time(session: Session, lang: Lang, timezone: str | None = None) -> str:
+    """The session's clock time, with the zone's UTC offset when ``timezone`` is given."""
+    if timezone and session.date and session.start:
+        return when_text(session.date, session.start, session.end, timezone, lang, with_day=False)
+    return clock_text(session.start, session.end, lang)
 
 
 def _speaker(speaker: Speaker, lang: Lang) -> str:
@@ -100,7 +150,7 @@ def session_card(session: Session, kb: KnowledgeBase, lang: Lang) -> str:
     lines = [
         session.title.get(lang),
         f"{phrase('label_date', lang)}: {day}",
-        f"{phrase('label_time', lang)}: {session_time(session, lang)}",
+        f"{phrase('label_time', lang)}: {session_time(session, lang, kb.event.timezone)}",
         f"{phrase('label_venue', lang)}: {place}",
     ]
     if session.speakers:

@@ -195,6 +195,43 @@ def _cross_check(files: Mapping[str, KnowledgeFile]) -> list[Problem]:
     return problems
 
 
+def _file_entries(kf: KnowledgeFile) -> list[Entry]:
+    return [*([kf.event] if kf.event else []), *kf.facts, *kf.sessions, *kf.venues, *kf.routes, *kf.faq]
+
+
+def _check_references(files: Mapping[str, KnowledgeFile]) -> list[Problem]:
+    """Every reference to a session's facts (``{{session-id.field}}``, :mod:`index.templates`) names a
+    session and a field that exist."""
+    from index import templates
+
+    sessions = {s.id: s for f in files.values() for s in f.sessions}
+    return [
+        Problem(name, message, entry.id, field_path)
+        for name, kf in files.items()
+        for entry in _file_entries(kf)
+        for field_path, message in templates.check(entry, sessions)
+    ]
+
+
+def _render_references(files: Mapping[str, KnowledgeFile]) -> dict[str, KnowledgeFile]:
+    """The files with every reference replaced by the session's fact, in each text's language."""
+    from index import templates
+
+    sessions = {s.id: s for f in files.values() for s in f.sessions}
+    venues = {v.id: v for f in files.values() for v in f.venues}
+    timezone = next(f.event.timezone for f in files.values() if f.event is not None)
+    rendered: dict[str, KnowledgeFile] = {}
+    for name, kf in files.items():
+        update: dict[str, object] = {}
+        if kf.event is not None:
+            update["event"] = templates.render(kf.event, sessions, venues, timezone)
+        for section in ("facts", "sessions", "venues", "routes", "faq"):
+            entries = getattr(kf, section)
+            update[section] = [templates.render(e, sessions, venues, timezone) for e in entries]
+        rendered[name] = kf.model_copy(update=update)
+    return rendered
+
+
 def validate_documents(documents: Mapping[str, str]) -> KnowledgeBase:
     """Validate a whole set of knowledge files given as ``{file name: text}``.
 
@@ -209,8 +246,11 @@ def validate_documents(documents: Mapping[str, str]) -> KnowledgeBase:
             files[name] = model
     if not problems:
         problems = _cross_check(files)
+    if not problems:
+        problems = _check_references(files)
     if problems:
         raise KnowledgeError(problems)
+    files = _render_references(files)
     event = next(f.event for f in files.values() if f.event is not None)
     ordered = [files[n] for n in sorted(files)]
     return KnowledgeBase(

@@ -401,7 +401,11 @@ async def test_change_alerts_go_once_to_everyone_who_bookmarked(db: Database, kb
     by_user: dict[int, list[str]] = {}
     for chat, _, text, _ in alerts:
         by_user.setdefault(chat, []).append(text)
-    assert "Opening Ceremony" in by_user[1][0] and "09:30–11:00 → <b>10:00–11:30</b>" in by_user[1][0]
+    assert (
+        "Opening Ceremony" in by_user[1][0]
+        and "8 November 2023, 09:30–11:00 (UTC+8) → <b>8 November 2023, 10:00–11:30 (UTC+8)</b>"
+        in by_user[1][0]
+    )
     assert "พิธีเปิด" in by_user[2][0] and "10:00–11:30 น." in by_user[2][0]
     zh = "\n".join(by_user[3])
     assert "西栅景区, 第二会议厅 → <b>乌镇互联网国际会展中心</b>" in zh
@@ -422,7 +426,7 @@ async def test_a_time_published_later_is_a_change(db: Database, kb: KnowledgeBas
     knowledge.kb = edited({"light-of-internet-expo": {"start": "10:00"}})
     assert await agenda.knowledge_loaded(knowledge.kb) == 1
     [(_, _, text, _)] = await outbox(db, "alert")
-    assert "time not published → <b>from 10:00</b>" in text
+    assert "time not published → <b>9 November 2023, from 10:00 (UTC+8)</b>" in text
     assert [(s, d) for s, _, d, _ in await agenda.store.reminder_states(4)] == [
         ("light-of-internet-expo", local(9, 9, 45))
     ]

@@ -88,7 +88,10 @@ async def test_star_my_agenda_calendar_and_reminders(bot: BotDriver) -> None:
     alert = await bot.fake.wait_for(
         lambda c: c.ok and c.chat_id == 1 and c.method == "sendMessage" and "⚠️" in c.params["text"]
     )
-    assert "09:30–11:00 → <b>10:00–11:30</b>" in alert.params["text"]
+    assert (
+        "8 November 2023, 09:30–11:00 (UTC+8) → <b>8 November 2023, 10:00–11:30 (UTC+8)</b>"
+        in alert.params["text"]
+    )
     for _ in range(100):  # the sender records the delivery just after Telegram accepts it
         counts = await bot.services.sender.counts("alert:opening-ceremony")
         if counts["pending"] == 0:

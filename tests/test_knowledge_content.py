@@ -36,13 +36,9 @@ def files() -> dict[str, KnowledgeFile]:
 
 
 @pytest.fixture(scope="module")
-def entries(files: dict[str, KnowledgeFile]) -> list[Entry]:
-    found: list[Entry] = []
-    for kf in files.values():
-        if kf.event:
-            found.append(kf.event)
-        found += [*kf.facts, *kf.sessions, *kf.venues, *kf.routes, *kf.faq]
-    return found
+def entries() -> list[Entry]:
+    """Every entry as users read it: references to a session's facts rendered."""
+    return list(load_knowledge(KNOWLEDGE_DIR).entries())
 
 
 def _texts(node: object, lang: str) -> Iterator[str]:

@@ -12,6 +12,7 @@ from bot.i18n import Translator
 from bot.services.agenda import AgendaService
 from bot.services.announcements import AnnouncementService
 from bot.services.answering import AnsweringService
+from bot.services.calendar_feed import CalendarFeeds
 from bot.services.catalogue import Catalogue
 from bot.services.engine_holder import EngineHolder
 from bot.services.feedback import FeedbackService
@@ -19,6 +20,7 @@ from bot.services.insights import AdminConfig, InsightsService
 from bot.services.knowledge import KnowledgeService
 from bot.services.privacy import PrivacyService
 from bot.services.ratelimit import QuestionRateLimiter
+from bot.services.schedule import ScheduleService
 from bot.services.users import UserService
 from bot.storage.database import Database
 from index.engine import Engine
@@ -48,6 +50,10 @@ class Services:
     """The durable inbox of incoming updates; set by the Telegram layer, which supplies their handler."""
     announcements: AnnouncementService | None = None
     """Organisers' announcements; set with the sender, which delivers them."""
+    schedule: ScheduleService | None = None
+    """Programme imports (uploads, SCHEDULE_URL) through the knowledge proposals."""
+    calendar_feeds: CalendarFeeds | None = None
+    """Attendees' personal calendar links."""
 
     @classmethod
     def create(
@@ -61,7 +67,7 @@ class Services:
         holder = engine if isinstance(engine, EngineHolder) else EngineHolder(engine)
         answering = AnsweringService(holder, db)
         config = AdminConfig.load()
-        return cls(
+        svc = cls(
             settings=settings,
             db=db,
             texts=texts,
@@ -84,6 +90,9 @@ class Services:
             ),
             insights=InsightsService(db, holder, config),
         )
+        svc.schedule = ScheduleService(svc.knowledge, holder)
+        svc.calendar_feeds = CalendarFeeds(db, svc.agenda)
+        return svc
 
     async def close(self) -> None:
         """Finish the updates being handled, the question batch in flight and the messages being sent,

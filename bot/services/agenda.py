@@ -46,7 +46,7 @@ from bot.storage.agenda_schema import (
 )
 from bot.storage.database import Database
 from bot.storage.sql import Transaction
-from index.composer import format_date, format_day_label, phrase
+from index.composer import clock_text, format_date, format_day_label, phrase, utc_offset, when_text
 from index.knowledge import KnowledgeBase
 from index.schema import Session
 from index.types import LANGS, Lang
@@ -90,23 +90,8 @@ def session_end(session: Session, zone: ZoneInfo) -> datetime | None:
     return datetime.combine(session.date, time.fromisoformat(session.end), zone)
 
 
-def utc_offset(moment: datetime) -> str:
-    """``UTC+8``, ``UTC-3:30``, ``UTC`` for the offset of an aware datetime."""
-    offset = moment.utcoffset() or timedelta(0)
-    minutes = int(offset.total_seconds() // 60)
-    if minutes == 0:
-        return "UTC"
-    sign = "+" if minutes > 0 else "-"
-    hours, rest = divmod(abs(minutes), 60)
-    return f"UTC{sign}{hours}" + (f":{rest:02d}" if rest else "")
-
-
 def _time_text(start: str | None, end: str | None, lang: Lang) -> str:
-    if start and end:
-        return phrase("time_range", lang, start=start, end=end)
-    if start:
-        return phrase("time_single", lang, start=start)
-    return phrase("time_not_published", lang)
+    return clock_text(start, end, lang)
 
 
 def _place(session: Session, kb: KnowledgeBase, lang: Lang) -> str | None:
@@ -366,7 +351,12 @@ class AgendaService:
             "myagenda.reminder",
             title=session.title.get(lang),
             minutes=minutes,
-            time=_time_text(session.start, session.end, lang),
+            time=phrase(
+                "day_and_time",
+                lang,
+                day=format_date(start.date(), lang),
+                time=clock_text(session.start, session.end, lang),
+            ),
             zone=utc_offset(start),
             place=_place(session, self.kb, lang) or phrase("venue_not_published", lang),
         )
@@ -400,7 +390,7 @@ class AgendaService:
             messages = [
                 html_message(
                     user_id,
-                    self._alert_text(before, after, _lang(lang)),
+                    self._alert_text(before, after, _lang(lang), kb.event.timezone),
                     kind="alert",
                     ref=f"alert:{session_id}",
                     user_id=user_id,
@@ -437,31 +427,31 @@ class AgendaService:
         await self.store.forget_unbookmarked()
         return queued
 
-    def _alert_text(self, before: dict[str, Any], after: dict[str, Any] | None, lang: Lang) -> str:
+    def _alert_text(
+        self, before: dict[str, Any], after: dict[str, Any] | None, lang: Lang, timezone: str
+    ) -> str:
         t = self._texts
         title = (before.get("title") or {}).get(lang) or ""
         if after is None:
             return t(lang, "myagenda.removed", title=title)
         lines = [t(lang, "myagenda.changed", title=after["title"][lang])]
 
-        def day(value: str | None) -> str:
-            return (
-                format_date(date.fromisoformat(value), lang) if value else phrase("date_not_published", lang)
+        def when(snapshot: dict[str, Any]) -> str:
+            value = snapshot.get("date")
+            return when_text(
+                date.fromisoformat(value) if value else None,
+                snapshot.get("start"),
+                snapshot.get("end"),
+                timezone,
+                lang,
             )
 
-        if before.get("date") != after["date"]:
-            lines.append(
-                t(lang, "myagenda.changed_date", old=day(before.get("date")), new=day(after["date"]))
-            )
-        if (before.get("start"), before.get("end")) != (after["start"], after["end"]):
-            lines.append(
-                t(
-                    lang,
-                    "myagenda.changed_time",
-                    old=_time_text(before.get("start"), before.get("end"), lang),
-                    new=_time_text(after["start"], after["end"], lang),
-                )
-            )
+        if (before.get("date"), before.get("start"), before.get("end")) != (
+            after["date"],
+            after["start"],
+            after["end"],
+        ):
+            lines.append(t(lang, "myagenda.changed_time", old=when(before), new=when(after)))
         if (before.get("venue"), before.get("room")) != (after["venue"], after["room"]):
             unknown = phrase("venue_not_published", lang)
             lines.append(

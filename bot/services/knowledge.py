@@ -233,6 +233,13 @@ class KnowledgeService:
         documents = await asyncio.to_thread(read_documents, self._knowledge_dir)
         return await self._propose(admin_id, "reload", str(self._knowledge_dir), documents, lang)
 
+    async def propose_documents(
+        self, admin_id: int, note: str, documents: dict[str, str], lang: Lang
+    ) -> Preview | None:
+        """Validate a whole knowledge set made from the served one (a programme import writes one file
+        of it) and store it as a proposal, like an upload."""
+        return await self._propose(admin_id, "upload", note, documents, lang)
+
     async def _propose(
         self, admin_id: int, source: str, note: str, documents: dict[str, str], lang: Lang
     ) -> Preview | None:

@@ -32,6 +32,7 @@ import aiosqlite
 from bot.storage import (
     agenda_schema,
     announcements_schema,
+    calendar_feed_schema,
     conversation_schema,
     delivery_schema,
     knowledge_schema,
@@ -86,6 +87,7 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
     knowledge_schema.MIGRATION,  # 6: applied knowledge versions
     conversation_schema.MIGRATION,  # 7: answer outcomes, follow-up context
     privacy_schema.MIGRATION,  # 8: retention
+    calendar_feed_schema.MIGRATION,  # 9: personal calendar feeds
 )
 
 CURRENT_VERSION = len(MIGRATIONS)

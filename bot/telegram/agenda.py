@@ -252,7 +252,10 @@ async def my_agenda_view(svc: Services, user_id: int, lang: Lang) -> View:
     if view.sessions:
         tools.insert(0, (svc.texts(lang, "myagenda.ics_button"), CalendarFile().encode()))
     rows.append(tools)
-    return view.text, keyboard(rows)
+    text = view.text
+    if view.sessions and svc.settings.public_url:
+        text += "\n\n" + svc.texts(lang, "schedule.feed_hint")
+    return text, keyboard(rows)
 
 
 async def my_agenda(update: Update, context: CallbackContext) -> None:

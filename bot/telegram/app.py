@@ -44,6 +44,8 @@ from bot.telegram import (
     miniapp,
     nontext,
     retention,
+    schedule,
+    schedule_web,
     start,
     stats,
     transport,
@@ -128,6 +130,7 @@ def build_application(settings: Settings, engine: Engine, mode: Mode = "polling"
         await set_commands(application, services(application).texts)
         await miniapp.set_menu_button(application, settings)
         retention.schedule(application)
+        schedule.start_sync(application)
         log.info(
             "bot @%s started: mode %s, index %s, %d knowledge entries",
             application.bot.username,
@@ -139,6 +142,7 @@ def build_application(settings: Settings, engine: Engine, mode: Mode = "polling"
     async def on_stop(application: Application) -> None:
         # Also runs when start-up failed before the services were attached.
         attached = application.bot_data.get(SERVICES_KEY)
+        await schedule.stop_sync(application)
         if attached is not None:
             register_sender(application.bot, None)
             await attached.close()
@@ -166,7 +170,9 @@ def build_application(settings: Settings, engine: Engine, mode: Mode = "polling"
     application.add_handlers(announce.follow_up_handlers(settings), group=announce.FOLLOW_UP_GROUP)
     # Staff-only commands and admins' uploads, restricted to the ids in the settings; before the
     # non-text hint, which would otherwise take the admins' documents.
-    application.add_handlers([*stats.handlers(settings), *knowledge.handlers(settings)])
+    application.add_handlers(
+        [*stats.handlers(settings), *schedule.handlers(settings), *knowledge.handlers(settings)]
+    )
     application.add_handlers(nontext.handlers())
     application.add_handlers(fallbacks.handlers(COMMANDS))  # keep last: every real command and button wins
     application.add_error_handler(on_error)
@@ -230,6 +236,10 @@ async def running(
         try:
             health = health_of(application)
             app_routes = miniapp.routes(application, settings)  # the Mini App, when PUBLIC_URL is set
+            # The programme's exports and calendar feeds, below PUBLIC_URL's path like the Mini App.
+            programme = schedule_web.routes(
+                lambda: application.bot_data.get(SERVICES_KEY), settings.public_path
+            )
             if mode == "webhook":
                 url = settings.require_webhook()
                 secret = settings.webhook_secret or secrets.token_urlsafe(32)
@@ -239,18 +249,20 @@ async def running(
                     port=settings.webhook_port,
                     health=health,
                     webhook=webhook,
-                    routes=app_routes,
+                    routes=[*app_routes, programme],
                 )
                 await server.start()
                 await application.bot.set_webhook(url, allowed_updates=ALLOWED_UPDATES, secret_token=secret)
             else:
                 if settings.metrics_port is not None:
                     listen, port = settings.metrics_listen, settings.metrics_port
-                    server = WebServer(listen=listen, port=port, health=health)
+                    server = WebServer(listen=listen, port=port, health=health, routes=[programme])
                     await server.start()
                 if app_routes:  # the Mini App is served where the webhook would be
                     listen, port = settings.webhook_listen, settings.webhook_port
-                    app_server = WebServer(listen=listen, port=port, health=health, routes=app_routes)
+                    app_server = WebServer(
+                        listen=listen, port=port, health=health, routes=[*app_routes, programme]
+                    )
                     await app_server.start()
                 polling = await updates.start_polling(application, ALLOWED_UPDATES, timeout=poll_timeout)
                 application.bot_data[POLLING_KEY] = polling

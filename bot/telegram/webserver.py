@@ -169,6 +169,7 @@ class WebServer:
         routes: Sequence[Routes] = (),
     ) -> None:
         self.listen = listen
+        self._routes = routes
         self.port = port
         self._health = health
         self._webhook = webhook
@@ -182,7 +183,7 @@ class WebServer:
         app.router.add_get("/metrics", self._metrics)
         if self._webhook is not None:
             app.router.add_post("/" + self._webhook.path.strip("/"), self._update)
-        for add in self._routes:
+        for add in self._routes:  # further features' routes (the programme, calendar feeds)
             add(app)
         return app
 
