@@ -343,7 +343,8 @@ async def test_a_knowledge_reload_shows_in_the_programme_and_alerts_follow(
     moved.kb = validate_documents({"summit.yaml": yaml.safe_dump(raw, allow_unicode=True)})
     await bot.services.holder.swap(moved)
     alert = await bot.message_to(5, "⚠️")
-    assert "09:30–11:00 → <b>10:00–11:30</b>" in alert.params["text"], "a star from the Mini App gets alerts"
+    moved_text = "09:30–11:00 (UTC+8) → <b>8 November 2023, 10:00–11:30 (UTC+8)</b>"
+    assert moved_text in alert.params["text"], "a star from the Mini App gets alerts"
     _, after = await call(bot, "GET", "programme", data)
     opening = next(s for s in after["programme"]["sessions"] if s["id"] == "opening-ceremony")
     assert opening["time"] == "10:00–11:30"
