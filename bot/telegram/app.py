@@ -42,6 +42,7 @@ from bot.telegram import (
     gate,
     knowledge,
     nontext,
+    private,
     retention,
     start,
     stats,
@@ -157,6 +158,8 @@ def build_application(settings: Settings, engine: Engine, mode: Mode = "polling"
         .build()
     )
     application.add_handlers(gate.handlers(), group=gate.GROUP)
+    # Staff commands and buttons only in a private chat: first in its group, before the follow-ups.
+    application.add_handlers(private.handlers(), group=private.GROUP)
     for module in (start, agenda, venues, transport, feedback, ask):
         application.add_handlers(module.handlers())
     application.add_handlers(announce.handlers(settings))

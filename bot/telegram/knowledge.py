@@ -30,7 +30,6 @@ from bot.services.knowledge import Activated, Diff, KnowledgeError, NotApplied, 
 from bot.storage.knowledge_versions import VersionInfo
 from bot.telegram.callbacks import KnowledgeApply, KnowledgeCancel, KnowledgeRollback
 from bot.telegram.common import keyboard, language, reply_html, send_document, send_html, services
-from bot.telegram.stats import private_only
 from index.types import Lang
 
 _K = TypeVar("_K", KnowledgeApply, KnowledgeCancel, KnowledgeRollback)
@@ -321,7 +320,6 @@ def handlers(settings: Settings) -> list[BaseHandler]:
         CommandHandler("knowledge", send_files, filters=admins & private),
         CommandHandler("reload", reload, filters=admins & private),
         CommandHandler("rollback", rollback, filters=admins & private),
-        CommandHandler(list(COMMANDS), private_only, filters=~private),
         MessageHandler(filters.UpdateType.MESSAGE & private & admins & filters.Document.ALL, upload),
         CallbackQueryHandler(apply, pattern=KnowledgeApply.pattern()),
         CallbackQueryHandler(cancel, pattern=KnowledgeCancel.pattern()),
