@@ -210,45 +210,61 @@ async def running(
     """Start ``application`` and its update source; stop everything in reverse order on leaving.
 
     Webhook mode serves the webhook (path of WEBHOOK_URL, secret WEBHOOK_SECRET or a random one for this
-    run), ``/healthz`` and ``/metrics`` on WEBHOOK_LISTEN:WEBHOOK_PORT and registers the URL with
-    Telegram; each update goes to ``ingest`` (by default the durable inbox, which stores it before the
-    200). Polling mode long-polls into the inbox (each batch stored before the next offset confirms it)
-    and serves ``/healthz`` and ``/metrics`` on METRICS_LISTEN:METRICS_PORT when METRICS_PORT is set.
-    Yields the HTTP server, if any (its ``port`` is the bound one when the setting was 0).
+    run) on WEBHOOK_LISTEN:WEBHOOK_PORT and registers the URL with Telegram; each update goes to
+    ``ingest`` (by default the durable inbox, which stores it before the 200). Polling mode long-polls
+    into the inbox (each batch stored before the next offset confirms it). In both modes ``/healthz``
+    and ``/metrics`` are served on their own listener, METRICS_LISTEN:METRICS_PORT, when METRICS_PORT is
+    set; with METRICS_TOKEN they need that bearer token, and webhook mode serves them beside the webhook
+    too. Yields the webhook's server in webhook mode, else the monitoring one, if any (its ``port`` is
+    the bound one when the setting was 0).
     """
     await application.initialize()
     try:
         if application.post_init is not None:
             await application.post_init(application)
         await application.start()
-        server: WebServer | None = None
+        servers: list[WebServer] = []
         probe: asyncio.Task[None] | None = None
         polling: asyncio.Task[None] | None = None
         try:
             health = health_of(application)
+            token = settings.metrics_token
+            if settings.metrics_port is not None:
+                listen, port = settings.metrics_listen, settings.metrics_port
+                servers.append(WebServer(listen=listen, port=port, health=health, monitoring_token=token))
+                await servers[-1].start()
             if mode == "webhook":
                 url = settings.require_webhook()
                 secret = settings.webhook_secret or secrets.token_urlsafe(32)
                 webhook = Webhook(settings.webhook_path, secret, ingest or updates.ingest_for(application))
-                server = WebServer(
-                    listen=settings.webhook_listen, port=settings.webhook_port, health=health, webhook=webhook
+                servers.insert(
+                    0,
+                    WebServer(
+                        listen=settings.webhook_listen,
+                        port=settings.webhook_port,
+                        health=health,
+                        webhook=webhook,
+                        monitoring=token is not None,
+                        monitoring_token=token,
+                    ),
                 )
-                await server.start()
+                await servers[0].start()
                 await application.bot.set_webhook(url, allowed_updates=ALLOWED_UPDATES, secret_token=secret)
             else:
-                if settings.metrics_port is not None:
-                    listen, port = settings.metrics_listen, settings.metrics_port
-                    server = WebServer(listen=listen, port=port, health=health)
-                    await server.start()
                 polling = await updates.start_polling(application, ALLOWED_UPDATES, timeout=poll_timeout)
                 application.bot_data[POLLING_KEY] = polling
+            if not any(server.monitoring for server in servers):
+                log.info(
+                    "/healthz and /metrics not served: set METRICS_PORT, or METRICS_TOKEN in webhook mode"
+                )
+            server = servers[0] if servers else None
             probe = asyncio.create_task(keep_in_touch(application.bot, application.bot_data[API_CONTACT_KEY]))
             yield server
         finally:
             await cancel(probe)
             if polling is not None:
                 await updates.stop_polling(application, polling)
-            if server is not None:
+            for server in reversed(servers):
                 await server.stop()
             if application.running:
                 await application.stop()
@@ -301,6 +317,8 @@ def run_bot(settings: Settings, webhook: bool = False, engine: Engine | None = N
     secret is made for this run. See :func:`running` for what is served where.
     """
     hide_secret(settings.require_token())
+    if settings.metrics_token:
+        hide_secret(settings.metrics_token)
     if webhook:
         settings.require_webhook()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
