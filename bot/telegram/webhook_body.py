@@ -62,7 +62,7 @@ def read_update(body: bytes) -> dict[str, Any]:
 
 
 def _no_constant(name: str) -> Any:
-    """``NaN`` and ``Infinity`` are not JSON (Python reads them; SQLite, which stores the update, does not)."""
+    """``NaN`` and ``Infinity`` are not JSON: Python reads them, SQLite (which stores updates) does not."""
     raise ValueError(f"{name} is not a JSON value")
 
 
