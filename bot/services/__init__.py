@@ -18,6 +18,7 @@ from bot.services.feedback import FeedbackService
 from bot.services.insights import AdminConfig, InsightsService
 from bot.services.knowledge import KnowledgeService
 from bot.services.privacy import PrivacyService
+from bot.services.question_queue import QuestionQueue
 from bot.services.ratelimit import QuestionRateLimiter
 from bot.services.users import UserService
 from bot.storage.database import Database
@@ -48,6 +49,12 @@ class Services:
     """The durable inbox of incoming updates; set by the Telegram layer, which supplies their handler."""
     announcements: AnnouncementService | None = None
     """Organisers' announcements; set with the sender, which delivers them."""
+    question_queue: QuestionQueue = None  # type: ignore[assignment]  # made from question_rate when None
+    """Each user's questions in order, within ``question_rate``."""
+
+    def __post_init__(self) -> None:
+        if self.question_queue is None:
+            self.question_queue = QuestionQueue(self.question_rate, self.settings.question_backlog)
 
     @classmethod
     def create(
