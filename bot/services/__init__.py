@@ -88,6 +88,7 @@ class Services:
                 settings.data_dir,
                 settings.knowledge_dir,
                 max_upload_bytes=config.upload_max_bytes,
+                mass_removal_share=config.mass_removal_share,
             ),
             insights=InsightsService(db, holder, config),
         )
