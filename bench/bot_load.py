@@ -30,9 +30,15 @@ default overall limit of 25 messages a second), the fake and the users in this o
 * flood: 50 users each ask 5 questions, one every 2.5 s (20 questions a second in all), first alone,
   then while one more user sends 300 messages in 3 seconds. It prints the 50 users' latency p50/p99
   without and with the flood.
+* paste: 20 users each send 20 questions at once (400 in the same instant), with the default settings
+  (10 questions per user per 30 s, 25 messages a second overall, one a second per chat). Every question
+  must be answered exactly once and in order: it prints the answers per user, the questions answered
+  twice or never, those answered out of order (from the stored question behind each answer's 👍
+  button), the notices sent, and the time to answer p50/p99 over all 400, for the first 10 of each
+  user (within the rate) and for the other 10 (which wait for the window).
 
     python bench/bot_load.py [--users 200] [--questions 5] [--rate 150] [--knowledge knowledge]
-                             [--only burst,steady,kill,flood]
+                             [--only burst,steady,kill,flood,paste]
 """
 
 from __future__ import annotations
@@ -337,6 +343,67 @@ async def flood_scenario(fake: ReplyClock) -> None:
     print(f"  the flooding user's answers delivered by the end: {flooder_got}")
 
 
+PASTE_USERS, PASTE_QUESTIONS = 20, 20
+
+
+def percentiles(latencies: list[float]) -> str:
+    ordered = sorted(latencies)
+    p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
+    return f"p50 {statistics.median(ordered):.2f} s, p99 {p99:.2f} s"
+
+
+async def paste_scenario(fake: ReplyClock, data: Path) -> None:
+    """20 users × 20 questions at once; every one answered exactly once, in order, and how long it took."""
+    import json
+    import re
+    import sqlite3
+
+    users = range(FIRST_USER + 2000, FIRST_USER + 2000 + PASTE_USERS)
+    started = time.monotonic()
+    asked: dict[tuple[int, int], asyncio.Task[float]] = {}
+    for user in users:  # each user's twenty in a row, all 400 in the same instant
+        for n in range(PASTE_QUESTIONS):
+            asked[user, n] = asyncio.create_task(fake.ask(user, f"{question(user, n)} ({n})"))
+    results = await asyncio.gather(*asked.values(), return_exceptions=True)
+    latency = dict(zip(asked, results, strict=True))
+    elapsed = time.monotonic() - started
+    await asyncio.sleep(5.0)  # anything sent twice would come now
+    answers: dict[int, list[int]] = defaultdict(list)  # per user, the question ids behind the answers
+    notices = 0
+    for call in fake.calls:
+        if call.chat_id not in users or call.method != "sendMessage" or not call.ok:
+            continue
+        if ends_answer(call):
+            rows = call.params["reply_markup"]["inline_keyboard"]
+            feedback = next(b["callback_data"] for b in rows[-1] if str(b["callback_data"]).startswith("fb:"))
+            answers[call.chat_id].append(int(feedback.split(":")[1]))
+        else:
+            notices += 1
+    with contextlib.closing(sqlite3.connect(data / "bot.sqlite3")) as db:
+        number = {
+            qid: int(re.search(r"\((\d+)\)$", text).group(1))  # type: ignore[union-attr]
+            for qid, text in db.execute("SELECT id, text FROM questions")
+        }
+    answered = {user: [number[qid] for qid in answers[user]] for user in users}
+    twice = sum(len(got) - len(set(got)) for got in answered.values())
+    never = sum(len(set(range(PASTE_QUESTIONS)) - set(got)) for got in answered.values())
+    out_of_order = sum(1 for got in answered.values() if got != sorted(got))
+    timed = [v for v in latency.values() if isinstance(v, float)]
+    within = [v for (_, n), v in latency.items() if isinstance(v, float) and n < 10]
+    waited = [v for (_, n), v in latency.items() if isinstance(v, float) and n >= 10]
+    total = PASTE_USERS * PASTE_QUESTIONS
+    print(
+        f"paste: {PASTE_USERS} users × {PASTE_QUESTIONS} questions sent at once ({total}), default settings"
+    )
+    print(f"  answers per user: {json.dumps(sorted(Counter(len(got) for got in answered.values()).items()))}")
+    print(f"  answered exactly once: {total - never - twice} of {total}; twice: {twice}; never: {never}")
+    print(f"  users answered out of order: {out_of_order}; notices sent: {notices}")
+    print(f"  time to answer, all:                        {percentiles(timed)}")
+    print(f"  the first 10 of each user (within the rate): {percentiles(within)}")
+    print(f"  the other 10 (waiting for the 30 s window):  {percentiles(waited)}")
+    print(f"  last answer {elapsed:.1f} s after the questions were sent")
+
+
 async def in_own_process(knowledge: Path, scenarios: list[str]) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         data, log = Path(tmp) / "data", Path(tmp) / "bot.log"
@@ -354,6 +421,15 @@ async def in_own_process(knowledge: Path, scenarios: list[str]) -> None:
                     for text in QUESTIONS:  # first-use costs are not measured
                         await fake.ask(WARM_UP_USER, text)
                     await flood_scenario(fake)
+                if "paste" in scenarios:
+                    if bot is None:
+                        from bot_harness import start_bot_process
+
+                        bot = await start_bot_process(fake, data, log, KNOWLEDGE_DIR=str(knowledge))
+                        await fake.wait_for(lambda c: c.method == "getUpdates", timeout=300)
+                        for text in QUESTIONS:  # first-use costs are not measured
+                            await fake.ask(WARM_UP_USER, text)
+                    await paste_scenario(fake, data)
             finally:
                 if bot is not None and bot.returncode is None:
                     bot.send_signal(signal.SIGINT)
@@ -366,7 +442,7 @@ if __name__ == "__main__":
     parser.add_argument("--questions", type=int, default=5, help="questions per user")
     parser.add_argument("--rate", type=float, default=150.0, help="questions per second in 'steady'")
     parser.add_argument("--knowledge", type=Path, default=ROOT / "knowledge")
-    parser.add_argument("--only", default="burst,steady,kill,flood", help="scenarios to run, by name")
+    parser.add_argument("--only", default="burst,steady,kill,flood,paste", help="scenarios to run, by name")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     chosen = [name.strip() for name in args.only.split(",")]
@@ -374,5 +450,5 @@ if __name__ == "__main__":
         del SCENARIOS[name]
     if SCENARIOS:
         asyncio.run(main(args.users, args.questions, args.rate, args.knowledge))
-    if {"kill", "flood"} & set(chosen):
+    if {"kill", "flood", "paste"} & set(chosen):
         asyncio.run(in_own_process(args.knowledge, chosen))
