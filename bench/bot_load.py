@@ -32,10 +32,11 @@ default overall limit of 25 messages a second), the fake and the users in this o
   without and with the flood.
 * paste: 20 users each send 20 questions at once (400 in the same instant), with the default settings
   (10 questions per user per 30 s, 25 messages a second overall, one a second per chat). Every question
-  must be answered exactly once and in order: it prints the answers per user, the questions answered
-  twice or never, those answered out of order (from the stored question behind each answer's 👍
-  button), the notices sent, and the time to answer p50/p99 over all 400, for the first 10 of each
-  user (within the rate) and for the other 10 (which wait for the window).
+  must be answered exactly once and in order: it prints the replies per user, the questions answered
+  more than once or never, whether each user's questions were stored once each in the order sent (the
+  bot answers a user's questions one after another, so the k-th reply answers the k-th question), the
+  notices sent, and the time to answer p50/p99 over all 400, for the first 10 of each user (within the
+  rate) and for the other 10 (which wait for the window).
 
     python bench/bot_load.py [--users 200] [--questions 5] [--rate 150] [--knowledge knowledge]
                              [--only burst,steady,kill,flood,paste]
@@ -352,6 +353,20 @@ def percentiles(latencies: list[float]) -> str:
     return f"p50 {statistics.median(ordered):.2f} s, p99 {p99:.2f} s"
 
 
+WAITING_NOTICE = "I'll answer every one of them, in order"
+
+
+def is_reply(call: Call, chats: range) -> bool:
+    """A message the bot sent to one of ``chats`` that answers a question (an answer, a decline, a
+    clarification), not the notice that questions wait."""
+    return (
+        call.ok
+        and call.method == "sendMessage"
+        and call.chat_id in chats
+        and WAITING_NOTICE not in str(call.params.get("text"))
+    )
+
+
 async def paste_scenario(fake: ReplyClock, data: Path) -> None:
     """20 users × 20 questions at once; every one answered exactly once, in order, and how long it took."""
     import json
@@ -359,49 +374,57 @@ async def paste_scenario(fake: ReplyClock, data: Path) -> None:
     import sqlite3
 
     users = range(FIRST_USER + 2000, FIRST_USER + 2000 + PASTE_USERS)
+    total = PASTE_USERS * PASTE_QUESTIONS
     started = time.monotonic()
-    asked: dict[tuple[int, int], asyncio.Task[float]] = {}
+    sent: dict[int, list[int]] = {}  # per user, the update ids of their questions, in order
     for user in users:  # each user's twenty in a row, all 400 in the same instant
-        for n in range(PASTE_QUESTIONS):
-            asked[user, n] = asyncio.create_task(fake.ask(user, f"{question(user, n)} ({n})"))
-    results = await asyncio.gather(*asked.values(), return_exceptions=True)
-    latency = dict(zip(asked, results, strict=True))
+        sent[user] = [fake.user_message(user, f"{question(user, n)} ({n})") for n in range(PASTE_QUESTIONS)]
+    deadline = started + 300
+    while time.monotonic() < deadline and sum(is_reply(c, users) for c in fake.calls) < total:
+        await asyncio.sleep(0.2)
     elapsed = time.monotonic() - started
     await asyncio.sleep(5.0)  # anything sent twice would come now
-    answers: dict[int, list[int]] = defaultdict(list)  # per user, the question ids behind the answers
-    notices = 0
+    replies: dict[int, list[Call]] = defaultdict(list)
     for call in fake.calls:
-        if call.chat_id not in users or call.method != "sendMessage" or not call.ok:
-            continue
-        if ends_answer(call):
-            rows = call.params["reply_markup"]["inline_keyboard"]
-            feedback = next(b["callback_data"] for b in rows[-1] if str(b["callback_data"]).startswith("fb:"))
-            answers[call.chat_id].append(int(feedback.split(":")[1]))
-        else:
-            notices += 1
+        if is_reply(call, users):
+            replies[call.chat_id].append(call)  # type: ignore[index]
+    notices = sum(1 for c in fake.calls if c.chat_id in users and WAITING_NOTICE in str(c.params.get("text")))
     with contextlib.closing(sqlite3.connect(data / "bot.sqlite3")) as db:
-        number = {
-            qid: int(re.search(r"\((\d+)\)$", text).group(1))  # type: ignore[union-attr]
-            for qid, text in db.execute("SELECT id, text FROM questions")
-        }
-    answered = {user: [number[qid] for qid in answers[user]] for user in users}
-    twice = sum(len(got) - len(set(got)) for got in answered.values())
-    never = sum(len(set(range(PASTE_QUESTIONS)) - set(got)) for got in answered.values())
-    out_of_order = sum(1 for got in answered.values() if got != sorted(got))
-    timed = [v for v in latency.values() if isinstance(v, float)]
-    within = [v for (_, n), v in latency.items() if isinstance(v, float) and n < 10]
-    waited = [v for (_, n), v in latency.items() if isinstance(v, float) and n >= 10]
-    total = PASTE_USERS * PASTE_QUESTIONS
+        rows = db.execute(
+            "SELECT user_id, text FROM questions WHERE user_id BETWEEN ? AND ? ORDER BY id",
+            (users[0], users[-1]),
+        ).fetchall()
+    handled: dict[int, list[int]] = defaultdict(list)  # per user, the questions' numbers in the order handled
+    for user_id, text in rows:
+        found = re.search(r"\((\d+)\)$", text)
+        handled[user_id].append(int(found.group(1)) if found else -1)
+    counts = Counter(len(replies[user]) for user in users)
+    missing = sum(max(0, PASTE_QUESTIONS - len(replies[user])) for user in users)
+    extra = sum(max(0, len(replies[user]) - PASTE_QUESTIONS) for user in users)
+    in_order = sum(1 for user in users if handled[user] == list(range(PASTE_QUESTIONS)))
+    # The k-th reply in a chat answers the chat's k-th question (the bot answers each user in order).
+    latency = {
+        (user, n): replies[user][n].at - fake.injected_at(update_id)
+        for user in users
+        for n, update_id in enumerate(sent[user])
+        if n < len(replies[user])
+    }
+    within = [v for (_, n), v in latency.items() if n < 10]
+    waited = [v for (_, n), v in latency.items() if n >= 10]
     print(
         f"paste: {PASTE_USERS} users × {PASTE_QUESTIONS} questions sent at once ({total}), default settings"
     )
-    print(f"  answers per user: {json.dumps(sorted(Counter(len(got) for got in answered.values()).items()))}")
-    print(f"  answered exactly once: {total - never - twice} of {total}; twice: {twice}; never: {never}")
-    print(f"  users answered out of order: {out_of_order}; notices sent: {notices}")
-    print(f"  time to answer, all:                        {percentiles(timed)}")
+    print(f"  replies per user: {json.dumps(sorted(counts.items()))} (answers, declines or clarifications)")
+    print(
+        f"  answered exactly once: {total - missing - extra} of {total}; "
+        f"never: {missing}; more than once: {extra}"
+    )
+    print(f"  stored once each and handled in the order sent: {in_order} of {PASTE_USERS} users")
+    print(f"  notices that questions wait: {notices}")
+    print(f"  time to answer, all:                        {percentiles(list(latency.values()))}")
     print(f"  the first 10 of each user (within the rate): {percentiles(within)}")
     print(f"  the other 10 (waiting for the 30 s window):  {percentiles(waited)}")
-    print(f"  last answer {elapsed:.1f} s after the questions were sent")
+    print(f"  last reply {elapsed:.1f} s after the questions were sent")
 
 
 async def in_own_process(knowledge: Path, scenarios: list[str]) -> None:

@@ -75,11 +75,16 @@ async def before_handlers(update: Update, context: CallbackContext) -> None:
     if message is not None and not is_command(message) and not is_stale_edit(update):
         # Before the first await: the line keeps the order in which the updates came.
         ticket = svc.question_queue.arrive(user.id, (message.chat_id, message.message_id))
-    lang = await svc.users.seen(user.id, user.language_code)
-    remember_language(context, lang)
-    if ticket is not None:
-        assert message is not None
-        await _take_turn(message, svc, lang, ticket)
+    try:
+        lang = await svc.users.seen(user.id, user.language_code)
+        remember_language(context, lang)
+        if ticket is not None:
+            assert message is not None
+            await _take_turn(message, svc, lang, ticket)
+    except BaseException:
+        if ticket is not None:
+            svc.question_queue.done(ticket)  # never leave the user's line waiting for this one
+        raise
 
 
 async def _take_turn(message: Message, svc: Services, lang: Lang, ticket: Ticket) -> None:
