@@ -30,9 +30,16 @@ default overall limit of 25 messages a second), the fake and the users in this o
 * flood: 50 users each ask 5 questions, one every 2.5 s (20 questions a second in all), first alone,
   then while one more user sends 300 messages in 3 seconds. It prints the 50 users' latency p50/p99
   without and with the flood.
+* paste: 20 users each send 20 questions at once (400 in the same instant), with the default settings
+  (10 questions per user per 30 s, 25 messages a second overall, one a second per chat). Every question
+  must be answered exactly once and in order: it prints the replies per user, the questions answered
+  more than once or never, whether each user's questions were stored once each in the order sent (the
+  bot answers a user's questions one after another, so the k-th reply answers the k-th question), the
+  notices sent, and the time to answer p50/p99 over all 400, for the first 10 of each user (within the
+  rate) and for the other 10 (which wait for the window).
 
     python bench/bot_load.py [--users 200] [--questions 5] [--rate 150] [--knowledge knowledge]
-                             [--only burst,steady,kill,flood]
+                             [--only burst,steady,kill,flood,paste]
 """
 
 from __future__ import annotations
@@ -337,6 +344,89 @@ async def flood_scenario(fake: ReplyClock) -> None:
     print(f"  the flooding user's answers delivered by the end: {flooder_got}")
 
 
+PASTE_USERS, PASTE_QUESTIONS = 20, 20
+
+
+def percentiles(latencies: list[float]) -> str:
+    ordered = sorted(latencies)
+    p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
+    return f"p50 {statistics.median(ordered):.2f} s, p99 {p99:.2f} s"
+
+
+WAITING_NOTICE = "I'll answer every one of them, in order"
+
+
+def is_reply(call: Call, chats: range) -> bool:
+    """A message the bot sent to one of ``chats`` that answers a question (an answer, a decline, a
+    clarification), not the notice that questions wait."""
+    return (
+        call.ok
+        and call.method == "sendMessage"
+        and call.chat_id in chats
+        and WAITING_NOTICE not in str(call.params.get("text"))
+    )
+
+
+async def paste_scenario(fake: ReplyClock, data: Path) -> None:
+    """20 users × 20 questions at once; every one answered exactly once, in order, and how long it took."""
+    import json
+    import re
+    import sqlite3
+
+    users = range(FIRST_USER + 2000, FIRST_USER + 2000 + PASTE_USERS)
+    total = PASTE_USERS * PASTE_QUESTIONS
+    started = time.monotonic()
+    sent: dict[int, list[int]] = {}  # per user, the update ids of their questions, in order
+    for user in users:  # each user's twenty in a row, all 400 in the same instant
+        sent[user] = [fake.user_message(user, f"{question(user, n)} ({n})") for n in range(PASTE_QUESTIONS)]
+    deadline = started + 300
+    while time.monotonic() < deadline and sum(is_reply(c, users) for c in fake.calls) < total:
+        await asyncio.sleep(0.2)
+    elapsed = time.monotonic() - started
+    await asyncio.sleep(5.0)  # anything sent twice would come now
+    replies: dict[int, list[Call]] = defaultdict(list)
+    for call in fake.calls:
+        if is_reply(call, users):
+            replies[call.chat_id].append(call)  # type: ignore[index]
+    notices = sum(1 for c in fake.calls if c.chat_id in users and WAITING_NOTICE in str(c.params.get("text")))
+    with contextlib.closing(sqlite3.connect(data / "bot.sqlite3")) as db:
+        rows = db.execute(
+            "SELECT user_id, text FROM questions WHERE user_id BETWEEN ? AND ? ORDER BY id",
+            (users[0], users[-1]),
+        ).fetchall()
+    handled: dict[int, list[int]] = defaultdict(list)  # per user, the questions' numbers in the order handled
+    for user_id, text in rows:
+        found = re.search(r"\((\d+)\)$", text)
+        handled[user_id].append(int(found.group(1)) if found else -1)
+    counts = Counter(len(replies[user]) for user in users)
+    missing = sum(max(0, PASTE_QUESTIONS - len(replies[user])) for user in users)
+    extra = sum(max(0, len(replies[user]) - PASTE_QUESTIONS) for user in users)
+    in_order = sum(1 for user in users if handled[user] == list(range(PASTE_QUESTIONS)))
+    # The k-th reply in a chat answers the chat's k-th question (the bot answers each user in order).
+    latency = {
+        (user, n): replies[user][n].at - fake.injected_at(update_id)
+        for user in users
+        for n, update_id in enumerate(sent[user])
+        if n < len(replies[user])
+    }
+    within = [v for (_, n), v in latency.items() if n < 10]
+    waited = [v for (_, n), v in latency.items() if n >= 10]
+    print(
+        f"paste: {PASTE_USERS} users × {PASTE_QUESTIONS} questions sent at once ({total}), default settings"
+    )
+    print(f"  replies per user: {json.dumps(sorted(counts.items()))} (answers, declines or clarifications)")
+    print(
+        f"  answered exactly once: {total - missing - extra} of {total}; "
+        f"never: {missing}; more than once: {extra}"
+    )
+    print(f"  stored once each and handled in the order sent: {in_order} of {PASTE_USERS} users")
+    print(f"  notices that questions wait: {notices}")
+    print(f"  time to answer, all:                        {percentiles(list(latency.values()))}")
+    print(f"  the first 10 of each user (within the rate): {percentiles(within)}")
+    print(f"  the other 10 (waiting for the 30 s window):  {percentiles(waited)}")
+    print(f"  last reply {elapsed:.1f} s after the questions were sent")
+
+
 async def in_own_process(knowledge: Path, scenarios: list[str]) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         data, log = Path(tmp) / "data", Path(tmp) / "bot.log"
@@ -354,6 +444,15 @@ async def in_own_process(knowledge: Path, scenarios: list[str]) -> None:
                     for text in QUESTIONS:  # first-use costs are not measured
                         await fake.ask(WARM_UP_USER, text)
                     await flood_scenario(fake)
+                if "paste" in scenarios:
+                    if bot is None:
+                        from bot_harness import start_bot_process
+
+                        bot = await start_bot_process(fake, data, log, KNOWLEDGE_DIR=str(knowledge))
+                        await fake.wait_for(lambda c: c.method == "getUpdates", timeout=300)
+                        for text in QUESTIONS:  # first-use costs are not measured
+                            await fake.ask(WARM_UP_USER, text)
+                    await paste_scenario(fake, data)
             finally:
                 if bot is not None and bot.returncode is None:
                     bot.send_signal(signal.SIGINT)
@@ -366,7 +465,7 @@ if __name__ == "__main__":
     parser.add_argument("--questions", type=int, default=5, help="questions per user")
     parser.add_argument("--rate", type=float, default=150.0, help="questions per second in 'steady'")
     parser.add_argument("--knowledge", type=Path, default=ROOT / "knowledge")
-    parser.add_argument("--only", default="burst,steady,kill,flood", help="scenarios to run, by name")
+    parser.add_argument("--only", default="burst,steady,kill,flood,paste", help="scenarios to run, by name")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     chosen = [name.strip() for name in args.only.split(",")]
@@ -374,5 +473,5 @@ if __name__ == "__main__":
         del SCENARIOS[name]
     if SCENARIOS:
         asyncio.run(main(args.users, args.questions, args.rate, args.knowledge))
-    if {"kill", "flood"} & set(chosen):
+    if {"kill", "flood", "paste"} & set(chosen):
         asyncio.run(in_own_process(args.knowledge, chosen))

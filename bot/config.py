@@ -24,6 +24,7 @@ BUNDLED_KNOWLEDGE = (
 )
 """The knowledge shipped with the code: package data when installed, ``knowledge/`` in a checkout."""
 _SECRET = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
+_METRICS_TOKEN = re.compile(r"^[A-Za-z0-9._~-]{16,256}$")
 _TOKEN = re.compile(r"^\d+:[A-Za-z0-9_-]+$")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
@@ -52,15 +53,20 @@ class Settings:
     webhook_secret: str | None = field(default=None, repr=False)
     metrics_listen: str = "127.0.0.1"
     metrics_port: int | None = None
-    """METRICS_PORT: in polling mode, serve ``/healthz`` and ``/metrics`` on this port (webhook mode serves
-    them beside the webhook)."""
+    """METRICS_PORT: serve ``/healthz`` and ``/metrics`` on their own listener, METRICS_LISTEN:METRICS_PORT
+    (see :mod:`bot.telegram.webserver`)."""
+    metrics_token: str | None = field(default=None, repr=False)
+    """METRICS_TOKEN: ``/healthz`` and ``/metrics`` ask for ``Authorization: Bearer <token>``; in webhook
+    mode they are then also served beside the webhook."""
     rate_limit_per_second: float = 25.0
     """TELEGRAM_RATE_LIMIT: messages per second over all chats (0 turns the limiter's overall cap off)."""
     log_level: str = "INFO"
     """LOG_LEVEL: one of :data:`LOG_LEVELS`."""
     question_rate_limit: int = 10
     question_rate_window: float = 30.0
-    """QUESTION_RATE_LIMIT questions per QUESTION_RATE_WINDOW seconds per user; more get one "slow down"."""
+    """QUESTION_RATE_LIMIT questions per QUESTION_RATE_WINDOW seconds per user; more wait their turn."""
+    question_backlog: int = 20
+    """QUESTION_BACKLOG: questions one user may have waiting for the rate; more are refused with a notice."""
     question_retention_days: int = 90
     """QUESTION_RETENTION_DAYS: questions older than this are deleted by the daily purge."""
     startup_retry_seconds: float = 60.0
@@ -215,6 +221,9 @@ def settings_from(env: Mapping[str, str]) -> Settings:
             metrics_port = int(metrics_raw)
         else:
             problems.append(f"METRICS_PORT: {metrics_raw!r} is not a port number (1–65535)")
+    metrics_token = get("METRICS_TOKEN")
+    if metrics_token is not None and not _METRICS_TOKEN.match(metrics_token):
+        problems.append("METRICS_TOKEN: use 16–256 characters from A–Z, a–z, 0–9, '_', '-', '.' and '~'")
     webhook_url = get("WEBHOOK_URL")
     if webhook_url is not None:
         webhook_url = _url("WEBHOOK_URL", webhook_url, problems)
@@ -234,6 +243,7 @@ def settings_from(env: Mapping[str, str]) -> Settings:
     question_window = _number(
         "QUESTION_RATE_WINDOW", get("QUESTION_RATE_WINDOW") or "30", problems, low=1, high=86_400
     )
+    backlog = _whole("QUESTION_BACKLOG", get("QUESTION_BACKLOG") or "20", problems, low=0, high=1_000)
     retention = _whole(
         "QUESTION_RETENTION_DAYS", get("QUESTION_RETENTION_DAYS") or "90", problems, low=1, high=36_500
     )
@@ -280,10 +290,12 @@ def settings_from(env: Mapping[str, str]) -> Settings:
         webhook_secret=secret,
         metrics_listen=get("METRICS_LISTEN") or "127.0.0.1",
         metrics_port=metrics_port,
+        metrics_token=metrics_token,
         rate_limit_per_second=rate,
         log_level=log_level,
         question_rate_limit=question_limit,
         question_rate_window=question_window,
+        question_backlog=backlog,
         question_retention_days=retention,
         startup_retry_seconds=startup_retry,
         schedule_url=schedule_url,

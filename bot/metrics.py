@@ -42,3 +42,10 @@ BROADCASTS_RUNNING = Gauge(
 REMINDERS_DUE = Gauge(
     "summit_bot_reminders_due", "Session reminders due and not yet sent.", registry=REGISTRY
 )
+WEBHOOK_REFUSED = Counter(
+    "summit_bot_webhook_refused",
+    "Webhook requests answered 400 because the body was not an update, by reason "
+    "(json, type, update_id, fields, ingest).",
+    ["reason"],
+    registry=REGISTRY,
+)

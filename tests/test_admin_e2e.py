@@ -20,8 +20,10 @@ from typer.testing import CliRunner
 
 from bot.cli import app as cli
 from bot.config import Settings
+from bot.services.knowledge import NotApplied
 from bot.storage.knowledge_versions import VersionStore
 from bot.telegram.app import load_served_engine
+from bot.telegram.callbacks import KnowledgeRollback
 from index.engine import Engine
 
 FIXTURE = Path(__file__).parent / "fixtures" / "knowledge"
@@ -298,3 +300,78 @@ async def test_staff_see_grouped_unanswered_questions_feedback_and_a_chart(admin
 
     assert "organisers" in (await admin.say(ATTENDEE, "/stats")).params["text"]
     assert "organisers" in (await admin.say(ATTENDEE, "/unanswered")).params["text"]
+
+
+# --- Mass removal and the rollback confirmation ---------------------------------------------------------
+
+WITHOUT_FAQ = ORIGINAL[: ORIGINAL.index("\nfaq:")] + "\n"
+"""The fixture without its three FAQ entries: 3 of 11 entries removed (27%, over the 20% share)."""
+
+
+async def test_an_upload_removing_many_entries_needs_a_second_confirmation(admin: Admin) -> None:
+    engine = admin.services.holder.current
+    preview = await admin.upload(ADMIN, "summit.yaml", WITHOUT_FAQ)
+    text = preview.params["text"]
+    assert text.startswith("<b>⚠️ This removes 3 of the 11 entries now served (27%).</b>")
+    assert "Removed</b> (3)" in text
+    apply_data = buttons(preview)[0][1]
+
+    confirm = await admin.press(ADMIN, apply_data, contains="Really remove")
+    assert "<b>Really remove 3 of 11 entries (27%)?</b>" in confirm.params["text"]
+    assert [label for label, _ in buttons(confirm)] == ["Yes, remove 3 entries", "Cancel"]
+    # Nothing changed yet, and the service refuses the change without the second confirmation.
+    assert admin.services.holder.current is engine and VersionStore(admin.data_dir).history() == []
+    proposal_id = int(apply_data.split(":")[1])
+    with pytest.raises(NotApplied) as refused:
+        await admin.services.knowledge.apply(proposal_id, ADMIN)
+    assert refused.value.reason == "confirm"
+    again = await admin.press(ADMIN, apply_data, contains="Really remove")  # the first button asks again
+    assert buttons(again) == buttons(confirm)
+
+    await admin.press(ADMIN, buttons(confirm)[0][1], contains="is live")
+    assert len(admin.services.holder.current.kb.by_id) == 8
+    assert VersionStore(admin.data_dir).current_id() == "v2"
+
+
+async def test_a_small_removal_is_applied_with_one_confirmation(admin: Admin) -> None:
+    one_less = ORIGINAL[: ORIGINAL.index("\n  - id: faq-bring")] + "\n"
+    preview = await admin.upload(ADMIN, "summit.yaml", one_less)
+    assert "⚠️" not in preview.params["text"] and "Removed</b> (1)" in preview.params["text"]
+    await admin.press(ADMIN, buttons(preview)[0][1], contains="is live")
+
+
+async def test_the_rollback_confirmation_is_bound_to_its_admin_and_version(admin: Admin) -> None:
+    await apply_upload(admin, UPDATED)
+    confirm = await admin.say(ADMIN, "/rollback")
+    roll_back = buttons(confirm)[0][1]
+    store = VersionStore(admin.data_dir)
+
+    # Another admin pressing it (or sending its data) changes nothing.
+    await admin.say(OTHER_ADMIN, "When is the summit?")
+    other = await admin.ack(OTHER_ADMIN, roll_back)
+    assert "belongs to the admin who asked" in other.params["text"] and other.params.get("show_alert")
+    # Forged data: an offer never made, the offer with another target, the old form without an offer.
+    offer = roll_back.split(":")[3]
+    for pressed_by, forged in (
+        (OTHER_ADMIN, KnowledgeRollback("v1", True, "AAAAAAAA").encode()),
+        (ADMIN, KnowledgeRollback("v1", True, "AAAAAAAA").encode()),
+        (ADMIN, KnowledgeRollback("v2", True, offer).encode()),
+        (ADMIN, "krb:v1:1"),
+    ):
+        update_id = admin.tap(pressed_by, forged, 1)
+        await admin.answer_to(update_id, pressed_by)
+    await admin.message_to(ADMIN, "nothing was done")  # the offer's own admin, with another target
+    assert not await admin.quiet(ADMIN, 0.5)
+    assert store.current_id() == "v2"
+    assert "2,000" in (await admin.say(ATTENDEE, QUESTION)).params["text"]
+
+    # The version shown: once another change went live, the confirmation no longer applies.
+    await apply_upload(admin, UPDATED.replace("2,000", "2,500"))
+    assert store.current_id() == "v3"
+    stale = await admin.press(ADMIN, roll_back, contains="nothing was done")
+    assert "changed since" in stale.params["text"] and store.current_id() == "v3"
+
+    confirm = await admin.say(ADMIN, "/rollback")
+    back = await admin.press(ADMIN, buttons(confirm)[0][1], contains="live again")
+    assert "v2" in back.params["text"] and store.current_id() == "v2"
+    assert "2,000" in (await admin.say(ATTENDEE, QUESTION)).params["text"]

@@ -74,3 +74,47 @@ async def test_a_broadcast_killed_half_way_resumes_without_skipping_or_repeating
     log = (tmp_path / "restarted.log").read_text()
     assert bot.returncode == 0, log[-2000:]
     assert "resuming delivery of" in log
+
+
+async def test_a_kill_with_slow_round_trips_repeats_at_most_one_message(tmp_path: Path) -> None:
+    """Each request takes 0.2 s, and Telegram takes every message the killed process sent: all those under
+    way at the kill arrive, unrecorded, and are sent again. Only one announcement message is ever under
+    way, so one person at most gets it twice."""
+    subscribers = range(6000, 6024)
+    fast = {"TELEGRAM_RATE_LIMIT": "100"}
+    db = await Database.open(tmp_path / "bot.sqlite3")
+    for user_id in subscribers:
+        await db.touch_user(user_id, "en")
+    await db.close()
+    async with FakeBotApi() as fake:
+        env = bot_environment(fake, tmp_path, **fast)
+        await bot_command(env, "announce", TEXT)
+        bot = await start_bot_process(fake, tmp_path, tmp_path / "killed.log", **fast)
+        try:
+            await fake.wait_for(lambda c: "Gate 3" in str(c.params.get("text")), timeout=120)
+            fake.response_delay = 0.2
+            while sum(announced(fake).values()) < 8:
+                await asyncio.sleep(0.02)
+            await asyncio.sleep(0.1)  # half way through a round trip
+            bot.send_signal(signal.SIGKILL)
+            await bot.wait()
+        finally:
+            if bot.returncode is None:
+                bot.kill()
+        await asyncio.sleep(0.3)  # what was under way reaches Telegram
+        before = announced(fake)
+        assert 8 <= sum(before.values()) < len(subscribers)
+        fake.response_delay = 0.0
+        bot = await start_bot_process(fake, tmp_path, tmp_path / "restarted.log", **fast)
+        try:
+            async with asyncio.timeout(120):
+                while set(announced(fake)) != set(subscribers):
+                    await asyncio.sleep(0.1)
+            await asyncio.sleep(0.5)
+        finally:
+            bot.send_signal(signal.SIGINT)
+            await asyncio.wait_for(bot.wait(), timeout=60)
+    after = announced(fake)
+    assert set(after) == set(subscribers)
+    repeated = {chat: n for chat, n in after.items() if n > 1}
+    assert len(repeated) <= 1 and all(n == 2 for n in repeated.values()), repeated

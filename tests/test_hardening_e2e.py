@@ -89,25 +89,62 @@ async def test_every_button_press_is_answered(bot: BotDriver) -> None:
 # --- Question rate ---------------------------------------------------------------------------------
 
 
-async def test_a_flooding_user_gets_one_slow_down_and_others_are_served(
-    engine: Engine, tmp_path: Path
-) -> None:
-    async with driving(engine, tmp_path, QUESTION_RATE_LIMIT="3", QUESTION_RATE_WINDOW="2") as bot:
+WAITING = "I'll answer every one of them, in order"
+
+
+async def question_numbers(bot: BotDriver, chat_id: int) -> list[int]:
+    """The "(n)" of the question each answer in the chat answers, in the order the answers came (each
+    answer's 👍 button names its stored question)."""
+    numbers = []
+    for call in bot.messages_to(chat_id):
+        if "reply_markup" not in call.params:
+            continue
+        question_id = int(feedback_data(call)[0].split(":")[1])
+        record = await bot.services.db.get_question(question_id)
+        numbers.append(int(record.text.rsplit("(", 1)[1].rstrip(")")))
+    return numbers
+
+
+async def test_a_burst_of_twenty_questions_is_answered_in_order(engine: Engine, tmp_path: Path) -> None:
+    async with driving(engine, tmp_path, QUESTION_RATE_LIMIT="10", QUESTION_RATE_WINDOW="2") as bot:
         started = time.monotonic()
+        for n in range(20):
+            bot.fake.user_message(30, f"When is the summit? ({n})")
+        other = await bot.say(31, "Is there wifi at the venue?")
+        assert "wifi" in other.params["text"].lower()
+        assert time.monotonic() - started < 2  # not held up by the burst
+        await until(lambda: len(bot.texts_to(30)) >= 21, timeout=40, what="20 answers and a notice")
+        assert not await bot.quiet(30, 1.0)
+        texts = bot.texts_to(30)
+        assert len(texts) == 21 and len([t for t in texts if WAITING in t]) == 1
+        assert await question_numbers(bot, 30) == list(range(20))  # every one answered, once, in order
+        stored = [q for q in await bot.services.db.recent_questions(50) if q.user_id == 30]
+        assert len(stored) == 20
+        # Ten at once, the other ten once the first ten left the two-second window.
+        asked = sorted(q.asked_at for q in stored)
+        assert (asked[10] - asked[0]).total_seconds() >= 1.9
+
+
+async def test_questions_past_the_backlog_get_one_notice_naming_them(engine: Engine, tmp_path: Path) -> None:
+    env = {"QUESTION_RATE_LIMIT": "2", "QUESTION_RATE_WINDOW": "2", "QUESTION_BACKLOG": "3"}
+    async with driving(engine, tmp_path, **env) as bot:
         for n in range(8):
             bot.fake.user_message(30, f"When is the summit? ({n})", language_code="zh")
-        other = await bot.say(31, "Is there wifi at the venue?")
-        assert "Wi-Fi" in other.params["text"] or "wifi" in other.params["text"].lower()
-        await until(lambda: len(bot.texts_to(30)) >= 4)
-        await asyncio.sleep(0.5)
+        await until(lambda: len(bot.texts_to(30)) >= 7, timeout=30, what="5 answers and 2 notices")
+        assert not await bot.quiet(30, 1.0)
         texts = bot.texts_to(30)
-        slow = [t for t in texts if "请等 2 秒" in t]
-        assert len(slow) == 1 and len(texts) == 4  # three answers and one notice, in the user's language
-        assert len([q for q in await bot.services.db.recent_questions(20) if q.user_id == 30]) == 3
-        assert time.monotonic() - started < 2  # still inside the window
-        await asyncio.sleep(max(0.0, started + 2.1 - time.monotonic()))
-        again = await bot.say(30, "When is the summit?")
-        assert "2023" in again.params["text"]
+        waiting = [t for t in texts if "我会按顺序逐一回答" in t]
+        not_taken = [t for t in texts if "没能接收" in t]
+        assert len(texts) == 7 and len(waiting) == 1 and len(not_taken) == 1
+        assert "以下 3 个问题" in not_taken[0]
+        for n in (5, 6, 7):
+            assert f"When is the summit? ({n})" in not_taken[0]
+        for n in range(5):
+            assert f"({n})" not in not_taken[0]
+        assert await question_numbers(bot, 30) == [0, 1, 2, 3, 4]
+        # Nothing is held against the user afterwards.
+        await asyncio.sleep(2.1)
+        assert "2023" in (await bot.say(30, "When is the summit? (8)")).params["text"]
 
 
 async def test_edits_of_one_message_are_one_question(engine: Engine, tmp_path: Path) -> None:
@@ -126,7 +163,8 @@ async def test_edits_of_one_message_are_one_question(engine: Engine, tmp_path: P
         # The twenty versions were one question: two more fit in the rate of three.
         assert "2023" in (await bot.say(32, "When is the summit?")).params["text"]
         assert "2023" in (await bot.say(32, "When is the summit?")).params["text"]
-        assert "wait 30 seconds" in (await bot.say(32, "When is the summit?")).params["text"]
+        assert WAITING in (await bot.say(32, "When is the summit?")).params["text"]
+        assert not await bot.quiet(32)  # it waits for the window
 
 
 async def test_commands_are_not_counted_but_staff_questions_are(engine: Engine, tmp_path: Path) -> None:
@@ -135,8 +173,8 @@ async def test_commands_are_not_counted_but_staff_questions_are(engine: Engine, 
             assert "What I can do" in (await bot.say(33, "/help")).params["text"]
         await bot.say(33, "When is the summit?")
         await bot.say(33, "When is the summit?")
-        assert "wait 30 seconds" in (await bot.say(33, "When is the summit?")).params["text"]
-        assert "Usage" in (await bot.say(33, "/stats")).params["text"]
+        assert WAITING in (await bot.say(33, "When is the summit?")).params["text"]
+        assert "Usage" in (await bot.say(33, "/stats")).params["text"]  # commands do not wait
 
 
 # --- Sender recorded once per update ---------------------------------------------------------------

@@ -156,8 +156,8 @@ async def test_calendar_link_in_the_chat_and_the_feed_on_the_bots_web_server(
     async with FakeBotApi() as fake:
         settings = dataclasses.replace(
             admin_settings(fake, fresh_data_dir(built, tmp_path)),
-            public_url="https://bot.example.org",
-            metrics_port=port,
+            public_url="https://bot.example.org/summit",
+            webhook_port=port,  # in polling mode, what the public reaches is served there with PUBLIC_URL set
         )
         async with running_bot(settings, built[0]) as bot:
             driver = Admin(fake, bot, data_dir=settings.data_dir)
@@ -166,7 +166,7 @@ async def test_calendar_link_in_the_chat_and_the_feed_on_the_bots_web_server(
             assert "/calendarlink" in agenda.params["text"]
             reply = (await driver.say(ATTENDEE, "/calendarlink")).params["text"]
             link = next(
-                word for word in reply.split() if word.startswith("https://bot.example.org/calendar/")
+                word for word in reply.split() if word.startswith("https://bot.example.org/summit/calendar/")
             )
             path = link.removeprefix("https://bot.example.org")
             async with aiohttp.ClientSession() as http:
@@ -177,5 +177,5 @@ async def test_calendar_link_in_the_chat_and_the_feed_on_the_bots_web_server(
                 assert "no longer works" in revoked.params["text"]
                 async with http.get(f"http://127.0.0.1:{port}{path}") as response:
                     assert response.status == 404
-                async with http.get(f"http://127.0.0.1:{port}/schedule.xml") as response:
+                async with http.get(f"http://127.0.0.1:{port}/summit/schedule.xml") as response:
                     assert response.status == 200 and b"<schedule>" in await response.read()

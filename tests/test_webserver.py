@@ -95,7 +95,7 @@ async def test_healthz_in_webhook_mode_and_503_when_the_database_refuses_writes(
     port = free_port()
     async with (
         FakeBotApi() as fake,
-        running_bot(settings_for(fake, tmp_path), engine, "webhook", port) as app,
+        running_bot(settings_for(fake, tmp_path, METRICS_PORT=str(port)), engine, "webhook") as app,
     ):
         url = f"http://127.0.0.1:{port}/healthz"
         status, body = await get(url)

@@ -23,7 +23,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -44,12 +45,46 @@ Fetch = Callable[[int | None], Awaitable[Sequence[dict[str, Any]]]]
 @dataclass
 class Handling:
     """The update being handled in this task: its id, whether a previous run already began it, and how
-    many sends its handler made so far."""
+    many sends its handler made so far.
+
+    A handler that has to wait a long time (a question waiting for its user's rate) steps aside
+    (:meth:`aside`) so that its slot serves other updates meanwhile; :meth:`when_done` runs a function
+    when the update's handling ends, however it ends.
+    """
 
     update_id: int
     again: bool = False
     sends: int = 0
     task: asyncio.Task[Any] | None = field(default=None, repr=False)
+    slots: asyncio.Semaphore | None = field(default=None, repr=False)
+    holding: bool = field(default=False, repr=False)
+    finish: list[Callable[[], None]] = field(default_factory=list, repr=False)
+
+    @asynccontextmanager
+    async def aside(self) -> AsyncIterator[None]:
+        """Give this update's handling slot back while the block runs; take one again after it."""
+        if self.slots is None or not self.holding:
+            yield
+            return
+        self.holding = False
+        self.slots.release()
+        try:
+            yield
+        finally:
+            await self.slots.acquire()
+            self.holding = True
+
+    def when_done(self, finish: Callable[[], None]) -> None:
+        """Call ``finish`` once the update's handling has ended (handled, failed or cancelled)."""
+        self.finish.append(finish)
+
+    def ended(self) -> None:
+        for finish in self.finish:
+            try:
+                finish()
+            except Exception:  # one failing callback must not keep the others from running
+                log.exception("update %d: a callback at the end of its handling failed", self.update_id)
+        self.finish.clear()
 
     def next_origin(self) -> str | None:
         """The origin of the handler's next send, ``<update id>:<n>``; None for a send from a task the
@@ -174,7 +209,8 @@ class UpdateInbox:
         update_id = update["update_id"]
         if not has_slot:
             await self._slots.acquire()
-        HANDLING.set(Handling(update_id, again, task=asyncio.current_task()))  # this task's own context
+        handling = Handling(update_id, again, task=asyncio.current_task(), slots=self._slots, holding=True)
+        HANDLING.set(handling)  # this task's own context
         try:
             await self._handle(update)
         except asyncio.CancelledError:
@@ -182,7 +218,9 @@ class UpdateInbox:
         except Exception:  # the handlers report their own errors; this is a bug around them
             log.exception("update %d could not be handled", update_id)
         finally:
-            self._slots.release()
+            if handling.holding:
+                self._slots.release()
+            handling.ended()
         self._mark_handled(update_id)
 
     def _mark_handled(self, update_id: int) -> None:

@@ -38,9 +38,12 @@ CHAT_BURST = 3.0
 """Messages a private chat may get at once (a long answer split in parts) before the rate applies."""
 GROUP_RATE = 20 / 60
 GROUP_BURST = 3.0
-LEVEL_IN_FLIGHT = {PRIORITY["announcement"]: 4}
-"""At most this many announcement messages under way at once (enough for the overall rate at a round
-trip of 150 ms): after a crash, only those in flight can arrive twice. Replies may use every slot."""
+LEVEL_IN_FLIGHT = {PRIORITY["announcement"]: 1}
+"""Announcement messages under way at once. A message Telegram accepted but the bot had not recorded when
+it crashed is sent again after the restart, and the Bot API cannot tell which were accepted: with one
+under way, a crash repeats at most one announcement message in all. The price is a broadcast rate of
+at most one message per round trip to the Bot API (25/s needs round trips under 40 ms). Replies may use
+every slot."""
 RECENT_WINDOW = 1.0
 RECENT_PENALTY = 0.05
 """A chat that sent within ``RECENT_WINDOW`` seconds lines up as if it became ready this much later."""

@@ -19,6 +19,7 @@ from bot.services.feedback import FeedbackService
 from bot.services.insights import AdminConfig, InsightsService
 from bot.services.knowledge import KnowledgeService
 from bot.services.privacy import PrivacyService
+from bot.services.question_queue import QuestionQueue
 from bot.services.ratelimit import QuestionRateLimiter
 from bot.services.schedule import ScheduleService
 from bot.services.users import UserService
@@ -54,6 +55,12 @@ class Services:
     """Programme imports (uploads, SCHEDULE_URL) through the knowledge proposals."""
     calendar_feeds: CalendarFeeds | None = None
     """Attendees' personal calendar links."""
+    question_queue: QuestionQueue = None  # type: ignore[assignment]  # made from question_rate when None
+    """Each user's questions in order, within ``question_rate``."""
+
+    def __post_init__(self) -> None:
+        if self.question_queue is None:
+            self.question_queue = QuestionQueue(self.question_rate, self.settings.question_backlog)
 
     @classmethod
     def create(
@@ -87,6 +94,7 @@ class Services:
                 settings.data_dir,
                 settings.knowledge_dir,
                 max_upload_bytes=config.upload_max_bytes,
+                mass_removal_share=config.mass_removal_share,
             ),
             insights=InsightsService(db, holder, config),
         )

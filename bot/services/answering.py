@@ -89,12 +89,22 @@ class AnsweringService:
         self._engine_seconds = 0.0
         self._engine_questions = 0
 
-    async def answer(self, user_id: int, chat_id: int, question: str, fallback: Lang) -> Reply:
+    async def answer(
+        self, user_id: int, chat_id: int, question: str, fallback: Lang, *, origin: str | None = None
+    ) -> Reply:
         """Answer ``question`` (in its own language; ``fallback`` when the text doesn't tell) and store it
-        with its outcome; a follow-up is read with the chat's recent topic, and an answer becomes it."""
+        with its outcome; a follow-up is read with the chat's recent topic, and an answer becomes it.
+
+        ``origin`` names where the question came from (its update): a question from an origin stored
+        before (the update handled again after a crash) is answered again but counted once, in the
+        stored figures and in the metrics.
+        """
         started = time.perf_counter()
+        known = await self.conversation.question_from(origin) if origin is not None else None
         topic = await self._recent_topic(chat_id)
         answer = await self._ask(question, fallback, topic)
+        if known is not None:
+            return Reply(answer, known)
         ANSWER_SECONDS.observe(time.perf_counter() - started)
         QUESTIONS.labels(language=answer.language, outcome=answer.outcome).inc()
         question_id = await self.conversation.record_question(
@@ -105,6 +115,7 @@ class AnsweringService:
             outcome=answer.outcome,  # type: ignore[arg-type]  # always set once the Answer exists
             score=answer.score,
             sources=answer.sources,
+            origin=origin,
         )
         following = topic_after(answer, self._now(), topic, self.engine.kb)
         if following is not None:

@@ -38,6 +38,7 @@ class AdminConfig:
     groups: int
     feedback_shown: int
     stats_days: int
+    mass_removal_share: float = 0.2
 
     @classmethod
     def load(cls, path: Path = CONFIG_FILE) -> AdminConfig:
@@ -51,6 +52,7 @@ class AdminConfig:
             groups=int(unanswered["groups"]),
             feedback_shown=int(raw["feedback_shown"]),
             stats_days=int(raw["stats_days"]),
+            mass_removal_share=float(raw.get("mass_removal_share", 0.2)),
         )
 
 

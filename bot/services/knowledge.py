@@ -27,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import secrets
 import sys
 import time
 from dataclasses import dataclass, field
@@ -52,6 +53,11 @@ from index.types import Lang
 
 log = logging.getLogger(__name__)
 
+OFFER_BYTES = 6
+"""Random bytes in a rollback offer's id (8 characters on the button)."""
+MAX_OFFERS = 100
+MASS_REMOVAL_SHARE = 0.2
+"""A change removing more than this share of the served entries needs a second confirmation."""
 FILE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,80}\.ya?ml$")
 """Knowledge file names an upload may have (no directories, no hidden files)."""
 
@@ -68,7 +74,8 @@ class UploadRefused(Exception):
 class NotApplied(Exception):
     """Apply or rollback did not happen. ``reason``: ``unknown`` (no such proposal or version),
     ``applied``/``cancelled``/``stale``/``failed`` (already decided), ``changed`` (the knowledge changed
-    since the preview), ``build`` (the new index could not be built)."""
+    since the preview), ``build`` (the new index could not be built), ``confirm`` (it removes more than
+    the set share of entries and was not confirmed a second time)."""
 
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
@@ -95,12 +102,32 @@ class Diff:
 
 
 @dataclass(frozen=True)
+class Removal:
+    """How much of the served knowledge a change removes."""
+
+    removed: int
+    served: int
+    share_limit: float = MASS_REMOVAL_SHARE
+
+    @property
+    def share(self) -> float:
+        return self.removed / self.served if self.served else 0.0
+
+    @property
+    def massive(self) -> bool:
+        """More than ``share_limit`` of the served entries go: Apply needs a second confirmation."""
+        return self.share > self.share_limit
+
+
+@dataclass(frozen=True)
 class Preview:
     """A stored proposal (``proposal_id`` goes on the Apply and Cancel buttons) and its changes."""
 
     proposal_id: int
     diff: Diff
     entries: int
+    removal: Removal | None = None
+    """What share of the served entries it removes (None: not worked out)."""
 
 
 @dataclass(frozen=True)
@@ -167,7 +194,13 @@ class KnowledgeService:
         knowledge_dir: Path,
         *,
         max_upload_bytes: int = MAX_FILE_BYTES,
+        mass_removal_share: float = MASS_REMOVAL_SHARE,
     ) -> None:
+        self.mass_removal_share = mass_removal_share
+        self._removals: dict[int, Removal] = {}
+        self._offers: dict[str, tuple[int, str, str]] = {}
+        """Rollback confirmations shown: offer id -> (admin, target version, version served then)."""
+        """Per proposal made in this run, what it removes (worked out again after a restart)."""
         self._holder = holder
         self._repo = KnowledgeRepository(db)
         self._data_dir = Path(data_dir)
@@ -249,7 +282,24 @@ class KnowledgeService:
             return None
         diff = diff_knowledge(served, kb, lang)
         proposal_id = await self._repo.add_proposal(admin_id, source, note, served.content_hash, documents)
-        return Preview(proposal_id, diff, len(kb.by_id))
+        removal = Removal(len(diff.removed), len(served.by_id), self.mass_removal_share)
+        self._removals[proposal_id] = removal
+        return Preview(proposal_id, diff, len(kb.by_id), removal)
+
+    async def removal(self, proposal_id: int) -> Removal | None:
+        """What the proposal removes from the knowledge it was compared against (None: no proposal)."""
+        known = self._removals.get(proposal_id)
+        if known is not None:
+            return known
+        proposal = await self._repo.proposal(proposal_id)
+        if proposal is None:
+            return None
+        kb = await asyncio.to_thread(validate_documents, proposal.files)
+        served = self._holder.current.kb
+        removed = sum(1 for entry_id in served.by_id if entry_id not in kb.by_id)
+        removal = Removal(removed, len(served.by_id), self.mass_removal_share)
+        self._removals[proposal_id] = removal
+        return removal
 
     async def proposal(self, proposal_id: int) -> Proposal | None:
         return await self._repo.proposal(proposal_id)
@@ -259,8 +309,15 @@ class KnowledgeService:
 
     # -- going live ------------------------------------------------------------------------------
 
-    async def apply(self, proposal_id: int, admin_id: int, admin_name: str = "") -> Activated:
-        """Build the proposal's engine off the event loop and swap it in; see the module docstring."""
+    async def apply(
+        self, proposal_id: int, admin_id: int, admin_name: str = "", *, removal_confirmed: bool = False
+    ) -> Activated:
+        """Build the proposal's engine off the event loop and swap it in; see the module docstring.
+
+        A proposal removing more than ``mass_removal_share`` of the entries is applied only with
+        ``removal_confirmed`` (the admin's second confirmation); otherwise :class:`NotApplied`
+        (``confirm``), and nothing changes.
+        """
         started = time.perf_counter()
         async with self._lock:
             proposal = await self._repo.proposal(proposal_id)
@@ -271,6 +328,9 @@ class KnowledgeService:
             if proposal.base_hash != self._holder.current.kb.content_hash:
                 await self._repo.decide(proposal_id, "stale")
                 raise NotApplied("changed")
+            removal = await self.removal(proposal_id)
+            if removal is not None and removal.massive and not removal_confirmed:
+                raise NotApplied("confirm")
             base = await asyncio.to_thread(self._base_version)
             version = await asyncio.to_thread(
                 self.store.create,
@@ -310,11 +370,37 @@ class KnowledgeService:
         kb = await asyncio.to_thread(validate_documents, documents)
         return target, diff_knowledge(self._holder.current.kb, kb, lang)
 
-    async def rollback(self, target_id: str, admin_id: int) -> Activated:
-        """Serve ``target_id`` again, which must still be the parent of the served version."""
+    def offer_rollback(self, admin_id: int, target_id: str) -> str:
+        """Record that ``admin_id`` was shown the rollback to ``target_id`` from the served version; the
+        offer's id, for their confirmation button (:meth:`rollback` with ``offer``)."""
+        current = self.current_version
+        offer = secrets.token_urlsafe(OFFER_BYTES)
+        self._offers[offer] = (admin_id, target_id, current.id if current else "")
+        while len(self._offers) > MAX_OFFERS:
+            self._offers.pop(next(iter(self._offers)))
+        return offer
+
+    def offered_to(self, offer: str) -> int | None:
+        """The admin a rollback offer was made to (None: no such offer in this run)."""
+        found = self._offers.get(offer)
+        return found[0] if found else None
+
+    async def rollback(self, target_id: str, admin_id: int, *, offer: str | None = None) -> Activated:
+        """Serve ``target_id`` again, which must still be the parent of the served version.
+
+        With ``offer`` (see :meth:`offer_rollback`), the offer must have been made to ``admin_id`` for
+        ``target_id`` while the version served now was served; it can be used once.
+        """
         started = time.perf_counter()
         async with self._lock:
             target = self.rollback_target()
+            current = self.current_version
+            if offer is not None:
+                made = self._offers.get(offer)
+                served = current.id if current else ""
+                if made is None or made != (admin_id, target_id, served):
+                    raise NotApplied("changed")
+                del self._offers[offer]
             if target is None or target.id != target_id:
                 raise NotApplied("changed")
             try:
@@ -374,6 +460,7 @@ __all__ = [
     "NotApplied",
     "Preview",
     "Problem",
+    "Removal",
     "UploadRefused",
     "decode_upload",
     "diff_knowledge",

@@ -3,9 +3,10 @@
 A user may ask ``limit`` questions in any ``window`` (a sliding window). A message and its later edits
 are one question: the edits do not count again, but only the first ``answers_per_message`` versions of
 one message are answered within the window (editing a message twenty times does not give twenty
-answers). The first question over the limit gets one polite "slow down"; the following ones are
-dropped silently until the window has room again. Dropped questions do not count, so a user who stops
-is answered again as soon as their oldest question leaves the window.
+answers). :meth:`QuestionRateLimiter.check` says what to do with a question at once (the first one over
+the limit gets one "slow down", the following ones are dropped); the bot itself keeps questions over
+the limit waiting instead (:mod:`bot.services.question_queue`, with :meth:`~QuestionRateLimiter.take`
+and the other queries below).
 
 Staff are not exempt. Only questions are counted: commands and buttons cost no engine time and are
 left to the sender's per-chat fairness.
@@ -83,6 +84,54 @@ class QuestionRateLimiter:
         state.asked.append((now, message_key))
         state.answers[message_key] = 1
         return Verdict.ANSWER
+
+    # -- for the question queue ----------------------------------------------------------------
+
+    def _state(self, user_id: int) -> _UserWindow:
+        if len(self._users) > MAX_TRACKED_USERS:
+            self.forget_idle()
+        state = self._users.setdefault(user_id, _UserWindow())
+        self._expire(state, self._now())
+        return state
+
+    def room(self, user_id: int) -> int:
+        """New questions the user may ask now."""
+        return max(0, self.limit - len(self._state(user_id).asked))
+
+    def counts(self, user_id: int, message_key: Hashable) -> bool:
+        """Whether the message is counted in the window already (a new version of it costs no room)."""
+        return message_key in self._state(user_id).answers
+
+    def spent(self, user_id: int, message_key: Hashable) -> bool:
+        """Whether the message's versions were answered ``answers_per_message`` times in the window."""
+        return self._state(user_id).answers.get(message_key, 0) >= self.answers_per_message
+
+    def take(self, user_id: int, message_key: Hashable) -> float:
+        """Count the question now when the window has room (0.0); else the seconds until it has."""
+        state = self._state(user_id)
+        if message_key in state.answers:
+            state.answers[message_key] += 1
+            return 0.0
+        if len(state.asked) < self.limit:
+            state.asked.append((self._now(), message_key))
+            state.answers[message_key] = 1
+            return 0.0
+        return self._until_free(state, 1)
+
+    def free_in(self, user_id: int, n: int) -> float:
+        """About how many seconds until ``n`` more questions fit in the window."""
+        return self._until_free(self._state(user_id), n)
+
+    def _until_free(self, state: _UserWindow, n: int) -> float:
+        """Seconds until the ``n``-th question past the window's room fits: the ``n``-th oldest in the
+        window leaves it (one not yet counted is counted now), ``window`` more per full round."""
+        window = self.window.total_seconds()
+        rounds, index = divmod(max(n, 1) - 1, self.limit)
+        if index < len(state.asked):
+            first = (state.asked[index][0] + self.window - self._now()).total_seconds()
+        else:
+            first = window
+        return max(first, 0.001) + window * rounds
 
     def _expire(self, state: _UserWindow, now: datetime) -> None:
         while state.asked and now - state.asked[0][0] >= self.window:

@@ -81,10 +81,12 @@ class ConversationStore:
         outcome: Outcome,
         score: float,
         sources: Sequence[str],
+        origin: str | None = None,
     ) -> int:
         """Store a question (cut to ``MAX_QUESTION_CHARS``) with its outcome; return its id.
 
-        ``answered`` is true only for the outcome ``answer``.
+        ``answered`` is true only for the outcome ``answer``. A question from an ``origin`` stored before
+        is not stored again (see :meth:`Database.record_question`).
         """
         if outcome not in OUTCOMES:
             raise ValueError(f"unknown outcome {outcome!r}")
@@ -97,7 +99,12 @@ class ConversationStore:
             score=score,
             sources=sources,
             outcome=outcome,
+            origin=origin,
         )
+
+    async def question_from(self, origin: str) -> int | None:
+        """The id of the question stored from ``origin``, if any."""
+        return await self._db.question_from(origin)
 
     async def outcome(self, question_id: int) -> str | None:
         rows = await self._db.rows("SELECT outcome FROM questions WHERE id = ?", (question_id,))

@@ -37,6 +37,7 @@ from bot.storage import (
     delivery_schema,
     knowledge_schema,
     privacy_schema,
+    usage_schema,
 )
 from bot.storage.sql import Transaction, now_text
 
@@ -88,6 +89,7 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
     conversation_schema.MIGRATION,  # 7: answer outcomes, follow-up context
     privacy_schema.MIGRATION,  # 8: retention
     calendar_feed_schema.MIGRATION,  # 9: personal calendar feeds
+    usage_schema.MIGRATION,  # 10: each question counted once, also when handled again after a crash
 )
 
 CURRENT_VERSION = len(MIGRATIONS)
@@ -296,15 +298,19 @@ class Database:
         score: float,
         sources: Sequence[str],
         outcome: str | None = None,
+        origin: str | None = None,
     ) -> int:
         """Store a question (cut to :data:`MAX_QUESTION_CHARS`) and how it was answered; return its id.
 
-        ``outcome`` (see :data:`index.types.Outcome`) defaults to ``answer`` or ``decline``.
+        ``outcome`` (see :data:`index.types.Outcome`) defaults to ``answer`` or ``decline``. A question
+        with an ``origin`` already stored (its update handled again) is not stored twice: the stored
+        row's id is returned.
         """
         rows = await self._rows(
             """INSERT INTO questions
-                   (user_id, chat_id, text, language, answered, score, sources, asked_at, outcome)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id""",
+                   (user_id, chat_id, text, language, answered, score, sources, asked_at, outcome, origin)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+               ON CONFLICT (origin) WHERE origin IS NOT NULL DO NOTHING RETURNING id""",
             (
                 user_id,
                 chat_id,
@@ -315,9 +321,20 @@ class Database:
                 json.dumps(list(sources), ensure_ascii=False),
                 _now(),
                 outcome or ("answer" if answered else "decline"),
+                origin,
             ),
         )
-        return rows[0][0]
+        if rows:
+            return rows[0][0]
+        known = await self.question_from(origin) if origin is not None else None
+        if known is None:  # cannot happen: only a stored origin conflicts
+            raise RuntimeError(f"question from {origin} was neither stored nor found")
+        return known
+
+    async def question_from(self, origin: str) -> int | None:
+        """The id of the question stored from ``origin`` (see :mod:`bot.storage.usage_schema`), if any."""
+        rows = await self._rows("SELECT id FROM questions WHERE origin = ?", (origin,))
+        return rows[0][0] if rows else None
 
     async def get_question(self, question_id: int) -> QuestionRecord | None:
         rows = await self._rows(f"SELECT {_QUESTION_COLUMNS} FROM questions WHERE id = ?", (question_id,))

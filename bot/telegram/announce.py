@@ -306,7 +306,8 @@ async def listing(update: Update, context: CallbackContext) -> None:
 
 
 def handlers(settings: Settings) -> list[BaseHandler]:
-    staff = filters.User(user_id=settings.staff_ids)
+    # Outside a private chat the commands never get here (bot.telegram.private answers them).
+    staff = filters.User(user_id=settings.staff_ids) & filters.ChatType.PRIVATE
     return [
         CommandHandler("subscribe", subscribe),
         CommandHandler("unsubscribe", unsubscribe),
@@ -319,6 +320,6 @@ def handlers(settings: Settings) -> list[BaseHandler]:
 
 def follow_up_handlers(settings: Settings) -> list[BaseHandler]:
     """For :data:`FOLLOW_UP_GROUP`: a staff member's next text after /announce or Schedule."""
-    staff = filters.User(user_id=settings.staff_ids)
+    staff = filters.User(user_id=settings.staff_ids) & filters.ChatType.PRIVATE
     text = filters.TEXT & ~filters.COMMAND & filters.UpdateType.MESSAGE
     return [MessageHandler(staff & text, follow_up)]

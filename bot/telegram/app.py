@@ -43,6 +43,7 @@ from bot.telegram import (
     knowledge,
     miniapp,
     nontext,
+    private,
     retention,
     schedule,
     schedule_web,
@@ -164,6 +165,8 @@ def build_application(settings: Settings, engine: Engine, mode: Mode = "polling"
         .build()
     )
     application.add_handlers(gate.handlers(), group=gate.GROUP)
+    # Staff commands and buttons only in a private chat: first in its group, before the follow-ups.
+    application.add_handlers(private.handlers(), group=private.GROUP)
     for module in (start, whoami, agenda, venues, transport, feedback, ask):
         application.add_handlers(module.handlers())
     application.add_handlers(announce.handlers(settings))
@@ -216,25 +219,33 @@ async def running(
     """Start ``application`` and its update source; stop everything in reverse order on leaving.
 
     Webhook mode serves the webhook (path of WEBHOOK_URL, secret WEBHOOK_SECRET or a random one for this
-    run), ``/healthz`` and ``/metrics`` on WEBHOOK_LISTEN:WEBHOOK_PORT and registers the URL with
-    Telegram; each update goes to ``ingest`` (by default the durable inbox, which stores it before the
-    200). Polling mode long-polls into the inbox (each batch stored before the next offset confirms it)
-    and serves ``/healthz`` and ``/metrics`` on METRICS_LISTEN:METRICS_PORT when METRICS_PORT is set.
-    With PUBLIC_URL set, the programme Mini App (:mod:`bot.telegram.miniapp`) is served on
-    WEBHOOK_LISTEN:WEBHOOK_PORT in both modes (beside the webhook, or on a server of its own).
-    Yields the HTTP server, if any (its ``port`` is the bound one when the setting was 0).
+    run) on WEBHOOK_LISTEN:WEBHOOK_PORT and registers the URL with Telegram; each update goes to
+    ``ingest`` (by default the durable inbox, which stores it before the 200). Polling mode long-polls
+    into the inbox (each batch stored before the next offset confirms it). In both modes ``/healthz``
+    and ``/metrics`` are served on their own listener, METRICS_LISTEN:METRICS_PORT, when METRICS_PORT is
+    set; with METRICS_TOKEN they need that bearer token, and webhook mode serves them beside the webhook
+    too. What the public reaches besides the webhook, the programme's exports and calendar feeds
+    (:mod:`bot.telegram.schedule_web`) and, with PUBLIC_URL set, the programme Mini App
+    (:mod:`bot.telegram.miniapp`), is served on WEBHOOK_LISTEN:WEBHOOK_PORT: beside the webhook, or in
+    polling mode on a server of its own when PUBLIC_URL is set. Yields the webhook's server in webhook
+    mode, else the monitoring one, if any (its ``port`` is the bound one when the setting was 0).
     """
     await application.initialize()
     try:
         if application.post_init is not None:
             await application.post_init(application)
         await application.start()
-        server: WebServer | None = None
+        servers: list[WebServer] = []
         probe: asyncio.Task[None] | None = None
         polling: asyncio.Task[None] | None = None
         app_server: WebServer | None = None
         try:
             health = health_of(application)
+            token = settings.metrics_token
+            if settings.metrics_port is not None:
+                listen, port = settings.metrics_listen, settings.metrics_port
+                servers.append(WebServer(listen=listen, port=port, health=health, monitoring_token=token))
+                await servers[-1].start()
             app_routes = miniapp.routes(application, settings)  # the Mini App, when PUBLIC_URL is set
             # The programme's exports and calendar feeds, below PUBLIC_URL's path like the Mini App.
             programme = schedule_web.routes(
@@ -244,35 +255,45 @@ async def running(
                 url = settings.require_webhook()
                 secret = settings.webhook_secret or secrets.token_urlsafe(32)
                 webhook = Webhook(settings.webhook_path, secret, ingest or updates.ingest_for(application))
-                server = WebServer(
-                    listen=settings.webhook_listen,
-                    port=settings.webhook_port,
-                    health=health,
-                    webhook=webhook,
-                    routes=[*app_routes, programme],
+                servers.insert(
+                    0,
+                    WebServer(
+                        listen=settings.webhook_listen,
+                        port=settings.webhook_port,
+                        health=health,
+                        webhook=webhook,
+                        routes=[*app_routes, programme],
+                        monitoring=token is not None,
+                        monitoring_token=token,
+                    ),
                 )
-                await server.start()
+                await servers[0].start()
                 await application.bot.set_webhook(url, allowed_updates=ALLOWED_UPDATES, secret_token=secret)
             else:
-                if settings.metrics_port is not None:
-                    listen, port = settings.metrics_listen, settings.metrics_port
-                    server = WebServer(listen=listen, port=port, health=health, routes=[programme])
-                    await server.start()
-                if app_routes:  # the Mini App is served where the webhook would be
+                if app_routes:  # what the public reaches is served where the webhook would be
                     listen, port = settings.webhook_listen, settings.webhook_port
                     app_server = WebServer(
-                        listen=listen, port=port, health=health, routes=[*app_routes, programme]
+                        listen=listen,
+                        port=port,
+                        health=health,
+                        routes=[*app_routes, programme],
+                        monitoring=False,
                     )
                     await app_server.start()
                 polling = await updates.start_polling(application, ALLOWED_UPDATES, timeout=poll_timeout)
                 application.bot_data[POLLING_KEY] = polling
+            if not any(server.monitoring for server in servers):
+                log.info(
+                    "/healthz and /metrics not served: set METRICS_PORT, or METRICS_TOKEN in webhook mode"
+                )
+            server = servers[0] if servers else None
             probe = asyncio.create_task(keep_in_touch(application.bot, application.bot_data[API_CONTACT_KEY]))
             yield server
         finally:
             await cancel(probe)
             if polling is not None:
                 await updates.stop_polling(application, polling)
-            if server is not None:
+            for server in reversed(servers):
                 await server.stop()
             if app_server is not None:
                 await app_server.stop()
@@ -327,6 +348,8 @@ def run_bot(settings: Settings, webhook: bool = False, engine: Engine | None = N
     secret is made for this run. See :func:`running` for what is served where.
     """
     hide_secret(settings.require_token())
+    if settings.metrics_token:
+        hide_secret(settings.metrics_token)
     if webhook:
         settings.require_webhook()
     settings.data_dir.mkdir(parents=True, exist_ok=True)

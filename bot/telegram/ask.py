@@ -15,6 +15,7 @@ from __future__ import annotations
 from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import BaseHandler, CallbackContext, CallbackQueryHandler, MessageHandler, filters
 
+from bot.delivery.inbox import HANDLING
 from bot.services import Services
 from bot.services.answering import Reply
 from bot.services.privacy import has_content
@@ -94,7 +95,9 @@ async def ask(update: Update, context: CallbackContext) -> None:
     if not has_content(question):
         await reply_html(message, svc.texts(lang, "empty_question"))
         return
-    reply = await svc.answering.answer(user.id, message.chat_id, question, lang)
+    handling = HANDLING.get()  # the stored update being handled: a question is counted once per update
+    origin = f"update:{handling.update_id}" if handling is not None else None
+    reply = await svc.answering.answer(user.id, message.chat_id, question, lang, origin=origin)
     text, markup = render(reply, svc)
     markup = await star_answer(svc, user.id, reply.answer, markup)
     await reply_html(message, text, markup, ref=f"q:{reply.question_id}")

@@ -215,10 +215,12 @@ class RemindBefore(CallbackData):
 
 @register
 class KnowledgeApply(CallbackData):
-    """ "Apply" under the preview of a knowledge change."""
+    """ "Apply" under the preview of a knowledge change; ``removal_confirmed``: the second confirmation
+    of a change that removes many entries."""
 
     PREFIX = "kap"
     proposal_id: int
+    removal_confirmed: bool = False
 
 
 @register
@@ -231,11 +233,17 @@ class KnowledgeCancel(CallbackData):
 
 @register
 class KnowledgeRollback(CallbackData):
-    """The confirmation of ``/rollback``: return to ``version`` (``confirm``) or leave things as they are."""
+    """The confirmation of ``/rollback``: return to ``version`` (``confirm``) or leave things as they are.
+
+    ``offer`` names the confirmation the knowledge service recorded for the admin who sent ``/rollback``
+    and the version served then: anyone else's press, or a press after the knowledge changed, does
+    nothing.
+    """
 
     PREFIX = "krb"
     version: str
     confirm: bool
+    offer: str = ""
 
 
 # --- Organisers' announcements --------------------------------------------------------------------

@@ -1,9 +1,13 @@
-"""What happens to every update before any handler (handler group -1).
+"""What happens to every update before any handler (handler group -2).
 
 The sender is recorded once per update (created on first contact, ``last_seen`` updated, no longer
 marked as blocking the bot) and their language is kept on the context for every handler of the update
-(:func:`bot.telegram.common.language` reads it). Then the per-user question rate is applied: a
-question over the rate gets one "slow down" (the first time) and no other handler sees it.
+(:func:`bot.telegram.common.language` reads it). Then the question goes through its user's line
+(:mod:`bot.services.question_queue`): each user's questions are answered one after another, in the
+order they came, within the per-user rate. A question over the rate waits for the window (its handling
+slot serves other updates meanwhile) and the user is told once per burst that the rest follow; past
+``QUESTION_BACKLOG`` waiting questions, the further ones are not taken and the user gets one notice
+naming them. Nothing is dropped silently.
 
 Messages in a group that are not for the bot (no command, no mention, no reply to the bot) are left
 alone: their senders are not recorded and nothing is counted. A ``my_chat_member`` update (the user
@@ -15,13 +19,18 @@ are cheap (no engine time) and are not counted; staff are counted like everyone 
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
+import math
 
 from telegram import Message, Update
 from telegram.error import TelegramError
 from telegram.ext import ApplicationHandlerStop, BaseHandler, CallbackContext, TypeHandler
 
-from bot.services.ratelimit import Verdict
+from bot.delivery.inbox import HANDLING, Handling
+from bot.services import Services
+from bot.services.question_queue import Admission, Ticket
 from bot.telegram.common import (
     addressed_text,
     is_command,
@@ -31,12 +40,20 @@ from bot.telegram.common import (
     reply_html,
     services,
 )
+from bot.telegram.formatting import escape
+from index.types import Lang
 
 log = logging.getLogger(__name__)
 
 GROUP = -2
 """The handler group the gate runs in: before every other handler (the organisers' follow-up messages
 are read in group -1, after the user is seen)."""
+REFUSED_GATHER = 1.0
+"""Seconds the first question not taken waits for others of the same burst, so one notice names all."""
+REFUSED_NOTICE_WAIT = 30.0
+"""Seconds the others wait at most for that notice to be queued."""
+REFUSED_LISTED = 10
+REFUSED_CHARS = 80
 
 
 def _for_bot(message: Message, context: CallbackContext) -> bool:
@@ -46,7 +63,7 @@ def _for_bot(message: Message, context: CallbackContext) -> bool:
 
 
 async def before_handlers(update: Update, context: CallbackContext) -> None:
-    """Record the sender and their language; stop a question over the sender's rate."""
+    """Record the sender and their language; let a question go when its turn comes within the rate."""
     user = update.effective_user
     if user is None or user.is_bot or update.my_chat_member is not None:
         return
@@ -54,21 +71,99 @@ async def before_handlers(update: Update, context: CallbackContext) -> None:
     if message is not None and not _for_bot(message, context):
         return
     svc = services(context)
-    lang = await svc.users.seen(user.id, user.language_code)
-    remember_language(context, lang)
-    if message is None or is_command(message) or is_stale_edit(update):
-        return
-    verdict = svc.question_rate.check(user.id, (message.chat_id, message.message_id))
-    if verdict is Verdict.ANSWER:
-        return
-    if verdict is Verdict.SLOW_DOWN:
-        log.info("user %s is over the question rate; further questions wait for the window", user.id)
+    ticket: Ticket | None = None
+    if message is not None and not is_command(message) and not is_stale_edit(update):
+        # Before the first await: the line keeps the order in which the updates came.
+        ticket = svc.question_queue.arrive(user.id, (message.chat_id, message.message_id))
+    try:
+        lang = await svc.users.seen(user.id, user.language_code)
+        remember_language(context, lang)
+        if ticket is not None:
+            assert message is not None
+            await _take_turn(message, svc, lang, ticket)
+    except BaseException:
+        if ticket is not None:
+            svc.question_queue.done(ticket)  # never leave the user's line waiting for this one
+        raise
+
+
+async def _take_turn(message: Message, svc: Services, lang: Lang, ticket: Ticket) -> None:
+    """Return when the question may be answered; raise ApplicationHandlerStop when it is not taken."""
+    queue = svc.question_queue
+    if ticket.admission is Admission.SPENT:
+        raise ApplicationHandlerStop
+    handling = HANDLING.get()
+    if ticket.admission is Admission.REFUSED:
+        await _not_taken(message, svc, lang, ticket, handling)
+        raise ApplicationHandlerStop
+    if ticket.notify:
+        log.info("user %s is over the question rate; the next questions wait their turn", ticket.user_id)
+        seconds = max(1, math.ceil(ticket.wait_seconds))
+        await _tell(message, svc.texts(lang, "questions_waiting", seconds=seconds), ticket.user_id)
+    try:
+        if handling is not None:
+            async with handling.aside():
+                await queue.turn(ticket)
+        else:
+            await queue.turn(ticket)
+    except BaseException:
+        queue.done(ticket)
+        raise
+    if handling is not None:
+        handling.when_done(lambda: queue.done(ticket))  # the user's next question goes after this one
+    else:
+        queue.done(ticket)
+
+
+async def _not_taken(
+    message: Message, svc: Services, lang: Lang, ticket: Ticket, handling: Handling | None
+) -> None:
+    """A question past the backlog: the first of a burst waits a moment for the rest, then one notice
+    names them all; the others wait for that notice to be queued (so none is marked handled before)."""
+    queue = svc.question_queue
+    text = message.text or message.caption or "…"
+    batch, first = queue.refuse(ticket, text)
+    aside = handling.aside() if handling is not None else contextlib.nullcontext()
+    async with aside:
+        if not first:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(batch.sent.wait(), REFUSED_GATHER + REFUSED_NOTICE_WAIT)
+            return
         try:
-            seconds = round(svc.question_rate.window.total_seconds())
-            await reply_html(message, svc.texts(lang, "slow_down", seconds=seconds))
-        except TelegramError as exc:
-            log.info("user %s: the slow-down notice was not delivered: %s", user.id, exc)
-    raise ApplicationHandlerStop
+            await asyncio.sleep(REFUSED_GATHER)
+            texts = queue.close_refused(ticket.user_id, batch)
+            log.warning(
+                "user %s: %d questions not taken, %d already waiting",
+                ticket.user_id,
+                len(texts),
+                queue.backlog,
+            )
+            listed = [f"• <i>{escape(_short(t))}</i>" for t in texts[:REFUSED_LISTED]]
+            if len(texts) > REFUSED_LISTED:
+                listed.append(f"• … +{len(texts) - REFUSED_LISTED}")
+            notice = svc.texts(
+                lang,
+                "questions_not_taken",
+                count=len(texts),
+                waiting=queue.backlog,
+                seconds=max(1, math.ceil(ticket.wait_seconds)),
+                questions="\n".join(listed),
+            )
+            await _tell(message, notice, ticket.user_id)
+        finally:
+            batch.sent.set()
+
+
+async def _tell(message: Message, text: str, user_id: int) -> None:
+    try:
+        await reply_html(message, text)
+    except TelegramError as exc:
+        log.info("user %s: a notice about their questions was not delivered: %s", user_id, exc)
+
+
+def _short(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= REFUSED_CHARS else text[: REFUSED_CHARS - 1] + "…"
 
 
 def handlers() -> list[BaseHandler]:

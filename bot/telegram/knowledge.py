@@ -1,14 +1,17 @@
 """Admins change the knowledge from the chat: /knowledge, uploads, /reload, Apply/Cancel, /rollback.
 
 Every handler here is registered for the ids in ADMIN_IDS only (``filters.User``); a button press is
-checked again, since anyone can press a button they see. The work is done by
-:class:`bot.services.knowledge.KnowledgeService`.
+checked again, since anyone can press a button they see. A change that removes more than the set share
+of the entries (``mass_removal_share`` in ``admin.yaml``, 20%) says so in bold and takes a second
+confirmation; the ``/rollback`` confirmation is bound to the admin who asked and to the version shown.
+The work is done by :class:`bot.services.knowledge.KnowledgeService`.
 """
 
 from __future__ import annotations
 
 import contextlib
 import html
+import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Generic, TypeVar
@@ -26,13 +29,21 @@ from telegram.ext import (
 
 from bot.config import Settings
 from bot.services import Services
-from bot.services.knowledge import Activated, Diff, KnowledgeError, NotApplied, Preview, UploadRefused
+from bot.services.knowledge import (
+    Activated,
+    Diff,
+    KnowledgeError,
+    NotApplied,
+    Preview,
+    Removal,
+    UploadRefused,
+)
 from bot.storage.knowledge_versions import VersionInfo
 from bot.telegram.callbacks import KnowledgeApply, KnowledgeCancel, KnowledgeRollback
 from bot.telegram.common import keyboard, language, reply_html, send_document, send_html, services
-from bot.telegram.stats import private_only
 from index.types import Lang
 
+log = logging.getLogger(__name__)
 _K = TypeVar("_K", KnowledgeApply, KnowledgeCancel, KnowledgeRollback)
 
 PROBLEMS_SHOWN = 40
@@ -74,6 +85,8 @@ async def _show_preview(
         await reply_html(message, svc.texts(lang, "admin.unchanged"))
         return
     text = svc.texts(lang, "admin.preview", entries=preview.entries, source=html.unescape(source))
+    if preview.removal is not None and preview.removal.massive:
+        text = f"{_removal_text(svc, lang, 'admin.mass_removal', preview.removal)}\n\n{text}"
     text = f"{text}\n\n{_changes(svc, lang, preview.diff)}"
     buttons = keyboard(
         [
@@ -84,6 +97,30 @@ async def _show_preview(
         ]
     )
     await reply_html(message, text, buttons)
+
+
+def _removal_text(svc: Services, lang: Lang, key: str, removal: Removal) -> str:
+    percent = round(removal.share * 100)
+    return svc.texts(lang, key, removed=removal.removed, served=removal.served, percent=percent)
+
+
+async def _ask_removal_confirmation(
+    context: CallbackContext, press: _Press[KnowledgeApply], chat_id: int, removal: Removal
+) -> None:
+    """The second confirmation of a change that removes many entries."""
+    svc, lang, data = press.svc, press.lang, press.data
+    buttons = keyboard(
+        [
+            [
+                (
+                    svc.texts(lang, "admin.confirm_removal_button", removed=removal.removed),
+                    KnowledgeApply(data.proposal_id, removal_confirmed=True).encode(),
+                ),
+                (svc.texts(lang, "admin.cancel"), KnowledgeCancel(data.proposal_id).encode()),
+            ]
+        ]
+    )
+    await send_html(context.bot, chat_id, _removal_text(svc, lang, "admin.confirm_removal", removal), buttons)
 
 
 async def _show_problems(update: Update, context: CallbackContext, lang: Lang, error: KnowledgeError) -> None:
@@ -221,10 +258,23 @@ async def apply(update: Update, context: CallbackContext) -> None:
     if press is None:
         return
     svc, lang, data = press.svc, press.lang, press.data
+    if not data.removal_confirmed:
+        removal = await svc.knowledge.removal(data.proposal_id)
+        if removal is not None and removal.massive:
+            query = update.callback_query
+            await query.answer()
+            chat_id = query.message.chat.id if query.message else update.effective_user.id
+            await _ask_removal_confirmation(context, press, chat_id, removal)
+            return
     chat_id = await _acknowledge(update)
     user = update.effective_user
     done = await _activate(
-        context, press, chat_id, lambda: svc.knowledge.apply(data.proposal_id, user.id, user.full_name)
+        context,
+        press,
+        chat_id,
+        lambda: svc.knowledge.apply(
+            data.proposal_id, user.id, user.full_name, removal_confirmed=data.removal_confirmed
+        ),
     )
     if done is None:
         return
@@ -265,6 +315,7 @@ async def rollback(update: Update, context: CallbackContext) -> None:
         await reply_html(update.effective_message, svc.texts(lang, "admin.rollback_none"))
         return
     target, diff = found
+    offer = svc.knowledge.offer_rollback(update.effective_user.id, target.id)
     who = target.applied_by_name or (str(target.applied_by) if target.applied_by else "")
     text = svc.texts(
         lang,
@@ -278,9 +329,12 @@ async def rollback(update: Update, context: CallbackContext) -> None:
             [
                 (
                     svc.texts(lang, "admin.rollback_button", version=target.id),
-                    KnowledgeRollback(target.id, True).encode(),
+                    KnowledgeRollback(target.id, True, offer).encode(),
                 ),
-                (svc.texts(lang, "admin.cancel"), KnowledgeRollback(target.id, False).encode()),
+                (
+                    svc.texts(lang, "admin.cancel"),
+                    KnowledgeRollback(target.id, False, offer).encode(),
+                ),
             ]
         ]
     )
@@ -292,12 +346,21 @@ async def confirm_rollback(update: Update, context: CallbackContext) -> None:
     if press is None:
         return
     svc, lang, data = press.svc, press.lang, press.data
+    user = update.effective_user
+    offered_to = svc.knowledge.offered_to(data.offer)
+    if offered_to != user.id:  # the admin who sent /rollback decides, on what they were shown
+        log.warning("admin %s pressed a rollback confirmation made for %s", user.id, offered_to)
+        await update.callback_query.answer(svc.texts(lang, "admin.rollback_not_yours"), show_alert=True)
+        return
     chat_id = await _acknowledge(update)
     if not data.confirm:
         await send_html(context.bot, chat_id, svc.texts(lang, "admin.cancelled"))
         return
     done = await _activate(
-        context, press, chat_id, lambda: svc.knowledge.rollback(data.version, update.effective_user.id)
+        context,
+        press,
+        chat_id,
+        lambda: svc.knowledge.rollback(data.version, user.id, offer=data.offer),
     )
     if done is None:
         return
@@ -321,7 +384,6 @@ def handlers(settings: Settings) -> list[BaseHandler]:
         CommandHandler("knowledge", send_files, filters=admins & private),
         CommandHandler("reload", reload, filters=admins & private),
         CommandHandler("rollback", rollback, filters=admins & private),
-        CommandHandler(list(COMMANDS), private_only, filters=~private),
         MessageHandler(filters.UpdateType.MESSAGE & private & admins & filters.Document.ALL, upload),
         CallbackQueryHandler(apply, pattern=KnowledgeApply.pattern()),
         CallbackQueryHandler(cancel, pattern=KnowledgeCancel.pattern()),

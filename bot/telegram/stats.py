@@ -1,8 +1,8 @@
 """/stats, /unanswered and /feedback: for the people listed in ADMIN_IDS or ORGANISER_IDS.
 
 The commands are registered for those ids in a private chat only (``filters.User``); in a group they
-only get a note to ask in a private chat (figures are never posted to a group), and anyone else gets a
-short refusal.
+only get a note to ask in a private chat (:mod:`bot.telegram.private`: figures are never posted to a
+group), and anyone else gets a short refusal.
 The figures come from :class:`bot.services.insights.InsightsService`.
 """
 
@@ -114,18 +114,11 @@ async def denied(update: Update, context: CallbackContext) -> None:
 COMMANDS = ("stats", "unanswered", "feedback")
 
 
-async def private_only(update: Update, context: CallbackContext) -> None:
-    """A staff command used in a group: figures for the organisers are never posted to a group."""
-    lang = await language(update, context)
-    await reply_html(update.effective_message, services(context).texts(lang, "private_only"))
-
-
 def handlers(settings: Settings) -> list[BaseHandler]:
     staff = filters.User(user_id=settings.staff_ids) & filters.ChatType.PRIVATE
     return [
         CommandHandler("stats", stats, filters=staff),
         CommandHandler("unanswered", unanswered, filters=staff),
         CommandHandler("feedback", disliked, filters=staff),
-        CommandHandler(list(COMMANDS), private_only, filters=~filters.ChatType.PRIVATE),
         CommandHandler(list(COMMANDS), denied),
     ]

@@ -1,15 +1,24 @@
 """The bot's own HTTP server (aiohttp): the Telegram webhook, ``GET /healthz`` and ``GET /metrics``.
 
+Routes are registered in :meth:`WebServer._app`, the one place to add more.
+
 * ``POST /<webhook path>`` (webhook mode only): Telegram's secret-token header is checked (403 when it is
-  missing or wrong), the body must be a JSON object (400 otherwise), then the update goes to ``ingest``
-  and only when ``ingest`` has finished is 200 sent. An ``ingest`` that fails gives 500, so Telegram
-  delivers the update again later. By default ``ingest`` puts the update on the application's queue
+  missing or wrong), the body must be an update (:func:`bot.telegram.webhook_body.read_update`; 400 and
+  one log line otherwise, 413 past :data:`MAX_UPDATE_BYTES`), then the update goes to ``ingest`` and only
+  when ``ingest`` has finished (the update is stored) is 200 sent. An ``ingest`` that fails to store it
+  gives 500, so Telegram delivers the update again later; one that refuses it (``ValueError``) gives 400.
+  By default ``ingest`` puts the update on the application's queue
   (:func:`enqueue_to`); a durable inbox can take its place (store the update, then answer 200).
   Updates arrive only once the application has started, so ``ingest`` may look up the services
   attached to it at each call.
 * ``GET /healthz``: 200 ``{"status": "ok", ...}`` when every check passes, else 503 with
   ``{"status": "unhealthy", "problems": {check: reason}}``. See :class:`Health`.
 * ``GET /metrics``: the registry of :mod:`bot.metrics` in the Prometheus text format.
+
+``/healthz`` and ``/metrics`` are served only where ``monitoring`` is on: the bot runs them on a listener
+of their own (METRICS_LISTEN:METRICS_PORT, 127.0.0.1 by default), and beside the webhook only when a
+``monitoring_token`` is set. With a token, both answer 401 unless the request carries
+``Authorization: Bearer <token>``.
 """
 
 from __future__ import annotations
@@ -17,7 +26,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hmac
-import json
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -29,9 +37,10 @@ from telegram import Bot, Update
 from telegram.error import TelegramError
 from telegram.ext import Application
 
-from bot.metrics import REGISTRY
+from bot.metrics import REGISTRY, WEBHOOK_REFUSED
 from bot.storage.database import Database
 from bot.telegram.http import ApiContact
+from bot.telegram.webhook_body import NotAnUpdate, read_update
 from index.engine import Engine
 
 log = logging.getLogger(__name__)
@@ -167,25 +176,43 @@ class WebServer:
         webhook: Webhook | None = None,
         registry: CollectorRegistry = REGISTRY,
         routes: Sequence[Routes] = (),
+        monitoring: bool = True,
+        monitoring_token: str | None = None,
     ) -> None:
         self.listen = listen
-        self._routes = routes
         self.port = port
         self._health = health
         self._webhook = webhook
         self._registry = registry
         self._routes = tuple(routes)
+        self._monitoring = monitoring
+        self._token = monitoring_token
         self._runner: web.AppRunner | None = None
 
     def _app(self) -> web.Application:
+        """Every route of the server."""
         app = web.Application(client_max_size=MAX_UPDATE_BYTES)
-        app.router.add_get("/healthz", self._healthz)
-        app.router.add_get("/metrics", self._metrics)
+        if self._monitoring:
+            app.router.add_get("/healthz", self._healthz)
+            app.router.add_get("/metrics", self._metrics)
         if self._webhook is not None:
             app.router.add_post("/" + self._webhook.path.strip("/"), self._update)
         for add in self._routes:  # further features' routes (the programme, calendar feeds)
             add(app)
         return app
+
+    @property
+    def monitoring(self) -> bool:
+        """Whether ``/healthz`` and ``/metrics`` are served here."""
+        return self._monitoring
+
+    @property
+    def served(self) -> str:
+        """What this server answers, for the log."""
+        parts = ["webhook"] if self._webhook else []
+        if self._monitoring:
+            parts.append("/healthz, /metrics" + (" (bearer token)" if self._token else ""))
+        return ", ".join(parts) or "nothing"
 
     async def start(self) -> None:
         runner = web.AppRunner(self._app(), access_log=None, handle_signals=False)
@@ -199,21 +226,40 @@ class WebServer:
         self._runner = runner
         if self.port == 0:
             self.port = runner.addresses[0][1]
-        served = "webhook, /healthz, /metrics" if self._webhook else "/healthz, /metrics"
-        log.info("HTTP server on %s:%d (%s)", self.listen, self.port, served)
+        log.info("HTTP server on %s:%d (%s)", self.listen, self.port, self.served)
 
     async def stop(self) -> None:
         if self._runner is not None:
             runner, self._runner = self._runner, None
             await runner.cleanup()
 
-    async def _healthz(self, _: web.Request) -> web.Response:
+    def _authorised(self, request: web.Request) -> bool:
+        if self._token is None:
+            return True
+        given = request.headers.get("Authorization", "")
+        scheme, _, credentials = given.partition(" ")
+        expected = self._token.encode()
+        return scheme.lower() == "bearer" and hmac.compare_digest(credentials.strip().encode(), expected)
+
+    def _unauthorised(self, request: web.Request) -> web.Response:
+        log.warning("%s from %s refused: missing or wrong bearer token", request.path, request.remote)
+        return web.Response(
+            status=401,
+            text="a bearer token is needed",
+            headers={"WWW-Authenticate": 'Bearer realm="summit-bot"'},
+        )
+
+    async def _healthz(self, request: web.Request) -> web.Response:
+        if not self._authorised(request):
+            return self._unauthorised(request)
         report = await self._health.check()
         if not report.ok:
             log.warning("health check failed: %s", "; ".join(f"{k}: {v}" for k, v in report.problems.items()))
         return web.json_response(report.as_json(), status=200 if report.ok else 503)
 
-    async def _metrics(self, _: web.Request) -> web.Response:
+    async def _metrics(self, request: web.Request) -> web.Response:
+        if not self._authorised(request):
+            return self._unauthorised(request)
         body = generate_latest(self._registry)
         return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 
@@ -225,17 +271,23 @@ class WebServer:
             log.warning("webhook request from %s refused: wrong or missing secret token", request.remote)
             return web.Response(status=403, text="wrong secret token")
         try:
-            data = json.loads(await request.read())
-        except (ValueError, UnicodeDecodeError):
-            data = None
-        if not isinstance(data, dict):
-            return web.Response(status=400, text="the body is not a JSON object")
+            data = read_update(await request.read())
+        except NotAnUpdate as bad:
+            return self._refused(request, bad.kind, bad.reason)
         try:
             await webhook.ingest(data)
+        except ValueError as exc:  # ingest's own word that this is not an update it takes
+            return self._refused(request, "ingest", str(exc))
         except Exception:
             log.exception("update %s could not be taken in", data.get("update_id"))
             return web.Response(status=500, text="the update could not be taken in")
         return web.Response(status=200)
+
+    @staticmethod
+    def _refused(request: web.Request, kind: str, reason: str) -> web.Response:
+        WEBHOOK_REFUSED.labels(kind).inc()
+        log.warning("webhook body from %s refused: %s", request.remote, reason)
+        return web.Response(status=400, text=f"not a Telegram update: {reason}")
 
 
 async def cancel(task: asyncio.Task[Any] | None) -> None:
