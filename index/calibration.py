@@ -22,7 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
-from index.engine import Answer, Engine
+from index.answers import Answer
+from index.engine import Engine
 from index.evaluation import Case, LangFigures, Report, judge, load_cases
 from index.gate import FEATURES, GateModel, Signals
 from index.types import LANGS
