@@ -22,11 +22,9 @@ import gc
 import hashlib
 import logging
 import time
-from collections import defaultdict
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Literal
 
 import numpy as np
 
@@ -34,8 +32,7 @@ from index.answers import Answer, Suggestion, Topic
 from index.composer import NameGlosses, answer_text, decline_text, entry_title, phrase
 from index.embedders import Embedder, create_embedder
 from index.followup import read_followup
-from index.fusion import add_ranking, best_per_entry, reciprocal_rank_fusion
-from index.gate import GateModel, Signals
+from index.gate import GateModel
 from index.kinds import pattern_words
 from index.knowledge import KnowledgeBase, load_knowledge
 from index.lexical import LexicalIndex, TokenCache
@@ -53,6 +50,7 @@ from index.reading import (
     without_year,
     years_in,
 )
+from index.retrieval import Mode, Retriever
 from index.rules import Candidates, EntryFacts, Rule, build_rules
 from index.smalltalk import small_talk
 from index.spelling import SpellFixer
@@ -77,17 +75,7 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-Mode = Literal["hybrid", "bm25", "dense"]
-CANDIDATES = 40
 SUGGESTIONS = 3
-RERANK = 10
-NAME_RANK_MIN = 90.0
-NAME_DENSE_GAP = 0.1
-"""Fuzzy score (0..100) from which a named session or venue takes part in the fused ranking, and how
-far below the closest entry in meaning a partly named one may be and still take part."""
-FUSION_WEIGHTS = {"dense": 2.0, "bm25": 0.5, "names": 0.25, "coverage": 0.5, "people": 1.0}
-"""Weight of each ranking in the fusion, chosen by how often the best entry is right on the labelled
-question sets: dense similarity counts twice as much as each lexical signal."""
 
 
 def passages_hash(passages: Sequence[Passage]) -> str:
@@ -118,7 +106,6 @@ class Engine:
     ) -> None:
         self.kb = kb
         self.passages = list(passages)
-        self._entry_ids = [p.entry_id for p in self.passages]
         self.embedder = embedder
         self.dense = dense
         self.lexical = LexicalIndex(self.passages, token_cache)
@@ -138,27 +125,13 @@ class Engine:
         self._related = self.facts.related
         self.disabled = frozenset(disabled)
         self.rules: list[Rule] = build_rules(self.facts, self.disabled)
-        positions: dict[str, list[int]] = defaultdict(list)
-        self._by_entry_lang: dict[tuple[str, Lang], list[int]] = defaultdict(list)
-        for i, p in enumerate(self.passages):
-            positions[p.entry_id].append(i)
-            self._by_entry_lang[(p.entry_id, p.lang)].append(i)
-        self._entry_positions = {entry_id: np.asarray(found) for entry_id, found in positions.items()}
-        # The passages grouped by entry and language, for the best coverage of every group at once.
-        self._group_of = {key: group for group, key in enumerate(self._by_entry_lang)}
-        sizes = [len(found) for found in self._by_entry_lang.values()]
-        self._group_order = np.asarray(
-            [i for found in self._by_entry_lang.values() for i in found], dtype=np.intp
-        )
-        self._group_starts = np.asarray(np.cumsum([0, *sizes[:-1]]), dtype=np.intp)
-        self._last_coverage: tuple[tuple[str, Lang], list[float]] | None = None
+        self.retriever = Retriever(self.passages, dense, self.lexical, self.names, self.facts)
 
     def without_rules(self, names: Collection[str]) -> Engine:
         """The same engine (sharing its indexes) with the named rules switched off."""
         other = copy.copy(self)
         other.disabled = frozenset(names)
         other.rules = build_rules(self.facts, other.disabled)
-        other._last_coverage = None
         return other
 
     @classmethod
@@ -277,121 +250,14 @@ class Engine:
                 )  # fmt: skip
         return replies
 
-    # -- retrieve and fuse ------------------------------------------------------------------------
+    # -- retrieve, fuse, decide, compose ----------------------------------------------------------
 
     def _rank(self, reading: Reading, vector: np.ndarray | None, mode: Mode) -> Candidates:
-        text, lang = reading.text, reading.lang
-        rankings: dict[str, list[tuple[str, float]]] = {}
-        dense: dict[str, float] = {}
-        names: dict[str, float] = {}
-        people: dict[str, int] = {}
-        if vector is not None:
-            positions, scores = self.dense.search_rows(vector.reshape(1, -1), CANDIDATES)[0]
-            ids = self._entry_ids
-            rankings["dense"] = best_per_entry(zip([ids[i] for i in positions], scores, strict=True))
-            dense = dict(rankings["dense"])
-        if mode != "dense":
-            ids = self._entry_ids
-            pairs = self.lexical.search_pairs(text, lang, CANDIDATES)
-            rankings["bm25"] = best_per_entry((ids[position], score) for position, score in pairs)
-        if mode == "hybrid":
-            matched = self.names.match(text)
-            names = dict(matched)
-            # A name written out (nearly) in full ranks its entry; a partial fuzzy match ("Light of
-            # Internet Expo" inside the expo centre's name) does only when the entry is about as close
-            # in meaning as the closest one, and otherwise stays evidence for the decision.
-            closest = max(dense.values(), default=0.0)
-            rankings["names"] = [
-                (e, score)
-                for e, score in matched
-                if score >= NAME_RANK_MIN or dense.get(e, 0.0) >= closest - NAME_DENSE_GAP
-            ]
-            people = reading.people
-            if people:
-                # Among the entries mentioning a named person, the ones closest in meaning come first.
-                order = sorted(people, key=lambda e: (-people[e], -dense.get(e, 0.0)))
-                rankings["people"] = [(e, float(people[e])) for e in order]
-        firsts = {name: ranking[0][0] for name, ranking in rankings.items() if ranking and name != "people"}
-        if len(rankings) == 1:
-            return Candidates(next(iter(rankings.values())), dense, names, firsts, people, vector)
-        fused = self._fuse(text, lang, rankings, mode)
-        candidates = Candidates(fused, dense, names, firsts, people, vector)
-        if mode == "hybrid":
+        candidates = self.retriever.rank(reading, vector, mode)
+        if mode == "hybrid" and candidates.entries:
             for rule in self.rules:
                 candidates = rule.rerank(reading, candidates)
         return candidates
-
-    def _fuse(
-        self, text: str, lang: Lang, rankings: dict[str, list[tuple[str, float]]], mode: Mode
-    ) -> list[tuple[str, float]]:
-        fused = reciprocal_rank_fusion(rankings, FUSION_WEIGHTS)
-        if mode == "hybrid":
-            # Coverage re-ranks the leading candidates: how much of the question each one accounts for.
-            leading = [entry_id for entry_id, _ in fused[:RERANK]]
-            rankings["coverage"] = sorted(
-                ((e, self._coverage(text, lang, e)) for e in leading), key=lambda item: -item[1]
-            )
-            # Coverage is the last ranking: adding its share to the sums is the same as fusing again.
-            fused = add_ranking(fused, rankings["coverage"], FUSION_WEIGHTS["coverage"])
-        return fused
-
-    def _coverage(self, text: str, lang: Lang, entry_id: str) -> float:
-        group = self._group_of.get((entry_id, lang))
-        if group is None:
-            return 0.0
-        key = (text, lang)
-        last = self._last_coverage
-        if last is None or last[0] != key:
-            # Computed for every entry at once and kept for the question being answered, which asks
-            # for the coverage of several entries.
-            every = self.lexical.coverages(text, lang, self._group_order)
-            last = self._last_coverage = (key, np.maximum.reduceat(every, self._group_starts).tolist())
-        return last[1][group]
-
-    def _missing(self, text: str, lang: Lang, entry_id: str) -> float:
-        indexes = self._by_entry_lang.get((entry_id, lang), [])
-        return min((self.lexical.missing(text, lang, i) for i in indexes), default=1.0)
-
-    def _dense_with_links(self, ranked: Candidates, entry_id: str) -> float:
-        """The entry's own similarity, or that of an entry linked to it (an FAQ about getting around
-        Xizha supports the Xizha venue card)."""
-        linked = [ranked.dense.get(e, 0.0) for e in self._related.get(entry_id, ())]
-        return max([self._dense_of(ranked, entry_id), *linked])
-
-    def _dense_of(self, ranked: Candidates, entry_id: str) -> float:
-        """The entry's similarity to the question: from the dense hits, or computed over its passages
-        when another retriever (a named person, the keywords) ranked an entry the dense search did not
-        reach ("习近平来乌镇了吗" is closest in meaning to Wuzhen's location, not to the ceremony)."""
-        found = ranked.dense.get(entry_id)
-        if found is not None or ranked.vector is None:
-            return found or 0.0
-        return float(self.dense.similarities(ranked.vector, self._entry_positions[entry_id]).max())
-
-    # -- decide and compose -----------------------------------------------------------------------
-
-    def _signals(self, reading: Reading, ranked: Candidates) -> Signals:
-        """The evidence the answer decision weighs for the best entry (see :class:`index.gate.Signals`)."""
-        text, lang, asked = reading.text, reading.lang, reading.kinds
-        top = ranked.top
-        dense = self._dense_with_links(ranked, top)
-        family = {top, *self._related.get(top, ())}
-        others = [score for e, score in ranked.dense.items() if e not in family]
-        unknown, words = self.lexical.unknown(text, lang)
-        stated = self.facts.stated[top]
-        return Signals(
-            dense=dense,
-            coverage=self._coverage(text, lang, top),
-            name=ranked.names.get(top, 0.0),
-            missing=self._missing(text, lang, top),
-            margin=dense - max(others, default=0.0),
-            agree=float(not asked or bool(asked & stated)),
-            unknown=unknown,
-            dense_top=float(ranked.firsts.get("dense") in family),
-            bm25_top=float(ranked.firsts.get("bm25") in family),
-            person=0.0 if not ranked.people else 1.0 if family & ranked.people.keys() else -1.0,
-            words=words,
-            lang=lang,
-        )
 
     def _answer(self, reading: Reading, vector: np.ndarray | None, mode: Mode) -> Answer:
         question, lang = reading.question, reading.lang
@@ -403,7 +269,7 @@ class Engine:
         signals = None
         rule = None
         if mode == "bm25":
-            score = self._coverage(reading.text, lang, top)
+            score = self.retriever.coverage(reading.text, lang, top)
             decision = "answer" if score >= model.baseline_bm25_coverage else "decline"
             reason = "bm25 baseline"
         elif mode == "dense":
@@ -411,7 +277,7 @@ class Engine:
             decision = "answer" if score >= model.baseline_dense_min else "decline"
             reason = "dense baseline"
         else:
-            signals = self._signals(reading, ranked)
+            signals = self.retriever.signals(reading, ranked)
             decision, probability = model.decide(signals)
             score = probability
             reason = f"{decision}: p={probability:.2f}"
