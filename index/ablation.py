@@ -110,4 +110,4 @@ def format_ablation(rows: Sequence[tuple[str, Tally]]) -> str:
         right = "".join(f"{_delta(figures.right[k], base.right[k]):>7}" for k in keys)
         declined = "".join(f"{_delta(figures.declined[k], base.declined[k]):>7}" for k in keys)
         lines.append(f"{name:<18}{right}  {declined}   {summaries.get(name, '')}")
-    return "\n".join(lines)
+    return "\n".join(line.rstrip() for line in lines)
