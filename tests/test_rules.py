@@ -3,12 +3,16 @@ question whose reply it changes (switched off by name, the reply is another)."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import numpy as np
 import pytest
 
-from index.ablation import format_ablation, tally
+from index.ablation import ablate, format_ablation, tally
 from index.calibration import Observation
 from index.engine import Engine
+from index.evaluation import load_cases
 from index.rules import RULE_NAMES, Candidates, build_rules
 from index.rules.kind_asked import KindAsked
 from index.rules.other_year import OtherYear
@@ -18,6 +22,8 @@ from index.rules.uncovered import Uncovered
 from index.rules.unknown_person import UnknownPerson
 from index.rules.unpriced import Unpriced
 from index.rules.unpublished import Unpublished
+
+DATA = Path(__file__).resolve().parent / "data"
 
 
 @pytest.fixture(scope="module")
@@ -203,3 +209,29 @@ def test_ablation_counts_held_out_answers_and_declines() -> None:
     text = format_ablation([("(all rules on)", base), ("unpriced", vetoed)])
     row = next(line for line in text.splitlines() if line.startswith("unpriced"))
     assert row.split()[1:9] == ["-1", "0", "0", "-1", "0", "+1", "0", "+1"]
+
+
+def test_ablation_shows_what_a_veto_declines(engine: Engine, tmp_path: Path) -> None:
+    # Questions about other summits than this year's: declined with the rule on, whatever the model.
+    other_years = [
+        ("zh", "2024年乌镇峰会是几号"),
+        ("zh", "2024年的乌镇峰会是哪天？"),
+        ("th", "Wuzhen summit 2024 จัดวันไหนคะ"),
+        ("en", "When is the 2024 Wuzhen summit?"),
+    ]
+    asked = tmp_path / "other-years.jsonl"
+    asked.write_text(
+        "\n".join(
+            json.dumps({"id": f"y{i}", "lang": lang, "q": q, "answerable": False})
+            for i, (lang, q) in enumerate(other_years)
+        ),
+        encoding="utf-8",
+    )
+    files = [DATA / "facts3.jsonl", DATA / "out_of_scope2.jsonl", asked]
+    rows = ablate(engine, files, ["other-year"])
+    assert [name for name, _ in rows] == ["(all rules on)", "other-year"]
+    (_, on), (_, off) = rows
+    out_of_scope = sum(c.expect is None for f in files for c in load_cases(f))
+    assert on.out_of_scope["all"] == off.out_of_scope["all"] == out_of_scope
+    assert off.declined["all"] < on.declined["all"]
+    assert off.declined["zh"] < on.declined["zh"]
