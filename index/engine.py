@@ -31,7 +31,6 @@ import numpy as np
 from index.answers import Answer, Suggestion, Topic
 from index.composer import NameGlosses, answer_text, decline_text, entry_title, phrase
 from index.embedders import Embedder, create_embedder
-from index.followup import read_followup
 from index.gate import GateModel
 from index.kinds import pattern_words
 from index.knowledge import KnowledgeBase, load_knowledge
@@ -50,7 +49,7 @@ from index.reading import (
     without_year,
     years_in,
 )
-from index.retrieval import Mode, Retriever
+from index.retrieval import Mode, Retriever, embed
 from index.rules import Candidates, EntryFacts, Rule, build_rules
 from index.smalltalk import small_talk
 from index.spelling import SpellFixer
@@ -195,7 +194,7 @@ class Engine:
         ``topics`` gives, per question, the topic its chat was last answered about (None: no recent
         topic); a follow-up question ("and from Shanghai?") is searched together with it.
         """
-        readings = self.read_many(questions, fallback_language, topics)
+        readings = self.reader.read_many(questions, fallback_language, topics)
         chatter = self._small_talk(questions, fallback_language)
         live = {
             i: row
@@ -203,15 +202,7 @@ class Engine:
         }
         vectors = None
         if live and mode != "bm25":
-            vectors = self.embedder.embed_queries([readings[i].embedded for i in live])
-            # A long message is embedded once more as its question clause alone, and the two vectors
-            # are averaged, so the question at the end outweighs the story before it.
-            focused = {row: focus for i, row in live.items() if (focus := readings[i].focus)}
-            if focused:
-                extra = self.embedder.embed_queries([question_form(f) for f in focused.values()])
-                for row, vector in zip(focused, extra, strict=True):
-                    mixed = vectors[row] + vector
-                    vectors[row] = mixed / max(float(np.linalg.norm(mixed)), 1e-9)
+            vectors = embed(self.embedder, [readings[i] for i in live])
         answers: list[Answer] = []
         for i, reading in enumerate(readings):
             if i in chatter:
@@ -222,21 +213,6 @@ class Engine:
                 vector = vectors[live[i]] if vectors is not None else None
                 answers.append(self._answer(reading, vector, mode))
         return answers
-
-    def read_many(
-        self,
-        questions: Sequence[str],
-        fallback_language: Lang = "en",
-        topics: Sequence[Topic | None] | None = None,
-    ) -> list[Reading]:
-        """Read each question once (a follow-up with its chat's topic, see :mod:`index.followup`)."""
-        readings = []
-        for i, question in enumerate(questions):
-            lang = self.reader.language(question, fallback_language)
-            topic = topics[i] if topics else None
-            followup = read_followup(question, lang, topic, self.kb) if topic is not None else None
-            readings.append(self.reader.read(question, lang, followup.query if followup else None))
-        return readings
 
     def _small_talk(self, questions: Sequence[str], fallback: Lang) -> dict[int, Answer]:
         """Replies to the questions that are small talk ("hi", "谢谢", "คุณเป็นใคร"), by position."""
@@ -297,7 +273,7 @@ class Engine:
                         )  # fmt: skip
                     decision, reason = "decline", veto.reason
                     break
-        near = self._near(ranked)
+        near = ranked.near(self._related, SUGGESTIONS)
         if decision == "clarify" and len(near) > 0:
             answer = self._decline(question, lang, near, score, reason)
             options = "\n".join(f"• {s.title}" for s in answer.suggestions)
@@ -316,18 +292,6 @@ class Engine:
         something no entry states or the price of something the entry does not price."""
         reading = self.reader.read_as_written(question, lang)
         return any(rule.blocks(reading, entry_id) for rule in self.rules)
-
-    def _near(self, ranked: Candidates) -> list[str]:
-        """Up to :data:`SUGGESTIONS` leading entries, one per linked group (an FAQ and its venue card
-        are one topic)."""
-        chosen: list[str] = []
-        for entry_id, _ in ranked.entries:
-            if any(entry_id == c or entry_id in self._related.get(c, ()) for c in chosen):
-                continue
-            chosen.append(entry_id)
-            if len(chosen) == SUGGESTIONS:
-                break
-        return chosen
 
     def _decline(
         self,

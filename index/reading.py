@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING
 
+from index.followup import read_followup
 from index.kinds import (
     asked_kinds,
     poles,
@@ -34,6 +35,9 @@ from index.textproc import QUERY_LIMIT, normalise
 from index.types import Lang
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from index.answers import Topic
     from index.knowledge import KnowledgeBase
     from index.people import PeopleIndex
     from index.spelling import SpellFixer
@@ -309,6 +313,22 @@ class Reader:
         text = self.spelling.correct((question if searched is None else searched)[:QUERY_LIMIT])
         text = without_this_year(without_year(event_days(text, lang, self.start, self.end), self.year), lang)
         return Reading(question, lang, text, self)
+
+    def read_many(
+        self,
+        questions: Sequence[str],
+        fallback: Lang = "en",
+        topics: Sequence[Topic | None] | None = None,
+    ) -> list[Reading]:
+        """Read each question in its language (``fallback`` when its letters do not tell); a follow-up
+        is completed with its chat's topic (``topics``, one per question; see :mod:`index.followup`)."""
+        readings = []
+        for i, question in enumerate(questions):
+            lang = self.language(question, fallback)
+            topic = topics[i] if topics else None
+            followup = read_followup(question, lang, topic, self.kb) if topic is not None else None
+            readings.append(self.read(question, lang, followup.query if followup else None))
+        return readings
 
     def read_as_written(self, question: str, lang: Lang) -> Reading:
         """A reading whose searched text is the question as written, spelling corrected (how a rule is

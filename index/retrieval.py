@@ -15,11 +15,12 @@ from typing import Literal
 
 import numpy as np
 
+from index.embedders import Embedder
 from index.fusion import add_ranking, best_per_entry, reciprocal_rank_fusion
 from index.gate import Signals
 from index.lexical import LexicalIndex
 from index.names import NameMatcher
-from index.reading import Reading
+from index.reading import Reading, question_form
 from index.rules import Candidates, EntryFacts
 from index.types import Lang, Passage
 from index.vectors import DenseIndex
@@ -34,6 +35,20 @@ far below the closest entry in meaning a partly named one may be and still take 
 FUSION_WEIGHTS = {"dense": 2.0, "bm25": 0.5, "names": 0.25, "coverage": 0.5, "people": 1.0}
 """Weight of each ranking in the fusion, chosen by how often the best entry is right on the labelled
 question sets: dense similarity counts twice as much as each lexical signal."""
+
+
+def embed(embedder: Embedder, readings: Sequence[Reading]) -> np.ndarray:
+    """The embeddings of ``readings``, in one batch. A long message is embedded once more as its
+    question clause alone, and the two vectors are averaged, so the question at the end outweighs the
+    story before it."""
+    vectors = embedder.embed_queries([reading.embedded for reading in readings])
+    focused = {row: focus for row, reading in enumerate(readings) if (focus := reading.focus)}
+    if focused:
+        extra = embedder.embed_queries([question_form(f) for f in focused.values()])
+        for row, vector in zip(focused, extra, strict=True):
+            mixed = vectors[row] + vector
+            vectors[row] = mixed / max(float(np.linalg.norm(mixed)), 1e-9)
+    return vectors
 
 
 class Retriever:

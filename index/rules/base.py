@@ -51,6 +51,18 @@ class Candidates:
     def top(self) -> str:
         return self.entries[0][0]
 
+    def near(self, related: Mapping[str, set[str]], limit: int) -> list[str]:
+        """Up to ``limit`` leading entries, one per linked group (an FAQ and its venue card are one
+        topic; ``related`` links them)."""
+        chosen: list[str] = []
+        for entry_id, _ in self.entries:
+            if any(entry_id == c or entry_id in related.get(c, ()) for c in chosen):
+                continue
+            chosen.append(entry_id)
+            if len(chosen) == limit:
+                break
+        return chosen
+
     def moved_up(self, i: int) -> Candidates:
         """The same candidates with the ``i``-th entry moved to the front."""
         entries = [self.entries[i], *self.entries[:i], *self.entries[i + 1 :]]
