@@ -234,7 +234,10 @@ def chat(
 
 @app.command("eval")
 def evaluate_cmd(
-    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="Question set (JSON lines)")],
+    file: Annotated[
+        Path | None,
+        typer.Argument(exists=True, dir_okay=False, help="Question set (JSON lines); not with --ablate"),
+    ] = None,
     show_failures: Annotated[
         bool, typer.Option("--failures", help="List the questions answered wrongly")
     ] = False,
@@ -245,6 +248,21 @@ def evaluate_cmd(
             help="Also score a decision model fitted without this set (on the other calibration sets)",
         ),
     ] = True,
+    ablate: Annotated[
+        bool,
+        typer.Option(
+            "--ablate",
+            help="For every rule, the held-out change in answered right and declined when it is off "
+            "(over every labelled set, or the sets given with --set)",
+        ),
+    ] = False,
+    sets: Annotated[
+        list[Path] | None,
+        typer.Option("--set", exists=True, dir_okay=False, help="A labelled set for --ablate (repeatable)"),
+    ] = None,
+    rules: Annotated[
+        list[str] | None, typer.Option("--rule", help="Ablate only this rule (repeatable)")
+    ] = None,
     knowledge: KnowledgeOpt = None,
     data_dir: DataOpt = None,
     model: ModelOpt = None,
@@ -254,6 +272,11 @@ def evaluate_cmd(
 
     from index.evaluation import MODES, evaluate, format_reports, load_cases
 
+    if ablate:
+        _ablate(sets or ([file] if file else []), rules, knowledge, data_dir, model)
+        return
+    if file is None:
+        raise typer.BadParameter("give a question set (or use --ablate)")
     try:
         cases = load_cases(file)
     except ValueError as exc:
@@ -285,6 +308,28 @@ def evaluate_cmd(
             typer.echo(f"\n[{outcome.case.id}] {outcome.case.question}")
             typer.echo(f"  {a.outcome} ({a.reason}, {a.score}) {a.sources or [a.best]}")
             typer.echo("  " + a.text.replace("\n", " ")[:200])
+
+
+def _ablate(
+    files: list[Path],
+    rules: list[str] | None,
+    knowledge: Path | None,
+    data_dir: Path | None,
+    model: str | None,
+) -> None:
+    from index.ablation import ablate, default_sets, format_ablation
+    from index.rules import RULE_NAMES
+
+    unknown = sorted(set(rules or ()) - set(RULE_NAMES))
+    if unknown:
+        raise typer.BadParameter(f"no such rule: {', '.join(unknown)} (rules: {', '.join(RULE_NAMES)})")
+    files = files or default_sets()
+    if len(files) < 2:
+        raise typer.BadParameter("ablation needs at least two labelled sets (one is left out at a time)")
+    engine = _load_engine(knowledge, data_dir, model)
+    typer.echo(f"{len(files)} sets: {', '.join(f.name for f in files)}; index {engine.version}")
+    typer.echo("held out: each set decided by a model refitted on the others, with the rule off\n")
+    typer.echo(format_ablation(ablate(engine, files, rules)))
 
 
 @app.command()

@@ -22,7 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
-from index.engine import Answer, Engine
+from index.answers import Answer
+from index.engine import Engine
 from index.evaluation import Case, LangFigures, Report, judge, load_cases
 from index.gate import FEATURES, GateModel, Signals
 from index.types import LANGS
@@ -76,10 +77,15 @@ def _right(engine: Engine, case: Case, answer: Answer, entry_id: str) -> bool:
     return judge(case, replace(answer, answered=True, text=text)).right
 
 
-def observe(engine: Engine, cases: Sequence[Case], group: str = "") -> list[Observation]:
-    """Ask every case once and record the decision's inputs and whether the best entry is right."""
+def observe(
+    engine: Engine, cases: Sequence[Case], group: str = "", answers: Sequence[Answer] | None = None
+) -> list[Observation]:
+    """Ask every case once (unless its ``answers`` are given) and record the decision's inputs and
+    whether the best entry is right."""
     observations = []
-    for case, answer in zip(cases, engine.ask_many([c.question for c in cases]), strict=True):
+    if answers is None:
+        answers = engine.ask_many([c.question for c in cases])
+    for case, answer in zip(cases, answers, strict=True):
         answerable = case.expect is not None
         in_language = judge(case, answer).in_language
         if answer.signals is None or answer.best is None:

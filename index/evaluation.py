@@ -13,7 +13,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from index.engine import Answer, Engine, Mode
+from index.answers import Answer
+from index.engine import Engine, Mode
 from index.language import detect_language
 from index.types import LANGS, Lang
 

@@ -27,10 +27,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import yaml
 
+from index.answers import Answer, Topic
 from index.composer import entry_title
 from index.knowledge import KnowledgeBase
 from index.language import detect_language
@@ -39,26 +40,9 @@ from index.schema import Session, Venue
 from index.textproc import QUESTION_WORDS, normalise, terms
 from index.types import LANGS, Lang
 
-if TYPE_CHECKING:
-    from index.engine import Answer
-
 FOLLOWUP_FILE = Path(__file__).with_name("followup.yaml")
 _LATIN_WORD = re.compile(r"[0-9a-z]+(?:'[a-z]+)?")
 _EDGE_PUNCTUATION = " ?？!！。.,，、~…"
-
-
-@dataclass(frozen=True)
-class Topic:
-    """What a chat was last answered about."""
-
-    entry_id: str
-    language: Lang
-    question: str
-    at: datetime
-
-    def fresh(self, now: datetime) -> bool:
-        """Whether the topic is recent enough at ``now`` for a follow-up to lean on it."""
-        return timedelta(0) <= now - self.at <= window()
 
 
 @cache

@@ -1,0 +1,337 @@
+"""Reading a question once: everything the later steps need to know about it, in one :class:`Reading`.
+
+A question is read by a :class:`Reader` (one per engine: it holds the spelling corrector, the people
+index and the event's dates). The reading keeps the question as written, its language and the text that
+is searched (spelling corrected, a follow-up completed with its topic, event days written as dates, the
+event's own year left out), and derives, each at most once and only when a step asks for it: the clauses
+that ask and those that only tell, the focused question clause of a long message, the kinds of thing
+asked, the ends of the event asked about, the years asked about, the people and organisations named,
+the places named, and what a price is asked of. Retrieval, fusion, the decision and every rule
+(:mod:`index.rules`) take the reading instead of deriving these facts from the text again.
+
+The text helpers (:func:`clauses`, :func:`question_clause`, :func:`years_in`, ...) live here too.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import TYPE_CHECKING
+
+from index.followup import read_followup
+from index.kinds import (
+    asked_kinds,
+    poles,
+    price_subjects,
+    relative_years,
+    uncovered_kinds,
+    without_this_year,
+)
+from index.language import detect_language
+from index.numerals import canonical_places, event_days
+from index.people import unknown_names
+from index.textproc import QUERY_LIMIT, normalise
+from index.types import Lang
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from index.answers import Topic
+    from index.knowledge import KnowledgeBase
+    from index.people import PeopleIndex
+    from index.spelling import SpellFixer
+
+
+def question_form(text: str) -> str:
+    """How a question is put to the embedder: normalised, without closing punctuation.
+
+    Casing and a trailing "?" move multilingual sentence embeddings more than the difference between
+    two questions does, so user questions and FAQ phrasings are embedded in this one form.
+    """
+    return normalise(text).strip(" ?？!！。.")
+
+
+_YEAR = re.compile(r"(?<!\d)(19\d\d|20\d\d|25\d\d)(?!\d)")
+_BUDDHIST_ERA_OFFSET = 543
+
+
+_YEAR_SPAN = re.compile(
+    r"(?<!\d)(?:19|20|25)\d\d\s*年?\s*(?:-|–|—|~|to|until|through|ถึง|至|到)\s*(?:19|20|25)\d\d(?!\d)"
+)
+
+
+def years_in(text: str, spans: bool = True) -> set[int]:
+    """Calendar years written in ``text``; Thai Buddhist-era years (25xx) are converted (2566 -> 2023).
+    With ``spans=False`` the years that only bound a span ("2014–2022", "2014 ถึง 2022") are left out."""
+    if not spans:
+        text = _YEAR_SPAN.sub(" ", text)
+    years = {int(y) for y in _YEAR.findall(text)}
+    return {y - _BUDDHIST_ERA_OFFSET if y >= 2500 else y for y in years}
+
+
+def without_year(text: str, year: int) -> str:
+    """``text`` without the event's own year (also as a Thai Buddhist-era year): every entry is about
+    that year, so naming it says nothing about which one is meant, while the one entry that happens to
+    spell it out ("2023 was the 10th year") would be pulled ahead. Other years are kept."""
+    pattern = rf"(?:ปี|พ\.ศ\.|ค\.ศ\.)?\s*(?<!\d)(?:{year}|{year + _BUDDHIST_ERA_OFFSET})(?!\d)\s*年?"
+    stripped = re.sub(pattern, " ", text)
+    return " ".join(stripped.split()) if has_content(stripped) else text
+
+
+_SENTENCE_END = re.compile(r"(?<=[?？!！。])|(?<=\.)\s|\n")
+_QUESTION_MARK = re.compile(r"[?？]")
+_HAN = re.compile(r"[\u3400-\u9fff]")
+FOCUS_MIN_CHARS = 80
+"""Messages at least this long (in characters) get their question clause weighted (see ask_many)."""
+
+
+def question_clause(text: str) -> str | None:
+    """The question of a long message made of several sentences: the last sentence with a question
+    mark, else the last sentence. None for a short or one-sentence message."""
+    if (
+        len(text) + len(_HAN.findall(text)) < FOCUS_MIN_CHARS
+    ):  # a Chinese character says about two letters' worth
+        return None
+    sentences = [s.strip() for s in _SENTENCE_END.split(text) if s and s.strip()]
+    if len(sentences) >= 2:
+        asking = [s for s in sentences if _QUESTION_MARK.search(s)]
+        return (asking or sentences)[-1]
+    # One run-on sentence (Thai has no full stops): from its first asking clause to its last, when
+    # clauses that only tell come before them ("my boss asked me to book the trip, how many days is
+    # it"; "อยากรู้ว่างานปิดวันไหน จะได้จองตั๋วกลับ": the booking is only the reason).
+    parts = clauses(text)
+    asking = [i for i, (_, asks) in enumerate(parts) if asks]
+    if not asking or asking[0] == 0:
+        return None
+    return " ".join(clause for clause, _ in parts[asking[0] : asking[-1] + 1])
+
+
+_INTRO_LATIN = (
+    r"(?:i'?d like to know|i would like to know|i want to know|i was wondering|can you tell me"
+    r"|could you tell me)"
+)
+_INTRO_OTHER = r"(?:想问|请问|想知道|想了解|想确认|อยากทราบ|อยากรู้|ขอทราบ|ขอถาม|สอบถาม|รบกวนถาม|สนใจว่า)"
+_CLAUSE_BREAK = re.compile(
+    r"([?？]+)|[,，、;；.。!！\n]+|\s+(?:so|and|because|but|then|as)\s+|所以|因为|然后|好让|以便|จะได้|เพราะ|แล้วก็"
+    # A phrase that introduces the question ("I'd like to know", "想问", "อยากทราบว่า") starts a clause.
+    rf"|(?=\b{_INTRO_LATIN}\b)|(?={_INTRO_OTHER})"
+)
+_ASKING = re.compile(
+    r"^(is|are|can|could|do|does|did|will|would|should|may|how|what|when|where|which|who|whom|whose|why)\b"
+    r"|[吗吗呢么嘛]$|几|哪|什么|啥|怎么|怎样|如何|多少|是否|有没有|能不能|可不可以"
+    r"|ไหม|มั้ย|มั๊ย|หรือเปล่า|หรือยัง|ไหน|อะไร|ยังไง|อย่างไร|กี่|เท่าไ[หร]|ใคร|เมื่อไ[หร]|ได้บ้าง|บ้าง"
+    rf"|^{_INTRO_LATIN}\b|^{_INTRO_OTHER}"
+)
+_THAI_END = re.compile(r"(ไหม|มั้ย|มั๊ย|หรือเปล่า|ไหน|อะไร|ยังไง|อย่างไร|บ้าง|ครับ|คะ|ค่ะ|นะ|เท่าไ[หร]่?)$")
+
+
+def clauses(text: str) -> list[tuple[str, bool]]:
+    """The clauses of a message, each with whether it asks something (a question mark, a question word
+    or particle) or only tells ("I need to book my flight"). Clauses end at punctuation and linking
+    words ("so", "所以", "จะได้"); in Thai, where spaces end phrases, at a space after a question word or
+    polite particle."""
+    pieces = _CLAUSE_BREAK.split(normalise(text))
+    found: list[tuple[str, bool]] = []
+    for piece in pieces:
+        if piece is None or not piece.strip():
+            continue
+        if piece.strip()[0] in "?？":
+            if found:
+                found[-1] = (found[-1][0], True)
+            continue
+        found.append((piece.strip(), False))
+    if detect_language(text, "en") == "th":
+        merged: list[tuple[str, bool]] = []
+        for clause, asked in found:
+            words: list[str] = []
+            for word in clause.split(" "):
+                words.append(word)
+                if _THAI_END.search(word):
+                    merged.append((" ".join(words), False))
+                    words = []
+            if words:
+                merged.append((" ".join(words), False))
+            if asked and merged:
+                merged[-1] = (merged[-1][0], True)
+        found = merged
+    return [(c, asked or bool(_ASKING.search(c))) for c, asked in found] or [(text, True)]
+
+
+def asking_clauses(text: str) -> list[str]:
+    """The clauses of ``text`` that ask something, or all of them when none does (see :func:`clauses`)."""
+    parts = clauses(text)
+    return [clause for clause, asks in parts if asks] or [clause for clause, _ in parts]
+
+
+def has_content(text: str) -> bool:
+    """True when the text has at least one letter (a bare number or emoji is not a question)."""
+    return any(ch.isalpha() for ch in text)
+
+
+@dataclass(frozen=True)
+class Reading:
+    """One question, read once. ``text`` is what is searched; every other fact is derived on first use
+    and kept."""
+
+    question: str
+    """The question as written."""
+    lang: Lang
+    text: str
+    """What is searched: the question (or a follow-up completed with its chat's topic), spelling
+    corrected, event days written as dates, without the event's own year."""
+    reader: Reader = field(repr=False, compare=False)
+
+    @cached_property
+    def corrected(self) -> str:
+        """The question as written, spelling corrected (not completed with a follow-up's topic)."""
+        return self.reader.spelling.correct(self.question[:QUERY_LIMIT])
+
+    @cached_property
+    def searchable(self) -> bool:
+        """Whether there is anything to search (a bare number or emoji is not a question)."""
+        return has_content(normalise(self.text))
+
+    @cached_property
+    def embedded(self) -> str:
+        """The form of ``text`` given to the embedder."""
+        return question_form(self.text)
+
+    @cached_property
+    def focus(self) -> str | None:
+        """The question clause of a long message (see :func:`question_clause`)."""
+        return question_clause(self.text)
+
+    @cached_property
+    def clauses(self) -> tuple[tuple[str, bool], ...]:
+        """The clauses of ``text``, each with whether it asks (see :func:`clauses`)."""
+        return tuple(clauses(self.text))
+
+    @cached_property
+    def asking(self) -> tuple[str, ...]:
+        """The clauses that ask, or all of them when none does."""
+        parts = self.clauses
+        return tuple(c for c, asks in parts if asks) or tuple(c for c, _ in parts)
+
+    @cached_property
+    def telling(self) -> tuple[str, ...]:
+        """The clauses that only tell (a reason, a story before the question)."""
+        return tuple(c for c, asks in self.clauses if not asks)
+
+    @cached_property
+    def kinds(self) -> frozenset[str]:
+        """The kinds of thing asked (a date, a place, a price...; see ``asked`` in ``kinds.yaml``)."""
+        return asked_kinds(self.text, self.lang)
+
+    @cached_property
+    def poles(self) -> frozenset[str]:
+        """Which ends of the event (``start``, ``end``) the question speaks of."""
+        return poles(self.text, self.lang)
+
+    @cached_property
+    def years(self) -> frozenset[int]:
+        """The years the asking clauses name: written ones and ones relative to the event's ("next
+        year", "去年", "ปีหน้า"). The event's own year is left out of ``text``."""
+        asking = " ".join(self.asking)
+        return frozenset(years_in(asking) | relative_years(asking, self.lang, self.reader.year))
+
+    @cached_property
+    def other_years(self) -> frozenset[int]:
+        """The years asked about that are not the event's."""
+        return self.years - self.reader.known_years
+
+    @cached_property
+    def uncovered(self) -> frozenset[str]:
+        """Kinds of thing named that no entry normally states (a booking, a fee to attend...)."""
+        return uncovered_kinds(self.text, self.lang)
+
+    @cached_property
+    def uncovered_asked(self) -> frozenset[str]:
+        """Of those, the ones an asking clause names ("when does it start? I need to book my flight"
+        asks no booking)."""
+        return frozenset().union(*(uncovered_kinds(c, self.lang) for c in self.asking))
+
+    @cached_property
+    def priced(self) -> frozenset[str]:
+        """What an asking clause of the question as written asks the price of (a hotel, a taxi); empty
+        when no clause asks a price."""
+        text, lang = self.corrected, self.lang
+        if "price" not in asked_kinds(text, lang) or not price_subjects(text, lang):
+            return frozenset()
+        asking = asking_clauses(text)
+        if not any("price" in asked_kinds(clause, lang) for clause in asking):
+            return frozenset()
+        return frozenset().union(*(price_subjects(clause, lang) for clause in asking))
+
+    @cached_property
+    def people(self) -> dict[str, int]:
+        """Entries mentioning someone (a person, an organisation) the question names, with how many of
+        the named people each mentions."""
+        return self.reader.people.entries_for(self.text)
+
+    @cached_property
+    def strangers(self) -> tuple[str, ...]:
+        """People's names in the question that the knowledge never mentions ("did Sam Altman speak?")."""
+        reader = self.reader
+        found = unknown_names(self.question, reader.spelling.knows) or reader.people.unknown_han_names(
+            self.question
+        )
+        return tuple(found)
+
+    @cached_property
+    def places(self) -> frozenset[str]:
+        """The knowledge's places the question names, in the knowledge's spelling."""
+        text = normalise(self.text)
+        return frozenset(place for place in self.reader.places if place in text)
+
+
+class Reader:
+    """Reads questions for one knowledge base (see :class:`Reading`)."""
+
+    def __init__(self, kb: KnowledgeBase, spelling: SpellFixer, people: PeopleIndex) -> None:
+        self.kb = kb
+        self.spelling = spelling
+        self.people = people
+        event = kb.event
+        self.start, self.end = event.start_date, event.end_date
+        self.year = event.start_date.year
+        self.known_years = frozenset({event.start_date.year, event.end_date.year})
+        self._places: tuple[str, ...] | None = None
+
+    @property
+    def places(self) -> tuple[str, ...]:
+        if self._places is None:
+            self._places = tuple(normalise(p, limit=None) for p in canonical_places())
+        return self._places
+
+    def language(self, question: str, fallback: Lang = "en") -> Lang:
+        return detect_language(question[:QUERY_LIMIT], fallback)
+
+    def read(self, question: str, lang: Lang, searched: str | None = None) -> Reading:
+        """Read ``question`` in ``lang``; ``searched`` is the text to search when it differs from the
+        question (a follow-up completed with its topic)."""
+        text = self.spelling.correct((question if searched is None else searched)[:QUERY_LIMIT])
+        text = without_this_year(without_year(event_days(text, lang, self.start, self.end), self.year), lang)
+        return Reading(question, lang, text, self)
+
+    def read_many(
+        self,
+        questions: Sequence[str],
+        fallback: Lang = "en",
+        topics: Sequence[Topic | None] | None = None,
+    ) -> list[Reading]:
+        """Read each question in its language (``fallback`` when its letters do not tell); a follow-up
+        is completed with its chat's topic (``topics``, one per question; see :mod:`index.followup`)."""
+        readings = []
+        for i, question in enumerate(questions):
+            lang = self.language(question, fallback)
+            topic = topics[i] if topics else None
+            followup = read_followup(question, lang, topic, self.kb) if topic is not None else None
+            readings.append(self.read(question, lang, followup.query if followup else None))
+        return readings
+
+    def read_as_written(self, question: str, lang: Lang) -> Reading:
+        """A reading whose searched text is the question as written, spelling corrected (how a rule is
+        checked against one entry, outside the pipeline)."""
+        reading = Reading(question, lang, "", self)
+        return Reading(question, lang, reading.corrected, self)

@@ -1,0 +1,137 @@
+"""The one interface every rule has, what rules see of the ranking, and the facts about every entry.
+
+A rule (:class:`Rule`) has a ``name`` and up to three hooks, each with a harmless default:
+
+* :meth:`Rule.rerank` moves an entry up the fused ranking (before the decision);
+* :meth:`Rule.veto` overrules a decision to answer the best entry (after the decision): the reply
+  becomes a decline, or a ``gap`` (the entry says the fact is not published);
+* :meth:`Rule.blocks` says whether an entry can never answer a question whatever the evidence (the
+  calibration leaves such questions out of the fit, see :mod:`index.calibration`).
+
+Rules never read the question's text themselves: they take the :class:`~index.reading.Reading`.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, ClassVar, Literal
+
+import numpy as np
+
+from index.composer import entry_text
+from index.kinds import poles, priced_subjects, stated_kinds, uncovered_kinds, unpublished_kinds
+from index.reading import years_in
+from index.types import LANGS, Lang
+
+if TYPE_CHECKING:
+    from index.knowledge import KnowledgeBase
+    from index.reading import Reading
+
+
+@dataclass(frozen=True)
+class Candidates:
+    """The fused ranking of one question and what each retriever found."""
+
+    entries: list[tuple[str, float]]
+    """Entry ids with their fused scores, best first."""
+    dense: dict[str, float]
+    """Similarity in meaning of the entries the dense search reached."""
+    names: dict[str, float]
+    """Fuzzy score of the entries whose session or venue name the question contains."""
+    firsts: dict[str, str] = field(default_factory=dict)
+    """The first entry of each retriever's own ranking."""
+    people: dict[str, int] = field(default_factory=dict)
+    """Entries mentioning someone the question names."""
+    vector: np.ndarray | None = None
+    """The question's embedding (None without dense search)."""
+
+    @property
+    def top(self) -> str:
+        return self.entries[0][0]
+
+    def near(self, related: Mapping[str, set[str]], limit: int) -> list[str]:
+        """Up to ``limit`` leading entries, one per linked group (an FAQ and its venue card are one
+        topic; ``related`` links them)."""
+        chosen: list[str] = []
+        for entry_id, _ in self.entries:
+            if any(entry_id == c or entry_id in related.get(c, ()) for c in chosen):
+                continue
+            chosen.append(entry_id)
+            if len(chosen) == limit:
+                break
+        return chosen
+
+    def moved_up(self, i: int) -> Candidates:
+        """The same candidates with the ``i``-th entry moved to the front."""
+        entries = [self.entries[i], *self.entries[:i], *self.entries[i + 1 :]]
+        return replace(self, entries=entries)
+
+
+@dataclass(frozen=True)
+class Veto:
+    """A rule overruling the decision: decline, or answer with a ``gap`` (the entry's text, not counted
+    as an answer)."""
+
+    outcome: Literal["decline", "gap"]
+    reason: str
+
+
+class EntryFacts:
+    """What every rule needs to know about the entries, computed once per knowledge base: the kinds of
+    fact each entry states and says are unpublished, what it prices, which ends of the event it speaks
+    of, the years its answer names, the normally uncovered kinds it does speak of."""
+
+    def __init__(self, kb: KnowledgeBase, answers: Mapping[tuple[str, Lang], str]) -> None:
+        self.kb = kb
+        self.answers = answers
+        """Each entry's answer text per language."""
+        self.known_years = frozenset({kb.event.start_date.year, kb.event.end_date.year})
+        self.answer_years = {key: years_in(text) for key, text in answers.items()}
+        self.answer_dated_years = {key: years_in(text, spans=False) for key, text in answers.items()}
+        entries = list(kb.entries())
+        self.stated = {entry.id: stated_kinds(entry, kb) for entry in entries}
+        self.unpublished = {entry.id: unpublished_kinds(entry) for entry in entries}
+        self.priced = {entry.id: priced_subjects(entry, kb) for entry in entries}
+        """What each entry gives a price of (a route's fare, the scenic area's tickets)."""
+        self.covers = {
+            entry.id: frozenset().union(*(uncovered_kinds(entry_text(entry, kb, lg), lg) for lg in LANGS))
+            for entry in entries
+        }
+        """The normally uncovered kinds an entry does speak of (an entry about the venue's Wi-Fi)."""
+        self.poles = {
+            (entry.id, lg): poles(entry_text(entry, kb, lg), lg) | poles(entry_text(entry, kb, "en"), "en")
+            for entry in entries
+            for lg in LANGS
+        }
+        """Which ends of the event (start, end) each entry's answer speaks of, per language."""
+        self.related: dict[str, set[str]] = defaultdict(set)
+        for item in kb.faq:
+            for other in item.related:
+                self.related[item.id].add(other)
+                self.related[other].add(item.id)
+
+
+class Rule:
+    """A named rule (see the module's docstring). Subclasses set ``name`` and override the hooks they
+    use; ``facts`` are the entries' facts of the knowledge base the rule works on."""
+
+    name: ClassVar[str] = ""
+    summary: ClassVar[str] = ""
+    """One line on what the rule does, for reports."""
+
+    def __init__(self, facts: EntryFacts) -> None:
+        self.facts = facts
+
+    def rerank(self, reading: Reading, candidates: Candidates) -> Candidates:
+        """The candidates, possibly with another entry first."""
+        return candidates
+
+    def veto(self, reading: Reading, candidates: Candidates) -> Veto | None:
+        """A veto of answering with the best candidate, or None."""
+        return None
+
+    def blocks(self, reading: Reading, entry_id: str) -> bool:
+        """True when ``entry_id`` can never answer the question, whatever the evidence."""
+        return False

@@ -1,0 +1,32 @@
+"""Questions asking for a kind of thing no entry states (a booking, a fee to attend, a dress code,
+parking, investment advice; ``uncovered`` in ``kinds.yaml``) are declined."""
+
+from __future__ import annotations
+
+from index.reading import Reading
+from index.rules.base import Candidates, EntryFacts, Rule, Veto
+
+
+def uncovered(reading: Reading, facts: EntryFacts, entry_id: str) -> frozenset[str]:
+    """What the question asks for that no entry states, unless ``entry_id`` speaks of it (an entry about
+    the venue's Wi-Fi). Only the clauses that ask count: "when does it start? I need to book my flight"
+    asks when, and the booking is its reason; "where can I park?" asks where to park, not where the
+    venue is."""
+    found = reading.uncovered - facts.covers[entry_id]
+    if not found:
+        return found
+    return reading.uncovered_asked & found
+
+
+class Uncovered(Rule):
+    """Declines a question asking for something the best entry (and the knowledge) does not state."""
+
+    name = "uncovered-kind"
+    summary = "a question asking what no entry states (booking, fees, dress code, advice) is declined"
+
+    def veto(self, reading: Reading, candidates: Candidates) -> Veto | None:
+        found = uncovered(reading, self.facts, candidates.top)
+        return Veto("decline", f"not covered: {', '.join(sorted(found))}") if found else None
+
+    def blocks(self, reading: Reading, entry_id: str) -> bool:
+        return bool(uncovered(reading, self.facts, entry_id))

@@ -1,0 +1,237 @@
+"""Each rule of :mod:`index.rules` on its own: what its hook does with a reading and candidates, and a
+question whose reply it changes (switched off by name, the reply is another)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from index.ablation import ablate, format_ablation, tally
+from index.calibration import Observation
+from index.engine import Engine
+from index.evaluation import load_cases
+from index.rules import RULE_NAMES, Candidates, build_rules
+from index.rules.kind_asked import KindAsked
+from index.rules.other_year import OtherYear
+from index.rules.people_first import PeopleFirst
+from index.rules.start_end import StartOrEnd
+from index.rules.uncovered import Uncovered
+from index.rules.unknown_person import UnknownPerson
+from index.rules.unpriced import Unpriced
+from index.rules.unpublished import Unpublished
+
+DATA = Path(__file__).resolve().parent / "data"
+
+
+@pytest.fixture(scope="module")
+def engine(shipped_engine: Engine) -> Engine:
+    return shipped_engine
+
+
+def candidates(*entry_ids: str, people: dict[str, int] | None = None, dense: float = 0.5) -> Candidates:
+    entries = [(e, 1.0 - i / 10) for i, e in enumerate(entry_ids)]
+    return Candidates(entries, {e: dense for e in entry_ids}, {}, people=people or {})
+
+
+def test_rules_are_switched_off_by_name_only(engine: Engine) -> None:
+    assert [rule.name for rule in engine.rules] == list(RULE_NAMES)
+    assert len(set(RULE_NAMES)) == len(RULE_NAMES)
+    off = engine.without_rules({"unpriced", "other-year"})
+    assert [rule.name for rule in off.rules] == [n for n in RULE_NAMES if n not in {"unpriced", "other-year"}]
+    assert len(engine.rules) == len(RULE_NAMES)  # the engine it was made from keeps every rule
+    with pytest.raises(ValueError, match="no such rule: nonsense"):
+        build_rules(engine.facts, frozenset({"nonsense"}))
+
+
+# -- re-rankers --------------------------------------------------------------------------------------
+
+
+def test_people_first_moves_up_the_entry_naming_the_people(engine: Engine) -> None:
+    rule = PeopleFirst(engine.facts)
+    reading = engine.reader.read("did he speak?", "en")
+    moved = rule.rerank(reading, candidates("a", "b", "c", people={"c": 1}))
+    assert moved.top == "c" and [e for e, _ in moved.entries] == ["c", "a", "b"]
+    kept = candidates("a", "b", "c", people={"a": 1, "c": 1})
+    assert rule.rerank(reading, kept) is kept
+
+
+def test_people_first_answers_a_question_about_a_named_person(engine: Engine) -> None:
+    question = "习近平主席这次亲自到乌镇了吗？"
+    on = engine.ask(question)
+    assert on.outcome == "answer" and "习近平" in on.text
+    assert engine.without_rules({"people-first"}).ask(question).outcome != "answer"
+
+
+def _pole_entries(engine: Engine, pole: str) -> list[str]:
+    return sorted(e for (e, lang), found in engine.facts.poles.items() if lang == "en" and found == {pole})
+
+
+def test_start_end_prefers_the_end_asked_about(engine: Engine) -> None:
+    rule = StartOrEnd(engine.facts)
+    start, end = _pole_entries(engine, "start")[0], _pole_entries(engine, "end")[0]
+    reading = engine.reader.read("does everything wrap up before the end of the week?", "en")
+    assert reading.poles == {"end"}
+    assert rule.rerank(reading, candidates(start, end)).top == end
+    asking_start = engine.reader.read("when does the opening start?", "en")
+    assert rule.rerank(asking_start, candidates(start, end)).top == start
+
+
+def test_start_end_in_the_pipeline(engine: Engine) -> None:
+    question = (
+        "Hi! flying in from Lagos for the WIC thing in Wuzhen. is it worth staying till the end of the "
+        "week or does everything wrap up before that?"
+    )
+    on, off = engine.ask(question), engine.without_rules({"start-end"}).ask(question)
+    assert "end" in engine.facts.poles[(on.sources[0], "en")]
+    assert off.sources != on.sources
+
+
+def test_kind_asked_prefers_the_entry_stating_the_kind(engine: Engine) -> None:
+    rule = KindAsked(engine.facts)
+    reading = engine.reader.read("住在西栅里面的话，去会展中心怎么走？", "zh")
+    assert "route" in reading.kinds
+    stated = engine.facts.stated
+    lacking = next(e for e in sorted(stated) if not stated[e] & {"route"} and not engine.facts.unpublished[e])
+    giving = next(e for e in sorted(stated) if "route" in stated[e])
+    assert rule.rerank(reading, candidates(lacking, giving)).top == giving
+    # Far less alike in meaning, stating the kind asked is not enough.
+    far = Candidates([(lacking, 1.0), (giving, 0.9)], {lacking: 0.6, giving: 0.3}, {})
+    assert rule.rerank(reading, far).top == lacking
+
+
+def test_kind_asked_in_the_pipeline(engine: Engine) -> None:
+    question = "住在西栅里面的话，去会展中心怎么走？有车接吗"
+    on = engine.ask(question)
+    assert on.outcome == "answer" and "route" in engine.facts.stated[on.sources[0]]
+    assert engine.without_rules({"kind-asked"}).ask(question).sources != on.sources
+
+
+# -- vetoes ------------------------------------------------------------------------------------------
+
+
+def test_unpublished_gap_is_never_an_answer(engine: Engine) -> None:
+    question = "which room is the data governance forum in and what time does it start"
+    on = engine.ask(question)
+    assert on.outcome == "gap" and not on.answered and on.rule == "unpublished-gap"
+    assert engine.facts.unpublished[on.sources[0]] >= engine.reader.read(question, "en").kinds
+    assert engine.without_rules({"unpublished-gap"}).ask(question).outcome == "answer"
+    rule = Unpublished(engine.facts)
+    assert rule.blocks(engine.reader.read_as_written(question, "en"), on.sources[0])
+
+
+def test_other_year_declines_a_question_about_another_summit(engine: Engine) -> None:
+    rule = OtherYear(engine.facts)
+    dates = engine.ask("乌镇峰会是几号").sources[0]
+    other = engine.reader.read("2024年乌镇峰会是几号", "zh")
+    assert other.other_years == {2024}
+    assert rule.veto(other, candidates(dates)) is not None
+    assert rule.veto(engine.reader.read("2023年乌镇峰会是几号", "zh"), candidates(dates)) is None
+    on = engine.ask("2024年乌镇峰会是几号")
+    assert on.outcome == "decline" and on.rule == "other-year"
+    assert engine.without_rules({"other-year"}).ask("2024年乌镇峰会是几号").outcome == "answer"
+
+
+def test_uncovered_kind_declines_what_no_entry_states(engine: Engine) -> None:
+    question = "how much is an entry ticket to the summit"
+    on = engine.ask(question)
+    assert on.outcome == "decline" and on.rule == "uncovered-kind" and "fee" in on.reason
+    assert engine.without_rules({"uncovered-kind"}).ask(question).outcome == "answer"
+    # Only the clauses that ask count: a reason told after the question is not what is asked.
+    rule = Uncovered(engine.facts)
+    told = engine.reader.read("when does it end? i will buy a ticket to the summit after", "en")
+    assert told.uncovered and not told.uncovered_asked
+    assert rule.veto(told, candidates(on.best or "")) is None
+
+
+def test_unknown_person_declines_a_stranger(engine: Engine) -> None:
+    question = "Did Elon Musk speak at wuzhen this year?"
+    on = engine.ask(question)
+    assert on.outcome == "decline" and on.rule == "unknown-person"
+    assert engine.without_rules({"unknown-person"}).ask(question).outcome == "answer"
+    rule = UnknownPerson(engine.facts)
+    reading = engine.reader.read(question, "en")
+    assert reading.strangers == ("Elon Musk",)
+    # A question naming someone the knowledge does know is left to the ranking.
+    assert rule.veto(reading, candidates("x", people={"x": 1})) is None
+
+
+def test_unpriced_declines_a_price_the_entry_does_not_give(engine: Engine) -> None:
+    question = "how much is a hotel room in Xizha during summit week?"
+    on = engine.ask(question)
+    assert on.outcome == "decline" and on.rule == "unpriced"
+    off = engine.without_rules({"unpriced"}).ask(question)
+    assert off.outcome == "answer"
+    rule = Unpriced(engine.facts)
+    reading = engine.reader.read(question, "en")
+    assert reading.priced == {"hotel"}
+    assert rule.blocks(reading, off.sources[0])
+    # The same entry does answer the price of what it prices.
+    cart = engine.reader.read("how much is the electric cart in Xizha?", "en")
+    assert cart.priced == {"cart"} and "cart" in engine.facts.priced[off.sources[0]]
+    assert not rule.blocks(cart, off.sources[0])
+
+
+# -- the reading and the ablation ----------------------------------------------------------------------
+
+
+def test_the_reading_tells_asking_from_telling(engine: Engine) -> None:
+    reading = engine.reader.read("when does it end? I need to book my flight home", "en")
+    assert reading.asking == ("when does it end",)
+    assert reading.telling == ("i need to book my flight home",)
+    assert reading.kinds == {"when"} and reading.poles == {"end"}
+    assert engine.reader.read("Did Elon Musk speak in Wuzhen?", "en").places == {"wuzhen"}
+
+
+def _observation(lang: str, answerable: bool, right: bool, blocked: bool = False) -> Observation:
+    return Observation(np.zeros(11), answerable, right, blocked, lang=lang)
+
+
+def test_ablation_counts_held_out_answers_and_declines() -> None:
+    observations = [
+        _observation("en", True, True),
+        _observation("en", True, False),
+        _observation("zh", False, False),
+        _observation("zh", False, False),
+    ]
+    base = tally(observations, [False] * 4, ["answer", "answer", "decline", "answer"])
+    assert (base.right["en"], base.answerable["en"], base.declined["zh"], base.out_of_scope["zh"]) == (
+        1,
+        2,
+        1,
+        2,
+    )
+    # A veto turns an answer into a decline.
+    vetoed = tally(observations, [True, False, False, True], ["answer", "answer", "decline", "answer"])
+    assert (vetoed.right["all"], vetoed.declined["all"]) == (0, 2)
+    text = format_ablation([("(all rules on)", base), ("unpriced", vetoed)])
+    row = next(line for line in text.splitlines() if line.startswith("unpriced"))
+    assert row.split()[1:9] == ["-1", "0", "0", "-1", "0", "+1", "0", "+1"]
+
+
+def test_ablation_shows_what_a_veto_declines(engine: Engine, tmp_path: Path) -> None:
+    # Questions about other summits than this year's: declined with the rule on, whatever the model.
+    other_years = [
+        ("zh", "2024年乌镇峰会是几号"),
+        ("zh", "2024年的乌镇峰会是哪天？"),
+        ("th", "Wuzhen summit 2024 จัดวันไหนคะ"),
+        ("en", "When is the 2024 Wuzhen summit?"),
+    ]
+    asked = tmp_path / "other-years.jsonl"
+    asked.write_text(
+        "\n".join(
+            json.dumps({"id": f"y{i}", "lang": lang, "q": q, "answerable": False})
+            for i, (lang, q) in enumerate(other_years)
+        ),
+        encoding="utf-8",
+    )
+    files = [DATA / "facts3.jsonl", DATA / "out_of_scope2.jsonl", asked]
+    rows = ablate(engine, files, ["other-year"])
+    assert [name for name, _ in rows] == ["(all rules on)", "other-year"]
+    (_, on), (_, off) = rows
+    out_of_scope = sum(c.expect is None for f in files for c in load_cases(f))
+    assert on.out_of_scope["all"] == off.out_of_scope["all"] == out_of_scope
+    assert off.declined["all"] < on.declined["all"]
+    assert off.declined["zh"] < on.declined["zh"]
