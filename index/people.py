@@ -293,7 +293,7 @@ class PeopleIndex:
             # an organisation ("anyone from WIPO?"), every entry naming the organisation counts too.
             for entry_id in (self.named_entries if by_name else self.entries)[key]:
                 counts[entry_id] += 1
-        return dict(counts)
+        return dict(sorted(counts.items()))  # the same order whatever the hash seed
 
 
 _CAPITALISED_PAIR = re.compile(

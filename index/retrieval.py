@@ -112,8 +112,9 @@ class Retriever:
             ]
             people = reading.people
             if people:
-                # Among the entries mentioning a named person, the ones closest in meaning come first.
-                order = sorted(people, key=lambda e: (-people[e], -dense.get(e, 0.0)))
+                # Among the entries mentioning a named person, the ones closest in meaning come first (ties
+                # in entry order, so the ranking never depends on the hash seed).
+                order = sorted(people, key=lambda e: (-people[e], -dense.get(e, 0.0), e))
                 rankings["people"] = [(e, float(people[e])) for e in order]
         firsts = {name: ranking[0][0] for name, ranking in rankings.items() if ranking and name != "people"}
         if len(rankings) == 1:

@@ -3,6 +3,10 @@ message."""
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -139,3 +143,31 @@ def test_a_person_named_by_name_brings_the_entries_naming_them_not_their_organis
     assert "opening-ceremony" in by_name and "opening-ceremony" in by_organisation
     assert "plenary-session" not in by_name  # it names WIPO (Francis Gurry's former post), not him
     assert "plenary-session" in by_organisation
+
+
+def test_answers_to_questions_naming_people_do_not_depend_on_the_hash_seed(shipped_data: Path) -> None:
+    """Entries that mention the same named people equally often are ranked in one fixed order: two
+    processes with different hash seeds (set iteration orders) give the same replies."""
+    questions = "\n".join(
+        [
+            "习主席是亲自来乌镇还是视频?",
+            "who spoke for WIPO?",
+            "หลี่ ซูเหลย พูดที่ไหน",
+            "anyone from the UN at the opening?",
+        ]
+    )
+    replies = []
+    for seed in ("0", "11"):
+        result = subprocess.run(
+            [sys.executable, "-m", "bot", "ask", "--json", "--data-dir", str(shipped_data)],
+            input=questions,
+            capture_output=True,
+            text=True,
+            cwd=KNOWLEDGE.parent,
+            env={**os.environ, "PYTHONHASHSEED": seed, "HF_HUB_OFFLINE": "1"},
+            check=True,
+        )
+        replies.append(
+            [(r["outcome"], r["sources"], r["answer"]) for r in map(json.loads, result.stdout.splitlines())]
+        )
+    assert len(replies[0]) == 4 and replies[0] == replies[1]
