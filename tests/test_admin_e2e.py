@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import json
 import shutil
 import time
 from collections.abc import AsyncIterator
@@ -200,6 +201,29 @@ async def test_applied_version_survives_a_restart(built: tuple[Engine, Path], tm
             assert bot.services.knowledge.current_version.id == "v2"
             confirm = await bot.say(ADMIN, "/rollback")
             assert "v1" in confirm.params["text"]
+
+
+async def test_the_command_line_answers_from_the_version_applied_in_the_running_bot(
+    built: tuple[Engine, Path], tmp_path: Path
+) -> None:
+    data = fresh_data_dir(built, tmp_path)
+    env = {"SUMMIT_BOT_DATA_DIR": str(data), "KNOWLEDGE_DIR": str(FIXTURE)}
+
+    def ask_cli() -> dict:
+        result = CliRunner().invoke(cli, ["ask", "--json", QUESTION], env=env)
+        assert result.exit_code == 0, result.output
+        return json.loads(result.output.strip().splitlines()[-1])
+
+    before = ask_cli()
+    assert "1,500" in before["answer"] and "2,000" not in before["answer"]
+    async with FakeBotApi() as fake:
+        settings = admin_settings(fake, data)
+        async with running_bot(settings, built[0]) as app:
+            await apply_upload(Admin(fake, app, data_dir=settings.data_dir), UPDATED)
+            # While the bot runs, from the same data directory, in the way an operator would.
+            during = await asyncio.to_thread(ask_cli)
+    assert "2,000" in during["answer"] and "1,500" not in during["answer"]
+    assert during["answered"] is True and during["outcome"] == "answer"
 
 
 async def test_non_admins_change_nothing(admin: Admin) -> None:

@@ -325,6 +325,26 @@ class AnnouncementService:
             return "stopped"
         return ""
 
+    async def queue(self, versions: Sequence[Version], due: datetime) -> tuple[AnnouncementRow, int]:
+        """Schedule an announcement written elsewhere (the command line) for ``due``; the running bot's
+        tick sends it. The row and how many people are subscribed now."""
+        row = await self.repo.create(versions, state="scheduled", due_at=due)
+        log.info("announcement %d queued for %s UTC", row.id, due.isoformat())
+        return row, len(await self.repo.recipients())
+
+    async def request_cancel(self, announcement_id: int) -> str:
+        """Cancel a scheduled announcement, or mark one being sent for the running bot to stop (from
+        outside it): ``cancelled``, ``stopping`` or ``""`` when it is neither."""
+        if await self.repo.cancel(announcement_id, self.now()):
+            log.info("announcement %d cancelled", announcement_id)
+            return "cancelled"
+        if await self.repo.request_stop(announcement_id):
+            return "stopping"
+        return ""
+
+    async def get(self, announcement_id: int) -> AnnouncementRow | None:
+        return await self.repo.get(announcement_id)
+
     async def listing(self, recent: int = 10) -> list[Listed]:
         rows = await self.repo.listing(recent)
         counts = await self.repo.counts([row.ref for row in rows])

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 from bot.storage.sql import Transaction, now_text
 
 if TYPE_CHECKING:
-    from bot.storage.database import Database
+    from bot.storage.sql import Connection
 
 DEFAULT_REMINDER_MINUTES = 15
 
@@ -86,7 +86,7 @@ def _text(moment: datetime) -> str:
 class AgendaStore:
     """The agenda queries. Every change that must hold together is one transaction."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Connection) -> None:
         self._db = db
 
     # ----------------------------------------------------------------- bookmarks

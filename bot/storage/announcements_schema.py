@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 from bot.storage.sql import Transaction, now_text
 
 if TYPE_CHECKING:
-    from bot.storage.database import Database
+    from bot.storage.sql import Connection
 
 MIGRATION: tuple[str, ...] = (
     """CREATE TABLE announcements (
@@ -133,7 +133,7 @@ class NotOpen(RuntimeError):
 class AnnouncementRepository:
     """The queries on announcements; each write is one statement (or part of the sender's transaction)."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Connection) -> None:
         self._db = db
 
     async def create(

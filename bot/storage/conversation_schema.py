@@ -16,12 +16,12 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, get_args
+from typing import TYPE_CHECKING, Protocol, get_args
 
+from bot.storage.sql import Connection
 from index.types import LANGS, Outcome
 
-if TYPE_CHECKING:  # database.py imports this module for its MIGRATION; the engine's modules load late
-    from bot.storage.database import Database
+if TYPE_CHECKING:  # the engine's modules load late
     from index.followup import Topic
 
 OUTCOMES: tuple[str, ...] = get_args(Outcome)
@@ -65,10 +65,30 @@ class OutcomeRecord:
     asked_at: datetime
 
 
+class _Questions(Connection, Protocol):
+    """The database with its question log (:meth:`bot.storage.database.Database.record_question`)."""
+
+    async def record_question(
+        self,
+        *,
+        user_id: int,
+        chat_id: int,
+        text: str,
+        language: str,
+        answered: bool,
+        score: float,
+        sources: Sequence[str],
+        outcome: str | None = None,
+        origin: str | None = None,
+    ) -> int: ...
+
+    async def question_from(self, origin: str) -> int | None: ...
+
+
 class ConversationStore:
     """Question outcomes and each chat's last topic."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: _Questions) -> None:
         self._db = db
 
     async def record_question(

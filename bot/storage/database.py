@@ -222,6 +222,17 @@ class Database:
         """
         return await self._rows(sql, params)
 
+    async def probe(self) -> None:
+        """Prove that the database can be read and could be written now, writing nothing: a statement
+        that would write (and matches no row) inside a transaction that is rolled back. Raises the
+        database's error otherwise (a read-only file, a full disk, a lock held too long)."""
+        async with self._lock:
+            await self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                await self._conn.execute("DELETE FROM users WHERE 0")
+            finally:
+                await self._conn.execute("ROLLBACK")
+
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Transaction]:
         """Several statements committed together (``BEGIN IMMEDIATE`` ... ``COMMIT``), or none of them.
@@ -380,6 +391,36 @@ class Database:
                       (SELECT count(*) FROM feedback WHERE helpful = 0)"""
         )
         return Usage(*rows[0])
+
+
+class FileProblem(Exception):
+    """A database file that cannot be used: ``kind`` is ``locked``, ``unreadable`` or ``damaged``."""
+
+    def __init__(self, kind: str, detail: str) -> None:
+        super().__init__(detail)
+        self.kind = kind
+        self.detail = detail
+
+
+def check_file(path: Path) -> int:
+    """Check an existing database file before the bot opens it (SQLite's quick check), writing nothing;
+    its schema version. Raises :class:`FileProblem`."""
+    try:
+        conn = sqlite3.connect(path, timeout=5)
+        try:
+            problems = [row[0] for row in conn.execute("PRAGMA quick_check").fetchall()]
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+        finally:
+            conn.close()
+    except sqlite3.OperationalError as exc:
+        if "locked" in str(exc) or "busy" in str(exc):
+            raise FileProblem("locked", str(exc)) from None
+        raise FileProblem("unreadable", str(exc)) from None
+    except sqlite3.DatabaseError as exc:
+        raise FileProblem("damaged", str(exc)) from None
+    if problems != ["ok"]:
+        raise FileProblem("damaged", problems[0])
+    return version
 
 
 async def _user_version(conn: aiosqlite.Connection) -> int:

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 from bot.storage.sql import Transaction, now_text
 
 if TYPE_CHECKING:
-    from bot.storage.database import Database
+    from bot.storage.sql import Connection
 
 MIGRATION: tuple[str, ...] = (
     """CREATE TABLE outbox (
@@ -118,7 +118,7 @@ def _row(row: Sequence[Any]) -> OutboxRow:
 class Outbox:
     """The outbox queries. Writes are one statement each, or one transaction for a batch."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Connection) -> None:
         self._db = db
 
     async def add(
@@ -243,7 +243,7 @@ class StoredUpdate:
 class Inbox:
     """The inbox queries."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Connection) -> None:
         self._db = db
 
     async def store(self, updates: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:

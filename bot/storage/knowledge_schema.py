@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # database.py imports this module for its migration step
-    from bot.storage.database import Database
+    from bot.storage.sql import Connection
 
 MIGRATION: tuple[str, ...] = (
     """CREATE TABLE knowledge_proposals (
@@ -84,7 +84,7 @@ def _at(moment: datetime) -> str:
 class KnowledgeRepository:
     """Proposals and the log of versions going live."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Connection) -> None:
         self._db = db
 
     async def add_proposal(
@@ -188,7 +188,7 @@ class Totals:
 class InsightsRepository:
     """Read-only queries over users, questions and feedback."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Connection) -> None:
         self._db = db
 
     async def missed(self, since: datetime, limit: int) -> list[MissedQuestion]:

@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from bot.storage.database import Database
+    from bot.storage.sql import Connection
 
 MIGRATION: tuple[str, ...] = (
     """CREATE TABLE purges (
@@ -42,7 +42,7 @@ def _text(moment: datetime) -> str:
 class PrivacyRepository:
     """Deleting questions past their retention time, and the record of purges."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Connection) -> None:
         self._db = db
 
     async def purge(self, cutoff: datetime, now: datetime) -> Purge:

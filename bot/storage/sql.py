@@ -4,8 +4,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 import aiosqlite
 
@@ -26,3 +27,12 @@ class Transaction:
 
     async def executemany(self, sql: str, params: Iterable[Sequence[Any]]) -> None:
         await self._conn.executemany(sql, params)
+
+
+class Connection(Protocol):
+    """What a feature module's repository needs of :class:`bot.storage.database.Database`: statements
+    committed one by one, and transactions."""
+
+    async def rows(self, sql: str, params: Sequence[Any] = ()) -> list[Any]: ...
+
+    def transaction(self) -> AbstractAsyncContextManager[Transaction]: ...

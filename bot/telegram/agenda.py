@@ -15,7 +15,6 @@ import logging
 from collections.abc import Sequence
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.error import BadRequest
 from telegram.ext import Application, BaseHandler, CallbackContext, CallbackQueryHandler, CommandHandler
 
 from bot.services import Services
@@ -33,6 +32,7 @@ from bot.telegram.callbacks import (
     parse,
 )
 from bot.telegram.common import (
+    answer_button,
     edit_html,
     edit_markup,
     keyboard,
@@ -42,7 +42,7 @@ from bot.telegram.common import (
     send_html,
     services,
 )
-from bot.telegram.formatting import MAX_MESSAGE, escape, split_html
+from bot.telegram.formatting import escape
 from bot.telegram.miniapp import with_button
 from index.engine import Answer
 from index.types import Lang
@@ -113,18 +113,11 @@ async def browse(update: Update, context: CallbackContext) -> None:
         view = text, with_button(markup, svc.settings, lang, update.effective_chat)
     else:
         view = None
-    await query.answer(None if view else svc.texts(lang, "entry_unknown"))
+    await answer_button(query, None if view else svc.texts(lang, "entry_unknown"))
     if view is None or query.message is None:
         return
     text, markup = view
-    if len(split_html(text, MAX_MESSAGE)) > 1:
-        await send_html(context.bot, query.message.chat.id, text, markup)
-        return
-    try:
-        await query.edit_message_text(text, reply_markup=markup)
-    except BadRequest as exc:
-        if "not modified" not in str(exc).lower():
-            raise
+    await edit_html(context.bot, query.message.chat.id, query.message.message_id, text, markup)
 
 
 # --------------------------------------------------------------------- ⭐ on session cards
@@ -195,13 +188,13 @@ async def toggle_star(update: Update, context: CallbackContext) -> None:
     lang = await language(update, context)
     svc = services(context)
     if star is None or update.effective_user is None:
-        await query.answer()
+        await answer_button(query)
         return
     state = await svc.agenda.set_bookmark(update.effective_user.id, star.session_id, star.on)
     if state is None:
-        await query.answer(svc.texts(lang, "entry_unknown"))
+        await answer_button(query, svc.texts(lang, "entry_unknown"))
         return
-    await query.answer(svc.texts(lang, "myagenda.added" if state else "myagenda.unstarred"))
+    await answer_button(query, svc.texts(lang, "myagenda.added" if state else "myagenda.unstarred"))
     message = query.message
     if message is not None and message.reply_markup is not None:
         markup = _restarred(
@@ -278,10 +271,10 @@ async def unstar(update: Update, context: CallbackContext) -> None:
     svc = services(context)
     user = update.effective_user
     if target is None or user is None:
-        await query.answer()
+        await answer_button(query)
         return
     await svc.agenda.unbookmark(user.id, target.session_id)
-    await query.answer(svc.texts(lang, "myagenda.unstarred"))
+    await answer_button(query, svc.texts(lang, "myagenda.unstarred"))
     if query.message is not None:
         text, markup = await my_agenda_view(svc, user.id, lang)
         markup = with_button(markup, svc.settings, lang, update.effective_chat)
@@ -295,13 +288,13 @@ async def calendar_file(update: Update, context: CallbackContext) -> None:
     svc = services(context)
     user = update.effective_user
     if user is None or query.message is None:
-        await query.answer()
+        await answer_button(query)
         return
     made = await svc.agenda.calendar(user.id, lang)
     if not made.events:
-        await query.answer(svc.texts(lang, "myagenda.ics_empty"), show_alert=True)
+        await answer_button(query, svc.texts(lang, "myagenda.ics_empty"), show_alert=True)
         return
-    await query.answer()
+    await answer_button(query)
     caption = svc.texts(lang, "myagenda.ics_caption")
     if made.left_out:
         caption += "\n" + svc.texts(lang, "myagenda.ics_left_out", count=made.left_out)
@@ -363,7 +356,7 @@ async def reminders_menu(update: Update, context: CallbackContext) -> None:
     """/myagenda's reminders button: the choices, as a new message."""
     query = update.callback_query
     lang = await language(update, context)
-    await query.answer()
+    await answer_button(query)
     if update.effective_user is None or query.message is None:
         return
     text, markup = await reminders_view(services(context), update.effective_user.id, lang)
@@ -378,11 +371,11 @@ async def remind_before(update: Update, context: CallbackContext) -> None:
     svc = services(context)
     user = update.effective_user
     if choice is None or user is None or (choice.minutes and choice.minutes not in REMINDER_CHOICES):
-        await query.answer()
+        await answer_button(query)
         return
     await svc.agenda.set_reminder_minutes(user.id, choice.minutes)
     confirmation = _confirmation(svc, lang, choice.minutes)
-    await query.answer()
+    await answer_button(query)
     if query.message is not None:
         text, markup = await reminders_view(svc, user.id, lang, confirmation)
         await edit_html(context.bot, query.message.chat.id, query.message.message_id, text, markup)

@@ -31,10 +31,9 @@ from telegram.ext import (
 from bot.config import Settings
 from bot.delivery.sender import Outgoing
 from bot.i18n import Translator
-from bot.services import Services
-from bot.services.announcements import AnnouncementError, AnnouncementService, Preview, plain
+from bot.services.announcements import AnnouncementError, Markup, Preview, plain
 from bot.telegram.callbacks import AnnounceAction
-from bot.telegram.common import language, reply_html, send, send_html, services
+from bot.telegram.common import answer_button, language, reply_html, send, send_html, services
 from index.types import Lang
 
 log = logging.getLogger(__name__)
@@ -54,17 +53,15 @@ _COMMAND = re.compile(r"^/\w+(@\w+)?")
 # ---------------------------------------------------------------------------- wiring
 
 
-def create_service(svc: Services, timezone: str) -> AnnouncementService:
-    """The announcement service of the running bot (its sender must exist)."""
-    assert svc.sender is not None
-    texts = svc.texts
+def stop_markup(texts: Translator) -> Markup:
+    """The Stop button under an announcement's progress message, in its author's language."""
 
-    def stop_markup(announcement_id: int, lang: str) -> dict[str, Any]:
+    def markup(announcement_id: int, lang: str) -> dict[str, Any]:
         label = texts(lang, "announce.stop_button", id=announcement_id)  # type: ignore[arg-type]
         data = AnnounceAction("stop", announcement_id).encode()
         return InlineKeyboardMarkup([[InlineKeyboardButton(label, callback_data=data)]]).to_dict()
 
-    return AnnouncementService(svc.db, svc.sender, texts, timezone, stop_markup=stop_markup)
+    return markup
 
 
 def schedule_ticks(application: Application) -> None:
@@ -223,26 +220,26 @@ async def pressed(update: Update, context: CallbackContext) -> None:
     lang = await language(update, context)
     if query.from_user.id not in svc.settings.staff_ids:
         log.warning("user %s pressed an announcement button without being staff", query.from_user.id)
-        await query.answer(svc.texts(lang, "announce.refused"), show_alert=True)
+        await answer_button(query, svc.texts(lang, "announce.refused"), show_alert=True)
         return
     action = AnnounceAction.parse(query.data)
     announcements = svc.announcements
     if action is None or announcements is None or query.message is None:
-        await query.answer()
+        await answer_button(query)
         return
     chat_id, message_id = query.message.chat.id, query.message.message_id
     aid = action.announcement_id
     try:
         if action.action == "send":
             count = await announcements.send_now(aid)
-            await query.answer(svc.texts(lang, "announce.sending", count=count))
+            await answer_button(query, svc.texts(lang, "announce.sending", count=count))
             await send(context.bot, [_drop_keyboard(chat_id, message_id)])
         elif action.action == "schedule":
             row = await announcements.repo.get(aid)
             if row is None or row.state not in ("draft", "scheduled"):
                 raise AnnouncementError("announce.error_not_open", id=aid)
             context.user_data[_WAITING] = ("time", aid)
-            await query.answer()
+            await answer_button(query)
             zone = announcements.zone.key
             await send_html(
                 context.bot, chat_id, svc.texts(lang, "announce.ask_time", zone=zone, example=EXAMPLE_TIME)
@@ -251,16 +248,16 @@ async def pressed(update: Update, context: CallbackContext) -> None:
             outcome = await announcements.cancel(aid)
             if not outcome:
                 raise AnnouncementError("announce.error_not_open", id=aid)
-            await query.answer()
+            await answer_button(query)
             if context.user_data.get(_WAITING) == ("time", aid):
                 context.user_data.pop(_WAITING, None)
             if outcome == "cancelled":
                 await send(context.bot, [_drop_keyboard(chat_id, message_id)])
                 await send_html(context.bot, chat_id, svc.texts(lang, "announce.cancelled", id=aid))
         else:
-            await query.answer()
+            await answer_button(query)
     except AnnouncementError as error:
-        await query.answer(_error(svc.texts, lang, error), show_alert=True)
+        await answer_button(query, _error(svc.texts, lang, error), show_alert=True)
 
 
 async def listing(update: Update, context: CallbackContext) -> None:

@@ -23,16 +23,13 @@ from telegram import BotCommand, LinkPreviewOptions, Update
 from telegram.constants import ParseMode
 from telegram.ext import Application, ApplicationBuilder, Defaults
 
+from bot.app_context import load_engine, open_services
 from bot.config import Settings
-from bot.delivery.inbox import UpdateInbox
-from bot.delivery.sender import Sender
 from bot.i18n import Translator
 from bot.logs import hide_secret
 from bot.services import Services
 from bot.services.engine_holder import EngineHolder
 from bot.storage.database import Database
-from bot.storage.delivery_schema import Inbox, Outbox
-from bot.storage.knowledge_versions import served_directory
 from bot.telegram import (
     agenda,
     announce,
@@ -106,27 +103,26 @@ def build_application(settings: Settings, engine: Engine, mode: Mode = "polling"
 
     # Only the holder is kept (not ``engine``), so that the engine can be freed once a reload replaces it.
     holder = EngineHolder(engine)
+    texts = Translator.load()
 
     async def on_start(application: Application) -> None:
-        db = await Database.open(settings.database_path)
-        svc = Services.create(settings, holder, db)
-        svc.sender = Sender(
-            Outbox(db),
-            PTBTransport(application.bot),
-            rate=settings.rate_limit_per_second,
-            on_blocked=svc.users.mark_blocked,
+        svc = await open_services(
+            settings,
+            holder,
+            transport=PTBTransport(application.bot),
+            handle_update=updates.handler(application),
+            stop_markup=announce.stop_markup(texts),
+            texts=texts,
         )
-        svc.inbox = UpdateInbox(Inbox(db), updates.handler(application), concurrency=CONCURRENT_UPDATES)
-        svc.agenda.sender = svc.sender
         attach(application, svc)
         register_sender(application.bot, svc.sender)
-        svc.announcements = announce.create_service(svc, holder.current.kb.event.timezone)
         await svc.announcements.recover()  # stops asked for while the bot was down, before resuming
         await svc.sender.start()
         svc.holder.add_listener(svc.agenda.on_engine)
         await svc.holder.announce_loaded()
         agenda.start_reminders(application)
         announce.schedule_ticks(application)
+        assert svc.inbox is not None
         await svc.inbox.start()  # what a previous run stored but did not handle goes first
         await set_commands(application, services(application).texts)
         await miniapp.set_menu_button(application, settings)
@@ -185,9 +181,7 @@ def build_application(settings: Settings, engine: Engine, mode: Mode = "polling"
 
 def load_served_engine(settings: Settings) -> Engine:
     """The engine for the last knowledge version an admin applied, else for the shipped files."""
-    directory, version = served_directory(settings.data_dir, settings.knowledge_dir)
-    log.info("serving knowledge %s from %s", version.id if version else "as shipped", directory)
-    return Engine.load(directory, settings.data_dir, settings.embedding_model)
+    return load_engine(settings)
 
 
 def health_of(application: Application) -> Health:
@@ -246,7 +240,9 @@ async def running(
                 listen, port = settings.metrics_listen, settings.metrics_port
                 servers.append(WebServer(listen=listen, port=port, health=health, monitoring_token=token))
                 await servers[-1].start()
-            app_routes = miniapp.routes(application, settings)  # the Mini App, when PUBLIC_URL is set
+            app_routes = miniapp.routes(
+                application, settings, agenda.star_markup
+            )  # the Mini App, when PUBLIC_URL is set
             # The programme's exports and calendar feeds, below PUBLIC_URL's path like the Mini App.
             programme = schedule_web.routes(
                 lambda: application.bot_data.get(SERVICES_KEY), settings.public_path

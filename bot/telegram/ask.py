@@ -23,6 +23,7 @@ from bot.telegram.agenda import star_answer, star_markup
 from bot.telegram.callbacks import Entry, Feedback, fits
 from bot.telegram.common import (
     addressed_text,
+    answer_button,
     is_group,
     is_stale_edit,
     keyboard,
@@ -115,7 +116,7 @@ async def show_entry(update: Update, context: CallbackContext) -> None:
         lang = await language(update, context)
     svc = services(context)
     text = svc.catalogue.entry(entry_id, lang) if entry_id else None
-    await query.answer(None if text else svc.texts(lang, "entry_unknown"))
+    await answer_button(query, None if text else svc.texts(lang, "entry_unknown"))
     if text is None or query.message is None:
         return
     chat_id = query.message.chat.id

@@ -5,7 +5,16 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
-from telegram import Bot, Chat, InlineKeyboardButton, InlineKeyboardMarkup, Message, MessageEntity, Update
+from telegram import (
+    Bot,
+    CallbackQuery,
+    Chat,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+    MessageEntity,
+    Update,
+)
 from telegram.ext import Application, CallbackContext
 
 from bot.delivery.scheduler import Kind
@@ -258,3 +267,12 @@ async def edit_html(
     if markup is not None:
         params["reply_markup"] = markup.to_dict()
     await send_to_chat(bot, chat_id, "editMessageText", params)
+
+
+async def answer_button(query: CallbackQuery, text: str | None = None, *, show_alert: bool = False) -> None:
+    """Answer a button press (stops the client's spinner; ``text`` as a toast, or an alert).
+
+    Not queued on the durable sender: an answer is only of use within seconds of the press, and a press
+    not answered in time is simply retried by the user.
+    """
+    await query.answer(text, show_alert=show_alert)

@@ -13,7 +13,7 @@ from telegram import Chat, Update
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 from telegram.ext import CallbackContext
 
-from bot.telegram.common import send_html, services
+from bot.telegram.common import answer_button, send_html, services
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +39,7 @@ async def on_error(update: object, context: CallbackContext) -> None:
         log.error("update %s, user %s: %s", update_id, user_id, type(error).__name__, exc_info=error)
     if update is not None and update.callback_query is not None:
         try:  # every button press is acknowledged, even when its handler failed
-            await update.callback_query.answer()
+            await answer_button(update.callback_query)
         except TelegramError as exc:
             log.debug("update %s: the button press could not be acknowledged: %s", update_id, exc)
     if chat is None:

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from telegram import Update
 from telegram.ext import BaseHandler, CallbackContext, CallbackQueryHandler, MessageHandler, filters
 
-from bot.telegram.common import is_group, language, reply_html, services
+from bot.telegram.common import answer_button, is_group, language, reply_html, services
 
 
 def _for_this_bot(command: str, context: CallbackContext) -> bool:
@@ -37,7 +37,7 @@ def unknown_command_handler(commands: Sequence[str]) -> BaseHandler:
 async def unknown_button(update: Update, context: CallbackContext) -> None:
     """Callback data no handler matches (an old or forged button): answer it so the spinner stops."""
     lang = await language(update, context)
-    await update.callback_query.answer(services(context).texts(lang, "button_unknown"))
+    await answer_button(update.callback_query, services(context).texts(lang, "button_unknown"))
 
 
 def handlers(commands: Sequence[str]) -> list[BaseHandler]:

@@ -11,7 +11,7 @@ from telegram import Update
 from telegram.ext import BaseHandler, CallbackContext, CallbackQueryHandler
 
 from bot.telegram.callbacks import Feedback
-from bot.telegram.common import language, services
+from bot.telegram.common import answer_button, language, services
 
 
 async def rate(update: Update, context: CallbackContext) -> None:
@@ -23,7 +23,7 @@ async def rate(update: Update, context: CallbackContext) -> None:
     stored = pressed is not None and await svc.feedback.rate(
         pressed.question_id, query.from_user.id, pressed.helpful
     )
-    await query.answer(svc.texts(lang, "feedback_thanks" if stored else "feedback_unknown"))
+    await answer_button(query, svc.texts(lang, "feedback_thanks" if stored else "feedback_unknown"))
 
 
 def handlers() -> list[BaseHandler]:

@@ -9,7 +9,6 @@ The work is done by :class:`bot.services.knowledge.KnowledgeService`.
 
 from __future__ import annotations
 
-import contextlib
 import html
 import logging
 from collections.abc import Awaitable, Callable
@@ -40,7 +39,16 @@ from bot.services.knowledge import (
 )
 from bot.storage.knowledge_versions import VersionInfo
 from bot.telegram.callbacks import KnowledgeApply, KnowledgeCancel, KnowledgeRollback
-from bot.telegram.common import keyboard, language, reply_html, send_document, send_html, services
+from bot.telegram.common import (
+    answer_button,
+    edit_markup,
+    keyboard,
+    language,
+    reply_html,
+    send_document,
+    send_html,
+    services,
+)
 from index.types import Lang
 
 log = logging.getLogger(__name__)
@@ -213,28 +221,27 @@ async def _admin_press(update: Update, context: CallbackContext, kind: type[_K])
     lang = await language(update, context)
     svc = services(context)
     if not _is_admin(update, svc):
-        await query.answer(svc.texts(lang, "admin.denied"))
+        await answer_button(query, svc.texts(lang, "admin.denied"))
         return None
     data = kind.parse(query.data)
     if data is None:
-        await query.answer()
+        await answer_button(query)
         return None
     return _Press(svc, lang, data)
 
 
 async def _close_buttons(update: Update) -> None:
-    """Take the buttons off the pressed message so it cannot be pressed again."""
+    """Take the buttons off the pressed message so it cannot be pressed again (through the sender: if
+    it was already edited, or is too old, the service refuses a second decision anyway)."""
     query = update.callback_query
     if query.message is not None:
-        # Already edited, or too old: the service refuses a second decision anyway.
-        with contextlib.suppress(TelegramError):
-            await query.edit_message_reply_markup(None)
+        await edit_markup(query.get_bot(), query.message.chat.id, query.message.message_id, None)
 
 
 async def _acknowledge(update: Update) -> int:
     """Answer an admin's press and take the buttons off its message; the chat to report in."""
     query = update.callback_query
-    await query.answer()
+    await answer_button(query)
     await _close_buttons(update)
     return query.message.chat.id if query.message else update.effective_user.id
 
@@ -262,7 +269,7 @@ async def apply(update: Update, context: CallbackContext) -> None:
         removal = await svc.knowledge.removal(data.proposal_id)
         if removal is not None and removal.massive:
             query = update.callback_query
-            await query.answer()
+            await answer_button(query)
             chat_id = query.message.chat.id if query.message else update.effective_user.id
             await _ask_removal_confirmation(context, press, chat_id, removal)
             return
@@ -299,9 +306,9 @@ async def cancel(update: Update, context: CallbackContext) -> None:
     cancelled = await svc.knowledge.cancel(data.proposal_id)
     if not cancelled:
         proposal = await svc.knowledge.proposal(data.proposal_id)
-        await query.answer(svc.texts(lang, f"admin.not_{proposal.state if proposal else 'unknown'}"))
+        await answer_button(query, svc.texts(lang, f"admin.not_{proposal.state if proposal else 'unknown'}"))
         return
-    await query.answer(svc.texts(lang, "admin.cancelled"))
+    await answer_button(query, svc.texts(lang, "admin.cancelled"))
     await _close_buttons(update)
     await send_html(context.bot, query.message.chat.id, svc.texts(lang, "admin.cancelled"))
 
@@ -350,7 +357,9 @@ async def confirm_rollback(update: Update, context: CallbackContext) -> None:
     offered_to = svc.knowledge.offered_to(data.offer)
     if offered_to != user.id:  # the admin who sent /rollback decides, on what they were shown
         log.warning("admin %s pressed a rollback confirmation made for %s", user.id, offered_to)
-        await update.callback_query.answer(svc.texts(lang, "admin.rollback_not_yours"), show_alert=True)
+        await answer_button(
+            update.callback_query, svc.texts(lang, "admin.rollback_not_yours"), show_alert=True
+        )
         return
     chat_id = await _acknowledge(update)
     if not data.confirm:

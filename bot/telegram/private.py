@@ -29,7 +29,7 @@ from telegram.ext import filters as tg_filters
 
 from bot.telegram import knowledge, stats
 from bot.telegram.callbacks import AnnounceAction, KnowledgeApply, KnowledgeCancel, KnowledgeRollback
-from bot.telegram.common import language, reply_html, services
+from bot.telegram.common import answer_button, language, reply_html, services
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +64,7 @@ async def button_in_group(update: Update, context: CallbackContext) -> None:
     if message is None or message.chat.type == message.chat.PRIVATE:
         return  # the staff handlers of group 0 take it
     lang = await language(update, context)
-    await query.answer(services(context).texts(lang, "private_only"), show_alert=True)
+    await answer_button(query, services(context).texts(lang, "private_only"), show_alert=True)
     raise ApplicationHandlerStop
 
 

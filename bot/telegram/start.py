@@ -6,7 +6,15 @@ from telegram import Chat, ChatMember, InlineKeyboardMarkup, Update
 from telegram.ext import BaseHandler, CallbackContext, CallbackQueryHandler, ChatMemberHandler, CommandHandler
 
 from bot.telegram.callbacks import Language
-from bot.telegram.common import keyboard, language, remember_language, reply_html, send_html, services
+from bot.telegram.common import (
+    answer_button,
+    keyboard,
+    language,
+    remember_language,
+    reply_html,
+    send_html,
+    services,
+)
 from bot.telegram.miniapp import localise_menu
 from index.types import LANGS, Lang
 
@@ -46,12 +54,12 @@ async def language_chosen(update: Update, context: CallbackContext) -> None:
     pressed = Language.parse(query.data)
     svc = services(context)
     if pressed is None or pressed.lang not in LANGS:
-        await query.answer(svc.texts(await language(update, context), "button_unknown"))
+        await answer_button(query, svc.texts(await language(update, context), "button_unknown"))
         return
     lang: Lang = pressed.lang  # type: ignore[assignment]
     await svc.users.set_language(query.from_user.id, lang)
     remember_language(context, lang)
-    await query.answer(svc.texts(lang, "language_name"))
+    await answer_button(query, svc.texts(lang, "language_name"))
     if query.message is not None:
         await send_html(context.bot, query.message.chat.id, svc.texts(lang, "language_set"))
         await localise_menu(context.bot, svc.settings, query.message.chat, lang)

@@ -7,7 +7,15 @@ from telegram.ext import BaseHandler, CallbackContext, CallbackQueryHandler, Com
 
 from bot.services.catalogue import VenueView
 from bot.telegram.callbacks import Venue, fits
-from bot.telegram.common import keyboard, language, reply_html, send_html, send_to_chat, services
+from bot.telegram.common import (
+    answer_button,
+    keyboard,
+    language,
+    reply_html,
+    send_html,
+    send_to_chat,
+    services,
+)
 from bot.telegram.formatting import escape
 
 
@@ -43,7 +51,7 @@ async def venue_chosen(update: Update, context: CallbackContext) -> None:
     svc = services(context)
     pressed = Venue.parse(query.data)
     venue = svc.catalogue.venue(pressed.key, lang) if pressed is not None else None
-    await query.answer(None if venue else svc.texts(lang, "entry_unknown"))
+    await answer_button(query, None if venue else svc.texts(lang, "entry_unknown"))
     if venue is None or query.message is None:
         return
     await send_html(context.bot, query.message.chat.id, escape(venue.text))
