@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Annotated, NoReturn
 import typer
 from dotenv import load_dotenv
 
-from bot.config import LOG_LEVELS, ConfigError, Settings
+from bot.config import ConfigError, Settings, early_log_level
 from bot.schedule.cli import schedule_app
 from index.knowledge import KnowledgeError
 from index.types import LANGS, Lang
@@ -755,6 +755,5 @@ def main() -> None:
 
     os.umask(0o077)  # what the bot writes (data, backups, exports) holds what users wrote: owner only
     load_dotenv(".env")
-    level = os.environ.get("LOG_LEVEL", "INFO").strip().upper() or "INFO"
-    configure_logging(level if level in LOG_LEVELS else "INFO")  # an invalid one is reported with the rest
+    configure_logging(early_log_level())  # an invalid level is reported with the other settings
     app()

@@ -21,7 +21,6 @@ from telegram.ext import (
     Application,
     ApplicationHandlerStop,
     BaseHandler,
-    CallbackContext,
     CallbackQueryHandler,
     CommandHandler,
     MessageHandler,
@@ -33,7 +32,8 @@ from bot.delivery.sender import Outgoing
 from bot.i18n import Translator
 from bot.services.announcements import AnnouncementError, Markup, Preview, plain
 from bot.telegram.callbacks import AnnounceAction
-from bot.telegram.common import answer_button, language, reply_html, send, send_html, services
+from bot.telegram.common import answer_button, language, reply_html, send, send_html
+from bot.telegram.context import BotContext
 from index.types import Lang
 
 log = logging.getLogger(__name__)
@@ -70,8 +70,8 @@ def schedule_ticks(application: Application) -> None:
     application.job_queue.run_repeating(tick, interval=TICK_SECONDS, first=TICK_SECONDS, name="announcements")
 
 
-async def tick(context: CallbackContext) -> None:
-    announcements = services(context).announcements
+async def tick(context: BotContext) -> None:
+    announcements = context.services.announcements
     if announcements is None:
         return
     try:
@@ -116,21 +116,21 @@ def _error(texts: Translator, lang: Lang, error: AnnouncementError) -> str:
 # ---------------------------------------------------------------------------- everyone
 
 
-async def subscribe(update: Update, context: CallbackContext) -> None:
+async def subscribe(update: Update, context: BotContext) -> None:
     lang = await language(update, context)
-    svc = services(context)
+    svc = context.services
     await svc.users.set_subscribed(update.effective_user.id, True)
-    await reply_html(update.effective_message, svc.texts(lang, "subscribed"))
+    await reply_html(context.sender, update.effective_message, svc.texts(lang, "subscribed"))
 
 
-async def unsubscribe(update: Update, context: CallbackContext) -> None:
+async def unsubscribe(update: Update, context: BotContext) -> None:
     lang = await language(update, context)
-    svc = services(context)
+    svc = context.services
     await svc.users.set_subscribed(update.effective_user.id, False)
-    await reply_html(update.effective_message, svc.texts(lang, "unsubscribed"))
+    await reply_html(context.sender, update.effective_message, svc.texts(lang, "unsubscribed"))
 
 
-async def refuse(update: Update, context: CallbackContext) -> None:
+async def refuse(update: Update, context: BotContext) -> None:
     """A staff command from someone who is not staff: a polite no, and a line in the log."""
     lang = await language(update, context)
     user = update.effective_user
@@ -140,7 +140,7 @@ async def refuse(update: Update, context: CallbackContext) -> None:
         user.id if user else None,
         (message.text or "").split(maxsplit=1)[0][:40] if message else "a staff command",
     )
-    await reply_html(message, services(context).texts(lang, "announce.refused"))
+    await reply_html(context.sender, message, context.services.texts(lang, "announce.refused"))
 
 
 # ---------------------------------------------------------------------------- staff
@@ -151,39 +151,41 @@ def _without_command(message: Message) -> str:
     return _COMMAND.sub("", message.text_html or "", count=1).strip()
 
 
-async def _draft(message: Message, context: CallbackContext, lang: Lang, html_text: str) -> None:
-    svc = services(context)
+async def _draft(message: Message, context: BotContext, lang: Lang, html_text: str) -> None:
+    svc = context.services
     assert svc.announcements is not None
     try:
         preview = await svc.announcements.draft(message.from_user.id, message.chat_id, lang, html_text)
     except AnnouncementError as error:
-        await reply_html(message, _error(svc.texts, lang, error))
+        await reply_html(context.sender, message, _error(svc.texts, lang, error))
         return
     text = preview_html(preview, svc.texts, lang)
-    await reply_html(message, text, preview_keyboard(preview.announcement.id, svc.texts, lang))
+    await reply_html(
+        context.sender, message, text, preview_keyboard(preview.announcement.id, svc.texts, lang)
+    )
 
 
-async def announce(update: Update, context: CallbackContext) -> None:
+async def announce(update: Update, context: BotContext) -> None:
     """/announce TEXT: a preview; /announce alone: the text is expected as the next message."""
     lang = await language(update, context)
     message = update.effective_message
     html_text = _without_command(message)
     if not plain(html_text).strip():
         context.user_data[_WAITING] = ("text", 0)
-        await reply_html(message, services(context).texts(lang, "announce.ask_text"))
+        await reply_html(context.sender, message, context.services.texts(lang, "announce.ask_text"))
         return
     context.user_data.pop(_WAITING, None)
     await _draft(message, context, lang, html_text)
 
 
-async def follow_up(update: Update, context: CallbackContext) -> None:
+async def follow_up(update: Update, context: BotContext) -> None:
     """A staff member's text while the announcement's text or time is expected; else left to questions."""
     waiting = context.user_data.get(_WAITING)
     message = update.effective_message
     if waiting is None or message is None:
         return
     lang = await language(update, context)
-    svc = services(context)
+    svc = context.services
     assert svc.announcements is not None
     what, announcement_id = waiting
     if what == "text":
@@ -195,12 +197,16 @@ async def follow_up(update: Update, context: CallbackContext) -> None:
     except AnnouncementError as error:
         if error.key == "announce.error_not_open":
             context.user_data.pop(_WAITING, None)
-        await reply_html(message, _error(svc.texts, lang, error))
+        await reply_html(context.sender, message, _error(svc.texts, lang, error))
         raise ApplicationHandlerStop from None
     context.user_data.pop(_WAITING, None)
     zone = svc.announcements.zone.key
     when = svc.announcements.local(due)
-    await reply_html(message, svc.texts(lang, "announce.scheduled", id=announcement_id, when=when, zone=zone))
+    await reply_html(
+        context.sender,
+        message,
+        svc.texts(lang, "announce.scheduled", id=announcement_id, when=when, zone=zone),
+    )
     raise ApplicationHandlerStop
 
 
@@ -213,10 +219,10 @@ def _drop_keyboard(chat_id: int, message_id: int) -> Outgoing:
     )
 
 
-async def pressed(update: Update, context: CallbackContext) -> None:
+async def pressed(update: Update, context: BotContext) -> None:
     """Send now, Schedule, Cancel under a preview; Cancel or Stop under a listing or a progress message."""
     query = update.callback_query
-    svc = services(context)
+    svc = context.services
     lang = await language(update, context)
     if query.from_user.id not in svc.settings.staff_ids:
         log.warning("user %s pressed an announcement button without being staff", query.from_user.id)
@@ -233,7 +239,7 @@ async def pressed(update: Update, context: CallbackContext) -> None:
         if action.action == "send":
             count = await announcements.send_now(aid)
             await answer_button(query, svc.texts(lang, "announce.sending", count=count))
-            await send(context.bot, [_drop_keyboard(chat_id, message_id)])
+            await send(context.sender, [_drop_keyboard(chat_id, message_id)])
         elif action.action == "schedule":
             row = await announcements.repo.get(aid)
             if row is None or row.state not in ("draft", "scheduled"):
@@ -242,7 +248,7 @@ async def pressed(update: Update, context: CallbackContext) -> None:
             await answer_button(query)
             zone = announcements.zone.key
             await send_html(
-                context.bot, chat_id, svc.texts(lang, "announce.ask_time", zone=zone, example=EXAMPLE_TIME)
+                context.sender, chat_id, svc.texts(lang, "announce.ask_time", zone=zone, example=EXAMPLE_TIME)
             )
         elif action.action in ("cancel", "stop"):
             outcome = await announcements.cancel(aid)
@@ -252,23 +258,23 @@ async def pressed(update: Update, context: CallbackContext) -> None:
             if context.user_data.get(_WAITING) == ("time", aid):
                 context.user_data.pop(_WAITING, None)
             if outcome == "cancelled":
-                await send(context.bot, [_drop_keyboard(chat_id, message_id)])
-                await send_html(context.bot, chat_id, svc.texts(lang, "announce.cancelled", id=aid))
+                await send(context.sender, [_drop_keyboard(chat_id, message_id)])
+                await send_html(context.sender, chat_id, svc.texts(lang, "announce.cancelled", id=aid))
         else:
             await answer_button(query)
     except AnnouncementError as error:
         await answer_button(query, _error(svc.texts, lang, error), show_alert=True)
 
 
-async def listing(update: Update, context: CallbackContext) -> None:
+async def listing(update: Update, context: BotContext) -> None:
     """/announcements: recent and scheduled announcements with their counts and control buttons."""
     lang = await language(update, context)
-    svc = services(context)
+    svc = context.services
     announcements = svc.announcements
     assert announcements is not None
     listed = await announcements.listing()
     if not listed:
-        await reply_html(update.effective_message, svc.texts(lang, "announce.list_empty"))
+        await reply_html(context.sender, update.effective_message, svc.texts(lang, "announce.list_empty"))
         return
     parts = [svc.texts(lang, "announce.list_title", zone=announcements.zone.key)]
     rows: list[list[InlineKeyboardButton]] = []
@@ -299,7 +305,7 @@ async def listing(update: Update, context: CallbackContext) -> None:
             continue
         rows.append([InlineKeyboardButton(label, callback_data=AnnounceAction(action, row.id).encode())])
     markup = InlineKeyboardMarkup(rows) if rows else None
-    await reply_html(update.effective_message, "\n\n".join(parts), markup)
+    await reply_html(context.sender, update.effective_message, "\n\n".join(parts), markup)
 
 
 def handlers(settings: Settings) -> list[BaseHandler]:

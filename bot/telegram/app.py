@@ -52,7 +52,8 @@ from bot.telegram import (
     whoami,
 )
 from bot.telegram.bot_api import PTBTransport
-from bot.telegram.common import SERVICES_KEY, attach, register_sender, services
+from bot.telegram.common import SERVICES_KEY, attach, services
+from bot.telegram.context import CONTEXT_TYPES
 from bot.telegram.errors import on_error
 from bot.telegram.http import AiohttpRequest, ApiContact
 from bot.telegram.webserver import Health, Ingest, Webhook, WebServer, cancel, keep_in_touch
@@ -115,7 +116,6 @@ def build_application(settings: Settings, engine: Engine, mode: Mode = "polling"
             texts=texts,
         )
         attach(application, svc)
-        register_sender(application.bot, svc.sender)
         await svc.announcements.recover()  # stops asked for while the bot was down, before resuming
         await svc.sender.start()
         svc.holder.add_listener(svc.agenda.on_engine)
@@ -141,7 +141,6 @@ def build_application(settings: Settings, engine: Engine, mode: Mode = "polling"
         attached = application.bot_data.get(SERVICES_KEY)
         await schedule.stop_sync(application)
         if attached is not None:
-            register_sender(application.bot, None)
             await attached.close()
         log.info("bot stopped")
 
@@ -153,6 +152,7 @@ def build_application(settings: Settings, engine: Engine, mode: Mode = "polling"
         .base_url(settings.base_url)
         .base_file_url(settings.base_file_url)
         .defaults(defaults)
+        .context_types(CONTEXT_TYPES)
         .concurrent_updates(CONCURRENT_UPDATES)
         .request(AiohttpRequest(CONNECTION_POOL, contact=contact))
         .get_updates_request(AiohttpRequest(1, contact=contact))

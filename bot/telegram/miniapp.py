@@ -51,7 +51,7 @@ def _asker(application: Application, star_markup: StarMarkup) -> Ask:
             return
         await svc.answering.choose(user_id, session_id, lang)
         markup = await star_markup(svc, user_id, session_id, lang)
-        await send_html(application.bot, user_id, escape(card), markup)
+        await send_html(svc.sender, user_id, escape(card), markup)
 
     return ask
 
