@@ -207,12 +207,6 @@ class AgendaStore:
             for rid, user_id, session_id, starts, due, lang, blocked in rows
         ]
 
-    async def count_due(self, now: datetime) -> int:
-        rows = await self._db.rows(
-            "SELECT count(*) FROM reminders WHERE state = 'waiting' AND due_at <= ?", (_text(now),)
-        )
-        return rows[0][0]
-
     async def count_unsent(self, now: datetime) -> int:
         """Reminders due and not sent yet: waiting past their time, or queued and still in the outbox."""
         rows = await self._db.rows(

@@ -48,7 +48,7 @@ log = logging.getLogger(__name__)
 
 GROUP = -2
 """The handler group the gate runs in: before every other handler (the organisers' follow-up messages
-are read in group -1, after the user is seen)."""
+are read in group -1, after the user is seen in group -2)."""
 REFUSED_GATHER = 1.0
 """Seconds the first question not taken waits for others of the same burst, so one notice names all."""
 REFUSED_NOTICE_WAIT = 30.0
