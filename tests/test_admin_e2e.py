@@ -292,7 +292,7 @@ async def test_staff_see_grouped_unanswered_questions_feedback_and_a_chart(admin
             chat_id=ATTENDEE,
             text=text,
             language=lang,
-            answered=False,
+            outcome="decline",
             score=0.1,
             sources=[],
         )

@@ -159,7 +159,13 @@ async def _populate(db: Database, now: datetime) -> None:
     await db.set_blocked(2, True)
     for text, lang, answered in (("When?", "en", True), ("Wifi?", "en", False), ("几点？", "zh", True)):
         qid = await db.record_question(
-            user_id=1, chat_id=1, text=text, language=lang, answered=answered, score=0.5, sources=["wic-2023"]
+            user_id=1,
+            chat_id=1,
+            text=text,
+            language=lang,
+            outcome="answer" if answered else "decline",
+            score=0.5,
+            sources=["wic-2023"],
         )
         await db.record_feedback(qid, 1, answered)
 

@@ -36,7 +36,7 @@ async def filled_database(data_dir: Path) -> Database:
             chat_id=user,
             text=f"คำถาม {user}",
             language="th",
-            answered=True,
+            outcome="answer",
             score=0.8,
             sources=[],
         )

@@ -66,11 +66,13 @@ async def test_older_database_gets_outcomes_derived_from_answered(tmp_path: Path
     try:
         store = ConversationStore(db)
         assert [await store.outcome(1), await store.outcome(2)] == ["answer", "decline"]
-        # Code that does not know the column still leaves a derived outcome behind.
-        qid = await db.record_question(
-            user_id=2, chat_id=2, text="x", language="zh", answered=False, score=0.0, sources=[]
-        )
-        assert await store.outcome(qid) == "decline"
+        stored = [await db.get_question(1), await db.get_question(2)]
+        assert [q.answered for q in stored if q is not None] == [True, False]
+        # One column says how a question went: ``answered`` and the trigger that filled it are gone.
+        columns = {row[1] for row in await db.rows("PRAGMA table_info(questions)")}
+        assert "answered" not in columns and "outcome" in columns
+        triggers = await db.rows("SELECT name FROM sqlite_master WHERE type = 'trigger'")
+        assert ("questions_default_outcome",) not in [tuple(t) for t in triggers]
     finally:
         await db.close()
 
@@ -79,7 +81,7 @@ async def test_outcomes_are_stored_and_selectable(db: Database) -> None:
     store = ConversationStore(db)
     ids = {}
     for outcome in ("answer", "clarify", "decline", "gap", "smalltalk"):
-        ids[outcome] = await store.record_question(
+        ids[outcome] = await db.record_question(
             user_id=1,
             chat_id=1,
             text=f"q {outcome}",
@@ -95,9 +97,9 @@ async def test_outcomes_are_stored_and_selectable(db: Database) -> None:
     assert [r.outcome for r in await store.questions_with_outcome(("gap",))] == ["gap"]
     assert await store.outcome_counts() == dict.fromkeys(ids, 1)
     with pytest.raises(ValueError, match="unknown outcome"):
-        await store.record_question(
+        await db.record_question(
             user_id=1, chat_id=1, text="x", language="en", outcome="maybe", score=0, sources=[]
-        )  # type: ignore[arg-type]
+        )
     with pytest.raises(ValueError, match="unknown outcomes"):
         await store.questions_with_outcome(("nope",))
 

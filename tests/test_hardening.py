@@ -204,7 +204,7 @@ def test_messages_with_content(text: str) -> None:
 
 async def _question(db: Database, user_id: int, asked_at: datetime) -> int:
     question_id = await db.record_question(
-        user_id=user_id, chat_id=user_id, text="When?", language="en", answered=True, score=1.0, sources=[]
+        user_id=user_id, chat_id=user_id, text="When?", language="en", outcome="answer", score=1.0, sources=[]
     )
     await db.rows("UPDATE questions SET asked_at = ? WHERE id = ?", (asked_at.isoformat(), question_id))
     return question_id

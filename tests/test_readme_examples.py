@@ -215,7 +215,13 @@ def a_bot_has_run(data_dir: Path) -> None:
             for user, lang, text in ((1, "en", "When is the summit?"), (2, "zh", "峰会在哪里？")):
                 await db.touch_user(user, lang)
                 await db.record_question(
-                    user_id=user, chat_id=user, text=text, language=lang, answered=True, score=0.9, sources=[]
+                    user_id=user,
+                    chat_id=user,
+                    text=text,
+                    language=lang,
+                    outcome="answer",
+                    score=0.9,
+                    sources=[],
                 )
         finally:
             await db.close()

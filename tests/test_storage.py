@@ -30,7 +30,7 @@ async def ask(db: Database, user_id: int = 1, text: str = "When is the summit?",
     values: dict[str, object] = {
         "chat_id": user_id,
         "language": "en",
-        "answered": True,
+        "outcome": "answer",
         "score": 0.8,
         "sources": ["faq-dates"],
     }
@@ -164,7 +164,7 @@ async def test_question_is_stored_with_sources_and_long_text_is_cut(db: Database
     short = await ask(
         db, text="峰会什么时候举行？", language="zh", sources=["faq-dates", "event"], score=0.61
     )
-    long = await ask(db, text="x" * (MAX_QUESTION_CHARS + 500), answered=False, sources=[])
+    long = await ask(db, text="x" * (MAX_QUESTION_CHARS + 500), outcome="decline", sources=[])
     stored = await db.get_question(short)
     assert stored is not None
     assert (stored.text, stored.language, stored.answered, stored.sources) == (

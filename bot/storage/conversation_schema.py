@@ -2,8 +2,8 @@
 
 * ``questions.outcome``: what the engine did with each question (``answer``, ``clarify``, ``decline``,
   ``gap``, ``smalltalk``), so the organisers can list what attendees could not find. Rows stored before
-  this step get ``answer`` or ``decline`` from ``answered``; a row inserted without an outcome (by code
-  that does not know the column) gets the same by a trigger.
+  this step get ``answer`` or ``decline`` from ``answered`` (a column dropped since, in step 11, with the
+  trigger this step made for inserts without an outcome).
 * ``chat_topics``: per chat, the knowledge entry its last answer came from, the question, its language
   and when it was asked, so a follow-up ("and from Shanghai?") still finds it after a restart.
 
@@ -68,59 +68,15 @@ class OutcomeRecord:
 class _Questions(Connection, Protocol):
     """The database with its question log (:meth:`bot.storage.database.Database.record_question`)."""
 
-    async def record_question(
-        self,
-        *,
-        user_id: int,
-        chat_id: int,
-        text: str,
-        language: str,
-        answered: bool,
-        score: float,
-        sources: Sequence[str],
-        outcome: str | None = None,
-        origin: str | None = None,
-    ) -> int: ...
-
     async def question_from(self, origin: str) -> int | None: ...
 
 
 class ConversationStore:
-    """Question outcomes and each chat's last topic."""
+    """Question outcomes and each chat's last topic (questions are stored by
+    :meth:`bot.storage.database.Database.record_question`)."""
 
     def __init__(self, db: _Questions) -> None:
         self._db = db
-
-    async def record_question(
-        self,
-        *,
-        user_id: int,
-        chat_id: int,
-        text: str,
-        language: str,
-        outcome: Outcome,
-        score: float,
-        sources: Sequence[str],
-        origin: str | None = None,
-    ) -> int:
-        """Store a question (cut to ``MAX_QUESTION_CHARS``) with its outcome; return its id.
-
-        ``answered`` is true only for the outcome ``answer``. A question from an ``origin`` stored before
-        is not stored again (see :meth:`Database.record_question`).
-        """
-        if outcome not in OUTCOMES:
-            raise ValueError(f"unknown outcome {outcome!r}")
-        return await self._db.record_question(
-            user_id=user_id,
-            chat_id=chat_id,
-            text=text,
-            language=language,
-            answered=outcome == "answer",
-            score=score,
-            sources=sources,
-            outcome=outcome,
-            origin=origin,
-        )
 
     async def question_from(self, origin: str) -> int | None:
         """The id of the question stored from ``origin``, if any."""

@@ -90,12 +90,20 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
     privacy_schema.MIGRATION,  # 8: retention
     calendar_feed_schema.MIGRATION,  # 9: personal calendar feeds
     usage_schema.MIGRATION,  # 10: each question counted once, also when handled again after a crash
+    # 11: one column says how a question was answered, ``outcome``: ``answered`` (answered means the
+    # outcome ``answer``) goes, with the trigger that derived an outcome for inserts that named none.
+    (
+        "DROP TRIGGER IF EXISTS questions_default_outcome",
+        """UPDATE questions SET outcome = CASE answered WHEN 1 THEN 'answer' ELSE 'decline' END
+           WHERE outcome IS NULL""",
+        "ALTER TABLE questions DROP COLUMN answered",
+    ),
 )
 
 CURRENT_VERSION = len(MIGRATIONS)
 
 _USER_COLUMNS = "user_id, language, telegram_language, subscribed, blocked, first_seen, last_seen"
-_QUESTION_COLUMNS = "id, user_id, chat_id, text, language, answered, score, sources, asked_at"
+_QUESTION_COLUMNS = "id, user_id, chat_id, text, language, outcome = 'answer', score, sources, asked_at"
 
 
 class SchemaVersionError(RuntimeError):
@@ -305,33 +313,33 @@ class Database:
         chat_id: int,
         text: str,
         language: str,
-        answered: bool,
+        outcome: str,
         score: float,
         sources: Sequence[str],
-        outcome: str | None = None,
         origin: str | None = None,
     ) -> int:
-        """Store a question (cut to :data:`MAX_QUESTION_CHARS`) and how it was answered; return its id.
+        """Store a question (cut to :data:`MAX_QUESTION_CHARS`) and its outcome (see
+        :data:`index.types.Outcome`; only ``answer`` counts as answered); return its id.
 
-        ``outcome`` (see :data:`index.types.Outcome`) defaults to ``answer`` or ``decline``. A question
-        with an ``origin`` already stored (its update handled again) is not stored twice: the stored
-        row's id is returned.
+        A question with an ``origin`` already stored (its update handled again) is not stored twice: the
+        stored row's id is returned.
         """
+        if outcome not in conversation_schema.OUTCOMES:
+            raise ValueError(f"unknown outcome {outcome!r}")
         rows = await self._rows(
             """INSERT INTO questions
-                   (user_id, chat_id, text, language, answered, score, sources, asked_at, outcome, origin)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                   (user_id, chat_id, text, language, score, sources, asked_at, outcome, origin)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
                ON CONFLICT (origin) WHERE origin IS NOT NULL DO NOTHING RETURNING id""",
             (
                 user_id,
                 chat_id,
                 text[:MAX_QUESTION_CHARS],
                 language,
-                int(answered),
                 float(score),
                 json.dumps(list(sources), ensure_ascii=False),
                 _now(),
-                outcome or ("answer" if answered else "decline"),
+                outcome,
                 origin,
             ),
         )
@@ -386,7 +394,7 @@ class Database:
             """SELECT (SELECT count(*) FROM users),
                       (SELECT count(*) FROM users WHERE blocked = 1),
                       (SELECT count(*) FROM questions),
-                      (SELECT count(*) FROM questions WHERE answered = 1),
+                      (SELECT count(*) FROM questions WHERE outcome = 'answer'),
                       (SELECT count(*) FROM feedback WHERE helpful = 1),
                       (SELECT count(*) FROM feedback WHERE helpful = 0)"""
         )

@@ -223,7 +223,7 @@ class InsightsRepository:
                       (SELECT count(*) FROM users WHERE blocked = 1),
                       (SELECT count(*) FROM users WHERE subscribed = 1 AND blocked = 0),
                       (SELECT count(*) FROM questions),
-                      (SELECT count(*) FROM questions WHERE answered = 1),
+                      (SELECT count(*) FROM questions WHERE outcome = 'answer'),
                       (SELECT count(*) FROM feedback WHERE helpful = 1),
                       (SELECT count(*) FROM feedback WHERE helpful = 0)"""
         )
@@ -239,7 +239,7 @@ class InsightsRepository:
     async def per_day(self, since: datetime) -> list[DayCount]:
         """Questions and answered questions per UTC day and language since ``since``."""
         rows = await self._db.rows(
-            """SELECT substr(asked_at, 1, 10) AS day, language, count(*), sum(answered)
+            """SELECT substr(asked_at, 1, 10) AS day, language, count(*), sum(outcome = 'answer')
                FROM questions WHERE asked_at >= ? GROUP BY day, language ORDER BY day, language""",
             (_at(since),),
         )
@@ -250,7 +250,7 @@ class InsightsRepository:
         last = 0
         while True:
             rows = await self._db.rows(
-                """SELECT q.id, q.asked_at, q.language, q.answered, q.score, q.sources, q.text,
+                """SELECT q.id, q.asked_at, q.language, q.outcome = 'answer', q.score, q.sources, q.text,
                           (SELECT count(*) FROM feedback f WHERE f.question_id = q.id AND f.helpful = 1),
                           (SELECT count(*) FROM feedback f WHERE f.question_id = q.id AND f.helpful = 0)
                    FROM questions q WHERE q.asked_at >= ? AND q.id > ? ORDER BY q.id LIMIT 1000""",
