@@ -227,3 +227,19 @@ async def test_data_survives_reopening(tmp_path: Path) -> None:
         assert await db.feedback_for(question) == [(3, True)]
     finally:
         await db.close()
+
+
+async def test_the_health_probe_writes_nothing_and_fails_when_writes_would(db: Database) -> None:
+    await ask(db)
+    before = db.path.read_bytes(), (db.path.with_name(db.path.name + "-wal")).read_bytes()
+    version = await db.schema_version()
+    await db.probe()
+    await db.probe()
+    after = db.path.read_bytes(), (db.path.with_name(db.path.name + "-wal")).read_bytes()
+    assert after == before and await db.schema_version() == version
+    await db.rows("PRAGMA query_only = ON")
+    with pytest.raises(sqlite3.OperationalError, match="readonly"):
+        await db.probe()
+    await db.rows("PRAGMA query_only = OFF")
+    await db.probe()
+    assert (await db.rows("SELECT count(*) FROM questions"))[0][0] == 1
