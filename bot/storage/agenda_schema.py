@@ -16,10 +16,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING
 
-from bot.storage.sql import Transaction, now_text
+from bot.storage.sql import Transaction, now_text, time_text
 
 if TYPE_CHECKING:
     from bot.storage.sql import Connection
@@ -78,9 +78,8 @@ class NewReminder:
     due_at: datetime
 
 
-def _text(moment: datetime) -> str:
-    """A moment as stored here: ISO 8601 in UTC to the second (so text order is time order)."""
-    return moment.astimezone(UTC).isoformat(timespec="seconds")
+_text = time_text
+"""A moment as stored (see :func:`bot.storage.sql.time_text`)."""
 
 
 class AgendaStore:

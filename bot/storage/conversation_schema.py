@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Protocol, get_args
 
-from bot.storage.sql import Connection
+from bot.storage.sql import Connection, time_text
 from index.types import LANGS, Outcome
 
 if TYPE_CHECKING:  # the engine's modules load late
@@ -144,7 +144,7 @@ class ConversationStore:
                 topic.entry_id,
                 topic.language,
                 topic.question[:TOPIC_QUESTION_CHARS],
-                topic.at.isoformat(),
+                time_text(topic.at),
             ),
         )
 

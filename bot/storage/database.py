@@ -39,7 +39,7 @@ from bot.storage import (
     privacy_schema,
     usage_schema,
 )
-from bot.storage.sql import Transaction, now_text
+from bot.storage.sql import Transaction, now_text, times_in_one_form
 
 MAX_QUESTION_CHARS = 4000
 """Longer question texts are cut to this many characters when stored."""
@@ -98,6 +98,8 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
            WHERE outcome IS NULL""",
         "ALTER TABLE questions DROP COLUMN answered",
     ),
+    # 12: every stored time in one form, UTC to the microsecond (see bot.storage.sql.time_text).
+    times_in_one_form(),
 )
 
 CURRENT_VERSION = len(MIGRATIONS)

@@ -18,8 +18,10 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING
+
+from bot.storage.sql import now_text, time_text
 
 if TYPE_CHECKING:  # database.py imports this module for its migration step
     from bot.storage.sql import Connection
@@ -71,14 +73,7 @@ class Activation:
     seconds: float
 
 
-def now_text() -> str:
-    """The current time as stored (as :func:`bot.storage.database.now_text`)."""
-    return _at(datetime.now(UTC))
-
-
-def _at(moment: datetime) -> str:
-    """A time in the stored form, for comparisons with stored timestamps."""
-    return moment.astimezone(UTC).isoformat(timespec="microseconds")
+_at = time_text
 
 
 class KnowledgeRepository:

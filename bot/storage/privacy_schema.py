@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from bot.storage.sql import time_text
+
 if TYPE_CHECKING:
     from bot.storage.sql import Connection
 
@@ -35,8 +37,7 @@ class Purge:
     questions: int
 
 
-def _text(moment: datetime) -> str:
-    return moment.isoformat(timespec="microseconds")
+_text = time_text
 
 
 class PrivacyRepository:
