@@ -228,3 +228,11 @@ def test_the_layers_are_the_ones_documented() -> None:
     for layer in LAYERS:
         for name in layer:
             assert f"`{name}`" in section, name
+
+
+def test_every_place_the_architecture_page_names_exists() -> None:
+    text = (ROOT / "docs" / "architecture.md").read_text(encoding="utf-8")
+    places = set(re.findall(r"`((?:bot|index|tests)/[\w/.*-]+)`", text))
+    assert "bot/app_context.py" in places and "bot/telegram/context.py" in places
+    for place in sorted(places):
+        assert list(ROOT.glob(place.rstrip("/"))), place
