@@ -169,7 +169,7 @@ async def open_services(
             mass_removal_share=config.mass_removal_share,
         )
         announcements = AnnouncementService(
-            db, sender, texts, event_timezone(holder, settings), stop_markup=stop_markup
+            db, sender, texts, lambda: event_timezone(holder, settings), stop_markup=stop_markup
         )
         inbox = (
             UpdateInbox(Inbox(db), handle_update, concurrency=INBOX_CONCURRENCY)

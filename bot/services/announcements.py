@@ -251,7 +251,7 @@ class AnnouncementService:
         db: Database,
         sender: Sender,
         texts: Translator,
-        timezone: str,
+        timezone: str | Callable[[], str],
         *,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
         stop_markup: Markup | None = None,
@@ -259,11 +259,20 @@ class AnnouncementService:
         self.repo = AnnouncementRepository(db)
         self._sender = sender
         self._texts = texts
-        self.zone = ZoneInfo(timezone)
+        self._timezone = timezone
+        self._zone: ZoneInfo | None = None
         self.now = now
         self._stop_markup = stop_markup
         self._lock = asyncio.Lock()
         self._progress: dict[int, _Progress] = {}
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """The event's time zone (given, or read the first time it is needed)."""
+        if self._zone is None:
+            name = self._timezone if isinstance(self._timezone, str) else self._timezone()
+            self._zone = ZoneInfo(name)
+        return self._zone
 
     # --------------------------------------------------------------------- drafting
 

@@ -36,7 +36,6 @@ from bot.telegram.common import (
     edit_html,
     edit_markup,
     keyboard,
-    language,
     reply_html,
     send_document,
     send_html,
@@ -90,7 +89,7 @@ async def session_view(svc: Services, session_id: str, lang: Lang, user_id: int 
 
 async def agenda(update: Update, context: BotContext) -> None:
     """/agenda: the days with sessions."""
-    lang = await language(update, context)
+    lang = context.user_lang
     svc = context.services
     text, markup = days_view(svc, lang)
     markup = with_button(markup, svc.settings, lang, update.effective_chat)
@@ -100,7 +99,7 @@ async def agenda(update: Update, context: BotContext) -> None:
 async def browse(update: Update, context: BotContext) -> None:
     """An agenda button: show the days, a day's sessions or a session card in the same message."""
     query = update.callback_query
-    lang = await language(update, context)
+    lang = context.user_lang
     svc = context.services
     pressed = parse(query.data)
     if isinstance(pressed, Session):
@@ -185,7 +184,7 @@ async def toggle_star(update: Update, context: BotContext) -> None:
     """⭐ tapped: add or remove the session, then show the button's new state on the same card."""
     query = update.callback_query
     star = Star.parse(query.data)
-    lang = await language(update, context)
+    lang = context.user_lang
     svc = context.services
     if star is None or update.effective_user is None:
         await answer_button(query)
@@ -256,7 +255,7 @@ async def my_agenda(update: Update, context: BotContext) -> None:
     user = update.effective_user
     if user is None or update.effective_message is None:
         return
-    lang = await language(update, context)
+    lang = context.user_lang
     svc = context.services
     text, markup = await my_agenda_view(svc, user.id, lang)
     markup = with_button(markup, svc.settings, lang, update.effective_chat)
@@ -267,7 +266,7 @@ async def unstar(update: Update, context: BotContext) -> None:
     """A remove button in /myagenda: remove the session and show the list again in the same message."""
     query = update.callback_query
     target = Unstar.parse(query.data)
-    lang = await language(update, context)
+    lang = context.user_lang
     svc = context.services
     user = update.effective_user
     if target is None or user is None:
@@ -284,7 +283,7 @@ async def unstar(update: Update, context: BotContext) -> None:
 async def calendar_file(update: Update, context: BotContext) -> None:
     """The .ics button: send the user's agenda as a calendar file."""
     query = update.callback_query
-    lang = await language(update, context)
+    lang = context.user_lang
     svc = context.services
     user = update.effective_user
     if user is None or query.message is None:
@@ -341,7 +340,7 @@ async def reminders(update: Update, context: BotContext) -> None:
     user = update.effective_user
     if user is None or update.effective_message is None:
         return
-    lang = await language(update, context)
+    lang = context.user_lang
     svc = context.services
     chosen = _minutes_argument(context.args or [])
     intro = None
@@ -355,7 +354,7 @@ async def reminders(update: Update, context: BotContext) -> None:
 async def reminders_menu(update: Update, context: BotContext) -> None:
     """/myagenda's reminders button: the choices, as a new message."""
     query = update.callback_query
-    lang = await language(update, context)
+    lang = context.user_lang
     await answer_button(query)
     if update.effective_user is None or query.message is None:
         return
@@ -367,7 +366,7 @@ async def remind_before(update: Update, context: BotContext) -> None:
     """A reminder choice: store it and show it ticked in the same message."""
     query = update.callback_query
     choice = RemindBefore.parse(query.data)
-    lang = await language(update, context)
+    lang = context.user_lang
     svc = context.services
     user = update.effective_user
     if choice is None or user is None or (choice.minutes and choice.minutes not in REMINDER_CHOICES):

@@ -32,7 +32,7 @@ from bot.delivery.sender import Outgoing
 from bot.i18n import Translator
 from bot.services.announcements import AnnouncementError, Markup, Preview, plain
 from bot.telegram.callbacks import AnnounceAction
-from bot.telegram.common import answer_button, language, reply_html, send, send_html
+from bot.telegram.common import answer_button, reply_html, send, send_html
 from bot.telegram.context import BotContext
 from index.types import Lang
 
@@ -117,14 +117,14 @@ def _error(texts: Translator, lang: Lang, error: AnnouncementError) -> str:
 
 
 async def subscribe(update: Update, context: BotContext) -> None:
-    lang = await language(update, context)
+    lang = context.user_lang
     svc = context.services
     await svc.users.set_subscribed(update.effective_user.id, True)
     await reply_html(context.sender, update.effective_message, svc.texts(lang, "subscribed"))
 
 
 async def unsubscribe(update: Update, context: BotContext) -> None:
-    lang = await language(update, context)
+    lang = context.user_lang
     svc = context.services
     await svc.users.set_subscribed(update.effective_user.id, False)
     await reply_html(context.sender, update.effective_message, svc.texts(lang, "unsubscribed"))
@@ -132,7 +132,7 @@ async def unsubscribe(update: Update, context: BotContext) -> None:
 
 async def refuse(update: Update, context: BotContext) -> None:
     """A staff command from someone who is not staff: a polite no, and a line in the log."""
-    lang = await language(update, context)
+    lang = context.user_lang
     user = update.effective_user
     message = update.effective_message
     log.warning(
@@ -167,7 +167,7 @@ async def _draft(message: Message, context: BotContext, lang: Lang, html_text: s
 
 async def announce(update: Update, context: BotContext) -> None:
     """/announce TEXT: a preview; /announce alone: the text is expected as the next message."""
-    lang = await language(update, context)
+    lang = context.user_lang
     message = update.effective_message
     html_text = _without_command(message)
     if not plain(html_text).strip():
@@ -184,7 +184,7 @@ async def follow_up(update: Update, context: BotContext) -> None:
     message = update.effective_message
     if waiting is None or message is None:
         return
-    lang = await language(update, context)
+    lang = context.user_lang
     svc = context.services
     assert svc.announcements is not None
     what, announcement_id = waiting
@@ -223,7 +223,7 @@ async def pressed(update: Update, context: BotContext) -> None:
     """Send now, Schedule, Cancel under a preview; Cancel or Stop under a listing or a progress message."""
     query = update.callback_query
     svc = context.services
-    lang = await language(update, context)
+    lang = context.user_lang
     if query.from_user.id not in svc.settings.staff_ids:
         log.warning("user %s pressed an announcement button without being staff", query.from_user.id)
         await answer_button(query, svc.texts(lang, "announce.refused"), show_alert=True)
@@ -268,7 +268,7 @@ async def pressed(update: Update, context: BotContext) -> None:
 
 async def listing(update: Update, context: BotContext) -> None:
     """/announcements: recent and scheduled announcements with their counts and control buttons."""
-    lang = await language(update, context)
+    lang = context.user_lang
     svc = context.services
     announcements = svc.announcements
     assert announcements is not None

@@ -27,7 +27,6 @@ from bot.telegram.common import (
     is_group,
     is_stale_edit,
     keyboard,
-    language,
     reply_html,
     send_html,
 )
@@ -91,7 +90,7 @@ async def ask(update: Update, context: BotContext) -> None:
     question = addressed_text(message, context.bot) if is_group(message.chat) else message.text
     if question is None:
         return
-    lang = await language(update, context)
+    lang = context.user_lang
     svc = context.services
     if not has_content(question):
         await reply_html(context.sender, message, svc.texts(lang, "empty_question"))
@@ -113,7 +112,7 @@ async def show_entry(update: Update, context: BotContext) -> None:
     if data is not None and data.lang in LANGS:
         lang: Lang = data.lang  # type: ignore[assignment]
     else:
-        lang = await language(update, context)
+        lang = context.user_lang
     svc = context.services
     text = svc.catalogue.entry(entry_id, lang) if entry_id else None
     await answer_button(query, None if text else svc.texts(lang, "entry_unknown"))

@@ -1,4 +1,6 @@
-"""What every handler module shares: the services accessor, the user's language, sending HTML safely."""
+"""What every handler module shares: sending (and editing, and answering buttons) through the one sender,
+keyboards, and small tests on messages. Handlers get the services, the sender and the user's language from
+their context (:class:`bot.telegram.context.BotContext`)."""
 
 from __future__ import annotations
 
@@ -41,23 +43,6 @@ def remember_language(context: CallbackContext, lang: Lang) -> None:
     """Keep ``lang`` as the sender's language for the handlers of this update (and later ones)."""
     if context.user_data is not None:
         context.user_data[LANGUAGE_KEY] = lang
-
-
-async def language(update: Update, context: CallbackContext) -> Lang:
-    """The language to talk to the sender in.
-
-    The gate in handler group -2 records the sender once per update and keeps their language on the
-    context; this reads it. Only for an update the gate skipped is the user service asked.
-    """
-    user = update.effective_user
-    if user is None:
-        return "en"
-    known = context.user_data.get(LANGUAGE_KEY) if context.user_data is not None else None
-    if known is not None:
-        return known
-    lang = await services(context).users.language(user.id, user.language_code)
-    remember_language(context, lang)
-    return lang
 
 
 def keyboard(rows: list[list[tuple[str, str | None]]]) -> InlineKeyboardMarkup | None:

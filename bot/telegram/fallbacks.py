@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, MessageHandler, filters
 
-from bot.telegram.common import answer_button, is_group, language, reply_html
+from bot.telegram.common import answer_button, is_group, reply_html
 from bot.telegram.context import BotContext
 
 
@@ -29,7 +29,7 @@ def unknown_command_handler(commands: Sequence[str]) -> BaseHandler:
         command = (message.text or "").split(maxsplit=1)[0]
         if is_group(message.chat) and not _for_this_bot(command, context):
             return
-        lang = await language(update, context)
+        lang = context.user_lang
         await reply_html(
             context.sender, message, context.services.texts(lang, "unknown_command", commands=listed)
         )
@@ -39,7 +39,7 @@ def unknown_command_handler(commands: Sequence[str]) -> BaseHandler:
 
 async def unknown_button(update: Update, context: BotContext) -> None:
     """Callback data no handler matches (an old or forged button): answer it so the spinner stops."""
-    lang = await language(update, context)
+    lang = context.user_lang
     await answer_button(update.callback_query, context.services.texts(lang, "button_unknown"))
 
 

@@ -11,14 +11,14 @@ from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler
 
 from bot.telegram.callbacks import Feedback
-from bot.telegram.common import answer_button, language
+from bot.telegram.common import answer_button
 from bot.telegram.context import BotContext
 
 
 async def rate(update: Update, context: BotContext) -> None:
     """Store the rating and thank the user with a short notice (answerCallbackQuery)."""
     query = update.callback_query
-    lang = await language(update, context)
+    lang = context.user_lang
     svc = context.services
     pressed = Feedback.parse(query.data)
     stored = pressed is not None and await svc.feedback.rate(

@@ -42,7 +42,6 @@ from bot.telegram.common import (
     answer_button,
     edit_markup,
     keyboard,
-    language,
     reply_html,
     send_document,
     send_html,
@@ -148,7 +147,7 @@ async def _show_problems(update: Update, context: BotContext, lang: Lang, error:
 
 async def send_files(update: Update, context: BotContext) -> None:
     """/knowledge: the files of the served knowledge, one document each."""
-    lang = await language(update, context)
+    lang = context.user_lang
     svc = context.services
     documents = svc.knowledge.current_documents()
     version = svc.knowledge.current_version
@@ -164,7 +163,7 @@ async def send_files(update: Update, context: BotContext) -> None:
 
 async def upload(update: Update, context: BotContext) -> None:
     """A document from an admin: validate the resulting set and preview the change."""
-    lang = await language(update, context)
+    lang = context.user_lang
     svc = context.services
     message = update.effective_message
     document = message.document
@@ -195,7 +194,7 @@ async def upload(update: Update, context: BotContext) -> None:
 
 async def reload(update: Update, context: BotContext) -> None:
     """/reload: the files in the knowledge directory on the server, validated and previewed."""
-    lang = await language(update, context)
+    lang = context.user_lang
     svc = context.services
     try:
         preview = await svc.knowledge.propose_reload(update.effective_user.id, lang)
@@ -222,7 +221,7 @@ class _Press(Generic[_K]):
 async def _admin_press(update: Update, context: BotContext, kind: type[_K]) -> _Press[_K] | None:
     """The press as ``kind`` when an admin made it; otherwise it is answered here and None returned."""
     query = update.callback_query
-    lang = await language(update, context)
+    lang = context.user_lang
     svc = context.services
     if not _is_admin(update, svc):
         await answer_button(query, svc.texts(lang, "admin.denied"))
@@ -319,7 +318,7 @@ async def cancel(update: Update, context: BotContext) -> None:
 
 async def rollback(update: Update, context: BotContext) -> None:
     """/rollback: what returning to the previous version undoes, with a confirmation button."""
-    lang = await language(update, context)
+    lang = context.user_lang
     svc = context.services
     found = await svc.knowledge.rollback_preview(lang)
     if found is None:
@@ -384,7 +383,7 @@ async def confirm_rollback(update: Update, context: BotContext) -> None:
 
 
 async def denied(update: Update, context: BotContext) -> None:
-    lang = await language(update, context)
+    lang = context.user_lang
     await reply_html(context.sender, update.effective_message, context.services.texts(lang, "admin.denied"))
 
 

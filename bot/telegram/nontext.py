@@ -8,7 +8,7 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import BaseHandler, MessageHandler, filters
 
-from bot.telegram.common import is_group, language, replies_to_bot, reply_html
+from bot.telegram.common import is_group, replies_to_bot, reply_html
 from bot.telegram.context import BotContext
 
 NON_TEXT = (
@@ -30,7 +30,7 @@ async def hint(update: Update, context: BotContext) -> None:
     message = update.effective_message
     if is_group(message.chat) and not replies_to_bot(message, context.bot):
         return
-    lang = await language(update, context)
+    lang = context.user_lang
     await reply_html(context.sender, message, context.services.texts(lang, "non_text"))
 
 

@@ -28,7 +28,7 @@ from telegram.ext import filters as tg_filters
 
 from bot.telegram import knowledge, stats
 from bot.telegram.callbacks import AnnounceAction, KnowledgeApply, KnowledgeCancel, KnowledgeRollback
-from bot.telegram.common import answer_button, language, reply_html
+from bot.telegram.common import answer_button, reply_html
 from bot.telegram.context import BotContext
 
 log = logging.getLogger(__name__)
@@ -52,7 +52,7 @@ async def command_in_group(update: Update, context: BotContext) -> None:
         user.id if user else None,
         message.chat_id if message else None,
     )
-    lang = await language(update, context)
+    lang = context.user_lang
     await reply_html(context.sender, message, context.services.texts(lang, "private_only"))
     raise ApplicationHandlerStop
 
@@ -63,7 +63,7 @@ async def button_in_group(update: Update, context: BotContext) -> None:
     message = query.message
     if message is None or message.chat.type == message.chat.PRIVATE:
         return  # the staff handlers of group 0 take it
-    lang = await language(update, context)
+    lang = context.user_lang
     await answer_button(query, context.services.texts(lang, "private_only"), show_alert=True)
     raise ApplicationHandlerStop
 

@@ -28,7 +28,7 @@ from bot.services.knowledge import KnowledgeError, NotApplied
 from bot.services.schedule import SCHEDULE_SUFFIXES, ImportPreview
 from bot.telegram import knowledge as knowledge_handlers
 from bot.telegram.callbacks import KnowledgeApply, KnowledgeCancel
-from bot.telegram.common import keyboard, language, reply_html, send_html, services
+from bot.telegram.common import keyboard, reply_html, send_html, services
 from bot.telegram.context import BotContext
 from index.types import Lang
 
@@ -89,7 +89,7 @@ def _buttons(svc: Services, lang: Lang, proposal_id: int):
 
 async def upload(update: Update, context: BotContext) -> None:
     """A programme file from an admin: read, validate and preview it like a knowledge upload."""
-    lang = await language(update, context)
+    lang = context.user_lang
     svc = context.services
     message = update.effective_message
     document = message.document
@@ -126,7 +126,7 @@ async def upload(update: Update, context: BotContext) -> None:
 
 async def calendar_link(update: Update, context: BotContext) -> None:
     """/calendarlink: the attendee's personal feed link (made on first use)."""
-    lang = await language(update, context)
+    lang = context.user_lang
     svc = context.services
     user = update.effective_user
     if user is None or svc.calendar_feeds is None:
@@ -143,7 +143,7 @@ async def calendar_link(update: Update, context: BotContext) -> None:
 
 async def calendar_revoke(update: Update, context: BotContext) -> None:
     """/calendarlink_revoke: the attendee's feed link stops working."""
-    lang = await language(update, context)
+    lang = context.user_lang
     svc = context.services
     user = update.effective_user
     if user is None or svc.calendar_feeds is None:

@@ -9,7 +9,6 @@ from bot.telegram.callbacks import Language
 from bot.telegram.common import (
     answer_button,
     keyboard,
-    language,
     remember_language,
     reply_html,
     send_html,
@@ -27,7 +26,7 @@ def language_keyboard(context: BotContext) -> InlineKeyboardMarkup | None:
 
 async def start(update: Update, context: BotContext) -> None:
     """Welcome the user in their language and offer the language picker."""
-    lang = await language(update, context)
+    lang = context.user_lang
     name = update.effective_user.first_name if update.effective_user else ""
     text = context.services.texts(lang, "welcome", name=name)
     await reply_html(context.sender, update.effective_message, text, language_keyboard(context))
@@ -37,14 +36,14 @@ async def start(update: Update, context: BotContext) -> None:
 
 async def choose_language(update: Update, context: BotContext) -> None:
     """/language: show the language picker."""
-    lang = await language(update, context)
+    lang = context.user_lang
     text = context.services.texts(lang, "choose_language")
     await reply_html(context.sender, update.effective_message, text, language_keyboard(context))
 
 
 async def help_command(update: Update, context: BotContext) -> None:
     """/help: what the bot can do."""
-    lang = await language(update, context)
+    lang = context.user_lang
     await reply_html(context.sender, update.effective_message, context.services.texts(lang, "help"))
 
 
@@ -54,7 +53,7 @@ async def language_chosen(update: Update, context: BotContext) -> None:
     pressed = Language.parse(query.data)
     svc = context.services
     if pressed is None or pressed.lang not in LANGS:
-        await answer_button(query, svc.texts(await language(update, context), "button_unknown"))
+        await answer_button(query, svc.texts(context.user_lang, "button_unknown"))
         return
     lang: Lang = pressed.lang  # type: ignore[assignment]
     await svc.users.set_language(query.from_user.id, lang)

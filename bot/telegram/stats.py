@@ -14,7 +14,7 @@ from telegram import Update
 from telegram.ext import BaseHandler, CommandHandler, filters
 
 from bot.config import Settings
-from bot.telegram.common import language, reply_html, send_photo
+from bot.telegram.common import reply_html, send_photo
 from bot.telegram.context import BotContext
 
 EXAMPLE_CHARS = 160
@@ -28,7 +28,7 @@ def _short(text: str) -> str:
 
 async def stats(update: Update, context: BotContext) -> None:
     """Usage figures and a chart of questions per day by language with the share answered."""
-    lang = await language(update, context)
+    lang = context.user_lang
     svc = context.services
     figures = await svc.insights.stats()
     totals = figures.totals
@@ -59,7 +59,7 @@ async def stats(update: Update, context: BotContext) -> None:
 
 async def unanswered(update: Update, context: BotContext) -> None:
     """Recent questions the bot could not answer, grouped, largest groups first."""
-    lang = await language(update, context)
+    lang = context.user_lang
     svc = context.services
     groups, total = await svc.insights.unanswered()
     days = svc.insights.config.unanswered_days
@@ -86,7 +86,7 @@ async def unanswered(update: Update, context: BotContext) -> None:
 
 async def disliked(update: Update, context: BotContext) -> None:
     """/feedback: answers voted 👎, with their questions and the entries they came from."""
-    lang = await language(update, context)
+    lang = context.user_lang
     svc = context.services
     found = await svc.insights.disliked(lang)
     if not found:
@@ -110,7 +110,7 @@ async def disliked(update: Update, context: BotContext) -> None:
 
 
 async def denied(update: Update, context: BotContext) -> None:
-    lang = await language(update, context)
+    lang = context.user_lang
     await reply_html(context.sender, update.effective_message, context.services.texts(lang, "stats_denied"))
 
 

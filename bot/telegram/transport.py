@@ -5,14 +5,14 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import BaseHandler, CommandHandler
 
-from bot.telegram.common import language, reply_html
+from bot.telegram.common import reply_html
 from bot.telegram.context import BotContext
 from bot.telegram.formatting import escape
 
 
 async def transport(update: Update, context: BotContext) -> None:
     """/transport: every route, with duration, distance and cost where known."""
-    lang = await language(update, context)
+    lang = context.user_lang
     svc = context.services
     routes = svc.catalogue.routes(lang)
     if not routes:

@@ -11,7 +11,6 @@ from bot.telegram.callbacks import Venue, fits
 from bot.telegram.common import (
     answer_button,
     keyboard,
-    language,
     reply_html,
     send_html,
     send_to_chat,
@@ -35,7 +34,7 @@ async def send_venue(sender: Sender, chat_id: int, venue: VenueView) -> None:
 
 async def venues(update: Update, context: BotContext) -> None:
     """/venues: list the venues as buttons."""
-    lang = await language(update, context)
+    lang = context.user_lang
     svc = context.services
     items = svc.catalogue.venues(lang)
     if not items:
@@ -50,7 +49,7 @@ async def venues(update: Update, context: BotContext) -> None:
 async def venue_chosen(update: Update, context: BotContext) -> None:
     """A venue button: its card, then its map pin."""
     query = update.callback_query
-    lang = await language(update, context)
+    lang = context.user_lang
     svc = context.services
     pressed = Venue.parse(query.data)
     venue = svc.catalogue.venue(pressed.key, lang) if pressed is not None else None

@@ -10,13 +10,13 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import BaseHandler, CommandHandler, filters
 
-from bot.telegram.common import language, reply_html
+from bot.telegram.common import reply_html
 from bot.telegram.context import BotContext
 
 
 async def whoami(update: Update, context: BotContext) -> None:
     """Reply with the user's id and, for staff, their role."""
-    lang = await language(update, context)
+    lang = context.user_lang
     svc = context.services
     user = update.effective_user
     if user is None:  # a channel post has no user: nothing to tell
@@ -32,7 +32,7 @@ async def whoami(update: Update, context: BotContext) -> None:
 
 
 async def private_only(update: Update, context: BotContext) -> None:
-    lang = await language(update, context)
+    lang = context.user_lang
     await reply_html(context.sender, update.effective_message, context.services.texts(lang, "private_only"))
 
 
