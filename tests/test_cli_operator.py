@@ -220,3 +220,25 @@ def test_stats_on_an_empty_database_reads_well(tmp_path: Path, monkeypatch) -> N
     lines = result.output.splitlines()
     assert lines[0] == "users: 0"
     assert "()" not in result.output
+
+
+def test_figures_and_the_purge_need_no_knowledge_but_announcements_name_its_problems(
+    tmp_path: Path, monkeypatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    broken = tmp_path / "knowledge"
+    broken.mkdir()
+    (broken / "event.yaml").write_text("event: [unclosed\n", encoding="utf-8")
+    env = {"SUMMIT_BOT_DATA_DIR": str(tmp_path / "data"), "KNOWLEDGE_DIR": str(broken)}
+
+    async def create() -> None:
+        await (await Database.open(tmp_path / "data" / "bot.sqlite3")).close()
+
+    asyncio.run(create())
+    for command in (["stats"], ["purge"], ["export", "--since", "2023-11-01"]):
+        result = CliRunner().invoke(app, command, env=env)
+        assert result.exit_code == 0, (command, result.output)
+    listed = CliRunner().invoke(app, ["announcements"], env=env)
+    assert listed.exit_code == 0 and "No announcements yet." in listed.output
+    queued = CliRunner().invoke(app, ["announce", "Doors open", "--at", "10:00"], env=env)
+    assert queued.exit_code == 1 and "The knowledge files" in queued.output
