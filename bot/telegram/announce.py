@@ -71,11 +71,8 @@ def schedule_ticks(application: Application) -> None:
 
 
 async def tick(context: BotContext) -> None:
-    announcements = context.services.announcements
-    if announcements is None:
-        return
     try:
-        await announcements.tick()
+        await context.services.announcements.tick()
     except Exception:  # the next tick tries again; the database still says what is due
         log.exception("announcements: delivery round failed")
 
@@ -153,7 +150,6 @@ def _without_command(message: Message) -> str:
 
 async def _draft(message: Message, context: BotContext, lang: Lang, html_text: str) -> None:
     svc = context.services
-    assert svc.announcements is not None
     try:
         preview = await svc.announcements.draft(message.from_user.id, message.chat_id, lang, html_text)
     except AnnouncementError as error:
@@ -186,7 +182,6 @@ async def follow_up(update: Update, context: BotContext) -> None:
         return
     lang = context.user_lang
     svc = context.services
-    assert svc.announcements is not None
     what, announcement_id = waiting
     if what == "text":
         context.user_data.pop(_WAITING, None)
@@ -230,7 +225,7 @@ async def pressed(update: Update, context: BotContext) -> None:
         return
     action = AnnounceAction.parse(query.data)
     announcements = svc.announcements
-    if action is None or announcements is None or query.message is None:
+    if action is None or query.message is None:
         await answer_button(query)
         return
     chat_id, message_id = query.message.chat.id, query.message.message_id

@@ -104,7 +104,6 @@ async def upload(update: Update, context: BotContext) -> None:
     except TelegramError:
         await reply_html(context.sender, message, svc.texts(lang, "admin.download_failed"))
         return
-    assert svc.schedule is not None
     try:
         result = await svc.schedule.propose(update.effective_user.id, name, data, lang)
     except ScheduleError as error:
@@ -129,7 +128,7 @@ async def calendar_link(update: Update, context: BotContext) -> None:
     lang = context.user_lang
     svc = context.services
     user = update.effective_user
-    if user is None or svc.calendar_feeds is None:
+    if user is None:
         return
     if not svc.settings.public_url:
         await reply_html(
@@ -146,7 +145,7 @@ async def calendar_revoke(update: Update, context: BotContext) -> None:
     lang = context.user_lang
     svc = context.services
     user = update.effective_user
-    if user is None or svc.calendar_feeds is None:
+    if user is None:
         return
     revoked = await svc.calendar_feeds.revoke(user.id)
     await reply_html(
@@ -166,7 +165,6 @@ def sync_handler(application: Application):
         svc = services(application)
         settings = svc.settings
         url = settings.schedule_url or ""
-        assert svc.schedule is not None
         admins = sorted(settings.admin_ids)
         lang: Lang = "en"
         try:
