@@ -41,7 +41,8 @@ class BotContext(CallbackContext[ExtBot, dict, dict, dict]):
     def user_lang(self) -> Lang:
         """The language to talk to the user in, as the gate found it for this update ("en" without a
         user)."""
-        lang = self.user_data.get(LANGUAGE_KEY) if self._user_id is not None else None
+        data = self.user_data
+        lang = data.get(LANGUAGE_KEY) if data is not None else None
         return lang or "en"
 
 
