@@ -124,7 +124,9 @@ def _load_engine(knowledge: Path | None, data_dir: Path | None, model: str | Non
 def index_build(knowledge: KnowledgeOpt = None, data_dir: DataOpt = None, model: ModelOpt = None) -> None:
     """Validate the knowledge and build the search index (only what changed is re-embedded)."""
     started = time.perf_counter()
-    engine = _load_engine(knowledge, data_dir, model, progress=True)
+    # The files on the server (KNOWLEDGE_DIR), which /reload offers next: not the version being served.
+    files = _settings(knowledge=knowledge).knowledge_dir
+    engine = _load_engine(files, data_dir, model, progress=True)
     report = engine.build_report
     state = "rebuilt" if report and report.rebuilt else "up to date"
     typer.echo(
