@@ -26,7 +26,7 @@ from botapi_fake import FakeBotApi
 
 from index.engine import Engine
 
-FIXTURE = Path(__file__).parent / "fixtures" / "knowledge"
+FIXTURE = Path(__file__).parents[1] / "fixtures" / "knowledge"
 GROUP = -100500
 
 

@@ -24,7 +24,7 @@ from bot.storage.database import Database
 from bot.storage.delivery_schema import Outbox
 from index.knowledge import KnowledgeBase, load_knowledge, validate_documents
 
-FIXTURE = Path(__file__).parent / "fixtures" / "agenda"
+FIXTURE = Path(__file__).parents[1] / "fixtures" / "agenda"
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 TEXTS = Translator.load()
 

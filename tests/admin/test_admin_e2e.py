@@ -27,7 +27,7 @@ from bot.telegram.app import load_served_engine
 from bot.telegram.callbacks import KnowledgeRollback
 from index.engine import Engine
 
-FIXTURE = Path(__file__).parent / "fixtures" / "knowledge"
+FIXTURE = Path(__file__).parents[1] / "fixtures" / "knowledge"
 ORIGINAL = (FIXTURE / "summit.yaml").read_text(encoding="utf-8")
 UPDATED = ORIGINAL.replace("About 1,500 guests", "About 2,000 guests").replace("约1500名", "约2000名")
 ADMIN, OTHER_ADMIN, ORGANISER, ATTENDEE = 42, 43, 44, 7

@@ -16,7 +16,7 @@ from index.engine import Engine, question_clause
 from index.evaluation import evaluate, load_cases
 from index.language import detect_language
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 KNOWLEDGE = ROOT / "knowledge"
 CONVERSATIONS = yaml.safe_load((ROOT / "tests/data/conversations.yaml").read_text(encoding="utf-8"))
 DEV_SET = ROOT.parent / "shared/eval/dev-questions.jsonl"

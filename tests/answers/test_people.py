@@ -12,7 +12,7 @@ from index.kinds import uncovered_kinds
 from index.knowledge import load_knowledge
 from index.people import PeopleIndex, homophones
 
-KNOWLEDGE = Path(__file__).resolve().parents[1] / "knowledge"
+KNOWLEDGE = Path(__file__).resolve().parents[2] / "knowledge"
 
 
 @pytest.fixture(scope="module")

@@ -24,7 +24,7 @@ from bot.storage.announcements_schema import Version
 from bot.telegram.callbacks import AnnounceAction
 from index.engine import Engine
 
-FIXTURE = Path(__file__).parent / "fixtures" / "knowledge"
+FIXTURE = Path(__file__).parents[1] / "fixtures" / "knowledge"
 ORGANISER = 900
 ADMIN = 901
 SHANGHAI = ZoneInfo("Asia/Shanghai")

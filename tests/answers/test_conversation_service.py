@@ -21,7 +21,7 @@ from bot.telegram.callbacks import Entry
 from index.engine import Answer, Engine, Suggestion
 from index.followup import Topic
 
-FIXTURE = Path(__file__).parent / "fixtures" / "knowledge"
+FIXTURE = Path(__file__).parents[1] / "fixtures" / "knowledge"
 CONVERSATION_STEP = 7
 
 

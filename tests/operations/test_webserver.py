@@ -22,8 +22,8 @@ from bot.telegram.http import ApiContact
 from bot.telegram.webserver import Health
 from index.engine import Engine
 
-FIXTURE = Path(__file__).parent / "fixtures" / "knowledge"
-ROOT = Path(__file__).resolve().parents[1]
+FIXTURE = Path(__file__).parents[1] / "fixtures" / "knowledge"
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")

@@ -23,7 +23,7 @@ from bot.telegram.common import services
 from bot.telegram.webhook_body import MAX_UPDATE_ID, NotAnUpdate, read_update
 from index.engine import Engine
 
-FIXTURE = Path(__file__).parent / "fixtures" / "knowledge"
+FIXTURE = Path(__file__).parents[1] / "fixtures" / "knowledge"
 SEED = 20231108
 
 

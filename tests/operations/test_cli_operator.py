@@ -24,7 +24,7 @@ from bot.storage.backup import backup_database
 from bot.storage.database import Database
 from index.files import make_private_dirs, write_atomic
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def mode(path: Path) -> int:

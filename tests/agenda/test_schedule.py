@@ -36,9 +36,9 @@ from bot.storage.delivery_schema import Outbox
 from index.engine import Engine
 from index.knowledge import KnowledgeBase, load_knowledge, read_documents, validate_documents
 
-FORMATS = Path(__file__).resolve().parents[2] / "shared" / "schedule-formats"
-EMPTY_EVENT = Path(__file__).parent / "fixtures" / "empty-event"
-SHIPPED = Path(__file__).resolve().parents[1] / "knowledge"
+FORMATS = Path(__file__).resolve().parents[3] / "shared" / "schedule-formats"
+EMPTY_EVENT = Path(__file__).parents[1] / "fixtures" / "empty-event"
+SHIPPED = Path(__file__).resolve().parents[2] / "knowledge"
 BERLIN = ZoneInfo("Europe/Berlin")
 TEXTS = Translator.load()
 

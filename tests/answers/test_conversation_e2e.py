@@ -14,7 +14,7 @@ from bot.storage.conversation_schema import ConversationStore
 from index.engine import Answer, Engine, Suggestion
 from index.types import Lang
 
-FIXTURE = Path(__file__).parent / "fixtures" / "knowledge"
+FIXTURE = Path(__file__).parents[1] / "fixtures" / "knowledge"
 AMBIGUOUS = "the ceremony thing"
 
 

@@ -12,7 +12,7 @@ from bot.telegram.callbacks import AnnounceAction, KnowledgeApply, KnowledgeCanc
 from bot.telegram.private import STAFF_COMMANDS
 from index.engine import Engine
 
-FIXTURE = Path(__file__).parent / "fixtures" / "knowledge"
+FIXTURE = Path(__file__).parents[1] / "fixtures" / "knowledge"
 GROUP = -100700
 ADMIN, ORGANISER, ATTENDEE = 60, 61, 62
 PRIVATE_ONLY = "Please use this command in a private chat with me."

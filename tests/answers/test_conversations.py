@@ -17,7 +17,7 @@ from index.engine import Engine
 from index.followup import Topic, topic_after
 from index.language import detect_language
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 CONVERSATIONS_DIR = ROOT / "tests/data/conversations"
 OUTCOMES = {"answer", "clarify", "decline", "gap", "smalltalk"}
 

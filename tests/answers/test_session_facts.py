@@ -18,9 +18,9 @@ from index.consistency import check
 from index.knowledge import KnowledgeError, read_documents, validate_documents
 from index.templates import hour12
 
-SHIPPED = Path(__file__).resolve().parents[1] / "knowledge"
-FORMATS = Path(__file__).resolve().parents[2] / "shared" / "schedule-formats"
-EMPTY_EVENT = Path(__file__).parent / "fixtures" / "empty-event"
+SHIPPED = Path(__file__).resolve().parents[2] / "knowledge"
+FORMATS = Path(__file__).resolve().parents[3] / "shared" / "schedule-formats"
+EMPTY_EVENT = Path(__file__).parents[1] / "fixtures" / "empty-event"
 
 
 def moved_plenary(

@@ -11,7 +11,7 @@ from bot_harness import BotDriver, driving
 
 from index.engine import Engine
 
-FIXTURE = Path(__file__).parent / "fixtures" / "knowledge"
+FIXTURE = Path(__file__).parents[1] / "fixtures" / "knowledge"
 GROUP = -100700
 
 

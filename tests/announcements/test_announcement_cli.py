@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from bot.cli import app
 from bot.services.announcements import next_clock_time
 
-FIXTURE = Path(__file__).parent / "fixtures" / "knowledge"
+FIXTURE = Path(__file__).parents[1] / "fixtures" / "knowledge"
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from botapi_fake import FakeBotApi
 from bot.metrics import QUESTIONS
 from index.engine import Engine
 
-FIXTURE = Path(__file__).parent / "fixtures" / "knowledge"
+FIXTURE = Path(__file__).parents[1] / "fixtures" / "knowledge"
 USER, ADMIN = 81, 82
 
 

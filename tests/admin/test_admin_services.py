@@ -32,7 +32,7 @@ from bot.storage.knowledge_versions import VersionStore, served_directory
 from index.engine import Engine
 from index.knowledge import load_knowledge, validate_documents
 
-FIXTURE = Path(__file__).parent / "fixtures" / "knowledge"
+FIXTURE = Path(__file__).parents[1] / "fixtures" / "knowledge"
 ORIGINAL = (FIXTURE / "summit.yaml").read_text(encoding="utf-8")
 UPDATED = ORIGINAL.replace("About 1,500 guests", "About 2,000 guests")
 

@@ -17,7 +17,7 @@ from index.knowledge import load_knowledge
 from index.language import detect_language
 from index.schema import Entry, FaqEntry, I18n, I18nList, KnowledgeFile
 
-KNOWLEDGE_DIR = Path(__file__).resolve().parent.parent / "knowledge"
+KNOWLEDGE_DIR = Path(__file__).resolve().parents[2] / "knowledge"
 EXPECTED_FILES = {"event.yaml", "sessions.yaml", "venues.yaml", "transport.yaml", "faq.yaml"}
 PLENARY_ID = "plenary-session"
 

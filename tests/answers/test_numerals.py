@@ -14,7 +14,7 @@ from index.numerals import chinese_numerals, event_days, place_names
 from index.smalltalk import small_talk
 from index.textproc import normalise, tokenize
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.parametrize(

@@ -13,7 +13,7 @@ from index.knowledge import load_knowledge
 from index.people import unknown_names
 from index.shorthand import expand_shorthand
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")

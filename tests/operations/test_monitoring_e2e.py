@@ -13,7 +13,7 @@ from botapi_fake import FakeBotApi
 from bot.config import ConfigError, settings_from
 from index.engine import Engine
 
-FIXTURE = Path(__file__).parent / "fixtures" / "knowledge"
+FIXTURE = Path(__file__).parents[1] / "fixtures" / "knowledge"
 TOKEN = "scrape-me-0123456789abcdef"
 
 

@@ -11,7 +11,7 @@ import yaml
 
 from index.engine import Engine
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 KNOWLEDGE = ROOT / "knowledge"
 ROWS = yaml.safe_load((ROOT / "tests/data/fact_coverage.yaml").read_text(encoding="utf-8"))
 LANGS = ("en", "zh", "th")

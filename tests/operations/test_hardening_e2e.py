@@ -15,7 +15,7 @@ from botapi_fake import Call
 
 from index.engine import Engine
 
-FIXTURE = Path(__file__).parent / "fixtures" / "knowledge"
+FIXTURE = Path(__file__).parents[1] / "fixtures" / "knowledge"
 GROUP = -100600
 NEUTRAL = "This answer can no longer be rated."
 THANKS = "Thank you for your feedback!"
