@@ -205,7 +205,7 @@ def test_no_import_cycles_hidden_or_not() -> None:
 
 
 @pytest.mark.xfail(
-    strict=True,
+    strict=False,  # shown as XPASS once they are gone: then drop this mark
     reason="the answer engine still has three cycles (composer/knowledge/templates, numerals/textproc, "
     "engine/followup), each closed by an import inside a function",
 )
