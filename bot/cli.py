@@ -6,6 +6,8 @@ import json
 import os
 import sys
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, NoReturn
@@ -13,7 +15,7 @@ from typing import TYPE_CHECKING, Annotated, NoReturn
 import typer
 from dotenv import load_dotenv
 
-from bot.config import LOG_LEVELS, ConfigError, Settings
+from bot.config import ConfigError, Settings, early_log_level
 from bot.schedule.cli import schedule_app
 from index.knowledge import KnowledgeError
 from index.types import LANGS, Lang
@@ -21,6 +23,7 @@ from index.types import LANGS, Lang
 if TYPE_CHECKING:
     from zoneinfo import ZoneInfo
 
+    from bot.services import Services
     from bot.storage.announcements_schema import AnnouncementRow
 
 app = typer.Typer(
@@ -47,21 +50,24 @@ LangOpt = Annotated[
 ]
 
 
-def _settings(*, require_token: bool = False) -> Settings:
-    """Settings from the environment and .env, or a readable error and exit code 2."""
+def _settings(
+    *,
+    data_dir: Path | None = None,
+    knowledge: Path | None = None,
+    model: str | None = None,
+    require_token: bool = False,
+) -> Settings:
+    """Settings from the environment and .env with the command's options over them (the one way to find
+    the data and knowledge directories), or a readable error and exit code 2."""
+    from bot.app_context import load_settings
+
     try:
-        return Settings.from_env(require_token=require_token)
+        return load_settings(
+            data_dir=data_dir, knowledge_dir=knowledge, embedding_model=model, require_token=require_token
+        )
     except ConfigError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from exc
-
-
-def _knowledge_dir(option: Path | None) -> Path:
-    return option or _settings().knowledge_dir
-
-
-def _data_dir(option: Path | None) -> Path:
-    return option or _settings().data_dir
 
 
 def _knowledge_failed(exc: KnowledgeError, where: str) -> NoReturn:
@@ -85,8 +91,9 @@ def _fallback(lang: str) -> Lang:
 
 
 def _load_engine(knowledge: Path | None, data_dir: Path | None, model: str | None, progress: bool = False):
-    """Load the engine, printing knowledge errors readably instead of a traceback."""
-    from index.engine import Engine
+    """The engine of the knowledge being served (the version an admin applied in the running bot, else
+    the shipped files) or of ``--knowledge``; knowledge errors printed readably instead of a traceback."""
+    from bot.app_context import load_engine
 
     bar = None
     callback = None
@@ -100,8 +107,9 @@ def _load_engine(knowledge: Path | None, data_dir: Path | None, model: str | Non
             bar.update(done - bar.n)
 
     try:
-        model = model or _settings().embedding_model
-        return Engine.load(_knowledge_dir(knowledge), _data_dir(data_dir), model, progress=callback)
+        return load_engine(
+            _settings(data_dir=data_dir, model=model), knowledge_dir=knowledge, progress=callback
+        )
     except KnowledgeError as exc:
         _knowledge_failed(exc, "The knowledge files")
     except ValueError as exc:
@@ -116,7 +124,9 @@ def _load_engine(knowledge: Path | None, data_dir: Path | None, model: str | Non
 def index_build(knowledge: KnowledgeOpt = None, data_dir: DataOpt = None, model: ModelOpt = None) -> None:
     """Validate the knowledge and build the search index (only what changed is re-embedded)."""
     started = time.perf_counter()
-    engine = _load_engine(knowledge, data_dir, model, progress=True)
+    # The files on the server (KNOWLEDGE_DIR), which /reload offers next: not the version being served.
+    files = _settings(knowledge=knowledge).knowledge_dir
+    engine = _load_engine(files, data_dir, model, progress=True)
     report = engine.build_report
     state = "rebuilt" if report and report.rebuilt else "up to date"
     typer.echo(
@@ -131,7 +141,7 @@ def index_check(knowledge: KnowledgeOpt = None) -> None:
     """Validate the knowledge files; exit 1 with every problem listed."""
     from index.knowledge import load_knowledge
 
-    directory = _knowledge_dir(knowledge)
+    directory = _settings(knowledge=knowledge).knowledge_dir
     try:
         kb = load_knowledge(directory)
     except KnowledgeError as exc:
@@ -378,7 +388,7 @@ def calibrate(
             b = f"{declined}/{len(out)}" if out else "-"
             typer.echo(f"{name:<26}{lang:<6}{a:>16}{b:>24}")
     if write:
-        target = GateModel.path_for(engine.embedder.id, _data_dir(data_dir))
+        target = GateModel.path_for(engine.embedder.id, _settings(data_dir=data_dir).data_dir)
         result.model.save(target)
         typer.echo(f"written to {target}")
 
@@ -467,18 +477,16 @@ def purge(
     """Delete stored questions (and their feedback) older than the retention time, now."""
     import asyncio
 
-    from bot.services.privacy import PrivacyService
+    from bot.app_context import services_for
     from bot.startup import StartupError, check_database, prepare_data_dir
-    from bot.storage.database import Database
 
-    settings = _settings()
-    directory = data_dir or settings.data_dir
-    path = directory / settings.database_path.name
+    settings = _settings(data_dir=data_dir)
+    path = settings.database_path
     if not path.exists():
         typer.echo(f"No database at {path}: nothing to delete.")
         return
     try:
-        prepare_data_dir(directory)
+        prepare_data_dir(settings.data_dir)
         check_database(path)
     except StartupError as exc:
         typer.echo(f"error: {exc}", err=True)
@@ -486,11 +494,8 @@ def purge(
     retention = timedelta(days=days or settings.question_retention_days)
 
     async def run_purge() -> int:
-        db = await Database.open(path)
-        try:
-            return (await PrivacyService(db, retention).purge()).questions
-        finally:
-            await db.close()
+        async with services_for(settings) as svc:
+            return (await svc.privacy.purge(retention)).questions
 
     deleted = asyncio.run(run_purge())
     typer.echo(f"Deleted {deleted} question(s) older than {retention.days} day(s) from {path}.")
@@ -499,14 +504,21 @@ def purge(
 # --- Usage figures and exports for the organisers ------------------------------------------------
 
 
-def _open_database(data_dir: Path | None):
-    from bot.storage.database import Database
+@asynccontextmanager
+async def _existing_services(data_dir: Path | None) -> AsyncIterator[Services]:
+    """The services on the data directory's database, which must exist (exit 1 otherwise)."""
+    from bot.app_context import NoDatabase, services_for
 
-    path = _data_dir(data_dir) / "bot.sqlite3"
-    if not path.exists():
-        typer.echo(f"error: no database at {path}; the bot has not run with this data directory", err=True)
-        raise typer.Exit(1)
-    return Database.open(path)
+    settings = _settings(data_dir=data_dir)
+    try:
+        async with services_for(settings, must_exist=True) as svc:
+            yield svc
+    except NoDatabase:
+        typer.echo(
+            f"error: no database at {settings.database_path}; the bot has not run with this data directory",
+            err=True,
+        )
+        raise typer.Exit(1) from None
 
 
 @app.command()
@@ -514,19 +526,12 @@ def stats(data_dir: DataOpt = None) -> None:
     """Usage figures: users by language, questions per day, share answered, feedback, knowledge versions."""
     import asyncio
 
-    from bot.services.insights import InsightsService
-    from bot.storage.knowledge_schema import KnowledgeRepository
-    from bot.storage.knowledge_versions import VersionStore
-
     async def collect():
-        db = await _open_database(data_dir)
-        try:
-            figures = await InsightsService(db, None).stats()  # type: ignore[arg-type]  # no engine needed
-            return figures, await KnowledgeRepository(db).activations(5)
-        finally:
-            await db.close()
+        async with _existing_services(data_dir) as svc:
+            figures = await svc.insights.stats()
+            return figures, await svc.insights.activations(5), svc.knowledge.store.current()
 
-    figures, activations = asyncio.run(collect())
+    figures, activations, current = asyncio.run(collect())
     t = figures.totals
     by_language = ", ".join(f"{k} {n}" for k, n in figures.users_by_language.items())
     typer.echo(f"users: {t.users}" + (f" ({by_language})" if by_language else ""))
@@ -540,7 +545,6 @@ def stats(data_dir: DataOpt = None) -> None:
         total = sum(counts)
         share = f"{figures.answered_per_day[i] / total:.0%}" if total else "-"
         typer.echo(f"{day.isoformat()}  " + "".join(f"{n:>6}" for n in counts) + f"  {share:>8}")
-    current = VersionStore(_data_dir(data_dir)).current()
     typer.echo(f"\nknowledge served: {current.id if current else 'as shipped'}")
     for a in activations:
         typer.echo(
@@ -561,8 +565,6 @@ def export(
     import csv
     import datetime as dt
 
-    from bot.storage.knowledge_schema import InsightsRepository
-
     try:
         day = dt.date.fromisoformat(since)
     except ValueError:
@@ -581,20 +583,17 @@ def export(
     ]
 
     async def write(stream) -> int:
-        db = await _open_database(data_dir)
         count = 0
-        try:
+        async with _existing_services(data_dir) as svc:
             writer = csv.writer(stream)
             writer.writerow(columns)
-            async for qid, at, lang, answered, score, sources, text, up, down in InsightsRepository(
-                db
-            ).export_rows(start):
+            async for qid, at, lang, answered, score, sources, text, up, down in svc.insights.export_rows(
+                start
+            ):
                 writer.writerow(
                     [qid, at, lang, answered, score, " ".join(json.loads(sources)), text, up, down]
                 )
                 count += 1
-        finally:
-            await db.close()
         return count
 
     if output is None:
@@ -615,8 +614,7 @@ def backup(
     """Copy the bot's database to FILE, safely while the bot runs (SQLite online backup)."""
     from bot.storage.backup import BackupError, backup_database
 
-    settings = _settings()
-    source = Settings(data_dir=data_dir).database_path if data_dir else settings.database_path
+    source = _settings(data_dir=data_dir).database_path
     try:
         report = backup_database(source, file)
     except BackupError as exc:
@@ -630,15 +628,6 @@ def backup(
 
 
 # --- Organisers' announcements from the server ----------------------------------------------------
-
-
-def _event_zone(settings: Settings) -> str:
-    from index.knowledge import load_knowledge
-
-    try:
-        return load_knowledge(settings.knowledge_dir).event.timezone
-    except KnowledgeError as exc:
-        _knowledge_failed(exc, "The knowledge files")
 
 
 @app.command()
@@ -666,7 +655,6 @@ def announce(
     import asyncio
     from datetime import UTC
 
-    from bot.i18n import Translator
     from bot.services.announcements import (
         AnnouncementError,
         check_html,
@@ -674,55 +662,46 @@ def announce(
         parse_local_time,
         split_versions,
     )
-    from bot.storage.announcements_schema import AnnouncementRepository, Version
-    from bot.storage.database import Database
+    from bot.storage.announcements_schema import Version
 
-    settings = _settings()
-    texts = Translator.load()
-    versions: list[Version] = []
-    try:
-        if text:
-            versions.extend(split_versions(text))
-        for lang, version in (("en", en), ("zh", zh), ("th", th)):
-            if version is None:
-                continue
-            if any(v.lang == lang for v in versions):
-                raise AnnouncementError("announce.error_twice", language=lang)
-            versions.extend(Version(lang, v.html) for v in split_versions(version))
-        if not versions:
-            raise AnnouncementError("announce.error_empty")
-        zone_name = _event_zone(settings)
-        from zoneinfo import ZoneInfo
-
-        zone = ZoneInfo(zone_name)
-        now = datetime.now(UTC)
-        due = (next_clock_time(at, zone, now) or parse_local_time(at, zone)) if at else now
-        if at and due <= now:
-            raise AnnouncementError(
-                "announce.error_past", now=now.astimezone(zone).strftime("%Y-%m-%d %H:%M")
-            )
-    except AnnouncementError as exc:
-        message = texts("en", exc.key, **exc.values).replace("<code>", "").replace("</code>", "")
-        typer.echo(f"error: {message}", err=True)
-        raise typer.Exit(2) from None
     for label, given in (("text", text), ("--en text", en), ("--zh text", zh), ("--th text", th)):
         problem = check_html(given) if given else None
         if problem:
             typer.echo(f"error: the {label} is not valid Telegram HTML: {problem}", err=True)
             raise typer.Exit(2)
 
-    async def store() -> tuple[int, int]:
-        db = await Database.open(settings.database_path)
-        try:
-            repo = AnnouncementRepository(db)
-            row = await repo.create(versions, state="scheduled", due_at=due)
-            return row.id, len(await repo.recipients())
-        finally:
-            await db.close()
+    async def store() -> tuple[int, int, datetime, str, ZoneInfo]:
+        async with _announcement_services() as svc:
+            service = svc.announcements
+            versions: list[Version] = []
+            try:
+                if text:
+                    versions.extend(split_versions(text))
+                for lang, version in (("en", en), ("zh", zh), ("th", th)):
+                    if version is None:
+                        continue
+                    if any(v.lang == lang for v in versions):
+                        raise AnnouncementError("announce.error_twice", language=lang)
+                    versions.extend(Version(lang, v.html) for v in split_versions(version))
+                if not versions:
+                    raise AnnouncementError("announce.error_empty")
+                zone = service.zone
+                now = datetime.now(UTC)
+                due = (next_clock_time(at, zone, now) or parse_local_time(at, zone)) if at else now
+                if at and due <= now:
+                    raise AnnouncementError(
+                        "announce.error_past", now=now.astimezone(zone).strftime("%Y-%m-%d %H:%M")
+                    )
+            except AnnouncementError as exc:
+                message = svc.texts("en", exc.key, **exc.values).replace("<code>", "").replace("</code>", "")
+                typer.echo(f"error: {message}", err=True)
+                raise typer.Exit(2) from None
+            row, subscribers = await service.queue(versions, due)
+            languages = ", ".join(v.lang or "all languages" for v in versions)
+            return row.id, subscribers, due, languages, zone
 
-    announcement_id, subscribers = asyncio.run(store())
-    when = f"at {due.astimezone(zone).strftime('%Y-%m-%d %H:%M')} ({zone_name} time)" if at else "now"
-    languages = ", ".join(v.lang or "all languages" for v in versions)
+    announcement_id, subscribers, due, languages, zone = asyncio.run(store())
+    when = f"at {due.astimezone(zone).strftime('%Y-%m-%d %H:%M')} ({zone.key} time)" if at else "now"
     typer.echo(
         f"Announcement #{announcement_id} queued to go out {when} ({languages}); "
         f"{subscribers} people are subscribed today. The running bot sends it."
@@ -764,40 +743,32 @@ def announcements(
 ) -> None:
     """List recent and scheduled announcements with their delivery counts; or cancel one."""
     import asyncio
-    from zoneinfo import ZoneInfo
-
-    from bot.storage.announcements_schema import AnnouncementRepository
-    from bot.storage.database import Database
-
-    settings = _settings()
-    zone = ZoneInfo(_event_zone(settings))
 
     async def work() -> int:
-        db = await Database.open(settings.database_path)
-        try:
-            repo = AnnouncementRepository(db)
+        async with _announcement_services() as svc:
+            service = svc.announcements
             if cancel is not None:
-                if await repo.cancel(cancel):
+                done = await service.request_cancel(cancel)
+                if done == "cancelled":
                     typer.echo(f"Announcement #{cancel} is cancelled; nobody received it.")
                     return 0
-                if await repo.request_stop(cancel):
+                if done == "stopping":
                     typer.echo(
                         f"Announcement #{cancel} is being stopped: the running bot stops it within seconds."
                     )
                     return 0
-                row = await repo.get(cancel)
+                row = await service.get(cancel)
                 state = f"it is {row.state}" if row else "there is no such announcement"
                 typer.echo(f"error: announcement #{cancel} cannot be cancelled: {state}.", err=True)
                 return 1
-            rows = await repo.listing()
-            counts = await repo.counts([row.ref for row in rows])
-            if not rows:
+            listed = await service.listing()
+            if not listed:
                 typer.echo("No announcements yet.")
-            for row in rows:
-                when = _announcement_times(row, zone)
+            for item in listed:
+                row, c = item.announcement, item.counts
+                when = _announcement_times(row, service.zone)
                 first = " ".join(row.versions[0].html.split())
                 first = first if len(first) <= 60 else first[:59] + "…"
-                c = counts[row.ref]
                 figures = (
                     f"  sent {c['sent']}, failed {c['failed']}, blocked {c['blocked']}, "
                     f"remaining {c['pending']}, cancelled {c['cancelled']}"
@@ -807,10 +778,22 @@ def announcements(
                 langs = ",".join(v.lang or "*" for v in row.versions)
                 typer.echo(f"#{row.id} {row.state}{when and ' ' + when} [{langs}] {first}{figures}")
             return 0
-        finally:
-            await db.close()
 
     raise typer.Exit(asyncio.run(work()))
+
+
+@asynccontextmanager
+async def _announcement_services() -> AsyncIterator[Services]:
+    """The services of the data directory; the announcements in the event's time zone (from the served
+    knowledge, whose errors are listed)."""
+    from bot.app_context import services_for
+
+    settings = _settings()
+    try:
+        async with services_for(settings) as svc:
+            yield svc
+    except KnowledgeError as exc:
+        _knowledge_failed(exc, "The knowledge files")
 
 
 def main() -> None:
@@ -819,6 +802,5 @@ def main() -> None:
 
     os.umask(0o077)  # what the bot writes (data, backups, exports) holds what users wrote: owner only
     load_dotenv(".env")
-    level = os.environ.get("LOG_LEVEL", "INFO").strip().upper() or "INFO"
-    configure_logging(level if level in LOG_LEVELS else "INFO")  # an invalid one is reported with the rest
+    configure_logging(early_log_level())  # an invalid level is reported with the other settings
     app()

@@ -314,3 +314,14 @@ def load_settings(env_file: Path | None = Path(".env")) -> Settings:
         merged.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
     merged.update(os.environ)
     return settings_from(merged)
+
+
+def early_log_level(env_file: Path | None = Path(".env")) -> str:
+    """LOG_LEVEL for the logging set up before the settings are read in full: an invalid level reads as
+    ``INFO`` here and is reported with the other problems when the settings are loaded."""
+    values: dict[str, str] = {}
+    if env_file is not None and env_file.is_file():
+        values.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
+    values.update(os.environ)
+    level = values.get("LOG_LEVEL", "INFO").strip().upper() or "INFO"
+    return level if level in LOG_LEVELS else "INFO"

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import sqlite3
 import stat
 import tempfile
 import time
@@ -114,7 +113,7 @@ def check_data_files(directory: Path) -> None:
 
 def check_database(path: Path) -> None:
     """The database must be an intact SQLite file written by this version of the bot or an older one."""
-    from bot.storage.database import CURRENT_VERSION
+    from bot.storage.database import CURRENT_VERSION, FileProblem, check_file
 
     if not path.exists():
         return
@@ -124,22 +123,15 @@ def check_database(path: Path) -> None:
         )
     advice = f"restore {path} from a backup, or move it away to start with an empty database"
     try:
-        conn = sqlite3.connect(path, timeout=5)
-        try:
-            problems = [row[0] for row in conn.execute("PRAGMA quick_check").fetchall()]
-            version = conn.execute("PRAGMA user_version").fetchone()[0]
-        finally:
-            conn.close()
-    except sqlite3.OperationalError as exc:
-        if "locked" in str(exc) or "busy" in str(exc):
+        version = check_file(path)
+    except FileProblem as exc:
+        if exc.kind == "locked":
             raise StartupError(
                 f"the database {path} is locked by another program; stop it (or wait for it) and start again"
             ) from None
-        raise StartupError(f"the database {path} cannot be read ({exc}); {advice}") from None
-    except sqlite3.DatabaseError as exc:
-        raise StartupError(f"the database {path} is damaged ({exc}); {advice}") from None
-    if problems != ["ok"]:
-        raise StartupError(f"the database {path} is damaged ({problems[0]}); {advice}")
+        if exc.kind == "unreadable":
+            raise StartupError(f"the database {path} cannot be read ({exc.detail}); {advice}") from None
+        raise StartupError(f"the database {path} is damaged ({exc.detail}); {advice}") from None
     if version > CURRENT_VERSION:
         raise StartupError(
             f"the database {path} has schema version {version}, newer than this bot knows "

@@ -14,7 +14,7 @@ nothing. Afterwards every file and directory the commands made in the data direc
 is private (0600 / 0700).
 
 Two kinds of command are not run, and their comments say why: those that connect to Telegram
-(``summit-bot run``; tests/test_run_command.py runs it against the local Bot API fake) and the
+(``summit-bot run``; tests/operations/test_run_command.py runs it against the local Bot API fake) and the
 calibration that takes minutes and rewrites the shipped decision model.
 """
 
@@ -42,7 +42,7 @@ PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 FIXTURE_KNOWLEDGE = ROOT / "tests" / "fixtures" / "knowledge"
 SHELL_FENCES = ("sh", "bash", "shell", "console")
 NOT_RUN = {
-    "connects to Telegram": "connects to Telegram (tests/test_run_command.py runs it against a fake)",
+    "connects to Telegram": "connects to Telegram (operations/test_run_command.py runs it against a fake)",
     "rewrites the shipped decision model": "takes minutes and rewrites index/gate.yaml",
     "fetched from the organisers' server": "reaches another host (test_schedule_sync.py serves one locally)",
     "needs the organisers' programme file": "no programme file here (test_schedule.py imports real exports)",
@@ -215,7 +215,13 @@ def a_bot_has_run(data_dir: Path) -> None:
             for user, lang, text in ((1, "en", "When is the summit?"), (2, "zh", "峰会在哪里？")):
                 await db.touch_user(user, lang)
                 await db.record_question(
-                    user_id=user, chat_id=user, text=text, language=lang, answered=True, score=0.9, sources=[]
+                    user_id=user,
+                    chat_id=user,
+                    text=text,
+                    language=lang,
+                    outcome="answer",
+                    score=0.9,
+                    sources=[],
                 )
         finally:
             await db.close()

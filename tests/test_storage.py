@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import sqlite3
 from collections.abc import AsyncIterator
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -30,7 +31,7 @@ async def ask(db: Database, user_id: int = 1, text: str = "When is the summit?",
     values: dict[str, object] = {
         "chat_id": user_id,
         "language": "en",
-        "answered": True,
+        "outcome": "answer",
         "score": 0.8,
         "sources": ["faq-dates"],
     }
@@ -164,7 +165,7 @@ async def test_question_is_stored_with_sources_and_long_text_is_cut(db: Database
     short = await ask(
         db, text="峰会什么时候举行？", language="zh", sources=["faq-dates", "event"], score=0.61
     )
-    long = await ask(db, text="x" * (MAX_QUESTION_CHARS + 500), answered=False, sources=[])
+    long = await ask(db, text="x" * (MAX_QUESTION_CHARS + 500), outcome="decline", sources=[])
     stored = await db.get_question(short)
     assert stored is not None
     assert (stored.text, stored.language, stored.answered, stored.sources) == (
@@ -227,3 +228,63 @@ async def test_data_survives_reopening(tmp_path: Path) -> None:
         assert await db.feedback_for(question) == [(3, True)]
     finally:
         await db.close()
+
+
+async def test_the_health_probe_writes_nothing_and_fails_when_writes_would(db: Database) -> None:
+    await ask(db)
+    before = db.path.read_bytes(), (db.path.with_name(db.path.name + "-wal")).read_bytes()
+    version = await db.schema_version()
+    await db.probe()
+    await db.probe()
+    after = db.path.read_bytes(), (db.path.with_name(db.path.name + "-wal")).read_bytes()
+    assert after == before and await db.schema_version() == version
+    await db.rows("PRAGMA query_only = ON")
+    with pytest.raises(sqlite3.OperationalError, match="readonly"):
+        await db.probe()
+    await db.rows("PRAGMA query_only = OFF")
+    await db.probe()
+    assert (await db.rows("SELECT count(*) FROM questions"))[0][0] == 1
+
+
+async def test_every_stored_time_is_rewritten_in_one_form_in_utc(tmp_path: Path) -> None:
+    from bot.storage.sql import TIME_COLUMNS, time_text
+
+    path = tmp_path / "old.sqlite3"
+    conn = sqlite3.connect(path)
+    for statement in (s for step in MIGRATIONS[: CURRENT_VERSION - 1] for s in step):
+        conn.execute(statement)
+    conn.execute(f"PRAGMA user_version = {CURRENT_VERSION - 1}")
+    written = [
+        "2023-11-08T09:30:05+08:00",  # another zone, to the second
+        "2023-11-08 01:30:06",  # no zone
+        "2023-11-08T01:30:07.250Z",
+        "2023-11-08T01:30:08.123456+00:00",  # already in the stored form
+    ]
+    for i, at in enumerate(written, start=1):
+        conn.execute("INSERT INTO users (user_id, first_seen, last_seen) VALUES (?, ?, ?)", (i, at, at))
+    conn.execute(
+        "INSERT INTO reminders (user_id, session_id, starts_at, due_at, state) "
+        "VALUES (1, 's', '2023-11-08T10:00:00+08:00', '2023-11-08T01:45:00+00:00', 'waiting')"
+    )
+    conn.commit()
+    conn.close()
+    db = await Database.open(path)
+    try:
+        seen = [row[0] for row in await db.rows("SELECT first_seen FROM users ORDER BY user_id")]
+        assert seen == [
+            "2023-11-08T01:30:05.000000+00:00",
+            "2023-11-08T01:30:06.000000+00:00",
+            "2023-11-08T01:30:07.250000+00:00",
+            "2023-11-08T01:30:08.123456+00:00",
+        ]
+        assert await db.rows("SELECT starts_at, due_at FROM reminders") == [
+            ("2023-11-08T02:00:00.000000+00:00", "2023-11-08T01:45:00.000000+00:00")
+        ]
+        for table, columns in TIME_COLUMNS.items():  # the list names real columns
+            names = {row[1] for row in await db.rows(f"PRAGMA table_info({table})")}
+            assert set(columns) <= names, table
+    finally:
+        await db.close()
+    assert time_text(datetime(2023, 11, 8, 9, 30, tzinfo=timezone(timedelta(hours=8)))) == (
+        "2023-11-08T01:30:00.000000+00:00"
+    )

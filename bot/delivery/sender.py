@@ -224,11 +224,6 @@ class Sender:
         self._wake.set()
         return ids
 
-    async def adopt(self, ref: str) -> int:
-        """Queue pending messages of ``ref`` that another process stored; how many were new here."""
-        rows = await self._outbox.pending(ref=ref)
-        return self._queue(rows)
-
     def wait(self, outbox_id: int) -> asyncio.Future[int | None]:
         """A future for the message's Telegram id once it is sent (:class:`DeliveryFailed` otherwise).
 

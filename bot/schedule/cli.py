@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 from zoneinfo import ZoneInfo
 
 import typer
@@ -14,13 +14,22 @@ from bot.schedule.model import ScheduleError
 from index.knowledge import KnowledgeError
 from index.types import LANGS
 
+if TYPE_CHECKING:
+    from bot.config import Settings
+
 schedule_app = typer.Typer(help="Import, export and check the conference programme.", no_args_is_help=True)
 
 
-def _settings():
-    from bot.cli import _settings as settings
+def _settings(data_dir: Path | None = None) -> Settings:
+    """The settings (through the composition root), or a readable error and exit code 2."""
+    from bot.app_context import load_settings
+    from bot.config import ConfigError
 
-    return settings()
+    try:
+        return load_settings(data_dir=data_dir)
+    except ConfigError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
 
 
 def _read_source(source: str) -> tuple[str, bytes]:
@@ -129,7 +138,6 @@ def export_cmd(
 ) -> None:
     """Export the served programme as schedule.json, schedule.xml (frab) or an iCalendar file."""
     from bot.schedule.export import FORMATS
-    from bot.storage.knowledge_versions import served_directory
     from index.knowledge import load_knowledge
 
     if fmt not in FORMATS:
@@ -137,8 +145,9 @@ def export_cmd(
     if lang not in LANGS:
         raise typer.BadParameter(f"--lang must be one of {', '.join(LANGS)}")
     if knowledge is None:
-        settings = _settings()
-        knowledge, _ = served_directory(data_dir or settings.data_dir, settings.knowledge_dir)
+        from bot.app_context import served_knowledge
+
+        knowledge, _ = served_knowledge(_settings(data_dir))
     try:
         kb = load_knowledge(knowledge)
     except KnowledgeError as exc:

@@ -251,7 +251,7 @@ class AnnouncementService:
         db: Database,
         sender: Sender,
         texts: Translator,
-        timezone: str,
+        timezone: str | Callable[[], str],
         *,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
         stop_markup: Markup | None = None,
@@ -259,11 +259,20 @@ class AnnouncementService:
         self.repo = AnnouncementRepository(db)
         self._sender = sender
         self._texts = texts
-        self.zone = ZoneInfo(timezone)
+        self._timezone = timezone
+        self._zone: ZoneInfo | None = None
         self.now = now
         self._stop_markup = stop_markup
         self._lock = asyncio.Lock()
         self._progress: dict[int, _Progress] = {}
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """The event's time zone (given, or read the first time it is needed)."""
+        if self._zone is None:
+            name = self._timezone if isinstance(self._timezone, str) else self._timezone()
+            self._zone = ZoneInfo(name)
+        return self._zone
 
     # --------------------------------------------------------------------- drafting
 
@@ -324,6 +333,26 @@ class AnnouncementService:
                     await self._stop(row)
             return "stopped"
         return ""
+
+    async def queue(self, versions: Sequence[Version], due: datetime) -> tuple[AnnouncementRow, int]:
+        """Schedule an announcement written elsewhere (the command line) for ``due``; the running bot's
+        tick sends it. The row and how many people are subscribed now."""
+        row = await self.repo.create(versions, state="scheduled", due_at=due)
+        log.info("announcement %d queued for %s UTC", row.id, due.isoformat())
+        return row, len(await self.repo.recipients())
+
+    async def request_cancel(self, announcement_id: int) -> str:
+        """Cancel a scheduled announcement, or mark one being sent for the running bot to stop (from
+        outside it): ``cancelled``, ``stopping`` or ``""`` when it is neither."""
+        if await self.repo.cancel(announcement_id, self.now()):
+            log.info("announcement %d cancelled", announcement_id)
+            return "cancelled"
+        if await self.repo.request_stop(announcement_id):
+            return "stopping"
+        return ""
+
+    async def get(self, announcement_id: int) -> AnnouncementRow | None:
+        return await self.repo.get(announcement_id)
 
     async def listing(self, recent: int = 10) -> list[Listed]:
         rows = await self.repo.listing(recent)

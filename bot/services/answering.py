@@ -107,12 +107,12 @@ class AnsweringService:
             return Reply(answer, known)
         ANSWER_SECONDS.observe(time.perf_counter() - started)
         QUESTIONS.labels(language=answer.language, outcome=answer.outcome).inc()
-        question_id = await self.conversation.record_question(
+        question_id = await self._db.record_question(
             user_id=user_id,
             chat_id=chat_id,
             text=question,
             language=answer.language,
-            outcome=answer.outcome,  # type: ignore[arg-type]  # always set once the Answer exists
+            outcome=answer.outcome,
             score=answer.score,
             sources=answer.sources,
             origin=origin,

@@ -25,13 +25,26 @@ Listener = Callable[[Engine | None, Engine], Awaitable[None]]
 class EngineHolder:
     """Holds the current :class:`Engine`; see the module docstring."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine | None = None, *, loader: Callable[[], Engine] | None = None) -> None:
+        """Hold ``engine``, or load it with ``loader`` the first time it is asked for (a command that
+        never reads the knowledge then never pays for loading it)."""
+        if engine is None and loader is None:
+            raise ValueError("an engine or a loader is needed")
         self._engine = engine
+        self._loader = loader
         self._listeners: list[Listener] = []
 
     @property
     def current(self) -> Engine:
+        if self._engine is None:
+            assert self._loader is not None
+            self._engine = self._loader()
         return self._engine
+
+    @property
+    def loaded(self) -> bool:
+        """Whether the engine has been loaded (always true for a holder given an engine)."""
+        return self._engine is not None
 
     def add_listener(self, listener: Listener) -> None:
         """Call ``listener(old, new)`` after every swap."""
@@ -39,11 +52,11 @@ class EngineHolder:
 
     async def announce_loaded(self) -> None:
         """Tell the listeners about the engine served at start-up (``old`` is None)."""
-        await self._notify(None, self._engine)
+        await self._notify(None, self.current)
 
     async def swap(self, engine: Engine) -> Engine:
         """Serve ``engine`` from now on; return the engine it replaces."""
-        old, self._engine = self._engine, engine
+        old, self._engine = self.current, engine
         log.info("engine swapped: index %s -> %s", old.version, engine.version)
         await self._notify(old, engine)
         return old

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import io
 from collections import Counter, defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -21,7 +21,15 @@ import yaml
 
 from bot.services.engine_holder import EngineHolder
 from bot.storage.database import Database
-from bot.storage.knowledge_schema import DayCount, Disliked, InsightsRepository, MissedQuestion, Totals
+from bot.storage.knowledge_schema import (
+    Activation,
+    DayCount,
+    Disliked,
+    InsightsRepository,
+    KnowledgeRepository,
+    MissedQuestion,
+    Totals,
+)
 from index.engine import question_form
 
 CONFIG_FILE = Path(__file__).with_name("admin.yaml")
@@ -189,6 +197,7 @@ class InsightsService:
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._repo = InsightsRepository(db)
+        self._knowledge = KnowledgeRepository(db)
         self._holder = holder
         self.config = config or AdminConfig.load()
         self._now = now
@@ -239,3 +248,11 @@ class InsightsService:
     async def chart(self, stats: Stats) -> bytes:
         """The PNG of :func:`render_chart`, drawn off the event loop."""
         return await asyncio.to_thread(render_chart, stats)
+
+    async def activations(self, limit: int) -> list[Activation]:
+        """The latest knowledge versions applied or rolled back, newest first."""
+        return await self._knowledge.activations(limit)
+
+    def export_rows(self, since: datetime) -> AsyncIterator[tuple]:
+        """Questions asked since ``since`` with how they were answered and their votes, oldest first."""
+        return self._repo.export_rows(since)

@@ -210,7 +210,9 @@ class KnowledgeService:
         self._lock = asyncio.Lock()
         self._shipped: dict[str, str] | None = None
         holder.add_listener(self._publish)
-        if self.current_version is None:
+        # The version the holder serves (or will load: the current one, when its files are there).
+        served = self.current_version if holder.loaded else self.store.current()
+        if served is None:
             # What the engine was loaded from, before anyone edits the files on the server.
             try:
                 self._shipped = read_documents(self._knowledge_dir)

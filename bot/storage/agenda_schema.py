@@ -16,13 +16,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING
 
-from bot.storage.sql import Transaction, now_text
+from bot.storage.sql import Transaction, now_text, time_text
 
 if TYPE_CHECKING:
-    from bot.storage.database import Database
+    from bot.storage.sql import Connection
 
 DEFAULT_REMINDER_MINUTES = 15
 
@@ -78,15 +78,14 @@ class NewReminder:
     due_at: datetime
 
 
-def _text(moment: datetime) -> str:
-    """A moment as stored here: ISO 8601 in UTC to the second (so text order is time order)."""
-    return moment.astimezone(UTC).isoformat(timespec="seconds")
+_text = time_text
+"""A moment as stored (see :func:`bot.storage.sql.time_text`)."""
 
 
 class AgendaStore:
     """The agenda queries. Every change that must hold together is one transaction."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Connection) -> None:
         self._db = db
 
     # ----------------------------------------------------------------- bookmarks
@@ -206,12 +205,6 @@ class AgendaStore:
             )
             for rid, user_id, session_id, starts, due, lang, blocked in rows
         ]
-
-    async def count_due(self, now: datetime) -> int:
-        rows = await self._db.rows(
-            "SELECT count(*) FROM reminders WHERE state = 'waiting' AND due_at <= ?", (_text(now),)
-        )
-        return rows[0][0]
 
     async def count_unsent(self, now: datetime) -> int:
         """Reminders due and not sent yet: waiting past their time, or queued and still in the outbox."""

@@ -24,10 +24,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from bot.storage.sql import Transaction, now_text
+from bot.storage.sql import Transaction, now_text, time_text
 
 if TYPE_CHECKING:
-    from bot.storage.database import Database
+    from bot.storage.sql import Connection
 
 MIGRATION: tuple[str, ...] = (
     """CREATE TABLE announcements (
@@ -106,7 +106,7 @@ def _time(text: str | None) -> datetime | None:
 
 
 def _text(at: datetime | None) -> str:
-    return at.isoformat(timespec="microseconds") if at is not None else now_text()
+    return time_text(at) if at is not None else now_text()
 
 
 def _row(row: Sequence[Any]) -> AnnouncementRow:
@@ -133,7 +133,7 @@ class NotOpen(RuntimeError):
 class AnnouncementRepository:
     """The queries on announcements; each write is one statement (or part of the sender's transaction)."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Connection) -> None:
         self._db = db
 
     async def create(
@@ -155,7 +155,7 @@ class AnnouncementRepository:
                 language,
                 json.dumps([[v.lang, v.html] for v in versions], ensure_ascii=False),
                 state,
-                due_at.isoformat() if due_at else None,
+                time_text(due_at) if due_at else None,
                 now_text(),
             ),
         )
@@ -170,7 +170,7 @@ class AnnouncementRepository:
         rows = await self._db.rows(
             """UPDATE announcements SET state = 'scheduled', due_at = ?
                WHERE id = ? AND state IN ('draft', 'scheduled') RETURNING id""",
-            (due_at.isoformat(), announcement_id),
+            (time_text(due_at), announcement_id),
         )
         return bool(rows)
 
@@ -222,7 +222,7 @@ class AnnouncementRepository:
         rows = await self._db.rows(
             f"""SELECT {_COLUMNS} FROM announcements WHERE state = 'scheduled' AND due_at <= ?
                 ORDER BY due_at, id""",
-            (now.isoformat(),),
+            (time_text(now),),
         )
         return [_row(r) for r in rows]
 

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from bot.storage.sql import now_text
 
 if TYPE_CHECKING:
-    from bot.storage.database import Database
+    from bot.storage.sql import Connection
 
 MIGRATION: tuple[str, ...] = (
     """CREATE TABLE calendar_feeds (
@@ -26,7 +26,7 @@ MIGRATION: tuple[str, ...] = (
 class CalendarFeedStore:
     """The tokens of the personal calendar feeds."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Connection) -> None:
         self._db = db
 
     async def token(self, user_id: int) -> str | None:

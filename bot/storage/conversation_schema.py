@@ -2,8 +2,8 @@
 
 * ``questions.outcome``: what the engine did with each question (``answer``, ``clarify``, ``decline``,
   ``gap``, ``smalltalk``), so the organisers can list what attendees could not find. Rows stored before
-  this step get ``answer`` or ``decline`` from ``answered``; a row inserted without an outcome (by code
-  that does not know the column) gets the same by a trigger.
+  this step get ``answer`` or ``decline`` from ``answered`` (a column dropped since, in step 11, with the
+  trigger this step made for inserts without an outcome).
 * ``chat_topics``: per chat, the knowledge entry its last answer came from, the question, its language
   and when it was asked, so a follow-up ("and from Shanghai?") still finds it after a restart.
 
@@ -16,12 +16,12 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, get_args
+from typing import TYPE_CHECKING, Protocol, get_args
 
+from bot.storage.sql import Connection, time_text
 from index.types import LANGS, Outcome
 
-if TYPE_CHECKING:  # database.py imports this module for its MIGRATION; the engine's modules load late
-    from bot.storage.database import Database
+if TYPE_CHECKING:  # the engine's modules load late
     from index.followup import Topic
 
 OUTCOMES: tuple[str, ...] = get_args(Outcome)
@@ -65,42 +65,18 @@ class OutcomeRecord:
     asked_at: datetime
 
 
+class _Questions(Connection, Protocol):
+    """The database with its question log (:meth:`bot.storage.database.Database.record_question`)."""
+
+    async def question_from(self, origin: str) -> int | None: ...
+
+
 class ConversationStore:
-    """Question outcomes and each chat's last topic."""
+    """Question outcomes and each chat's last topic (questions are stored by
+    :meth:`bot.storage.database.Database.record_question`)."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: _Questions) -> None:
         self._db = db
-
-    async def record_question(
-        self,
-        *,
-        user_id: int,
-        chat_id: int,
-        text: str,
-        language: str,
-        outcome: Outcome,
-        score: float,
-        sources: Sequence[str],
-        origin: str | None = None,
-    ) -> int:
-        """Store a question (cut to ``MAX_QUESTION_CHARS``) with its outcome; return its id.
-
-        ``answered`` is true only for the outcome ``answer``. A question from an ``origin`` stored before
-        is not stored again (see :meth:`Database.record_question`).
-        """
-        if outcome not in OUTCOMES:
-            raise ValueError(f"unknown outcome {outcome!r}")
-        return await self._db.record_question(
-            user_id=user_id,
-            chat_id=chat_id,
-            text=text,
-            language=language,
-            answered=outcome == "answer",
-            score=score,
-            sources=sources,
-            outcome=outcome,
-            origin=origin,
-        )
 
     async def question_from(self, origin: str) -> int | None:
         """The id of the question stored from ``origin``, if any."""
@@ -168,7 +144,7 @@ class ConversationStore:
                 topic.entry_id,
                 topic.language,
                 topic.question[:TOPIC_QUESTION_CHARS],
-                topic.at.isoformat(),
+                time_text(topic.at),
             ),
         )
 

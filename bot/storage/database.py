@@ -39,7 +39,7 @@ from bot.storage import (
     privacy_schema,
     usage_schema,
 )
-from bot.storage.sql import Transaction, now_text
+from bot.storage.sql import Transaction, now_text, times_in_one_form
 
 MAX_QUESTION_CHARS = 4000
 """Longer question texts are cut to this many characters when stored."""
@@ -90,12 +90,22 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
     privacy_schema.MIGRATION,  # 8: retention
     calendar_feed_schema.MIGRATION,  # 9: personal calendar feeds
     usage_schema.MIGRATION,  # 10: each question counted once, also when handled again after a crash
+    # 11: one column says how a question was answered, ``outcome``: ``answered`` (answered means the
+    # outcome ``answer``) goes, with the trigger that derived an outcome for inserts that named none.
+    (
+        "DROP TRIGGER IF EXISTS questions_default_outcome",
+        """UPDATE questions SET outcome = CASE answered WHEN 1 THEN 'answer' ELSE 'decline' END
+           WHERE outcome IS NULL""",
+        "ALTER TABLE questions DROP COLUMN answered",
+    ),
+    # 12: every stored time in one form, UTC to the microsecond (see bot.storage.sql.time_text).
+    times_in_one_form(),
 )
 
 CURRENT_VERSION = len(MIGRATIONS)
 
 _USER_COLUMNS = "user_id, language, telegram_language, subscribed, blocked, first_seen, last_seen"
-_QUESTION_COLUMNS = "id, user_id, chat_id, text, language, answered, score, sources, asked_at"
+_QUESTION_COLUMNS = "id, user_id, chat_id, text, language, outcome = 'answer', score, sources, asked_at"
 
 
 class SchemaVersionError(RuntimeError):
@@ -222,6 +232,17 @@ class Database:
         """
         return await self._rows(sql, params)
 
+    async def probe(self) -> None:
+        """Prove that the database can be read and could be written now, writing nothing: a statement
+        that would write (and matches no row) inside a transaction that is rolled back. Raises the
+        database's error otherwise (a read-only file, a full disk, a lock held too long)."""
+        async with self._lock:
+            await self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                await self._conn.execute("DELETE FROM users WHERE 0")
+            finally:
+                await self._conn.execute("ROLLBACK")
+
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Transaction]:
         """Several statements committed together (``BEGIN IMMEDIATE`` ... ``COMMIT``), or none of them.
@@ -294,33 +315,33 @@ class Database:
         chat_id: int,
         text: str,
         language: str,
-        answered: bool,
+        outcome: str,
         score: float,
         sources: Sequence[str],
-        outcome: str | None = None,
         origin: str | None = None,
     ) -> int:
-        """Store a question (cut to :data:`MAX_QUESTION_CHARS`) and how it was answered; return its id.
+        """Store a question (cut to :data:`MAX_QUESTION_CHARS`) and its outcome (see
+        :data:`index.types.Outcome`; only ``answer`` counts as answered); return its id.
 
-        ``outcome`` (see :data:`index.types.Outcome`) defaults to ``answer`` or ``decline``. A question
-        with an ``origin`` already stored (its update handled again) is not stored twice: the stored
-        row's id is returned.
+        A question with an ``origin`` already stored (its update handled again) is not stored twice: the
+        stored row's id is returned.
         """
+        if outcome not in conversation_schema.OUTCOMES:
+            raise ValueError(f"unknown outcome {outcome!r}")
         rows = await self._rows(
             """INSERT INTO questions
-                   (user_id, chat_id, text, language, answered, score, sources, asked_at, outcome, origin)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                   (user_id, chat_id, text, language, score, sources, asked_at, outcome, origin)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
                ON CONFLICT (origin) WHERE origin IS NOT NULL DO NOTHING RETURNING id""",
             (
                 user_id,
                 chat_id,
                 text[:MAX_QUESTION_CHARS],
                 language,
-                int(answered),
                 float(score),
                 json.dumps(list(sources), ensure_ascii=False),
                 _now(),
-                outcome or ("answer" if answered else "decline"),
+                outcome,
                 origin,
             ),
         )
@@ -375,11 +396,41 @@ class Database:
             """SELECT (SELECT count(*) FROM users),
                       (SELECT count(*) FROM users WHERE blocked = 1),
                       (SELECT count(*) FROM questions),
-                      (SELECT count(*) FROM questions WHERE answered = 1),
+                      (SELECT count(*) FROM questions WHERE outcome = 'answer'),
                       (SELECT count(*) FROM feedback WHERE helpful = 1),
                       (SELECT count(*) FROM feedback WHERE helpful = 0)"""
         )
         return Usage(*rows[0])
+
+
+class FileProblem(Exception):
+    """A database file that cannot be used: ``kind`` is ``locked``, ``unreadable`` or ``damaged``."""
+
+    def __init__(self, kind: str, detail: str) -> None:
+        super().__init__(detail)
+        self.kind = kind
+        self.detail = detail
+
+
+def check_file(path: Path) -> int:
+    """Check an existing database file before the bot opens it (SQLite's quick check), writing nothing;
+    its schema version. Raises :class:`FileProblem`."""
+    try:
+        conn = sqlite3.connect(path, timeout=5)
+        try:
+            problems = [row[0] for row in conn.execute("PRAGMA quick_check").fetchall()]
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+        finally:
+            conn.close()
+    except sqlite3.OperationalError as exc:
+        if "locked" in str(exc) or "busy" in str(exc):
+            raise FileProblem("locked", str(exc)) from None
+        raise FileProblem("unreadable", str(exc)) from None
+    except sqlite3.DatabaseError as exc:
+        raise FileProblem("damaged", str(exc)) from None
+    if problems != ["ok"]:
+        raise FileProblem("damaged", problems[0])
+    return version
 
 
 async def _user_version(conn: aiosqlite.Connection) -> int:

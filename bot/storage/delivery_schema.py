@@ -23,10 +23,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from bot.storage.sql import Transaction, now_text
+from bot.storage.sql import Transaction, now_text, time_text
 
 if TYPE_CHECKING:
-    from bot.storage.database import Database
+    from bot.storage.sql import Connection
 
 MIGRATION: tuple[str, ...] = (
     """CREATE TABLE outbox (
@@ -118,7 +118,7 @@ def _row(row: Sequence[Any]) -> OutboxRow:
 class Outbox:
     """The outbox queries. Writes are one statement each, or one transaction for a batch."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Connection) -> None:
         self._db = db
 
     async def add(
@@ -147,7 +147,7 @@ class Outbox:
                         json.dumps(m.params, ensure_ascii=False),
                         m.ref,
                         now,
-                        m.expires_at.isoformat() if m.expires_at else None,
+                        time_text(m.expires_at) if m.expires_at else None,
                         m.origin,
                     )
                     for m in messages
@@ -243,7 +243,7 @@ class StoredUpdate:
 class Inbox:
     """The inbox queries."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Connection) -> None:
         self._db = db
 
     async def store(self, updates: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -294,7 +294,7 @@ class Inbox:
     async def purge(self, now: datetime, keep: timedelta = INBOX_KEEP) -> tuple[int, int]:
         """Delete the updates handled, and the replies settled, more than ``keep`` before ``now``; how
         many of each. (Other outgoing messages stay: announcements are counted by their rows.)"""
-        before = (now - keep).isoformat(timespec="microseconds")
+        before = time_text(now - keep)
         async with self._db.transaction() as tx:
             updates = await tx.rows(
                 "DELETE FROM inbox WHERE handled_at IS NOT NULL AND handled_at < ? RETURNING update_id",

@@ -18,11 +18,13 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING
 
+from bot.storage.sql import now_text, time_text
+
 if TYPE_CHECKING:  # database.py imports this module for its migration step
-    from bot.storage.database import Database
+    from bot.storage.sql import Connection
 
 MIGRATION: tuple[str, ...] = (
     """CREATE TABLE knowledge_proposals (
@@ -71,20 +73,13 @@ class Activation:
     seconds: float
 
 
-def now_text() -> str:
-    """The current time as stored (as :func:`bot.storage.database.now_text`)."""
-    return _at(datetime.now(UTC))
-
-
-def _at(moment: datetime) -> str:
-    """A time in the stored form, for comparisons with stored timestamps."""
-    return moment.astimezone(UTC).isoformat(timespec="microseconds")
+_at = time_text
 
 
 class KnowledgeRepository:
     """Proposals and the log of versions going live."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Connection) -> None:
         self._db = db
 
     async def add_proposal(
@@ -188,7 +183,7 @@ class Totals:
 class InsightsRepository:
     """Read-only queries over users, questions and feedback."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Connection) -> None:
         self._db = db
 
     async def missed(self, since: datetime, limit: int) -> list[MissedQuestion]:
@@ -223,7 +218,7 @@ class InsightsRepository:
                       (SELECT count(*) FROM users WHERE blocked = 1),
                       (SELECT count(*) FROM users WHERE subscribed = 1 AND blocked = 0),
                       (SELECT count(*) FROM questions),
-                      (SELECT count(*) FROM questions WHERE answered = 1),
+                      (SELECT count(*) FROM questions WHERE outcome = 'answer'),
                       (SELECT count(*) FROM feedback WHERE helpful = 1),
                       (SELECT count(*) FROM feedback WHERE helpful = 0)"""
         )
@@ -239,7 +234,7 @@ class InsightsRepository:
     async def per_day(self, since: datetime) -> list[DayCount]:
         """Questions and answered questions per UTC day and language since ``since``."""
         rows = await self._db.rows(
-            """SELECT substr(asked_at, 1, 10) AS day, language, count(*), sum(answered)
+            """SELECT substr(asked_at, 1, 10) AS day, language, count(*), sum(outcome = 'answer')
                FROM questions WHERE asked_at >= ? GROUP BY day, language ORDER BY day, language""",
             (_at(since),),
         )
@@ -250,7 +245,7 @@ class InsightsRepository:
         last = 0
         while True:
             rows = await self._db.rows(
-                """SELECT q.id, q.asked_at, q.language, q.answered, q.score, q.sources, q.text,
+                """SELECT q.id, q.asked_at, q.language, q.outcome = 'answer', q.score, q.sources, q.text,
                           (SELECT count(*) FROM feedback f WHERE f.question_id = q.id AND f.helpful = 1),
                           (SELECT count(*) FROM feedback f WHERE f.question_id = q.id AND f.helpful = 0)
                    FROM questions q WHERE q.asked_at >= ? AND q.id > ? ORDER BY q.id LIMIT 1000""",

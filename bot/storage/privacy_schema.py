@@ -13,8 +13,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from bot.storage.sql import time_text
+
 if TYPE_CHECKING:
-    from bot.storage.database import Database
+    from bot.storage.sql import Connection
 
 MIGRATION: tuple[str, ...] = (
     """CREATE TABLE purges (
@@ -35,14 +37,13 @@ class Purge:
     questions: int
 
 
-def _text(moment: datetime) -> str:
-    return moment.isoformat(timespec="microseconds")
+_text = time_text
 
 
 class PrivacyRepository:
     """Deleting questions past their retention time, and the record of purges."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Connection) -> None:
         self._db = db
 
     async def purge(self, cutoff: datetime, now: datetime) -> Purge:

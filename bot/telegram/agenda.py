@@ -15,8 +15,7 @@ import logging
 from collections.abc import Sequence
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.error import BadRequest
-from telegram.ext import Application, BaseHandler, CallbackContext, CallbackQueryHandler, CommandHandler
+from telegram.ext import Application, BaseHandler, CallbackQueryHandler, CommandHandler
 
 from bot.services import Services
 from bot.services.agenda import REMINDER_CHOICES
@@ -33,16 +32,16 @@ from bot.telegram.callbacks import (
     parse,
 )
 from bot.telegram.common import (
+    answer_button,
     edit_html,
     edit_markup,
     keyboard,
-    language,
     reply_html,
     send_document,
     send_html,
-    services,
 )
-from bot.telegram.formatting import MAX_MESSAGE, escape, split_html
+from bot.telegram.context import BotContext
+from bot.telegram.formatting import escape
 from bot.telegram.miniapp import with_button
 from index.engine import Answer
 from index.types import Lang
@@ -88,20 +87,20 @@ async def session_view(svc: Services, session_id: str, lang: Lang, user_id: int 
     return escape(card), keyboard([*rows, [(svc.texts(lang, "back"), _data(AgendaDay(day)))]])
 
 
-async def agenda(update: Update, context: CallbackContext) -> None:
+async def agenda(update: Update, context: BotContext) -> None:
     """/agenda: the days with sessions."""
-    lang = await language(update, context)
-    svc = services(context)
+    lang = context.user_lang
+    svc = context.services
     text, markup = days_view(svc, lang)
     markup = with_button(markup, svc.settings, lang, update.effective_chat)
-    await reply_html(update.effective_message, text, markup)
+    await reply_html(context.sender, update.effective_message, text, markup)
 
 
-async def browse(update: Update, context: CallbackContext) -> None:
+async def browse(update: Update, context: BotContext) -> None:
     """An agenda button: show the days, a day's sessions or a session card in the same message."""
     query = update.callback_query
-    lang = await language(update, context)
-    svc = services(context)
+    lang = context.user_lang
+    svc = context.services
     pressed = parse(query.data)
     if isinstance(pressed, Session):
         user_id = update.effective_user.id if update.effective_user else None
@@ -113,18 +112,11 @@ async def browse(update: Update, context: CallbackContext) -> None:
         view = text, with_button(markup, svc.settings, lang, update.effective_chat)
     else:
         view = None
-    await query.answer(None if view else svc.texts(lang, "entry_unknown"))
+    await answer_button(query, None if view else svc.texts(lang, "entry_unknown"))
     if view is None or query.message is None:
         return
     text, markup = view
-    if len(split_html(text, MAX_MESSAGE)) > 1:
-        await send_html(context.bot, query.message.chat.id, text, markup)
-        return
-    try:
-        await query.edit_message_text(text, reply_markup=markup)
-    except BadRequest as exc:
-        if "not modified" not in str(exc).lower():
-            raise
+    await edit_html(context.sender, query.message.chat.id, query.message.message_id, text, markup)
 
 
 # --------------------------------------------------------------------- ⭐ on session cards
@@ -188,26 +180,26 @@ def _restarred(
     return InlineKeyboardMarkup(rows)
 
 
-async def toggle_star(update: Update, context: CallbackContext) -> None:
+async def toggle_star(update: Update, context: BotContext) -> None:
     """⭐ tapped: add or remove the session, then show the button's new state on the same card."""
     query = update.callback_query
     star = Star.parse(query.data)
-    lang = await language(update, context)
-    svc = services(context)
+    lang = context.user_lang
+    svc = context.services
     if star is None or update.effective_user is None:
-        await query.answer()
+        await answer_button(query)
         return
     state = await svc.agenda.set_bookmark(update.effective_user.id, star.session_id, star.on)
     if state is None:
-        await query.answer(svc.texts(lang, "entry_unknown"))
+        await answer_button(query, svc.texts(lang, "entry_unknown"))
         return
-    await query.answer(svc.texts(lang, "myagenda.added" if state else "myagenda.unstarred"))
+    await answer_button(query, svc.texts(lang, "myagenda.added" if state else "myagenda.unstarred"))
     message = query.message
     if message is not None and message.reply_markup is not None:
         markup = _restarred(
             message.reply_markup, star.session_id, star_button(svc, lang, star.session_id, state)
         )
-        await edit_markup(context.bot, message.chat.id, message.message_id, markup)
+        await edit_markup(context.sender, message.chat.id, message.message_id, markup)
 
 
 # --------------------------------------------------------------------- /myagenda
@@ -258,55 +250,55 @@ async def my_agenda_view(svc: Services, user_id: int, lang: Lang) -> View:
     return text, keyboard(rows)
 
 
-async def my_agenda(update: Update, context: CallbackContext) -> None:
+async def my_agenda(update: Update, context: BotContext) -> None:
     """/myagenda: the user's bookmarks by day and time, with remove buttons, the calendar file, reminders."""
     user = update.effective_user
     if user is None or update.effective_message is None:
         return
-    lang = await language(update, context)
-    svc = services(context)
+    lang = context.user_lang
+    svc = context.services
     text, markup = await my_agenda_view(svc, user.id, lang)
     markup = with_button(markup, svc.settings, lang, update.effective_chat)
-    await reply_html(update.effective_message, text, markup)
+    await reply_html(context.sender, update.effective_message, text, markup)
 
 
-async def unstar(update: Update, context: CallbackContext) -> None:
+async def unstar(update: Update, context: BotContext) -> None:
     """A remove button in /myagenda: remove the session and show the list again in the same message."""
     query = update.callback_query
     target = Unstar.parse(query.data)
-    lang = await language(update, context)
-    svc = services(context)
+    lang = context.user_lang
+    svc = context.services
     user = update.effective_user
     if target is None or user is None:
-        await query.answer()
+        await answer_button(query)
         return
     await svc.agenda.unbookmark(user.id, target.session_id)
-    await query.answer(svc.texts(lang, "myagenda.unstarred"))
+    await answer_button(query, svc.texts(lang, "myagenda.unstarred"))
     if query.message is not None:
         text, markup = await my_agenda_view(svc, user.id, lang)
         markup = with_button(markup, svc.settings, lang, update.effective_chat)
-        await edit_html(context.bot, query.message.chat.id, query.message.message_id, text, markup)
+        await edit_html(context.sender, query.message.chat.id, query.message.message_id, text, markup)
 
 
-async def calendar_file(update: Update, context: CallbackContext) -> None:
+async def calendar_file(update: Update, context: BotContext) -> None:
     """The .ics button: send the user's agenda as a calendar file."""
     query = update.callback_query
-    lang = await language(update, context)
-    svc = services(context)
+    lang = context.user_lang
+    svc = context.services
     user = update.effective_user
     if user is None or query.message is None:
-        await query.answer()
+        await answer_button(query)
         return
     made = await svc.agenda.calendar(user.id, lang)
     if not made.events:
-        await query.answer(svc.texts(lang, "myagenda.ics_empty"), show_alert=True)
+        await answer_button(query, svc.texts(lang, "myagenda.ics_empty"), show_alert=True)
         return
-    await query.answer()
+    await answer_button(query)
     caption = svc.texts(lang, "myagenda.ics_caption")
     if made.left_out:
         caption += "\n" + svc.texts(lang, "myagenda.ics_left_out", count=made.left_out)
     name = f"{svc.agenda.kb.event.id}-agenda.ics"
-    await send_document(context.bot, query.message.chat.id, name, made.content, caption)
+    await send_document(context.sender, query.message.chat.id, name, made.content, caption)
 
 
 # --------------------------------------------------------------------- /reminders
@@ -343,49 +335,49 @@ def _confirmation(svc: Services, lang: Lang, minutes: int) -> str:
     return svc.texts(lang, "myagenda.reminders_off")
 
 
-async def reminders(update: Update, context: CallbackContext) -> None:
+async def reminders(update: Update, context: BotContext) -> None:
     """/reminders: the reminder choices; ``/reminders off`` or ``/reminders 30`` sets one at once."""
     user = update.effective_user
     if user is None or update.effective_message is None:
         return
-    lang = await language(update, context)
-    svc = services(context)
+    lang = context.user_lang
+    svc = context.services
     chosen = _minutes_argument(context.args or [])
     intro = None
     if chosen is not None:
         await svc.agenda.set_reminder_minutes(user.id, chosen)
         intro = _confirmation(svc, lang, chosen)
     text, markup = await reminders_view(svc, user.id, lang, intro)
-    await reply_html(update.effective_message, text, markup)
+    await reply_html(context.sender, update.effective_message, text, markup)
 
 
-async def reminders_menu(update: Update, context: CallbackContext) -> None:
+async def reminders_menu(update: Update, context: BotContext) -> None:
     """/myagenda's reminders button: the choices, as a new message."""
     query = update.callback_query
-    lang = await language(update, context)
-    await query.answer()
+    lang = context.user_lang
+    await answer_button(query)
     if update.effective_user is None or query.message is None:
         return
-    text, markup = await reminders_view(services(context), update.effective_user.id, lang)
-    await send_html(context.bot, query.message.chat.id, text, markup)
+    text, markup = await reminders_view(context.services, update.effective_user.id, lang)
+    await send_html(context.sender, query.message.chat.id, text, markup)
 
 
-async def remind_before(update: Update, context: CallbackContext) -> None:
+async def remind_before(update: Update, context: BotContext) -> None:
     """A reminder choice: store it and show it ticked in the same message."""
     query = update.callback_query
     choice = RemindBefore.parse(query.data)
-    lang = await language(update, context)
-    svc = services(context)
+    lang = context.user_lang
+    svc = context.services
     user = update.effective_user
     if choice is None or user is None or (choice.minutes and choice.minutes not in REMINDER_CHOICES):
-        await query.answer()
+        await answer_button(query)
         return
     await svc.agenda.set_reminder_minutes(user.id, choice.minutes)
     confirmation = _confirmation(svc, lang, choice.minutes)
-    await query.answer()
+    await answer_button(query)
     if query.message is not None:
         text, markup = await reminders_view(svc, user.id, lang, confirmation)
-        await edit_html(context.bot, query.message.chat.id, query.message.message_id, text, markup)
+        await edit_html(context.sender, query.message.chat.id, query.message.message_id, text, markup)
 
 
 # --------------------------------------------------------------------- reminder job
@@ -394,9 +386,9 @@ TICK_SECONDS = 20.0
 """How often due reminders are looked for (the database says which are due; this only wakes up)."""
 
 
-async def _tick(context: CallbackContext) -> None:
+async def _tick(context: BotContext) -> None:
     try:
-        await services(context).agenda.tick()
+        await context.services.agenda.tick()
     except Exception:
         log.exception("queuing due reminders failed; trying again in %.0f s", TICK_SECONDS)
 

@@ -21,7 +21,6 @@ from telegram.ext import (
     Application,
     ApplicationHandlerStop,
     BaseHandler,
-    CallbackContext,
     CallbackQueryHandler,
     CommandHandler,
     MessageHandler,
@@ -31,10 +30,10 @@ from telegram.ext import (
 from bot.config import Settings
 from bot.delivery.sender import Outgoing
 from bot.i18n import Translator
-from bot.services import Services
-from bot.services.announcements import AnnouncementError, AnnouncementService, Preview, plain
+from bot.services.announcements import AnnouncementError, Markup, Preview, plain
 from bot.telegram.callbacks import AnnounceAction
-from bot.telegram.common import language, reply_html, send, send_html, services
+from bot.telegram.common import answer_button, reply_html, send, send_html
+from bot.telegram.context import BotContext
 from index.types import Lang
 
 log = logging.getLogger(__name__)
@@ -54,17 +53,15 @@ _COMMAND = re.compile(r"^/\w+(@\w+)?")
 # ---------------------------------------------------------------------------- wiring
 
 
-def create_service(svc: Services, timezone: str) -> AnnouncementService:
-    """The announcement service of the running bot (its sender must exist)."""
-    assert svc.sender is not None
-    texts = svc.texts
+def stop_markup(texts: Translator) -> Markup:
+    """The Stop button under an announcement's progress message, in its author's language."""
 
-    def stop_markup(announcement_id: int, lang: str) -> dict[str, Any]:
+    def markup(announcement_id: int, lang: str) -> dict[str, Any]:
         label = texts(lang, "announce.stop_button", id=announcement_id)  # type: ignore[arg-type]
         data = AnnounceAction("stop", announcement_id).encode()
         return InlineKeyboardMarkup([[InlineKeyboardButton(label, callback_data=data)]]).to_dict()
 
-    return AnnouncementService(svc.db, svc.sender, texts, timezone, stop_markup=stop_markup)
+    return markup
 
 
 def schedule_ticks(application: Application) -> None:
@@ -73,12 +70,9 @@ def schedule_ticks(application: Application) -> None:
     application.job_queue.run_repeating(tick, interval=TICK_SECONDS, first=TICK_SECONDS, name="announcements")
 
 
-async def tick(context: CallbackContext) -> None:
-    announcements = services(context).announcements
-    if announcements is None:
-        return
+async def tick(context: BotContext) -> None:
     try:
-        await announcements.tick()
+        await context.services.announcements.tick()
     except Exception:  # the next tick tries again; the database still says what is due
         log.exception("announcements: delivery round failed")
 
@@ -119,23 +113,23 @@ def _error(texts: Translator, lang: Lang, error: AnnouncementError) -> str:
 # ---------------------------------------------------------------------------- everyone
 
 
-async def subscribe(update: Update, context: CallbackContext) -> None:
-    lang = await language(update, context)
-    svc = services(context)
+async def subscribe(update: Update, context: BotContext) -> None:
+    lang = context.user_lang
+    svc = context.services
     await svc.users.set_subscribed(update.effective_user.id, True)
-    await reply_html(update.effective_message, svc.texts(lang, "subscribed"))
+    await reply_html(context.sender, update.effective_message, svc.texts(lang, "subscribed"))
 
 
-async def unsubscribe(update: Update, context: CallbackContext) -> None:
-    lang = await language(update, context)
-    svc = services(context)
+async def unsubscribe(update: Update, context: BotContext) -> None:
+    lang = context.user_lang
+    svc = context.services
     await svc.users.set_subscribed(update.effective_user.id, False)
-    await reply_html(update.effective_message, svc.texts(lang, "unsubscribed"))
+    await reply_html(context.sender, update.effective_message, svc.texts(lang, "unsubscribed"))
 
 
-async def refuse(update: Update, context: CallbackContext) -> None:
+async def refuse(update: Update, context: BotContext) -> None:
     """A staff command from someone who is not staff: a polite no, and a line in the log."""
-    lang = await language(update, context)
+    lang = context.user_lang
     user = update.effective_user
     message = update.effective_message
     log.warning(
@@ -143,7 +137,7 @@ async def refuse(update: Update, context: CallbackContext) -> None:
         user.id if user else None,
         (message.text or "").split(maxsplit=1)[0][:40] if message else "a staff command",
     )
-    await reply_html(message, services(context).texts(lang, "announce.refused"))
+    await reply_html(context.sender, message, context.services.texts(lang, "announce.refused"))
 
 
 # ---------------------------------------------------------------------------- staff
@@ -154,40 +148,40 @@ def _without_command(message: Message) -> str:
     return _COMMAND.sub("", message.text_html or "", count=1).strip()
 
 
-async def _draft(message: Message, context: CallbackContext, lang: Lang, html_text: str) -> None:
-    svc = services(context)
-    assert svc.announcements is not None
+async def _draft(message: Message, context: BotContext, lang: Lang, html_text: str) -> None:
+    svc = context.services
     try:
         preview = await svc.announcements.draft(message.from_user.id, message.chat_id, lang, html_text)
     except AnnouncementError as error:
-        await reply_html(message, _error(svc.texts, lang, error))
+        await reply_html(context.sender, message, _error(svc.texts, lang, error))
         return
     text = preview_html(preview, svc.texts, lang)
-    await reply_html(message, text, preview_keyboard(preview.announcement.id, svc.texts, lang))
+    await reply_html(
+        context.sender, message, text, preview_keyboard(preview.announcement.id, svc.texts, lang)
+    )
 
 
-async def announce(update: Update, context: CallbackContext) -> None:
+async def announce(update: Update, context: BotContext) -> None:
     """/announce TEXT: a preview; /announce alone: the text is expected as the next message."""
-    lang = await language(update, context)
+    lang = context.user_lang
     message = update.effective_message
     html_text = _without_command(message)
     if not plain(html_text).strip():
         context.user_data[_WAITING] = ("text", 0)
-        await reply_html(message, services(context).texts(lang, "announce.ask_text"))
+        await reply_html(context.sender, message, context.services.texts(lang, "announce.ask_text"))
         return
     context.user_data.pop(_WAITING, None)
     await _draft(message, context, lang, html_text)
 
 
-async def follow_up(update: Update, context: CallbackContext) -> None:
+async def follow_up(update: Update, context: BotContext) -> None:
     """A staff member's text while the announcement's text or time is expected; else left to questions."""
     waiting = context.user_data.get(_WAITING)
     message = update.effective_message
     if waiting is None or message is None:
         return
-    lang = await language(update, context)
-    svc = services(context)
-    assert svc.announcements is not None
+    lang = context.user_lang
+    svc = context.services
     what, announcement_id = waiting
     if what == "text":
         context.user_data.pop(_WAITING, None)
@@ -198,12 +192,16 @@ async def follow_up(update: Update, context: CallbackContext) -> None:
     except AnnouncementError as error:
         if error.key == "announce.error_not_open":
             context.user_data.pop(_WAITING, None)
-        await reply_html(message, _error(svc.texts, lang, error))
+        await reply_html(context.sender, message, _error(svc.texts, lang, error))
         raise ApplicationHandlerStop from None
     context.user_data.pop(_WAITING, None)
     zone = svc.announcements.zone.key
     when = svc.announcements.local(due)
-    await reply_html(message, svc.texts(lang, "announce.scheduled", id=announcement_id, when=when, zone=zone))
+    await reply_html(
+        context.sender,
+        message,
+        svc.texts(lang, "announce.scheduled", id=announcement_id, when=when, zone=zone),
+    )
     raise ApplicationHandlerStop
 
 
@@ -216,62 +214,62 @@ def _drop_keyboard(chat_id: int, message_id: int) -> Outgoing:
     )
 
 
-async def pressed(update: Update, context: CallbackContext) -> None:
+async def pressed(update: Update, context: BotContext) -> None:
     """Send now, Schedule, Cancel under a preview; Cancel or Stop under a listing or a progress message."""
     query = update.callback_query
-    svc = services(context)
-    lang = await language(update, context)
+    svc = context.services
+    lang = context.user_lang
     if query.from_user.id not in svc.settings.staff_ids:
         log.warning("user %s pressed an announcement button without being staff", query.from_user.id)
-        await query.answer(svc.texts(lang, "announce.refused"), show_alert=True)
+        await answer_button(query, svc.texts(lang, "announce.refused"), show_alert=True)
         return
     action = AnnounceAction.parse(query.data)
     announcements = svc.announcements
-    if action is None or announcements is None or query.message is None:
-        await query.answer()
+    if action is None or query.message is None:
+        await answer_button(query)
         return
     chat_id, message_id = query.message.chat.id, query.message.message_id
     aid = action.announcement_id
     try:
         if action.action == "send":
             count = await announcements.send_now(aid)
-            await query.answer(svc.texts(lang, "announce.sending", count=count))
-            await send(context.bot, [_drop_keyboard(chat_id, message_id)])
+            await answer_button(query, svc.texts(lang, "announce.sending", count=count))
+            await send(context.sender, [_drop_keyboard(chat_id, message_id)])
         elif action.action == "schedule":
             row = await announcements.repo.get(aid)
             if row is None or row.state not in ("draft", "scheduled"):
                 raise AnnouncementError("announce.error_not_open", id=aid)
             context.user_data[_WAITING] = ("time", aid)
-            await query.answer()
+            await answer_button(query)
             zone = announcements.zone.key
             await send_html(
-                context.bot, chat_id, svc.texts(lang, "announce.ask_time", zone=zone, example=EXAMPLE_TIME)
+                context.sender, chat_id, svc.texts(lang, "announce.ask_time", zone=zone, example=EXAMPLE_TIME)
             )
         elif action.action in ("cancel", "stop"):
             outcome = await announcements.cancel(aid)
             if not outcome:
                 raise AnnouncementError("announce.error_not_open", id=aid)
-            await query.answer()
+            await answer_button(query)
             if context.user_data.get(_WAITING) == ("time", aid):
                 context.user_data.pop(_WAITING, None)
             if outcome == "cancelled":
-                await send(context.bot, [_drop_keyboard(chat_id, message_id)])
-                await send_html(context.bot, chat_id, svc.texts(lang, "announce.cancelled", id=aid))
+                await send(context.sender, [_drop_keyboard(chat_id, message_id)])
+                await send_html(context.sender, chat_id, svc.texts(lang, "announce.cancelled", id=aid))
         else:
-            await query.answer()
+            await answer_button(query)
     except AnnouncementError as error:
-        await query.answer(_error(svc.texts, lang, error), show_alert=True)
+        await answer_button(query, _error(svc.texts, lang, error), show_alert=True)
 
 
-async def listing(update: Update, context: CallbackContext) -> None:
+async def listing(update: Update, context: BotContext) -> None:
     """/announcements: recent and scheduled announcements with their counts and control buttons."""
-    lang = await language(update, context)
-    svc = services(context)
+    lang = context.user_lang
+    svc = context.services
     announcements = svc.announcements
     assert announcements is not None
     listed = await announcements.listing()
     if not listed:
-        await reply_html(update.effective_message, svc.texts(lang, "announce.list_empty"))
+        await reply_html(context.sender, update.effective_message, svc.texts(lang, "announce.list_empty"))
         return
     parts = [svc.texts(lang, "announce.list_title", zone=announcements.zone.key)]
     rows: list[list[InlineKeyboardButton]] = []
@@ -302,7 +300,7 @@ async def listing(update: Update, context: CallbackContext) -> None:
             continue
         rows.append([InlineKeyboardButton(label, callback_data=AnnounceAction(action, row.id).encode())])
     markup = InlineKeyboardMarkup(rows) if rows else None
-    await reply_html(update.effective_message, "\n\n".join(parts), markup)
+    await reply_html(context.sender, update.effective_message, "\n\n".join(parts), markup)
 
 
 def handlers(settings: Settings) -> list[BaseHandler]:

@@ -23,16 +23,13 @@ from telegram import BotCommand, LinkPreviewOptions, Update
 from telegram.constants import ParseMode
 from telegram.ext import Application, ApplicationBuilder, Defaults
 
+from bot.app_context import load_engine, open_services
 from bot.config import Settings
-from bot.delivery.inbox import UpdateInbox
-from bot.delivery.sender import Sender
 from bot.i18n import Translator
 from bot.logs import hide_secret
 from bot.services import Services
 from bot.services.engine_holder import EngineHolder
 from bot.storage.database import Database
-from bot.storage.delivery_schema import Inbox, Outbox
-from bot.storage.knowledge_versions import served_directory
 from bot.telegram import (
     agenda,
     announce,
@@ -55,7 +52,8 @@ from bot.telegram import (
     whoami,
 )
 from bot.telegram.bot_api import PTBTransport
-from bot.telegram.common import SERVICES_KEY, attach, register_sender, services
+from bot.telegram.common import SERVICES_KEY, attach, services
+from bot.telegram.context import CONTEXT_TYPES
 from bot.telegram.errors import on_error
 from bot.telegram.http import AiohttpRequest, ApiContact
 from bot.telegram.webserver import Health, Ingest, Webhook, WebServer, cancel, keep_in_touch
@@ -106,27 +104,25 @@ def build_application(settings: Settings, engine: Engine, mode: Mode = "polling"
 
     # Only the holder is kept (not ``engine``), so that the engine can be freed once a reload replaces it.
     holder = EngineHolder(engine)
+    texts = Translator.load()
 
     async def on_start(application: Application) -> None:
-        db = await Database.open(settings.database_path)
-        svc = Services.create(settings, holder, db)
-        svc.sender = Sender(
-            Outbox(db),
-            PTBTransport(application.bot),
-            rate=settings.rate_limit_per_second,
-            on_blocked=svc.users.mark_blocked,
+        svc = await open_services(
+            settings,
+            holder,
+            transport=PTBTransport(application.bot),
+            handle_update=updates.handler(application),
+            stop_markup=announce.stop_markup(texts),
+            texts=texts,
         )
-        svc.inbox = UpdateInbox(Inbox(db), updates.handler(application), concurrency=CONCURRENT_UPDATES)
-        svc.agenda.sender = svc.sender
         attach(application, svc)
-        register_sender(application.bot, svc.sender)
-        svc.announcements = announce.create_service(svc, holder.current.kb.event.timezone)
         await svc.announcements.recover()  # stops asked for while the bot was down, before resuming
         await svc.sender.start()
         svc.holder.add_listener(svc.agenda.on_engine)
         await svc.holder.announce_loaded()
         agenda.start_reminders(application)
         announce.schedule_ticks(application)
+        assert svc.inbox is not None
         await svc.inbox.start()  # what a previous run stored but did not handle goes first
         await set_commands(application, services(application).texts)
         await miniapp.set_menu_button(application, settings)
@@ -145,7 +141,6 @@ def build_application(settings: Settings, engine: Engine, mode: Mode = "polling"
         attached = application.bot_data.get(SERVICES_KEY)
         await schedule.stop_sync(application)
         if attached is not None:
-            register_sender(application.bot, None)
             await attached.close()
         log.info("bot stopped")
 
@@ -157,6 +152,7 @@ def build_application(settings: Settings, engine: Engine, mode: Mode = "polling"
         .base_url(settings.base_url)
         .base_file_url(settings.base_file_url)
         .defaults(defaults)
+        .context_types(CONTEXT_TYPES)
         .concurrent_updates(CONCURRENT_UPDATES)
         .request(AiohttpRequest(CONNECTION_POOL, contact=contact))
         .get_updates_request(AiohttpRequest(1, contact=contact))
@@ -185,9 +181,7 @@ def build_application(settings: Settings, engine: Engine, mode: Mode = "polling"
 
 def load_served_engine(settings: Settings) -> Engine:
     """The engine for the last knowledge version an admin applied, else for the shipped files."""
-    directory, version = served_directory(settings.data_dir, settings.knowledge_dir)
-    log.info("serving knowledge %s from %s", version.id if version else "as shipped", directory)
-    return Engine.load(directory, settings.data_dir, settings.embedding_model)
+    return load_engine(settings)
 
 
 def health_of(application: Application) -> Health:
@@ -246,7 +240,9 @@ async def running(
                 listen, port = settings.metrics_listen, settings.metrics_port
                 servers.append(WebServer(listen=listen, port=port, health=health, monitoring_token=token))
                 await servers[-1].start()
-            app_routes = miniapp.routes(application, settings)  # the Mini App, when PUBLIC_URL is set
+            app_routes = miniapp.routes(
+                application, settings, agenda.star_markup
+            )  # the Mini App, when PUBLIC_URL is set
             # The programme's exports and calendar feeds, below PUBLIC_URL's path like the Mini App.
             programme = schedule_web.routes(
                 lambda: application.bot_data.get(SERVICES_KEY), settings.public_path

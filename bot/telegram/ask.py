@@ -13,7 +13,7 @@ not stored.
 from __future__ import annotations
 
 from telegram import InlineKeyboardMarkup, Update
-from telegram.ext import BaseHandler, CallbackContext, CallbackQueryHandler, MessageHandler, filters
+from telegram.ext import BaseHandler, CallbackQueryHandler, MessageHandler, filters
 
 from bot.delivery.inbox import HANDLING
 from bot.services import Services
@@ -23,14 +23,14 @@ from bot.telegram.agenda import star_answer, star_markup
 from bot.telegram.callbacks import Entry, Feedback, fits
 from bot.telegram.common import (
     addressed_text,
+    answer_button,
     is_group,
     is_stale_edit,
     keyboard,
-    language,
     reply_html,
     send_html,
-    services,
 )
+from bot.telegram.context import BotContext
 from bot.telegram.formatting import escape
 from bot.telegram.venues import send_venue
 from index.engine import Suggestion
@@ -81,7 +81,7 @@ def render(reply: Reply, svc: Services) -> tuple[str, InlineKeyboardMarkup | Non
     return text, keyboard([*rows, feedback_row(reply.question_id)])
 
 
-async def ask(update: Update, context: CallbackContext) -> None:
+async def ask(update: Update, context: BotContext) -> None:
     """Answer a question in the language it is written in; in groups only when addressed to the bot."""
     message = update.effective_message
     user = update.effective_user
@@ -90,20 +90,20 @@ async def ask(update: Update, context: CallbackContext) -> None:
     question = addressed_text(message, context.bot) if is_group(message.chat) else message.text
     if question is None:
         return
-    lang = await language(update, context)
-    svc = services(context)
+    lang = context.user_lang
+    svc = context.services
     if not has_content(question):
-        await reply_html(message, svc.texts(lang, "empty_question"))
+        await reply_html(context.sender, message, svc.texts(lang, "empty_question"))
         return
     handling = HANDLING.get()  # the stored update being handled: a question is counted once per update
     origin = f"update:{handling.update_id}" if handling is not None else None
     reply = await svc.answering.answer(user.id, message.chat_id, question, lang, origin=origin)
     text, markup = render(reply, svc)
     markup = await star_answer(svc, user.id, reply.answer, markup)
-    await reply_html(message, text, markup, ref=f"q:{reply.question_id}")
+    await reply_html(context.sender, message, text, markup, ref=f"q:{reply.question_id}")
 
 
-async def show_entry(update: Update, context: CallbackContext) -> None:
+async def show_entry(update: Update, context: BotContext) -> None:
     """A topic button: send that entry's text at once (and its map pin for a venue with a known
     position); the entry becomes the chat's topic for follow-up questions."""
     query = update.callback_query
@@ -112,20 +112,20 @@ async def show_entry(update: Update, context: CallbackContext) -> None:
     if data is not None and data.lang in LANGS:
         lang: Lang = data.lang  # type: ignore[assignment]
     else:
-        lang = await language(update, context)
-    svc = services(context)
+        lang = context.user_lang
+    svc = context.services
     text = svc.catalogue.entry(entry_id, lang) if entry_id else None
-    await query.answer(None if text else svc.texts(lang, "entry_unknown"))
+    await answer_button(query, None if text else svc.texts(lang, "entry_unknown"))
     if text is None or query.message is None:
         return
     chat_id = query.message.chat.id
     await svc.answering.choose(chat_id, entry_id, lang)
     await send_html(
-        context.bot, chat_id, escape(text), await star_markup(svc, query.from_user.id, entry_id, lang)
+        context.sender, chat_id, escape(text), await star_markup(svc, query.from_user.id, entry_id, lang)
     )
     venue = svc.catalogue.venue(entry_id, lang)
     if venue is not None:
-        await send_venue(context.bot, chat_id, venue)
+        await send_venue(context.sender, chat_id, venue)
 
 
 def handlers() -> list[BaseHandler]:

@@ -1,22 +1,31 @@
-"""What every handler module shares: the services accessor, the user's language, sending HTML safely."""
+"""What every handler module shares: sending (and editing, and answering buttons) through the one sender,
+keyboards, and small tests on messages. Handlers get the services, the sender and the user's language from
+their context (:class:`bot.telegram.context.BotContext`)."""
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
 
-from telegram import Bot, Chat, InlineKeyboardButton, InlineKeyboardMarkup, Message, MessageEntity, Update
+from telegram import (
+    Bot,
+    CallbackQuery,
+    Chat,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+    MessageEntity,
+    Update,
+)
 from telegram.ext import Application, CallbackContext
 
 from bot.delivery.scheduler import Kind
 from bot.delivery.sender import Outgoing, Sender, html_message
 from bot.services import Services
 from bot.telegram.bot_api import encode_file
+from bot.telegram.context import LANGUAGE_KEY, SERVICES_KEY
 from bot.telegram.formatting import split_html
 from index.types import Lang
-
-SERVICES_KEY = "services"
-_SENDERS: dict[int, Sender] = {}
 
 
 def attach(application: Application, services: Services) -> None:
@@ -30,31 +39,10 @@ def services(context: CallbackContext | Application) -> Services:
     return application.bot_data[SERVICES_KEY]
 
 
-LANGUAGE_KEY = "language"
-"""Key of the sender's language in ``context.user_data``, set once per update by :mod:`bot.telegram.gate`."""
-
-
 def remember_language(context: CallbackContext, lang: Lang) -> None:
     """Keep ``lang`` as the sender's language for the handlers of this update (and later ones)."""
     if context.user_data is not None:
         context.user_data[LANGUAGE_KEY] = lang
-
-
-async def language(update: Update, context: CallbackContext) -> Lang:
-    """The language to talk to the sender in.
-
-    The gate in handler group -1 records the sender once per update and keeps their language on the
-    context; this reads it. Only for an update the gate skipped is the user service asked.
-    """
-    user = update.effective_user
-    if user is None:
-        return "en"
-    known = context.user_data.get(LANGUAGE_KEY) if context.user_data is not None else None
-    if known is not None:
-        return known
-    lang = await services(context).users.language(user.id, user.language_code)
-    remember_language(context, lang)
-    return lang
 
 
 def keyboard(rows: list[list[tuple[str, str | None]]]) -> InlineKeyboardMarkup | None:
@@ -73,24 +61,9 @@ def _with_markup(text: str, markup: Markup) -> list[tuple[str, Markup]]:
     return [(part, markup if i == len(parts) - 1 else None) for i, part in enumerate(parts)]
 
 
-def register_sender(bot: Bot, sender: Sender | None) -> None:
-    """Send everything ``bot``'s handlers send through ``sender`` (None: forget it)."""
-    if sender is None:
-        _SENDERS.pop(id(bot), None)
-    else:
-        _SENDERS[id(bot)] = sender
-
-
-def _sender(bot: Bot) -> Sender:
-    sender = _SENDERS.get(id(bot))
-    if sender is None:
-        raise RuntimeError("the bot's sender is not running")
-    return sender
-
-
-async def send(bot: Bot, messages: Sequence[Outgoing]) -> list[int]:
-    """Queue messages on the bot's one sender (durably: they survive a crash); their outbox ids."""
-    return await _sender(bot).submit(messages)
+async def send(sender: Sender, messages: Sequence[Outgoing]) -> list[int]:
+    """Queue messages on the one sender (durably: they survive a crash); their outbox ids."""
+    return await sender.submit(messages)
 
 
 def _messages(
@@ -118,7 +91,12 @@ def _messages(
 
 
 async def reply_html(
-    message: Message, text: str, markup: InlineKeyboardMarkup | None = None, *, ref: str | None = None
+    sender: Sender,
+    message: Message,
+    text: str,
+    markup: InlineKeyboardMarkup | None = None,
+    *,
+    ref: str | None = None,
 ) -> None:
     """Reply with ``text`` (HTML) in as many messages as needed; the keyboard goes on the last one.
 
@@ -126,11 +104,11 @@ async def reply_html(
     (e.g. ``q:<question id>``).
     """
     reply_to = message.message_id if is_group(message.chat) else None
-    await send(message.get_bot(), _messages(message.chat, text, markup, reply_to=reply_to, ref=ref))
+    await send(sender, _messages(message.chat, text, markup, reply_to=reply_to, ref=ref))
 
 
 async def send_html(
-    bot: Bot,
+    sender: Sender,
     chat_id: int,
     text: str,
     markup: InlineKeyboardMarkup | None = None,
@@ -140,7 +118,7 @@ async def send_html(
 ) -> None:
     """Send ``text`` (HTML) to a chat in as many messages as needed; the keyboard goes on the last one."""
     chat = Chat(chat_id, Chat.GROUP if chat_id < 0 else Chat.PRIVATE)
-    await send(bot, _messages(chat, text, markup, kind=kind, ref=ref))
+    await send(sender, _messages(chat, text, markup, kind=kind, ref=ref))
 
 
 EDIT_WINDOW = dt.timedelta(minutes=10)
@@ -192,26 +170,32 @@ def addressed_text(message: Message, bot: Bot) -> str | None:
 
 
 async def send_to_chat(
-    bot: Bot, chat_id: int, method: str, params: dict[str, object], *, ref: str | None = None
+    sender: Sender, chat_id: int, method: str, params: dict[str, object], *, ref: str | None = None
 ) -> None:
     """One Bot API request to a chat through the bot's sender; a private chat's user is the recipient
     (marked as blocked if Telegram says so)."""
     user_id = chat_id if chat_id > 0 else None
-    await send(bot, [Outgoing(chat_id, params, method=method, ref=ref, user_id=user_id)])
+    await send(sender, [Outgoing(chat_id, params, method=method, ref=ref, user_id=user_id)])
 
 
 async def _send_file(
-    bot: Bot, chat_id: int, field: str, filename: str, content: bytes, caption: str | None, ref: str | None
+    sender: Sender,
+    chat_id: int,
+    field: str,
+    filename: str,
+    content: bytes,
+    caption: str | None,
+    ref: str | None,
 ) -> None:
     params: dict[str, object] = {field: encode_file(filename, content)}
     if caption:
         params.update(caption=caption, parse_mode="HTML")
     method = "sendPhoto" if field == "photo" else "sendDocument"
-    await send_to_chat(bot, chat_id, method, params, ref=ref)
+    await send_to_chat(sender, chat_id, method, params, ref=ref)
 
 
 async def send_document(
-    bot: Bot,
+    sender: Sender,
     chat_id: int,
     filename: str,
     content: bytes,
@@ -220,26 +204,28 @@ async def send_document(
     ref: str | None = None,
 ) -> None:
     """Send a file (``caption`` in HTML) through the bot's sender."""
-    await _send_file(bot, chat_id, "document", filename, content, caption, ref)
+    await _send_file(sender, chat_id, "document", filename, content, caption, ref)
 
 
 async def send_photo(
-    bot: Bot, chat_id: int, png: bytes, caption: str | None = None, filename: str = "chart.png"
+    sender: Sender, chat_id: int, png: bytes, caption: str | None = None, filename: str = "chart.png"
 ) -> None:
     """Send an image (e.g. a chart) with an optional HTML caption, through the bot's sender."""
-    await _send_file(bot, chat_id, "photo", filename, png, caption, None)
+    await _send_file(sender, chat_id, "photo", filename, png, caption, None)
 
 
-async def edit_markup(bot: Bot, chat_id: int, message_id: int, markup: InlineKeyboardMarkup | None) -> None:
+async def edit_markup(
+    sender: Sender, chat_id: int, message_id: int, markup: InlineKeyboardMarkup | None
+) -> None:
     """Replace the buttons under one of the bot's messages, through the bot's sender."""
     params: dict[str, object] = {"message_id": message_id}
     if markup is not None:
         params["reply_markup"] = markup.to_dict()
-    await send_to_chat(bot, chat_id, "editMessageReplyMarkup", params)
+    await send_to_chat(sender, chat_id, "editMessageReplyMarkup", params)
 
 
 async def edit_html(
-    bot: Bot, chat_id: int, message_id: int, text: str, markup: InlineKeyboardMarkup | None
+    sender: Sender, chat_id: int, message_id: int, text: str, markup: InlineKeyboardMarkup | None
 ) -> None:
     """Replace the text (HTML) and buttons of one of the bot's messages, through the bot's sender.
 
@@ -247,7 +233,7 @@ async def edit_html(
     """
     parts = split_html(text)
     if len(parts) > 1:
-        await send_html(bot, chat_id, text, markup)
+        await send_html(sender, chat_id, text, markup)
         return
     params: dict[str, object] = {
         "message_id": message_id,
@@ -257,4 +243,13 @@ async def edit_html(
     }
     if markup is not None:
         params["reply_markup"] = markup.to_dict()
-    await send_to_chat(bot, chat_id, "editMessageText", params)
+    await send_to_chat(sender, chat_id, "editMessageText", params)
+
+
+async def answer_button(query: CallbackQuery, text: str | None = None, *, show_alert: bool = False) -> None:
+    """Answer a button press (stops the client's spinner; ``text`` as a toast, or an alert).
+
+    Not queued on the durable sender: an answer is only of use within seconds of the press, and a press
+    not answered in time is simply retried by the user.
+    """
+    await query.answer(text, show_alert=show_alert)

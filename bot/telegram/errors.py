@@ -11,14 +11,14 @@ import logging
 
 from telegram import Chat, Update
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
-from telegram.ext import CallbackContext
 
-from bot.telegram.common import send_html, services
+from bot.telegram.common import answer_button, send_html
+from bot.telegram.context import BotContext
 
 log = logging.getLogger(__name__)
 
 
-async def on_error(update: object, context: CallbackContext) -> None:
+async def on_error(update: object, context: BotContext) -> None:
     """Log the error with the update and user ids, then apologise to the user in their language."""
     error = context.error
     update = update if isinstance(update, Update) else None
@@ -29,7 +29,7 @@ async def on_error(update: object, context: CallbackContext) -> None:
     if isinstance(error, Forbidden):
         log.info("update %s: user %s blocked the bot (%s)", update_id, user_id, error.message)
         if user is not None and chat is not None and chat.type == Chat.PRIVATE:
-            await services(context).users.mark_blocked(user.id)
+            await context.services.users.mark_blocked(user.id)
         return
     if isinstance(error, RetryAfter):
         log.warning("update %s, user %s: still rate limited after a retry (%s)", update_id, user_id, error)
@@ -39,13 +39,13 @@ async def on_error(update: object, context: CallbackContext) -> None:
         log.error("update %s, user %s: %s", update_id, user_id, type(error).__name__, exc_info=error)
     if update is not None and update.callback_query is not None:
         try:  # every button press is acknowledged, even when its handler failed
-            await update.callback_query.answer()
+            await answer_button(update.callback_query)
         except TelegramError as exc:
             log.debug("update %s: the button press could not be acknowledged: %s", update_id, exc)
     if chat is None:
         return
-    lang = await services(context).users.language(user_id, user.language_code) if user else "en"
+    lang = await context.services.users.language(user_id, user.language_code) if user else "en"
     try:
-        await send_html(context.bot, chat.id, services(context).texts(lang, "error"))
+        await send_html(context.sender, chat.id, context.services.texts(lang, "error"))
     except TelegramError as exc:
         log.warning("update %s: could not tell the user about the error: %s", update_id, exc)

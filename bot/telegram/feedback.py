@@ -8,22 +8,23 @@ questions.
 from __future__ import annotations
 
 from telegram import Update
-from telegram.ext import BaseHandler, CallbackContext, CallbackQueryHandler
+from telegram.ext import BaseHandler, CallbackQueryHandler
 
 from bot.telegram.callbacks import Feedback
-from bot.telegram.common import language, services
+from bot.telegram.common import answer_button
+from bot.telegram.context import BotContext
 
 
-async def rate(update: Update, context: CallbackContext) -> None:
+async def rate(update: Update, context: BotContext) -> None:
     """Store the rating and thank the user with a short notice (answerCallbackQuery)."""
     query = update.callback_query
-    lang = await language(update, context)
-    svc = services(context)
+    lang = context.user_lang
+    svc = context.services
     pressed = Feedback.parse(query.data)
     stored = pressed is not None and await svc.feedback.rate(
         pressed.question_id, query.from_user.id, pressed.helpful
     )
-    await query.answer(svc.texts(lang, "feedback_thanks" if stored else "feedback_unknown"))
+    await answer_button(query, svc.texts(lang, "feedback_thanks" if stored else "feedback_unknown"))
 
 
 def handlers() -> list[BaseHandler]:

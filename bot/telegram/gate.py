@@ -26,9 +26,10 @@ import math
 
 from telegram import Message, Update
 from telegram.error import TelegramError
-from telegram.ext import ApplicationHandlerStop, BaseHandler, CallbackContext, TypeHandler
+from telegram.ext import ApplicationHandlerStop, BaseHandler, TypeHandler
 
 from bot.delivery.inbox import HANDLING, Handling
+from bot.delivery.sender import Sender
 from bot.services import Services
 from bot.services.question_queue import Admission, Ticket
 from bot.telegram.common import (
@@ -38,8 +39,8 @@ from bot.telegram.common import (
     is_stale_edit,
     remember_language,
     reply_html,
-    services,
 )
+from bot.telegram.context import BotContext
 from bot.telegram.formatting import escape
 from index.types import Lang
 
@@ -47,7 +48,7 @@ log = logging.getLogger(__name__)
 
 GROUP = -2
 """The handler group the gate runs in: before every other handler (the organisers' follow-up messages
-are read in group -1, after the user is seen)."""
+are read in group -1, after the user is seen in group -2)."""
 REFUSED_GATHER = 1.0
 """Seconds the first question not taken waits for others of the same burst, so one notice names all."""
 REFUSED_NOTICE_WAIT = 30.0
@@ -56,13 +57,13 @@ REFUSED_LISTED = 10
 REFUSED_CHARS = 80
 
 
-def _for_bot(message: Message, context: CallbackContext) -> bool:
+def _for_bot(message: Message, context: BotContext) -> bool:
     if not is_group(message.chat) or is_command(message):
         return True
     return addressed_text(message, context.bot) is not None
 
 
-async def before_handlers(update: Update, context: CallbackContext) -> None:
+async def before_handlers(update: Update, context: BotContext) -> None:
     """Record the sender and their language; let a question go when its turn comes within the rate."""
     user = update.effective_user
     if user is None or user.is_bot or update.my_chat_member is not None:
@@ -70,7 +71,7 @@ async def before_handlers(update: Update, context: CallbackContext) -> None:
     message = None if update.callback_query is not None else update.effective_message
     if message is not None and not _for_bot(message, context):
         return
-    svc = services(context)
+    svc = context.services
     ticket: Ticket | None = None
     if message is not None and not is_command(message) and not is_stale_edit(update):
         # Before the first await: the line keeps the order in which the updates came.
@@ -99,7 +100,9 @@ async def _take_turn(message: Message, svc: Services, lang: Lang, ticket: Ticket
     if ticket.notify:
         log.info("user %s is over the question rate; the next questions wait their turn", ticket.user_id)
         seconds = max(1, math.ceil(ticket.wait_seconds))
-        await _tell(message, svc.texts(lang, "questions_waiting", seconds=seconds), ticket.user_id)
+        await _tell(
+            svc.sender, message, svc.texts(lang, "questions_waiting", seconds=seconds), ticket.user_id
+        )
     try:
         if handling is not None:
             async with handling.aside():
@@ -149,14 +152,14 @@ async def _not_taken(
                 seconds=max(1, math.ceil(ticket.wait_seconds)),
                 questions="\n".join(listed),
             )
-            await _tell(message, notice, ticket.user_id)
+            await _tell(svc.sender, message, notice, ticket.user_id)
         finally:
             batch.sent.set()
 
 
-async def _tell(message: Message, text: str, user_id: int) -> None:
+async def _tell(sender: Sender, message: Message, text: str, user_id: int) -> None:
     try:
-        await reply_html(message, text)
+        await reply_html(sender, message, text)
     except TelegramError as exc:
         log.info("user %s: a notice about their questions was not delivered: %s", user_id, exc)
 

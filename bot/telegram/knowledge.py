@@ -9,7 +9,6 @@ The work is done by :class:`bot.services.knowledge.KnowledgeService`.
 
 from __future__ import annotations
 
-import contextlib
 import html
 import logging
 from collections.abc import Awaitable, Callable
@@ -20,7 +19,6 @@ from telegram import Update
 from telegram.error import TelegramError
 from telegram.ext import (
     BaseHandler,
-    CallbackContext,
     CallbackQueryHandler,
     CommandHandler,
     MessageHandler,
@@ -40,7 +38,15 @@ from bot.services.knowledge import (
 )
 from bot.storage.knowledge_versions import VersionInfo
 from bot.telegram.callbacks import KnowledgeApply, KnowledgeCancel, KnowledgeRollback
-from bot.telegram.common import keyboard, language, reply_html, send_document, send_html, services
+from bot.telegram.common import (
+    answer_button,
+    edit_markup,
+    keyboard,
+    reply_html,
+    send_document,
+    send_html,
+)
+from bot.telegram.context import BotContext
 from index.types import Lang
 
 log = logging.getLogger(__name__)
@@ -82,7 +88,7 @@ async def _show_preview(
     else:
         source = svc.texts(lang, "admin.source_reload")
     if preview is None:
-        await reply_html(message, svc.texts(lang, "admin.unchanged"))
+        await reply_html(svc.sender, message, svc.texts(lang, "admin.unchanged"))
         return
     text = svc.texts(lang, "admin.preview", entries=preview.entries, source=html.unescape(source))
     if preview.removal is not None and preview.removal.massive:
@@ -96,7 +102,7 @@ async def _show_preview(
             ]
         ]
     )
-    await reply_html(message, text, buttons)
+    await reply_html(svc.sender, message, text, buttons)
 
 
 def _removal_text(svc: Services, lang: Lang, key: str, removal: Removal) -> str:
@@ -105,7 +111,7 @@ def _removal_text(svc: Services, lang: Lang, key: str, removal: Removal) -> str:
 
 
 async def _ask_removal_confirmation(
-    context: CallbackContext, press: _Press[KnowledgeApply], chat_id: int, removal: Removal
+    context: BotContext, press: _Press[KnowledgeApply], chat_id: int, removal: Removal
 ) -> None:
     """The second confirmation of a change that removes many entries."""
     svc, lang, data = press.svc, press.lang, press.data
@@ -120,42 +126,45 @@ async def _ask_removal_confirmation(
             ]
         ]
     )
-    await send_html(context.bot, chat_id, _removal_text(svc, lang, "admin.confirm_removal", removal), buttons)
+    await send_html(
+        context.sender, chat_id, _removal_text(svc, lang, "admin.confirm_removal", removal), buttons
+    )
 
 
-async def _show_problems(update: Update, context: CallbackContext, lang: Lang, error: KnowledgeError) -> None:
-    svc = services(context)
+async def _show_problems(update: Update, context: BotContext, lang: Lang, error: KnowledgeError) -> None:
+    svc = context.services
     problems = [str(p) for p in error.problems]
     lines = [svc.texts(lang, "admin.invalid", count=len(problems))]
     lines += [f"• {html.escape(p, quote=False)}" for p in problems[:PROBLEMS_SHOWN]]
     if len(problems) > PROBLEMS_SHOWN:
         lines.append(svc.texts(lang, "admin.invalid_more", count=len(problems) - PROBLEMS_SHOWN))
     message = update.effective_message
-    await reply_html(message, "\n".join(lines))
+    await reply_html(svc.sender, message, "\n".join(lines))
     if len(problems) > PROBLEMS_SHOWN:
         report = "\n".join(problems).encode()
-        await send_document(context.bot, message.chat_id, "knowledge-problems.txt", report)
+        await send_document(context.sender, message.chat_id, "knowledge-problems.txt", report)
 
 
-async def send_files(update: Update, context: CallbackContext) -> None:
+async def send_files(update: Update, context: BotContext) -> None:
     """/knowledge: the files of the served knowledge, one document each."""
-    lang = await language(update, context)
-    svc = services(context)
+    lang = context.user_lang
+    svc = context.services
     documents = svc.knowledge.current_documents()
     version = svc.knowledge.current_version
     label = _version_label(svc, lang, version)
     await reply_html(
+        context.sender,
         update.effective_message,
         svc.texts(lang, "admin.knowledge_files", version=label, count=len(documents)),
     )
     for name, text in documents.items():
-        await send_document(context.bot, update.effective_message.chat_id, name, text.encode())
+        await send_document(context.sender, update.effective_message.chat_id, name, text.encode())
 
 
-async def upload(update: Update, context: CallbackContext) -> None:
+async def upload(update: Update, context: BotContext) -> None:
     """A document from an admin: validate the resulting set and preview the change."""
-    lang = await language(update, context)
-    svc = services(context)
+    lang = context.user_lang
+    svc = context.services
     message = update.effective_message
     document = message.document
     name = document.file_name or ""
@@ -169,11 +178,13 @@ async def upload(update: Update, context: CallbackContext) -> None:
             telegram_file = await context.bot.get_file(document.file_id)
             data = bytes(await telegram_file.download_as_bytearray())
         except TelegramError:
-            await reply_html(message, svc.texts(lang, "admin.download_failed"))
+            await reply_html(svc.sender, message, svc.texts(lang, "admin.download_failed"))
             return
         preview = await svc.knowledge.propose_upload(update.effective_user.id, name, data, lang)
     except UploadRefused as refused:
-        await reply_html(message, svc.texts(lang, f"admin.refused_{refused.reason}", limit=limit // 1000))
+        await reply_html(
+            context.sender, message, svc.texts(lang, f"admin.refused_{refused.reason}", limit=limit // 1000)
+        )
         return
     except KnowledgeError as error:
         await _show_problems(update, context, lang, error)
@@ -181,10 +192,10 @@ async def upload(update: Update, context: CallbackContext) -> None:
     await _show_preview(update, svc, lang, preview, upload=name)
 
 
-async def reload(update: Update, context: CallbackContext) -> None:
+async def reload(update: Update, context: BotContext) -> None:
     """/reload: the files in the knowledge directory on the server, validated and previewed."""
-    lang = await language(update, context)
-    svc = services(context)
+    lang = context.user_lang
+    svc = context.services
     try:
         preview = await svc.knowledge.propose_reload(update.effective_user.id, lang)
     except KnowledgeError as error:
@@ -207,52 +218,51 @@ class _Press(Generic[_K]):
     data: _K
 
 
-async def _admin_press(update: Update, context: CallbackContext, kind: type[_K]) -> _Press[_K] | None:
+async def _admin_press(update: Update, context: BotContext, kind: type[_K]) -> _Press[_K] | None:
     """The press as ``kind`` when an admin made it; otherwise it is answered here and None returned."""
     query = update.callback_query
-    lang = await language(update, context)
-    svc = services(context)
+    lang = context.user_lang
+    svc = context.services
     if not _is_admin(update, svc):
-        await query.answer(svc.texts(lang, "admin.denied"))
+        await answer_button(query, svc.texts(lang, "admin.denied"))
         return None
     data = kind.parse(query.data)
     if data is None:
-        await query.answer()
+        await answer_button(query)
         return None
     return _Press(svc, lang, data)
 
 
-async def _close_buttons(update: Update) -> None:
-    """Take the buttons off the pressed message so it cannot be pressed again."""
+async def _close_buttons(update: Update, context: BotContext) -> None:
+    """Take the buttons off the pressed message so it cannot be pressed again (through the sender: if
+    it was already edited, or is too old, the service refuses a second decision anyway)."""
     query = update.callback_query
     if query.message is not None:
-        # Already edited, or too old: the service refuses a second decision anyway.
-        with contextlib.suppress(TelegramError):
-            await query.edit_message_reply_markup(None)
+        await edit_markup(context.sender, query.message.chat.id, query.message.message_id, None)
 
 
-async def _acknowledge(update: Update) -> int:
+async def _acknowledge(update: Update, context: BotContext) -> int:
     """Answer an admin's press and take the buttons off its message; the chat to report in."""
     query = update.callback_query
-    await query.answer()
-    await _close_buttons(update)
+    await answer_button(query)
+    await _close_buttons(update, context)
     return query.message.chat.id if query.message else update.effective_user.id
 
 
 async def _activate(
-    context: CallbackContext, press: _Press[_K], chat_id: int, work: Callable[[], Awaitable[Activated]]
+    context: BotContext, press: _Press[_K], chat_id: int, work: Callable[[], Awaitable[Activated]]
 ) -> Activated | None:
     """Say that the index is being built, then ``work`` (which swaps it in); None when the service
     refused, and the admin is told why."""
-    await send_html(context.bot, chat_id, press.svc.texts(press.lang, "admin.applying"))
+    await send_html(context.sender, chat_id, press.svc.texts(press.lang, "admin.applying"))
     try:
         return await work()
     except NotApplied as refused:
-        await send_html(context.bot, chat_id, press.svc.texts(press.lang, f"admin.not_{refused.reason}"))
+        await send_html(context.sender, chat_id, press.svc.texts(press.lang, f"admin.not_{refused.reason}"))
         return None
 
 
-async def apply(update: Update, context: CallbackContext) -> None:
+async def apply(update: Update, context: BotContext) -> None:
     """ "Apply": build the new index in the background and tell the admin when it is live."""
     press = await _admin_press(update, context, KnowledgeApply)
     if press is None:
@@ -262,11 +272,11 @@ async def apply(update: Update, context: CallbackContext) -> None:
         removal = await svc.knowledge.removal(data.proposal_id)
         if removal is not None and removal.massive:
             query = update.callback_query
-            await query.answer()
+            await answer_button(query)
             chat_id = query.message.chat.id if query.message else update.effective_user.id
             await _ask_removal_confirmation(context, press, chat_id, removal)
             return
-    chat_id = await _acknowledge(update)
+    chat_id = await _acknowledge(update, context)
     user = update.effective_user
     done = await _activate(
         context,
@@ -286,10 +296,10 @@ async def apply(update: Update, context: CallbackContext) -> None:
         embedded=done.embedded,
         reused=done.reused,
     )
-    await send_html(context.bot, chat_id, text)
+    await send_html(context.sender, chat_id, text)
 
 
-async def cancel(update: Update, context: CallbackContext) -> None:
+async def cancel(update: Update, context: BotContext) -> None:
     """ "Cancel": drop the proposal."""
     query = update.callback_query
     press = await _admin_press(update, context, KnowledgeCancel)
@@ -299,20 +309,20 @@ async def cancel(update: Update, context: CallbackContext) -> None:
     cancelled = await svc.knowledge.cancel(data.proposal_id)
     if not cancelled:
         proposal = await svc.knowledge.proposal(data.proposal_id)
-        await query.answer(svc.texts(lang, f"admin.not_{proposal.state if proposal else 'unknown'}"))
+        await answer_button(query, svc.texts(lang, f"admin.not_{proposal.state if proposal else 'unknown'}"))
         return
-    await query.answer(svc.texts(lang, "admin.cancelled"))
-    await _close_buttons(update)
-    await send_html(context.bot, query.message.chat.id, svc.texts(lang, "admin.cancelled"))
+    await answer_button(query, svc.texts(lang, "admin.cancelled"))
+    await _close_buttons(update, context)
+    await send_html(context.sender, query.message.chat.id, svc.texts(lang, "admin.cancelled"))
 
 
-async def rollback(update: Update, context: CallbackContext) -> None:
+async def rollback(update: Update, context: BotContext) -> None:
     """/rollback: what returning to the previous version undoes, with a confirmation button."""
-    lang = await language(update, context)
-    svc = services(context)
+    lang = context.user_lang
+    svc = context.services
     found = await svc.knowledge.rollback_preview(lang)
     if found is None:
-        await reply_html(update.effective_message, svc.texts(lang, "admin.rollback_none"))
+        await reply_html(context.sender, update.effective_message, svc.texts(lang, "admin.rollback_none"))
         return
     target, diff = found
     offer = svc.knowledge.offer_rollback(update.effective_user.id, target.id)
@@ -338,10 +348,12 @@ async def rollback(update: Update, context: CallbackContext) -> None:
             ]
         ]
     )
-    await reply_html(update.effective_message, f"{text}\n\n{_changes(svc, lang, diff)}", buttons)
+    await reply_html(
+        context.sender, update.effective_message, f"{text}\n\n{_changes(svc, lang, diff)}", buttons
+    )
 
 
-async def confirm_rollback(update: Update, context: CallbackContext) -> None:
+async def confirm_rollback(update: Update, context: BotContext) -> None:
     press = await _admin_press(update, context, KnowledgeRollback)
     if press is None:
         return
@@ -350,11 +362,13 @@ async def confirm_rollback(update: Update, context: CallbackContext) -> None:
     offered_to = svc.knowledge.offered_to(data.offer)
     if offered_to != user.id:  # the admin who sent /rollback decides, on what they were shown
         log.warning("admin %s pressed a rollback confirmation made for %s", user.id, offered_to)
-        await update.callback_query.answer(svc.texts(lang, "admin.rollback_not_yours"), show_alert=True)
+        await answer_button(
+            update.callback_query, svc.texts(lang, "admin.rollback_not_yours"), show_alert=True
+        )
         return
-    chat_id = await _acknowledge(update)
+    chat_id = await _acknowledge(update, context)
     if not data.confirm:
-        await send_html(context.bot, chat_id, svc.texts(lang, "admin.cancelled"))
+        await send_html(context.sender, chat_id, svc.texts(lang, "admin.cancelled"))
         return
     done = await _activate(
         context,
@@ -365,12 +379,12 @@ async def confirm_rollback(update: Update, context: CallbackContext) -> None:
     if done is None:
         return
     text = svc.texts(lang, "admin.rolled_back", version=done.version.id, seconds=f"{done.seconds:.1f}")
-    await send_html(context.bot, chat_id, text)
+    await send_html(context.sender, chat_id, text)
 
 
-async def denied(update: Update, context: CallbackContext) -> None:
-    lang = await language(update, context)
-    await reply_html(update.effective_message, services(context).texts(lang, "admin.denied"))
+async def denied(update: Update, context: BotContext) -> None:
+    lang = context.user_lang
+    await reply_html(context.sender, update.effective_message, context.services.texts(lang, "admin.denied"))
 
 
 COMMANDS = ("knowledge", "reload", "rollback")

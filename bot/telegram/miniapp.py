@@ -8,6 +8,7 @@ All of it is on only when PUBLIC_URL is set; without it nothing here adds a butt
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
 from telegram import (
@@ -35,24 +36,27 @@ from index.types import Lang
 log = logging.getLogger(__name__)
 
 
-def _asker(application: Application) -> Ask:
+StarMarkup = Callable[[Services, int, str, Lang], Awaitable[InlineKeyboardMarkup | None]]
+"""The ⭐ under a session card (:func:`bot.telegram.agenda.star_markup`, handed in by the wiring: the
+agenda handlers import this module for its button)."""
+
+
+def _asker(application: Application, star_markup: StarMarkup) -> Ask:
     async def ask(user_id: int, session_id: str, lang: Lang) -> None:
         """The session's card in the user's private chat, with its ⭐; the session becomes the chat's
         topic, so "where is it?" or "who speaks?" right after is about it."""
-        from bot.telegram.agenda import star_markup  # the agenda handlers import this module
-
         svc: Services = application.bot_data[SERVICES_KEY]
         card = svc.catalogue.entry(session_id, lang)
         if card is None:
             return
         await svc.answering.choose(user_id, session_id, lang)
         markup = await star_markup(svc, user_id, session_id, lang)
-        await send_html(application.bot, user_id, escape(card), markup)
+        await send_html(svc.sender, user_id, escape(card), markup)
 
     return ask
 
 
-def mini_app(application: Application, settings: Settings) -> MiniApp | None:
+def mini_app(application: Application, settings: Settings, star_markup: StarMarkup) -> MiniApp | None:
     """The Mini App of a built application, or None when PUBLIC_URL is not set."""
     if not settings.public_url:
         return None
@@ -64,13 +68,13 @@ def mini_app(application: Application, settings: Settings) -> MiniApp | None:
         rate=QuestionRateLimiter(
             settings.webapp_rate_limit, timedelta(seconds=settings.question_rate_window)
         ),
-        ask=_asker(application),
+        ask=_asker(application, star_markup),
     )
 
 
-def routes(application: Application, settings: Settings) -> list[Routes]:
+def routes(application: Application, settings: Settings, star_markup: StarMarkup) -> list[Routes]:
     """What the web server adds for the Mini App (nothing when it is off)."""
-    app = mini_app(application, settings)
+    app = mini_app(application, settings, star_markup)
     return [app.add_routes] if app is not None else []
 
 

@@ -6,9 +6,10 @@ In groups the hint is only given to messages that reply to the bot.
 from __future__ import annotations
 
 from telegram import Update
-from telegram.ext import BaseHandler, CallbackContext, MessageHandler, filters
+from telegram.ext import BaseHandler, MessageHandler, filters
 
-from bot.telegram.common import is_group, language, replies_to_bot, reply_html, services
+from bot.telegram.common import is_group, replies_to_bot, reply_html
+from bot.telegram.context import BotContext
 
 NON_TEXT = (
     filters.Sticker.ALL
@@ -24,13 +25,13 @@ NON_TEXT = (
 )
 
 
-async def hint(update: Update, context: CallbackContext) -> None:
+async def hint(update: Update, context: BotContext) -> None:
     """Tell the user the bot reads text only."""
     message = update.effective_message
     if is_group(message.chat) and not replies_to_bot(message, context.bot):
         return
-    lang = await language(update, context)
-    await reply_html(message, services(context).texts(lang, "non_text"))
+    lang = context.user_lang
+    await reply_html(context.sender, message, context.services.texts(lang, "non_text"))
 
 
 def handlers() -> list[BaseHandler]:

@@ -21,7 +21,6 @@ from telegram import Update
 from telegram.ext import (
     ApplicationHandlerStop,
     BaseHandler,
-    CallbackContext,
     CallbackQueryHandler,
     CommandHandler,
 )
@@ -29,7 +28,8 @@ from telegram.ext import filters as tg_filters
 
 from bot.telegram import knowledge, stats
 from bot.telegram.callbacks import AnnounceAction, KnowledgeApply, KnowledgeCancel, KnowledgeRollback
-from bot.telegram.common import language, reply_html, services
+from bot.telegram.common import answer_button, reply_html
+from bot.telegram.context import BotContext
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +42,7 @@ STAFF_BUTTONS = (AnnounceAction, KnowledgeApply, KnowledgeCancel, KnowledgeRollb
 """Every kind of button only staff press."""
 
 
-async def command_in_group(update: Update, context: CallbackContext) -> None:
+async def command_in_group(update: Update, context: BotContext) -> None:
     """A staff command outside a private chat: one short note, nothing else."""
     message = update.effective_message
     user = update.effective_user
@@ -52,19 +52,19 @@ async def command_in_group(update: Update, context: CallbackContext) -> None:
         user.id if user else None,
         message.chat_id if message else None,
     )
-    lang = await language(update, context)
-    await reply_html(message, services(context).texts(lang, "private_only"))
+    lang = context.user_lang
+    await reply_html(context.sender, message, context.services.texts(lang, "private_only"))
     raise ApplicationHandlerStop
 
 
-async def button_in_group(update: Update, context: CallbackContext) -> None:
+async def button_in_group(update: Update, context: BotContext) -> None:
     """A staff button pressed under a message outside a private chat: a pop-up note, nothing else."""
     query = update.callback_query
     message = query.message
     if message is None or message.chat.type == message.chat.PRIVATE:
         return  # the staff handlers of group 0 take it
-    lang = await language(update, context)
-    await query.answer(services(context).texts(lang, "private_only"), show_alert=True)
+    lang = context.user_lang
+    await answer_button(query, context.services.texts(lang, "private_only"), show_alert=True)
     raise ApplicationHandlerStop
 
 

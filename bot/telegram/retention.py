@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import logging
 
-from telegram.ext import Application, CallbackContext
+from telegram.ext import Application
 
-from bot.telegram.common import services
+from bot.telegram.context import BotContext
 
 log = logging.getLogger(__name__)
 
@@ -18,9 +18,9 @@ WAKE_EVERY_SECONDS = 3600
 FIRST_WAKE_SECONDS = 30
 
 
-async def purge_if_due(context: CallbackContext) -> None:
+async def purge_if_due(context: BotContext) -> None:
     try:
-        await services(context).privacy.purge_if_due()
+        await context.services.privacy.purge_if_due()
     except Exception:
         log.exception("the purge of old questions failed; it is tried again in an hour")
 

@@ -17,7 +17,7 @@ import logging
 
 from telegram import Update
 from telegram.error import TelegramError
-from telegram.ext import Application, BaseHandler, CallbackContext, CommandHandler, MessageHandler, filters
+from telegram.ext import Application, BaseHandler, CommandHandler, MessageHandler, filters
 
 from bot.config import Settings
 from bot.schedule.model import ScheduleError
@@ -28,7 +28,8 @@ from bot.services.knowledge import KnowledgeError, NotApplied
 from bot.services.schedule import SCHEDULE_SUFFIXES, ImportPreview
 from bot.telegram import knowledge as knowledge_handlers
 from bot.telegram.callbacks import KnowledgeApply, KnowledgeCancel
-from bot.telegram.common import keyboard, language, reply_html, send_html, services
+from bot.telegram.common import keyboard, reply_html, send_html, services
+from bot.telegram.context import BotContext
 from index.types import Lang
 
 log = logging.getLogger(__name__)
@@ -86,64 +87,69 @@ def _buttons(svc: Services, lang: Lang, proposal_id: int):
     )
 
 
-async def upload(update: Update, context: CallbackContext) -> None:
+async def upload(update: Update, context: BotContext) -> None:
     """A programme file from an admin: read, validate and preview it like a knowledge upload."""
-    lang = await language(update, context)
-    svc = services(context)
+    lang = context.user_lang
+    svc = context.services
     message = update.effective_message
     document = message.document
     name = document.file_name or "programme"
     limit = svc.knowledge.max_upload_bytes * 10
     if document.file_size is not None and document.file_size > limit:
-        await reply_html(message, svc.texts(lang, "admin.refused_size", limit=limit // 1000))
+        await reply_html(context.sender, message, svc.texts(lang, "admin.refused_size", limit=limit // 1000))
         return
     try:
         telegram_file = await context.bot.get_file(document.file_id)
         data = bytes(await telegram_file.download_as_bytearray())
     except TelegramError:
-        await reply_html(message, svc.texts(lang, "admin.download_failed"))
+        await reply_html(context.sender, message, svc.texts(lang, "admin.download_failed"))
         return
-    assert svc.schedule is not None
     try:
         result = await svc.schedule.propose(update.effective_user.id, name, data, lang)
     except ScheduleError as error:
-        await reply_html(message, _problems(svc, lang, name, error))
+        await reply_html(context.sender, message, _problems(svc, lang, name, error))
         return
     except KnowledgeError as error:  # the knowledge with this programme would be invalid
         await knowledge_handlers._show_problems(update, context, lang, error)
         return
     if result.preview is None:
-        await reply_html(message, svc.texts(lang, "admin.unchanged"))
+        await reply_html(context.sender, message, svc.texts(lang, "admin.unchanged"))
         return
     await reply_html(
-        message, _preview_text(svc, lang, name, result), _buttons(svc, lang, result.preview.proposal_id)
+        context.sender,
+        message,
+        _preview_text(svc, lang, name, result),
+        _buttons(svc, lang, result.preview.proposal_id),
     )
 
 
-async def calendar_link(update: Update, context: CallbackContext) -> None:
+async def calendar_link(update: Update, context: BotContext) -> None:
     """/calendarlink: the attendee's personal feed link (made on first use)."""
-    lang = await language(update, context)
-    svc = services(context)
+    lang = context.user_lang
+    svc = context.services
     user = update.effective_user
-    if user is None or svc.calendar_feeds is None:
+    if user is None:
         return
     if not svc.settings.public_url:
-        await reply_html(update.effective_message, svc.texts(lang, "schedule.feed_unavailable"))
+        await reply_html(
+            context.sender, update.effective_message, svc.texts(lang, "schedule.feed_unavailable")
+        )
         return
     token = await svc.calendar_feeds.token(user.id)
     url = feed_url(svc.settings.public_url, token)
-    await reply_html(update.effective_message, svc.texts(lang, "schedule.feed_link", url=url))
+    await reply_html(context.sender, update.effective_message, svc.texts(lang, "schedule.feed_link", url=url))
 
 
-async def calendar_revoke(update: Update, context: CallbackContext) -> None:
+async def calendar_revoke(update: Update, context: BotContext) -> None:
     """/calendarlink_revoke: the attendee's feed link stops working."""
-    lang = await language(update, context)
-    svc = services(context)
+    lang = context.user_lang
+    svc = context.services
     user = update.effective_user
-    if user is None or svc.calendar_feeds is None:
+    if user is None:
         return
     revoked = await svc.calendar_feeds.revoke(user.id)
     await reply_html(
+        context.sender,
         update.effective_message,
         svc.texts(lang, "schedule.feed_revoked" if revoked else "schedule.feed_none"),
     )
@@ -159,7 +165,6 @@ def sync_handler(application: Application):
         svc = services(application)
         settings = svc.settings
         url = settings.schedule_url or ""
-        assert svc.schedule is not None
         admins = sorted(settings.admin_ids)
         lang: Lang = "en"
         try:
@@ -176,7 +181,7 @@ def sync_handler(application: Application):
                 + "\n".join(f"• {html.escape(str(p), quote=False)}" for p in error.problems[:PROBLEMS_SHOWN])
             )
             for admin in admins:
-                await send_html(application.bot, admin, text)
+                await send_html(svc.sender, admin, text)
             return
         if result.preview is None:
             log.info("programme at %s changed, but not the knowledge", url)
@@ -192,17 +197,17 @@ def sync_handler(application: Application):
             except NotApplied as refused:
                 log.warning("programme at %s not applied: %s", url, refused.reason)
                 for admin in admins:
-                    await send_html(application.bot, admin, svc.texts(lang, "schedule.sync_failed", url=url))
+                    await send_html(svc.sender, admin, svc.texts(lang, "schedule.sync_failed", url=url))
                 return
             text = svc.texts(
                 lang, "schedule.sync_applied", url=url, version=done.version.id, seconds=f"{done.seconds:.1f}"
             )
             for admin in admins:
-                await send_html(application.bot, admin, f"{text}\n\n{_summary(svc, lang, url, result)}")
+                await send_html(svc.sender, admin, f"{text}\n\n{_summary(svc, lang, url, result)}")
             return
         for admin in admins:
             await send_html(
-                application.bot,
+                svc.sender,
                 admin,
                 _preview_text(svc, lang, url, result),
                 _buttons(svc, lang, result.preview.proposal_id),

@@ -11,10 +11,11 @@ from __future__ import annotations
 import html
 
 from telegram import Update
-from telegram.ext import BaseHandler, CallbackContext, CommandHandler, filters
+from telegram.ext import BaseHandler, CommandHandler, filters
 
 from bot.config import Settings
-from bot.telegram.common import language, reply_html, send_photo, services
+from bot.telegram.common import reply_html, send_photo
+from bot.telegram.context import BotContext
 
 EXAMPLE_CHARS = 160
 """Longer example questions are cut in the lists."""
@@ -25,10 +26,10 @@ def _short(text: str) -> str:
     return text if len(text) <= EXAMPLE_CHARS else text[: EXAMPLE_CHARS - 1] + "…"
 
 
-async def stats(update: Update, context: CallbackContext) -> None:
+async def stats(update: Update, context: BotContext) -> None:
     """Usage figures and a chart of questions per day by language with the share answered."""
-    lang = await language(update, context)
-    svc = services(context)
+    lang = context.user_lang
+    svc = context.services
     figures = await svc.insights.stats()
     totals = figures.totals
     languages = ", ".join(f"{code} {n}" for code, n in figures.users_by_language.items()) or "—"
@@ -49,21 +50,23 @@ async def stats(update: Update, context: CallbackContext) -> None:
         down=totals.down,
     )
     message = update.effective_message
-    await reply_html(message, text)
+    await reply_html(context.sender, message, text)
     chart = await svc.insights.chart(figures)
     await send_photo(
-        context.bot, message.chat_id, chart, svc.texts(lang, "admin.chart_caption", days=len(figures.days))
+        context.sender, message.chat_id, chart, svc.texts(lang, "admin.chart_caption", days=len(figures.days))
     )
 
 
-async def unanswered(update: Update, context: CallbackContext) -> None:
+async def unanswered(update: Update, context: BotContext) -> None:
     """Recent questions the bot could not answer, grouped, largest groups first."""
-    lang = await language(update, context)
-    svc = services(context)
+    lang = context.user_lang
+    svc = context.services
     groups, total = await svc.insights.unanswered()
     days = svc.insights.config.unanswered_days
     if not groups:
-        await reply_html(update.effective_message, svc.texts(lang, "admin.unanswered_none", days=days))
+        await reply_html(
+            context.sender, update.effective_message, svc.texts(lang, "admin.unanswered_none", days=days)
+        )
         return
     lines = [svc.texts(lang, "admin.unanswered_title", days=days, total=total, groups=len(groups))]
     for number, group in enumerate(groups, 1):
@@ -78,16 +81,16 @@ async def unanswered(update: Update, context: CallbackContext) -> None:
                 example=_short(group.example),
             )
         )
-    await reply_html(update.effective_message, "\n".join(lines))
+    await reply_html(context.sender, update.effective_message, "\n".join(lines))
 
 
-async def disliked(update: Update, context: CallbackContext) -> None:
+async def disliked(update: Update, context: BotContext) -> None:
     """/feedback: answers voted 👎, with their questions and the entries they came from."""
-    lang = await language(update, context)
-    svc = services(context)
+    lang = context.user_lang
+    svc = context.services
     found = await svc.insights.disliked(lang)
     if not found:
-        await reply_html(update.effective_message, svc.texts(lang, "admin.feedback_none"))
+        await reply_html(context.sender, update.effective_message, svc.texts(lang, "admin.feedback_none"))
         return
     lines = [svc.texts(lang, "admin.feedback_title")]
     for view in found:
@@ -103,12 +106,12 @@ async def disliked(update: Update, context: CallbackContext) -> None:
                 sources=", ".join(view.titles) or html.unescape(svc.texts(lang, "admin.no_sources")),
             )
         )
-    await reply_html(update.effective_message, "\n".join(lines))
+    await reply_html(context.sender, update.effective_message, "\n".join(lines))
 
 
-async def denied(update: Update, context: CallbackContext) -> None:
-    lang = await language(update, context)
-    await reply_html(update.effective_message, services(context).texts(lang, "stats_denied"))
+async def denied(update: Update, context: BotContext) -> None:
+    lang = context.user_lang
+    await reply_html(context.sender, update.effective_message, context.services.texts(lang, "stats_denied"))
 
 
 COMMANDS = ("stats", "unanswered", "feedback")

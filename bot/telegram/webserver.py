@@ -131,9 +131,7 @@ class Health:
         if db is None:
             return "the database is not open"
         try:
-            async with db.transaction() as tx:
-                (version,) = (await tx.rows("PRAGMA user_version"))[0]
-                await tx.rows(f"PRAGMA user_version = {int(version)}")
+            await db.probe()
         except Exception as exc:  # any failure means no write can be trusted now
             return f"the database does not accept writes: {exc}"
         return None

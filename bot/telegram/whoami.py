@@ -8,15 +8,16 @@ settings after a restart.
 from __future__ import annotations
 
 from telegram import Update
-from telegram.ext import BaseHandler, CallbackContext, CommandHandler, filters
+from telegram.ext import BaseHandler, CommandHandler, filters
 
-from bot.telegram.common import language, reply_html, services
+from bot.telegram.common import reply_html
+from bot.telegram.context import BotContext
 
 
-async def whoami(update: Update, context: CallbackContext) -> None:
+async def whoami(update: Update, context: BotContext) -> None:
     """Reply with the user's id and, for staff, their role."""
-    lang = await language(update, context)
-    svc = services(context)
+    lang = context.user_lang
+    svc = context.services
     user = update.effective_user
     if user is None:  # a channel post has no user: nothing to tell
         return
@@ -27,12 +28,12 @@ async def whoami(update: Update, context: CallbackContext) -> None:
         lines.append(svc.texts(lang, "whoami.organiser"))
     else:
         lines.append(svc.texts(lang, "whoami.attendee"))
-    await reply_html(update.effective_message, "\n".join(lines))
+    await reply_html(context.sender, update.effective_message, "\n".join(lines))
 
 
-async def private_only(update: Update, context: CallbackContext) -> None:
-    lang = await language(update, context)
-    await reply_html(update.effective_message, services(context).texts(lang, "private_only"))
+async def private_only(update: Update, context: BotContext) -> None:
+    lang = context.user_lang
+    await reply_html(context.sender, update.effective_message, context.services.texts(lang, "private_only"))
 
 
 def handlers() -> list[BaseHandler]:

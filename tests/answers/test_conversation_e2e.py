@@ -1,0 +1,92 @@
+"""End to end through the local Bot API fake: small talk, "Did you mean …?" buttons that answer at once,
+and follow-up questions in a chat."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+from bot_harness import BotDriver, buttons, driving
+
+from bot.storage.conversation_schema import ConversationStore
+from index.engine import Answer, Engine, Suggestion
+from index.types import Lang
+
+FIXTURE = Path(__file__).parents[1] / "fixtures" / "knowledge"
+AMBIGUOUS = "the ceremony thing"
+
+
+class ClarifyingEngine:
+    """The real engine, except that :data:`AMBIGUOUS` gets a clarification with two topics."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._engine, name)
+
+    def ask_many(
+        self, questions: Sequence[str], fallback: Lang = "en", *args: Any, **kwargs: Any
+    ) -> list[Answer]:
+        answers = self._engine.ask_many(questions, fallback, *args, **kwargs)
+        topics = [
+            Suggestion("opening-ceremony", "Opening Ceremony"),
+            Suggestion("faq-dates", "When is the summit?"),
+        ]
+        return [
+            Answer(q, "en", False, "", [], 0.5, topics, reason="middling", outcome="clarify")
+            if q == AMBIGUOUS
+            else a
+            for q, a in zip(questions, answers, strict=True)
+        ]
+
+
+@pytest.fixture(scope="module")
+def engine(fixture_engine: Engine) -> Engine:
+    return fixture_engine
+
+
+@pytest.fixture
+async def bot(engine: Engine, tmp_path: Path) -> AsyncIterator[BotDriver]:
+    async with driving(ClarifyingEngine(engine), tmp_path) as driver:  # type: ignore[arg-type]
+        yield driver
+
+
+async def test_small_talk_replies_in_its_language_withoutbuttons(bot: BotDriver) -> None:
+    svc = bot.services
+    replies = {q: await bot.say(21, q) for q in ("hi!", "谢谢", "คุณเป็นใครคะ")}
+    assert "Wuzhen Summit" in replies["hi!"].params["text"]
+    assert "不客气" in replies["谢谢"].params["text"]
+    assert "/agenda" in replies["คุณเป็นใครคะ"].params["text"]
+    assert all("reply_markup" not in r.params for r in replies.values())
+    stored = await svc.db.recent_questions(3)
+    store = ConversationStore(svc.db)
+    assert [await store.outcome(q.id) for q in stored] == ["smalltalk"] * 3
+    assert [q.language for q in reversed(stored)] == ["en", "zh", "th"]
+    question = await bot.say(21, "hi, when is the summit?")
+    assert "8 to 10 November" in question.params["text"]
+    assert [t for t, _ in buttons(question)] == ["👍", "👎"]
+
+
+async def test_clarification_buttons_answer_at_once_and_set_the_topic(bot: BotDriver) -> None:
+    svc = bot.services
+    asked = await bot.say(22, AMBIGUOUS)
+    assert asked.params["text"] == "Did you mean one of these?"
+    assert buttons(asked) == [
+        ("Opening Ceremony", "e:en:opening-ceremony"),
+        ("When is the summit?", "e:en:faq-dates"),
+    ]
+    store = ConversationStore(svc.db)
+    clarified = await store.questions_with_outcome(("clarify",))
+    assert [(q.text, q.chat_id) for q in clarified] == [(AMBIGUOUS, 22)]
+
+    shown = await bot.press(22, "e:en:opening-ceremony")
+    assert "Opening Ceremony" in shown.params["text"] and "09:30" in shown.params["text"]
+    topic = await store.topic(22)
+    assert topic is not None and topic.entry_id == "opening-ceremony"
+
+    follow = await bot.say(22, "and where is it held?")
+    assert "Opening Ceremony" in follow.params["text"]
+    assert [t for t, _ in buttons(follow)] == ["⭐ Add to my agenda", "👍", "👎"], "a session's answer"
