@@ -23,7 +23,7 @@ from index.rules.unknown_person import UnknownPerson
 from index.rules.unpriced import Unpriced
 from index.rules.unpublished import Unpublished
 
-DATA = Path(__file__).resolve().parent / "data"
+DATA = Path(__file__).resolve().parents[1] / "data"
 
 
 @pytest.fixture(scope="module")
