@@ -8,12 +8,26 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import cache
+from pathlib import Path
 from typing import TYPE_CHECKING
+
+import yaml
 
 from index.types import Lang, Outcome
 
 if TYPE_CHECKING:
     from index.gate import Signals
+
+FOLLOWUP_FILE = Path(__file__).with_name("followup.yaml")
+"""The words of follow-up questions (:mod:`index.followup`) and how long a chat's topic stays in mind."""
+
+
+@cache
+def topic_window() -> timedelta:
+    """How long a chat's topic stays in mind (``window_minutes`` in ``followup.yaml``)."""
+    data = yaml.safe_load(FOLLOWUP_FILE.read_text(encoding="utf-8"))
+    return timedelta(minutes=float(data["window_minutes"]))
 
 
 @dataclass(frozen=True)
@@ -61,6 +75,4 @@ class Topic:
 
     def fresh(self, now: datetime) -> bool:
         """Whether the topic is recent enough at ``now`` for a follow-up to lean on it."""
-        from index.followup import window
-
-        return timedelta(0) <= now - self.at <= window()
+        return timedelta(0) <= now - self.at <= topic_window()

@@ -22,11 +22,11 @@ import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
-from index.composer import month_names
 from index.knowledge import KnowledgeFile, parse_file
 from index.schema import FaqEntry, I18n, Session, Venue
 from index.templates import REFERENCE
 from index.types import LANGS, Lang
+from index.wording import month_names
 
 _CLOCK = re.compile(r"(?<![\d:])([01]?\d|2[0-3]):([0-5]\d)(?![\d:])")
 _SENTENCE = re.compile(r"(?<=[.!?。！？])(?<!น\.)\s*|\n+")

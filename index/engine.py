@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from index.answers import Answer, Suggestion, Topic
-from index.composer import NameGlosses, answer_text, decline_text, entry_title, phrase
+from index.composer import NameGlosses, answer_text, decline_text, entry_title
 from index.embedders import Embedder, create_embedder
 from index.gate import GateModel
 from index.kinds import pattern_words
@@ -55,6 +55,7 @@ from index.smalltalk import small_talk
 from index.spelling import SpellFixer
 from index.types import LANGS, Lang, Passage
 from index.vectors import BuildReport, DenseIndex
+from index.wording import phrase
 
 __all__ = [
     "FOCUS_MIN_CHARS",

@@ -24,14 +24,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 import yaml
 
-from index.answers import Answer, Topic
+from index.answers import FOLLOWUP_FILE, Answer, Topic
 from index.composer import entry_title
 from index.knowledge import KnowledgeBase
 from index.language import detect_language
@@ -40,7 +39,6 @@ from index.schema import Session, Venue
 from index.textproc import QUESTION_WORDS, normalise, terms
 from index.types import LANGS, Lang
 
-FOLLOWUP_FILE = Path(__file__).with_name("followup.yaml")
 _LATIN_WORD = re.compile(r"[0-9a-z]+(?:'[a-z]+)?")
 _EDGE_PUNCTUATION = " ?？!！。.,，、~…"
 
@@ -55,11 +53,6 @@ def _data() -> dict[str, Any]:
             words = [normalise(str(w), limit=None) for w in group.get(lang) or []]
             group[lang] = sorted(words, key=len, reverse=True)
     return data
-
-
-def window() -> timedelta:
-    """How long a chat's topic stays in mind."""
-    return timedelta(minutes=float(_data()["window_minutes"]))
 
 
 def _words(text: str, lang: Lang) -> list[str]:

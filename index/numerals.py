@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from functools import cache
 from pathlib import Path
 
 import yaml
@@ -134,37 +133,10 @@ def chinese_numerals(text: str) -> str:
     return _RUN.sub(convert, text)
 
 
-@cache
-def _place_pattern() -> tuple[re.Pattern[str], dict[str, str]]:
-    """One regular expression over every spelling (variants and canonical forms), longest first."""
-    from index.textproc import normalise  # the variants are compared in normalised form
-
-    data = yaml.safe_load(PLACE_NAMES_FILE.read_text(encoding="utf-8"))
-    spelling: dict[str, str] = {}
-    for place in data["places"]:
-        for canonical, variants in place.items():
-            target = normalise(canonical, limit=None, places=False)
-            spelling[target] = target
-            for variant in variants:
-                spelling[normalise(variant, limit=None, places=False)] = target
-    alternatives = []
-    for written in sorted(spelling, key=len, reverse=True):
-        escaped = re.escape(written)
-        # Latin spellings are whole words ("wuzen", not the inside of another word).
-        alternatives.append(rf"(?<![0-9a-z]){escaped}(?![0-9a-z])" if written[0].isascii() else escaped)
-    return re.compile("|".join(alternatives)), spelling
-
-
 def canonical_places() -> list[str]:
     """The spellings the knowledge base uses for the places of ``place_names.yaml``, in every script."""
     data = yaml.safe_load(PLACE_NAMES_FILE.read_text(encoding="utf-8"))
     return [canonical for place in data["places"] for canonical in place]
-
-
-def place_names(text: str) -> str:
-    """``text`` (normalised) with place names in the knowledge base's spelling."""
-    pattern, spelling = _place_pattern()
-    return pattern.sub(lambda m: spelling[m.group()], text)
 
 
 _THAI_MONTHS = [

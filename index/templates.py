@@ -33,9 +33,9 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from index.composer import clock_text, format_date, phrase, when_text
 from index.schema import I18n, Session, Venue
 from index.types import LANGS, Lang
+from index.wording import clock_text, format_date, phrase, when_text
 
 REFERENCE = re.compile(r"\{\{\s*([a-z0-9][a-z0-9-]{1,63})\.([a-z0-9_]+)\s*\}\}")
 FIELDS = ("date", "day", "start", "end", "time", "when", "hour12", "venue", "room", "place")

@@ -31,12 +31,13 @@ from typing import NamedTuple
 
 import jieba
 import snowballstemmer
+import yaml
 import zhconv
 from pythainlp.corpus import thai_stopwords, thai_words
 from pythainlp.tokenize import word_tokenize
 from pythainlp.util import normalize as thai_normalize
 
-from index.numerals import chinese_numerals, place_names
+from index.numerals import PLACE_NAMES_FILE, chinese_numerals
 from index.types import Lang
 
 QUERY_LIMIT = 1000
@@ -304,3 +305,29 @@ def terms(text: str, lang: Lang, limit: int | None = QUERY_LIMIT) -> tuple[Term,
 def tokenize(text: str, lang: Lang, limit: int | None = QUERY_LIMIT) -> list[str]:
     """The index terms of ``text``: each word followed by its parts, duplicates kept (see :func:`terms`)."""
     return [token for term in terms(text, lang, limit) for token in (term.word, *term.parts)]
+
+
+@cache
+def _place_pattern() -> tuple[re.Pattern[str], dict[str, str]]:
+    """One regular expression over every spelling (variants and canonical forms), longest first."""
+    # The variants are compared in normalised form.
+    data = yaml.safe_load(PLACE_NAMES_FILE.read_text(encoding="utf-8"))
+    spelling: dict[str, str] = {}
+    for place in data["places"]:
+        for canonical, variants in place.items():
+            target = normalise(canonical, limit=None, places=False)
+            spelling[target] = target
+            for variant in variants:
+                spelling[normalise(variant, limit=None, places=False)] = target
+    alternatives = []
+    for written in sorted(spelling, key=len, reverse=True):
+        escaped = re.escape(written)
+        # Latin spellings are whole words ("wuzen", not the inside of another word).
+        alternatives.append(rf"(?<![0-9a-z]){escaped}(?![0-9a-z])" if written[0].isascii() else escaped)
+    return re.compile("|".join(alternatives)), spelling
+
+
+def place_names(text: str) -> str:
+    """``text`` (normalised) with place names in the knowledge base's spelling."""
+    pattern, spelling = _place_pattern()
+    return pattern.sub(lambda m: spelling[m.group()], text)

@@ -31,10 +31,10 @@ from zoneinfo import ZoneInfo
 import yaml
 
 from bot.schedule.model import ImportedSession, Programme
-from index.composer import format_date_range, phrase
 from index.knowledge import parse_file
 from index.schema import ID_PATTERN, Session, Venue
 from index.types import LANGS, Lang
+from index.wording import format_date_range, phrase
 
 SCHEDULE_FILE = "schedule.yaml"
 _ID = re.compile(ID_PATTERN)

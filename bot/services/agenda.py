@@ -46,10 +46,10 @@ from bot.storage.agenda_schema import (
 )
 from bot.storage.database import Database
 from bot.storage.sql import Transaction
-from index.composer import clock_text, format_date, format_day_label, phrase, utc_offset, when_text
 from index.knowledge import KnowledgeBase
 from index.schema import Session
 from index.types import LANGS, Lang
+from index.wording import clock_text, format_date, format_day_label, phrase, utc_offset, when_text
 
 log = logging.getLogger(__name__)
 

@@ -9,10 +9,11 @@ import datetime as dt
 from dataclasses import dataclass
 
 from bot.services.engine_holder import EngineHolder
-from index.composer import answer_text, format_day_label, route_text, same_places, venue_card
+from index.composer import answer_text, route_text, same_places, venue_card
 from index.knowledge import KnowledgeBase
 from index.schema import Session
 from index.types import Lang
+from index.wording import format_day_label
 
 
 @dataclass(frozen=True)

@@ -17,10 +17,11 @@ from urllib.parse import quote, urlencode
 import yaml
 
 from bot.services.agenda import event_zone, session_start, utc_offset
-from index.composer import format_day_label, session_time
+from index.composer import session_time
 from index.knowledge import KnowledgeBase
 from index.schema import Session, Venue
 from index.types import LANGS, Lang
+from index.wording import format_day_label
 
 TEXTS_FILE = Path(__file__).parent / "texts.yaml"
 UNDATED = "undated"

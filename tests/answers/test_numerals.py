@@ -10,9 +10,9 @@ import pytest
 
 from index.followup import Topic, read_followup
 from index.knowledge import load_knowledge
-from index.numerals import chinese_numerals, event_days, place_names
+from index.numerals import chinese_numerals, event_days
 from index.smalltalk import small_talk
-from index.textproc import normalise, tokenize
+from index.textproc import normalise, place_names, tokenize
 
 ROOT = Path(__file__).resolve().parents[2]
 
