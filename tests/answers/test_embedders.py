@@ -11,6 +11,7 @@ os.environ["HF_HUB_OFFLINE"] = "1"  # the sentence-transformers tests must never
 import numpy as np
 import pytest
 
+from bot.config import settings_from
 from index.embedders import (
     SentenceTransformerEmbedder,
     UseEmbedder,
@@ -121,13 +122,13 @@ def test_minilm_id_is_stable_and_names_the_model_dir(
     )
 
 
-def test_spec_comes_from_the_environment_when_not_given(
+def test_without_a_spec_the_default_whatever_the_environment_says(
     monkeypatch: pytest.MonkeyPatch, minilm_spec: str
 ) -> None:
+    # The setting is read by bot.config and passed in; the library never reads the environment.
     monkeypatch.setenv("EMBEDDING_MODEL", minilm_spec)
-    assert isinstance(create_embedder(), SentenceTransformerEmbedder)
-    monkeypatch.delenv("EMBEDDING_MODEL")
     assert create_embedder().id == "use-multilingual"
+    assert settings_from({"EMBEDDING_MODEL": minilm_spec}).embedding_model == minilm_spec
 
 
 @pytest.mark.parametrize("spec", ["openai:text-embedding-3", "sentence-transformers:", "USE"])
