@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 
 from index.knowledge import KnowledgeBase
+from index.language import THAI_SCRIPT
 from index.schema import Entry, Event, Fact, FaqEntry, Route, Session, Speaker, Venue
 from index.types import Lang
 from index.wording import (
@@ -170,7 +171,6 @@ GLOSS_LANGS: frozenset[Lang] = frozenset({"th", "zh"})
 """Languages whose replies give the Latin form of a name after its first mention: Thai transliterates
 Chinese and foreign names in several ways, and Chinese foreign ones ("尼·夸纳"), so a reader who writes
 the name otherwise can match it. In Chinese only transliterated names (written with "·") get one."""
-_THAI = re.compile(r"[\u0e00-\u0e7f]")
 _NAME_DOT = "·"
 
 
@@ -186,7 +186,7 @@ class NameGlosses:
         for entry in kb.entries():
             for person in [*(entry.speakers if isinstance(entry, Session) else ()), *entry.people]:
                 latin = person.name.en.strip()
-                if _THAI.search(latin) or not latin.isascii():
+                if THAI_SCRIPT.search(latin) or not latin.isascii():
                     continue
                 # Aliases that share a word with the name ("Wu Yongming" for "Eddie Wu Yongming"), not
                 # an employer's name ("IBM"), which may stand near the name without glossing it.
@@ -195,7 +195,7 @@ class NameGlosses:
                 forms = {latin.casefold(), *(a for a in aliases if words & set(a.split()))}
                 thai, han = person.name.get("th").strip(), person.name.get("zh").strip()
                 for lang, name in (
-                    ("th", thai if _THAI.search(thai) else ""),
+                    ("th", thai if THAI_SCRIPT.search(thai) else ""),
                     ("zh", han if _NAME_DOT in han else ""),
                 ):
                     if name:
@@ -213,7 +213,7 @@ class NameGlosses:
 
     def apply(self, text: str, lang: Lang) -> str:
         """``text`` with Latin forms added after the first mention of each name, for a gloss language."""
-        if lang not in GLOSS_LANGS or (lang == "th" and not _THAI.search(text)):
+        if lang not in GLOSS_LANGS or (lang == "th" and not THAI_SCRIPT.search(text)):
             return text
         taken: list[tuple[int, int]] = []
         inserts: list[tuple[int, str]] = []

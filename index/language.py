@@ -23,8 +23,12 @@ import re
 
 from index.types import Lang
 
+THAI_SCRIPT = re.compile(r"[\u0e00-\u0e7f]")
+"""Any character of the Thai block: the one test of "is there Thai in this text" for every module."""
+HAN_SCRIPT = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f]")
+"""A Chinese character (the unified ideographs, their extensions and the compatibility block)."""
 _THAI = re.compile(r"[\u0e01-\u0e3a\u0e40-\u0e4e]")
-_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f]")
+"""Thai letters and marks only (not Thai digits or the baht sign): what counts towards the language."""
 _LATIN = re.compile(r"[A-Za-z\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u024f\uff21-\uff3a\uff41-\uff5a]")
 
 HAN_WEIGHT = 3
@@ -44,7 +48,7 @@ def detect_language(text: str, fallback: Lang = "en") -> Lang:
     """Return the language ``text`` is written in, or ``fallback`` when its letters do not tell."""
     head = text[:_SCAN_CHARS]
     thai = len(_THAI.findall(head))
-    han = len(_HAN.findall(head)) * HAN_WEIGHT
+    han = len(HAN_SCRIPT.findall(head)) * HAN_WEIGHT
     latin = len(_LATIN.findall(head))
     total = thai + han + latin
     if total == 0:

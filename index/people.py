@@ -32,6 +32,7 @@ from rapidfuzz.distance import DamerauLevenshtein
 
 from index.composer import entry_text
 from index.knowledge import KnowledgeBase
+from index.language import HAN_SCRIPT, THAI_SCRIPT
 from index.schema import Session, Speaker
 from index.textproc import QUERY_LIMIT, normalise
 from index.types import LANGS
@@ -41,8 +42,6 @@ THAI_MIN_SCORE = 85.0
 THAI_MIN_LENGTH = 5
 """Thai names shorter than this (spaces removed) must occur exactly."""
 
-_HAN = re.compile(r"[\u3400-\u9fff]")
-_THAI = re.compile(r"[\u0e00-\u0e7f]")
 _LATIN_WORD = re.compile(r"[0-9a-z\u00c0-\u024f]+")
 _NAME_DOT = re.compile(r"[·・•‧]")
 _SPACE_OR_MARK = re.compile(r"[\s·・.\-'’]+")
@@ -115,16 +114,16 @@ def _person(speaker: Speaker) -> Person:
     for form, alias in _forms(speaker):
         before = {*han, *thai, *(" ".join(w) for w in latin)}
         clean = normalise(form, None)
-        if _HAN.search(clean):
+        if HAN_SCRIPT.search(clean):
             han.add(_SPACE_OR_MARK.sub("", clean))
             # A Western name in Chinese is often written by its family name alone (弗朗西斯·高锐: 高锐).
             family = _NAME_DOT.split(clean)[-1].strip()
             if family != clean and len(family) >= 2:
                 han.add(family)
-        elif _THAI.search(clean):
+        elif THAI_SCRIPT.search(clean):
             thai.add(_SPACE_OR_MARK.sub("", clean))
         words = tuple(_LATIN_WORD.findall(clean))
-        if words and not _HAN.search(clean) and not _THAI.search(clean):
+        if words and not HAN_SCRIPT.search(clean) and not THAI_SCRIPT.search(clean):
             latin.add(words)
         added = {*han, *thai, *(" ".join(w) for w in latin)} - before
         (aliases if alias else named).update(added)
@@ -239,14 +238,14 @@ class PeopleIndex:
         def add(who: int, form: str) -> None:
             found[who] = found.get(who, False) or form not in self.people[who].aliases
 
-        if _HAN.search(compact):
+        if HAN_SCRIPT.search(compact):
             chars = set(compact)
             for (name, who), name_chars in zip(self._han, self._han_chars, strict=True):
                 if found.get(who) or chars.isdisjoint(name_chars):
                     continue
                 if name in compact or self._sounds_like(name, compact):
                     add(who, name)
-        if _THAI.search(compact):
+        if THAI_SCRIPT.search(compact):
             hits = process.extract(
                 compact, self._thai_names, scorer=fuzz.partial_ratio, score_cutoff=THAI_MIN_SCORE, limit=None
             )
@@ -270,7 +269,7 @@ class PeopleIndex:
     def unknown_han_names(self, question: str) -> list[str]:
         """People's names in a Chinese question that the knowledge never writes ("马斯克来乌镇了吗")."""
         text = _SPACE_OR_MARK.sub("", normalise(question, QUERY_LIMIT))
-        if not _HAN.search(text):
+        if not HAN_SCRIPT.search(text):
             return []
         names = _han_person_names()
         found = {

@@ -28,7 +28,7 @@ from index.kinds import (
     uncovered_kinds,
     without_this_year,
 )
-from index.language import detect_language
+from index.language import HAN_SCRIPT, detect_language
 from index.numerals import canonical_places, event_days
 from index.people import unknown_names
 from index.textproc import QUERY_LIMIT, normalise
@@ -81,7 +81,6 @@ def without_year(text: str, year: int) -> str:
 
 _SENTENCE_END = re.compile(r"(?<=[?？!！。])|(?<=\.)\s|\n")
 _QUESTION_MARK = re.compile(r"[?？]")
-_HAN = re.compile(r"[\u3400-\u9fff]")
 FOCUS_MIN_CHARS = 80
 """Messages at least this long (in characters) get their question clause weighted (see ask_many)."""
 
@@ -90,7 +89,7 @@ def question_clause(text: str) -> str | None:
     """The question of a long message made of several sentences: the last sentence with a question
     mark, else the last sentence. None for a short or one-sentence message."""
     if (
-        len(text) + len(_HAN.findall(text)) < FOCUS_MIN_CHARS
+        len(text) + len(HAN_SCRIPT.findall(text)) < FOCUS_MIN_CHARS
     ):  # a Chinese character says about two letters' worth
         return None
     sentences = [s.strip() for s in _SENTENCE_END.split(text) if s and s.strip()]

@@ -37,6 +37,7 @@ from pythainlp.corpus import thai_stopwords, thai_words
 from pythainlp.tokenize import word_tokenize
 from pythainlp.util import normalize as thai_normalize
 
+from index.language import HAN_SCRIPT, THAI_SCRIPT
 from index.numerals import PLACE_NAMES_FILE, chinese_numerals
 from index.types import Lang
 
@@ -46,8 +47,6 @@ QUERY_LIMIT = 1000
 _RAW_FACTOR = 4
 """Normalisation reads at most ``limit * _RAW_FACTOR`` raw characters (control characters may go)."""
 
-_THAI_CHAR = re.compile(r"[\u0e00-\u0e7f]")
-_HAN_CHAR = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f]")
 _SPACES = re.compile(r"\s+")
 _THAI_DIGITS = str.maketrans("๐๑๒๓๔๕๖๗๘๙", "0123456789")
 _ZERO_WIDTH_SPACE = "\u200b"
@@ -185,9 +184,9 @@ def normalise(text: str, limit: int | None = QUERY_LIMIT, *, places: bool = True
     if _ZERO_WIDTH_SPACE in text:
         text = _ZERO_WIDTH_IN_WORD.sub("", text).replace(_ZERO_WIDTH_SPACE, " ")
     text = _SPACES.sub(" ", _drop_invisible(text)).strip()[:limit].casefold()[:limit]
-    if _THAI_CHAR.search(text):
+    if THAI_SCRIPT.search(text):
         text = thai_normalize(text.translate(_THAI_DIGITS))
-    if _HAN_CHAR.search(text):
+    if HAN_SCRIPT.search(text):
         text = chinese_numerals(zhconv.convert(text, "zh-cn"))
     return place_names(text) if places else text
 
