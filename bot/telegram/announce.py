@@ -27,7 +27,6 @@ from telegram.ext import (
     filters,
 )
 
-from bot.config import Settings
 from bot.delivery.sender import Outgoing
 from bot.i18n import Translator
 from bot.services.announcements import AnnouncementError, Markup, Preview, plain
@@ -303,9 +302,8 @@ async def listing(update: Update, context: BotContext) -> None:
     await reply_html(context.sender, update.effective_message, "\n\n".join(parts), markup)
 
 
-def handlers(settings: Settings) -> list[BaseHandler]:
-    # Outside a private chat the commands never get here (bot.telegram.private answers them).
-    staff = filters.User(user_id=settings.staff_ids) & filters.ChatType.PRIVATE
+def handlers(staff: filters.BaseFilter) -> list[BaseHandler]:
+    """``staff``: organisers and admins in a private chat (:class:`bot.telegram.private.Staff`)."""
     return [
         CommandHandler("subscribe", subscribe),
         CommandHandler("unsubscribe", unsubscribe),
@@ -316,8 +314,7 @@ def handlers(settings: Settings) -> list[BaseHandler]:
     ]
 
 
-def follow_up_handlers(settings: Settings) -> list[BaseHandler]:
+def follow_up_handlers(staff: filters.BaseFilter) -> list[BaseHandler]:
     """For :data:`FOLLOW_UP_GROUP`: a staff member's next text after /announce or Schedule."""
-    staff = filters.User(user_id=settings.staff_ids) & filters.ChatType.PRIVATE
     text = filters.TEXT & ~filters.COMMAND & filters.UpdateType.MESSAGE
     return [MessageHandler(staff & text, follow_up)]

@@ -165,12 +165,13 @@ def build_application(settings: Settings, engine: Engine, mode: Mode = "polling"
     application.add_handlers(private.handlers(), group=private.GROUP)
     for module in (start, whoami, agenda, venues, transport, feedback, ask):
         application.add_handlers(module.handlers())
-    application.add_handlers(announce.handlers(settings))
-    application.add_handlers(announce.follow_up_handlers(settings), group=announce.FOLLOW_UP_GROUP)
+    staff = private.Staff.of(settings)  # who may use staff commands, built once
+    application.add_handlers(announce.handlers(staff.members))
+    application.add_handlers(announce.follow_up_handlers(staff.members), group=announce.FOLLOW_UP_GROUP)
     # Staff-only commands and admins' uploads, restricted to the ids in the settings; before the
     # non-text hint, which would otherwise take the admins' documents.
     application.add_handlers(
-        [*stats.handlers(settings), *schedule.handlers(settings), *knowledge.handlers(settings)]
+        [*stats.handlers(staff.members), *schedule.handlers(staff.admins), *knowledge.handlers(staff.admins)]
     )
     application.add_handlers(nontext.handlers())
     application.add_handlers(fallbacks.handlers(COMMANDS))  # keep last: every real command and button wins

@@ -25,7 +25,6 @@ from telegram.ext import (
     filters,
 )
 
-from bot.config import Settings
 from bot.services import Services
 from bot.services.knowledge import (
     Activated,
@@ -390,15 +389,14 @@ async def denied(update: Update, context: BotContext) -> None:
 COMMANDS = ("knowledge", "reload", "rollback")
 
 
-def handlers(settings: Settings) -> list[BaseHandler]:
-    """Admins' handlers; they must come before the non-text hint, which would take the documents."""
-    admins = filters.User(user_id=settings.admin_ids)
-    private = filters.ChatType.PRIVATE
+def handlers(admins: filters.BaseFilter) -> list[BaseHandler]:
+    """Admins' handlers (``admins``: ADMIN_IDS in a private chat, :class:`bot.telegram.private.Staff`);
+    they must come before the non-text hint, which would take the documents."""
     return [
-        CommandHandler("knowledge", send_files, filters=admins & private),
-        CommandHandler("reload", reload, filters=admins & private),
-        CommandHandler("rollback", rollback, filters=admins & private),
-        MessageHandler(filters.UpdateType.MESSAGE & private & admins & filters.Document.ALL, upload),
+        CommandHandler("knowledge", send_files, filters=admins),
+        CommandHandler("reload", reload, filters=admins),
+        CommandHandler("rollback", rollback, filters=admins),
+        MessageHandler(filters.UpdateType.MESSAGE & admins & filters.Document.ALL, upload),
         CallbackQueryHandler(apply, pattern=KnowledgeApply.pattern()),
         CallbackQueryHandler(cancel, pattern=KnowledgeCancel.pattern()),
         CallbackQueryHandler(confirm_rollback, pattern=KnowledgeRollback.pattern()),

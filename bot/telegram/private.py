@@ -8,14 +8,15 @@ update from a group or a channel:
 - a press on a staff button (announcements, knowledge changes) under a message in a group is answered
   with the same note as a small pop-up and goes no further.
 
-The staff handlers themselves keep their own ``filters.User`` checks: who may use them is decided there,
-where they are in a private chat.
+Who may use the staff handlers is decided by :class:`Staff`, the filters built once from ADMIN_IDS and
+ORGANISER_IDS and applied where those handlers are registered.
 """
 
 from __future__ import annotations
 
 import logging
 import re
+from dataclasses import dataclass
 
 from telegram import Update
 from telegram.ext import (
@@ -26,12 +27,33 @@ from telegram.ext import (
 )
 from telegram.ext import filters as tg_filters
 
+from bot.config import Settings
 from bot.telegram import knowledge, stats
 from bot.telegram.callbacks import AnnounceAction, KnowledgeApply, KnowledgeCancel, KnowledgeRollback
 from bot.telegram.common import answer_button, reply_html
 from bot.telegram.context import BotContext
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Staff:
+    """The filters for staff handlers, built once for the application (:meth:`of`) and handed to each
+    staff module's ``handlers``: organisers and admins, or admins alone, in a private chat."""
+
+    members: tg_filters.BaseFilter
+    """ORGANISER_IDS and ADMIN_IDS: announcements and figures."""
+    admins: tg_filters.BaseFilter
+    """ADMIN_IDS: changing the knowledge and the programme."""
+
+    @classmethod
+    def of(cls, settings: Settings) -> Staff:
+        private = tg_filters.ChatType.PRIVATE
+        return cls(
+            members=tg_filters.User(user_id=settings.staff_ids) & private,
+            admins=tg_filters.User(user_id=settings.admin_ids) & private,
+        )
+
 
 GROUP = -1
 """Handler group: after the gate (-2); registered before the announcement follow-ups of the same group."""

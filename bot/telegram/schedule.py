@@ -19,7 +19,6 @@ from telegram import Update
 from telegram.error import TelegramError
 from telegram.ext import Application, BaseHandler, CommandHandler, MessageHandler, filters
 
-from bot.config import Settings
 from bot.schedule.model import ScheduleError
 from bot.schedule.sync import Fetched, ScheduleSync
 from bot.services import Services
@@ -236,14 +235,14 @@ async def stop_sync(application: Application) -> None:
         await sync.stop()
 
 
-def handlers(settings: Settings) -> list[BaseHandler]:
-    """Admins' programme uploads (before the knowledge upload handler) and the calendar link commands."""
-    admins = filters.User(user_id=settings.admin_ids)
+def handlers(admins: filters.BaseFilter) -> list[BaseHandler]:
+    """Admins' programme uploads (``admins``: ADMIN_IDS in a private chat, before the knowledge upload
+    handler) and the calendar link commands."""
     programme = filters.Document.FileExtension("json")
     for suffix in SCHEDULE_SUFFIXES[1:]:
         programme = programme | filters.Document.FileExtension(suffix.lstrip("."))
     return [
-        MessageHandler(filters.UpdateType.MESSAGE & filters.ChatType.PRIVATE & admins & programme, upload),
+        MessageHandler(filters.UpdateType.MESSAGE & admins & programme, upload),
         CommandHandler("calendarlink", calendar_link, filters=filters.ChatType.PRIVATE),
         CommandHandler("calendarlink_revoke", calendar_revoke, filters=filters.ChatType.PRIVATE),
     ]

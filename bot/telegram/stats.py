@@ -13,7 +13,6 @@ import html
 from telegram import Update
 from telegram.ext import BaseHandler, CommandHandler, filters
 
-from bot.config import Settings
 from bot.telegram.common import reply_html, send_photo
 from bot.telegram.context import BotContext
 
@@ -117,8 +116,8 @@ async def denied(update: Update, context: BotContext) -> None:
 COMMANDS = ("stats", "unanswered", "feedback")
 
 
-def handlers(settings: Settings) -> list[BaseHandler]:
-    staff = filters.User(user_id=settings.staff_ids) & filters.ChatType.PRIVATE
+def handlers(staff: filters.BaseFilter) -> list[BaseHandler]:
+    """``staff``: organisers and admins in a private chat (:class:`bot.telegram.private.Staff`)."""
     return [
         CommandHandler("stats", stats, filters=staff),
         CommandHandler("unanswered", unanswered, filters=staff),
