@@ -10,7 +10,7 @@ import re
 
 from index.knowledge import KnowledgeBase
 from index.language import THAI_SCRIPT
-from index.schema import Entry, Event, Fact, FaqEntry, Route, Session, Speaker, Venue
+from index.schema import Entry, Event, Fact, FaqEntry, Route, Session, Venue
 from index.types import Lang
 from index.wording import (
     _duration,
@@ -30,10 +30,6 @@ def session_time(session: Session, lang: Lang, timezone: str | None = None) -> s
     if timezone and session.date and session.start:
         return when_text(session.date, session.start, session.end, timezone, lang, with_day=False)
     return clock_text(session.start, session.end, lang)
-
-
-def _speaker(speaker: Speaker, lang: Lang) -> str:
-    return f"{speaker.name.get(lang)} ({speaker.role.get(lang)})" if speaker.role else speaker.name.get(lang)
 
 
 def session_card(session: Session, kb: KnowledgeBase, lang: Lang) -> str:
