@@ -16,7 +16,7 @@ import typer
 from dotenv import load_dotenv
 
 from bot.config import ConfigError, Settings, early_log_level
-from bot.schedule.cli import schedule_app
+from bot.schedule.cli import exit_with_problems, schedule_app
 from index.knowledge import KnowledgeError
 from index.types import LANGS, Lang
 
@@ -72,10 +72,7 @@ def _settings(
 
 def _knowledge_failed(exc: KnowledgeError, where: str) -> NoReturn:
     """List every problem of the knowledge files and exit with status 1."""
-    typer.echo(f"{where}: {len(exc.problems)} problem(s):", err=True)
-    for problem in exc.problems:
-        typer.echo(f"  - {problem}", err=True)
-    raise typer.Exit(1) from exc
+    exit_with_problems(f"{where}: {len(exc.problems)} problem(s):", exc.problems, exc)
 
 
 def _token_rejected() -> NoReturn:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, NoReturn
 from zoneinfo import ZoneInfo
 
 import typer
@@ -18,6 +19,14 @@ if TYPE_CHECKING:
     from bot.config import Settings
 
 schedule_app = typer.Typer(help="Import, export and check the conference programme.", no_args_is_help=True)
+
+
+def exit_with_problems(heading: str, problems: Sequence[str], cause: Exception) -> NoReturn:
+    """Print ``heading`` and every problem, one a line, on standard error, then exit with status 1."""
+    typer.echo(heading, err=True)
+    for problem in problems:
+        typer.echo(f"  - {problem}", err=True)
+    raise typer.Exit(1) from cause
 
 
 def _settings(data_dir: Path | None = None) -> Settings:
@@ -83,18 +92,12 @@ def import_cmd(
     try:
         programme = read_programme(name, data, zone)
     except ScheduleError as exc:
-        typer.echo(f"{source}: {len(exc.problems)} problem(s), nothing imported:", err=True)
-        for problem in exc.problems:
-            typer.echo(f"  - {problem}", err=True)
-        raise typer.Exit(1) from exc
+        exit_with_problems(f"{source}: {len(exc.problems)} problem(s), nothing imported:", exc.problems, exc)
     new_documents, summary = programme_documents(programme, documents, source=source)
     try:
         new = validate_documents(new_documents)
     except KnowledgeError as exc:
-        typer.echo(f"{source}: the knowledge would be invalid, nothing imported:", err=True)
-        for problem in exc.problems:
-            typer.echo(f"  - {problem}", err=True)
-        raise typer.Exit(1) from exc
+        exit_with_problems(f"{source}: the knowledge would be invalid, nothing imported:", exc.problems, exc)
     typer.echo(
         f"{source}: {summary.sessions} sessions, {len(summary.new_rooms)} new rooms"
         + (f" ({', '.join(summary.new_rooms)})" if summary.new_rooms else "")
@@ -151,10 +154,7 @@ def export_cmd(
     try:
         kb = load_knowledge(knowledge)
     except KnowledgeError as exc:
-        typer.echo(f"{knowledge}: {len(exc.problems)} problem(s):", err=True)
-        for problem in exc.problems:
-            typer.echo(f"  - {problem}", err=True)
-        raise typer.Exit(1) from exc
+        exit_with_problems(f"{knowledge}: {len(exc.problems)} problem(s):", exc.problems, exc)
     exported = FORMATS[fmt](kb, lang)  # type: ignore[operator]
     if output is None:
         sys.stdout.buffer.write(exported.content)
