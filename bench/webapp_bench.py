@@ -31,20 +31,10 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 import aiohttp  # noqa: E402
 from bot_harness import driving, free_port  # noqa: E402
-from miniapp_harness import LIGHT, PUBLIC_URL, init_data, page_url  # noqa: E402
+from miniapp_harness import CHROMIUM, CHROMIUM_ARGS, LIGHT, PUBLIC_URL, init_data, page_url  # noqa: E402
 
 from index.engine import Engine  # noqa: E402
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 TIMING = """() => ({
   rendered: performance.getEntriesByName('programme-rendered')[0].startTime,
   fcp: (performance.getEntriesByName('first-contentful-paint')[0] || {}).startTime,
@@ -126,7 +116,7 @@ async def main() -> None:
     parser.add_argument("--runs", type=int, default=10)
     parser.add_argument("--knowledge", type=Path, default=ROOT / "knowledge")
     args = parser.parse_args()
-    if not Path(CHROMIUM).exists():
+    if not CHROMIUM.exists():
         sys.exit(f"no Chromium at {CHROMIUM}: install Debian's chromium package (make setup does, as root)")
     from playwright.async_api import async_playwright
 
@@ -138,7 +128,7 @@ async def main() -> None:
             driving(engine, Path(tmp) / "data", PUBLIC_URL=PUBLIC_URL, WEBHOOK_PORT=str(port)) as bot,
             async_playwright() as playwright,
         ):
-            browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+            browser = await playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
             print(f"Chromium {browser.version}, {len(engine.kb.sessions)} sessions\n")
             await weights(port, bot.fake.token)
             print()

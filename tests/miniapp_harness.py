@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,19 @@ from urllib.parse import quote
 import yaml
 
 from bot.webapp.initdata import sign
+
+CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
+"""Debian's Chromium (another one with CHROMIUM=...); never a browser downloaded by Playwright."""
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+"""Headless, and without the background connections a closed network refuses."""
 
 AGENDA = Path(__file__).parent / "fixtures" / "agenda" / "summit.yaml"
 PUBLIC_URL = "https://bot.example.org/summit"

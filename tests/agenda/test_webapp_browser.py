@@ -9,7 +9,6 @@ Skipped, saying why, when Playwright or Chromium (``/usr/bin/chromium``, Debian'
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -18,22 +17,21 @@ from typing import Any
 import pytest
 import pytest_asyncio
 from bot_harness import BotDriver, driving, free_port
-from miniapp_harness import DARK, LIGHT, PUBLIC_URL, init_data, page_url, write_knowledge
+from miniapp_harness import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    DARK,
+    LIGHT,
+    PUBLIC_URL,
+    init_data,
+    page_url,
+    write_knowledge,
+)
 
 from index.engine import Engine
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
-CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 ARTIFACTS = Path(__file__).parents[1] / "artifacts"
 WIDTH = 360
 
