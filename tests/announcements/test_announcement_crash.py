@@ -35,7 +35,7 @@ def announced(fake: FakeBotApi) -> Counter[int]:
 async def test_a_broadcast_killed_half_way_resumes_without_skipping_or_repeating(tmp_path: Path) -> None:
     db = await Database.open(tmp_path / "bot.sqlite3")
     for user_id in SUBSCRIBERS:
-        await db.touch_user(user_id, "en")
+        await db.users.touch_user(user_id, "en")
     await db.close()
     async with FakeBotApi() as fake:
         env = bot_environment(fake, tmp_path, **SLOW)
@@ -84,7 +84,7 @@ async def test_a_kill_with_slow_round_trips_repeats_at_most_one_message(tmp_path
     fast = {"TELEGRAM_RATE_LIMIT": "100"}
     db = await Database.open(tmp_path / "bot.sqlite3")
     for user_id in subscribers:
-        await db.touch_user(user_id, "en")
+        await db.users.touch_user(user_id, "en")
     await db.close()
     async with FakeBotApi() as fake:
         env = bot_environment(fake, tmp_path, **fast)

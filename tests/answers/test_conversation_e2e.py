@@ -10,7 +10,6 @@ from typing import Any
 import pytest
 from bot_harness import BotDriver, buttons, driving
 
-from bot.storage.conversation_schema import ConversationStore
 from index.engine import Answer, Engine, Suggestion
 from index.types import Lang
 
@@ -61,9 +60,8 @@ async def test_small_talk_replies_in_its_language_withoutbuttons(bot: BotDriver)
     assert "不客气" in replies["谢谢"].params["text"]
     assert "/agenda" in replies["คุณเป็นใครคะ"].params["text"]
     assert all("reply_markup" not in r.params for r in replies.values())
-    stored = await svc.db.recent_questions(3)
-    store = ConversationStore(svc.db)
-    assert [await store.outcome(q.id) for q in stored] == ["smalltalk"] * 3
+    stored = await svc.db.questions.recent_questions(3)
+    assert [await svc.db.questions.outcome(q.id) for q in stored] == ["smalltalk"] * 3
     assert [q.language for q in reversed(stored)] == ["en", "zh", "th"]
     question = await bot.say(21, "hi, when is the summit?")
     assert "8 to 10 November" in question.params["text"]
@@ -78,13 +76,12 @@ async def test_clarification_buttons_answer_at_once_and_set_the_topic(bot: BotDr
         ("Opening Ceremony", "e:en:opening-ceremony"),
         ("When is the summit?", "e:en:faq-dates"),
     ]
-    store = ConversationStore(svc.db)
-    clarified = await store.questions_with_outcome(("clarify",))
+    clarified = await svc.db.questions.questions_with_outcome(("clarify",))
     assert [(q.text, q.chat_id) for q in clarified] == [(AMBIGUOUS, 22)]
 
     shown = await bot.press(22, "e:en:opening-ceremony")
     assert "Opening Ceremony" in shown.params["text"] and "09:30" in shown.params["text"]
-    topic = await store.topic(22)
+    topic = await svc.db.conversation.topic(22)
     assert topic is not None and topic.entry_id == "opening-ceremony"
 
     follow = await bot.say(22, "and where is it held?")
