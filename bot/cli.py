@@ -234,7 +234,7 @@ def chat(
         answer = engine.ask(question, fallback, recent)
         topic = topic_after(answer, now, recent, engine.kb) or topic
         typer.echo(answer.text)
-        if answer.suggestions:
+        if answer.suggestions and answer.outcome != "clarify":  # a clarification lists them already
             typer.echo("  ~ " + " | ".join(s.title for s in answer.suggestions))
         typer.echo("")
 

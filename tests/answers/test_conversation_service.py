@@ -17,6 +17,7 @@ from bot.services.answering import AnsweringService, Reply
 from bot.storage.database import MIGRATIONS, Database
 from bot.telegram.ask import render
 from bot.telegram.callbacks import Entry
+from index.composer import clarify_text
 from index.engine import Answer, Engine, Suggestion
 from index.followup import Topic
 
@@ -206,23 +207,43 @@ def _buttons(markup) -> list[tuple[str, str]]:
 def test_clarification_offers_topics_without_feedback() -> None:
     svc = SimpleNamespace(texts=Translator.load())
     suggestions = [Suggestion("opening-ceremony", "开幕式"), Suggestion("faq-dates", "峰会是哪几天？")]
-    answer = Answer("典礼", "zh", False, "", [], 0.4, suggestions, outcome="clarify")
+    wording = clarify_text([s.title for s in suggestions], "zh")
+    answer = Answer("典礼", "zh", False, wording, [], 0.4, suggestions, outcome="clarify")
     text, markup = render(_reply(answer), svc)  # type: ignore[arg-type]
-    assert text == "您想问的是下面哪一个？"
+    assert text == "您想问的是下面哪一个？\n• 开幕式\n• 峰会是哪几天？"
     assert _buttons(markup) == [
         ("开幕式", Entry("zh", "opening-ceremony").encode()),
         ("峰会是哪几天？", "e:zh:faq-dates"),
     ]
-    one = Answer("opening?", "en", False, "", [], 0.4, suggestions[:1], outcome="clarify")
+    one = Answer(
+        "opening?",
+        "en",
+        False,
+        clarify_text(["<开幕式>"], "en"),
+        [],
+        0.4,
+        [Suggestion("opening-ceremony", "<开幕式>")],
+        outcome="clarify",
+    )
     text, markup = render(_reply(one), svc)  # type: ignore[arg-type]
-    assert text == "Did you mean <b>开幕式</b>?"
-    assert _buttons(markup) == [("开幕式", "e:en:opening-ceremony")]
+    assert text == "Did you mean “&lt;开幕式&gt;”?"  # the engine's words, escaped for HTML
+    assert _buttons(markup) == [("<开幕式>", "e:en:opening-ceremony")]
+    topics = [Suggestion(f"e{i}", f"T{i}") for i in range(5)]
     many = Answer(
-        "x", "en", False, "", [], 0.4, [Suggestion(f"e{i}", f"T{i}") for i in range(5)], outcome="clarify"
+        "x", "en", False, clarify_text([t.title for t in topics], "en"), [], 0.4, topics, outcome="clarify"
     )
     assert [t for t, _ in _buttons(render(_reply(many), svc)[1])] == ["T0", "T1", "T2"]  # type: ignore[arg-type]
-    too_long = Answer("x", "th", False, "", [], 0.4, [Suggestion("x" * 80, "ยาว")], outcome="clarify")
-    assert render(_reply(too_long), svc)[1] is None  # type: ignore[arg-type]
+    too_long = Answer(
+        "x",
+        "th",
+        False,
+        clarify_text(["ยาว"], "th"),
+        [],
+        0.4,
+        [Suggestion("x" * 80, "ยาว")],
+        outcome="clarify",
+    )
+    assert render(_reply(too_long), svc) == ("หมายถึง “ยาว” ใช่ไหมคะ?", None)  # type: ignore[arg-type]
 
 
 def test_small_talk_has_no_buttons_and_answers_keep_feedback() -> None:
