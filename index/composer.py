@@ -7,6 +7,7 @@ unpublished, never filled in. Output is plain text; the Telegram layer escapes i
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 from index.knowledge import KnowledgeBase
 from index.language import THAI_SCRIPT
@@ -239,6 +240,16 @@ def answer_text(entry: Entry, kb: KnowledgeBase, lang: Lang, glosses: NameGlosse
     the Latin form of the names it mentions in a Thai or Chinese reply (see :class:`NameGlosses`)."""
     text = entry_text(entry, kb, lang)
     return (glosses or NameGlosses(kb)).apply(text, lang) if lang in GLOSS_LANGS else text
+
+
+def clarify_text(titles: Sequence[str], lang: Lang) -> str:
+    """The question asked when the engine is unsure which topic is meant: the one topic named in it, or
+    several listed below it. The same words reach the chat (with a button per topic) and the command
+    line."""
+    if len(titles) == 1:
+        return phrase("clarify_one", lang, topic=titles[0])
+    items = "\n".join(f"• {t}" for t in titles)
+    return f"{phrase('clarify_many', lang)}\n{items}"
 
 
 def decline_text(lang: Lang, *, empty: bool = False) -> str:

@@ -290,7 +290,7 @@ async def test_staff_see_grouped_unanswered_questions_feedback_and_a_chart(admin
         ("Can I bring my dog?", "en"),
     ]
     for text, lang in missed:
-        await db.record_question(
+        await db.questions.record_question(
             user_id=ATTENDEE,
             chat_id=ATTENDEE,
             text=text,
