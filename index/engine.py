@@ -29,7 +29,8 @@ from pathlib import Path
 import numpy as np
 
 from index.answers import Answer, Suggestion, Topic
-from index.composer import NameGlosses, answer_text, clarify_text, decline_text, entry_title
+from index.belief import verdict
+from index.composer import NameGlosses, answer_text, belief_reply, clarify_text, decline_text, entry_title
 from index.embedders import Embedder, create_embedder
 from index.gate import GateModel
 from index.kinds import pattern_words
@@ -283,6 +284,9 @@ class Engine:
                 self._decline(question, lang, near, score, reason), best=top, signals=signals, rule=rule
             )
         reply = self.entry_answer(top, lang)
+        if reading.belief:
+            holds, true_day = verdict(reading.belief, self.kb.by_id[top], self.kb, reading.poles)
+            reply = belief_reply(reply, holds, true_day, lang)
         return Answer(question, lang, True, reply, [top], round(score, 4), [], reason, top, signals, "answer")
 
     def blocked(self, question: str, lang: Lang, entry_id: str) -> bool:
