@@ -183,16 +183,16 @@ async def test_commands_are_not_counted_but_staff_questions_are(engine: Engine, 
 async def test_sender_is_recorded_once_per_update_and_language_read_from_context(
     bot: BotDriver, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    db = bot.services.db
+    users = bot.services.db.users
     calls: list[str] = []
     for name in ("touch_user", "get_user"):
-        original = getattr(db, name)
+        original = getattr(users, name)
 
         def counting(*args: Any, _name: str = name, _original: Any = original, **kwargs: Any) -> Any:
             calls.append(_name)
             return _original(*args, **kwargs)
 
-        monkeypatch.setattr(db, name, counting)
+        monkeypatch.setattr(users, name, counting)
 
     assert "สวัสดี" in (await bot.say(40, "/start", language_code="th")).params["text"]
     assert calls == ["touch_user"]
@@ -206,7 +206,7 @@ async def test_sender_is_recorded_once_per_update_and_language_read_from_context
     calls.clear()
     bot.fake.user_message(41, "chatting among ourselves", chat_id=GROUP, chat_type="supergroup")
     assert not await bot.quiet(GROUP)
-    assert calls == [] and await db.users.get_user(41) is None  # not for the bot: not recorded
+    assert calls == [] and await users.get_user(41) is None  # not for the bot: not recorded
 
 
 async def test_writing_again_unblocks_but_a_block_notice_does_not(bot: BotDriver) -> None:
