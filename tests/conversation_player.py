@@ -102,7 +102,11 @@ def check(turn: dict, outcome: str, language: str, reply: str, *, lenient: bool)
     ``decline`` (the bot refused honestly, saying the fact is not published)."""
     failures = []
     expected = turn.get("outcome")
-    if expected is not None and outcome != expected and not (lenient and (expected, outcome) == ("decline", "gap")):
+    if (
+        expected is not None
+        and outcome != expected
+        and not (lenient and (expected, outcome) == ("decline", "gap"))
+    ):
         failures.append(f"outcome {outcome}, expected {expected}")
     if "lang" in turn and (language != turn["lang"] or detect_language(reply, turn["lang"]) != turn["lang"]):
         failures.append(f"reply not in {turn['lang']}")
