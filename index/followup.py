@@ -119,6 +119,7 @@ class _Vocabulary:
             self.names[entry.id] = _form_set(_texts({k: v for k, v in fields.items() if k not in _TELLING}))
             known |= _form_set(_texts(fields))
         self.known = frozenset(known)
+        self.event_id = kb.event.id
 
 
 _VOCABULARIES: dict[str, _Vocabulary] = {}
@@ -188,6 +189,9 @@ class _Named:
 def _named(core: str, topic: Topic, vocabulary: _Vocabulary) -> _Named:
     asked = _form_set([topic.question])
     held = vocabulary.names.get(topic.entry_id, frozenset()) | asked
+    if topic.entry_id != vocabulary.event_id:  # naming the event itself ("the summit") leaves the topic
+        asked -= vocabulary.names[vocabulary.event_id]
+        held -= vocabulary.names[vocabulary.event_id]
     skip = _aspect_forms()
     kinds = _kinds_forms()
     new, things, named_kinds = [], [], set()

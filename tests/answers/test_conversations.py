@@ -22,7 +22,7 @@ from conversation_player import Clock, Turn, followup_figures, load_dir, play, p
 from index.engine import Engine
 from index.language import detect_language
 
-pytestmark = pytest.mark.asyncio(loop_scope="module")
+ON_THE_BOTS_LOOP = pytest.mark.asyncio(loop_scope="module")
 
 ROOT = Path(__file__).resolve().parents[2]
 CONVERSATIONS_DIR = ROOT / "tests/data/conversations"
@@ -50,6 +50,7 @@ def test_conversation_files_are_well_formed() -> None:
     assert languages == {"en", "zh", "th"}
 
 
+@ON_THE_BOTS_LOOP
 @pytest.mark.parametrize("conversation", [c for _, c in CASES], ids=[n for n, _ in CASES])
 async def test_conversation(bot: BotDriver, conversation: dict) -> None:
     turns = await play(bot, conversation, next(_CHATS), Clock())
@@ -57,6 +58,7 @@ async def test_conversation(bot: BotDriver, conversation: dict) -> None:
     assert not wrong, "\n".join(wrong)
 
 
+@ON_THE_BOTS_LOOP
 async def test_held_out_followups_per_language(bot: BotDriver) -> None:
     turns: list[Turn] = []
     for _, conversation in HELD_OUT:
