@@ -153,7 +153,7 @@ class Figure:
         return self.right / self.total if self.total else 1.0
 
     def __str__(self) -> str:
-        return f"{self.right}/{self.total} ({self.share:.0%})"
+        return f"{self.right}/{self.total} ({self.share:.1%})"
 
 
 def followup_figures(turns: list[Turn]) -> dict[str, Figure]:
