@@ -1,23 +1,32 @@
 """Follow-up questions: "and from Shanghai?", "what about the closing?", "那几点开始？", "แล้วจัดที่ไหน".
 
 A chat's :class:`Topic` is the entry its last answer came from, the question that led to it, its
-language and when it was asked; it stays in mind for ``window_minutes`` (``followup.yaml``). A new
-question leans on it when it opens with a continuation ("and", "what about", "那", "แล้ว"), ends with
-one ("上海呢", "พิธีปิดล่ะ"), points back ("it", "那里", "ที่นั่น"), or asks only about an aspect
-("what time?", "几点开始", "จัดที่ไหน"). Such a question is searched with the topic added:
+language and when it was asked; it stays in mind for ``window_minutes`` (``followup.yaml``). Whether a
+new question keeps the topic or drops it is decided by what it names, read against the knowledge
+base's own words (:class:`_Vocabulary`): the words that name each entry (titles, names, aliases,
+keywords, the questions it answers) and every word the knowledge holds. Openings ("and", "what
+about", "那", "แล้ว"), endings ("上海呢", "พิธีปิดล่ะ"), pointers ("it", "那个", "ที่นั่น") and aspect
+words ("what time", "几点开始", "จัดที่ไหน") are data (``followup.yaml``); the content words left are:
 
-* when it names nothing new (only an aspect), with the previous entry's title: "几点开始" after the
-  opening ceremony is searched as "开幕式 几点开始";
-* when it names something new ("and from Shanghai?", "打车呢？", "what about the closing?"), with the
-  previous question minus what the new words replace: its places when a place is named, its ways of
-  travelling when one is named, the previous session's or venue's name. After "How do I get to
-  Wuzhen from Hangzhou?", "and from Shanghai?" is searched as "from shanghai how do i get to from";
-  after "How do I get from Tongxiang station to Wuzhen?", "and by bus?" keeps the station.
+* **nothing new** (only aspects, a pointer, or words the topic's entry or question already holds): the
+  topic is kept and the new aspect is asked of its thing, a session's, venue's or route's name, else
+  the words of the previous question the knowledge speaks of. "那几点开始？" after "峰会在哪里举办？"
+  is searched as "峰会 几点开始" (when the summit starts), not as the venue question again; a pointer
+  ("那个forum的theme") keeps the thing whatever else the turn names, unless it names a place, a way of
+  travelling or a day;
+* **a thing the knowledge speaks of**, after an opening or before an ending, without a question word of
+  its own ("and the closing?", "上海呢", "แล้วคุณภาพอากาศล่ะ"): it takes the place of the topic's thing
+  in the previous question. A place, a way of travelling or a day swaps for the words of its kind
+  ("How do I get to Wuzhen from Hangzhou?" then "and from Shanghai?" is searched as "from shanghai how
+  do i get to from"; "and by bus?" keeps the station); another thing drops the words naming the
+  topic's entry ("when's the opening ceremony" then "and the closing?": "the closing when's the");
+* **read on its own**: a new thing with its own question word ("and the closing, where?"), a new thing
+  without an opening, ending or pointer (a whole new question), words the knowledge never uses ("and
+  the wifi password?"), or more than ``max_new_words`` new words. Naming the event itself ("the
+  summit", "峰会", "งานประชุม") leaves any topic but the event.
 
-A question with more than ``max_new_words`` new words is read on its own, whatever its opening, and
-so is one that names something new with its own question word after an opening ("and how many
-countries attended?").
-The words are data (``followup.yaml``); this module only builds the text to search.
+Words are compared in any mix of scripts (a Thai or Chinese turn with English words is read in both),
+Latin words by their stem.
 """
 
 from __future__ import annotations
