@@ -29,7 +29,8 @@ from pathlib import Path
 import numpy as np
 
 from index.answers import Answer, Suggestion, Topic
-from index.composer import NameGlosses, answer_text, decline_text, entry_title
+from index.belief import verdict
+from index.composer import NameGlosses, answer_text, belief_reply, clarify_text, decline_text, entry_title
 from index.embedders import Embedder, create_embedder
 from index.gate import GateModel
 from index.kinds import pattern_words
@@ -55,7 +56,6 @@ from index.smalltalk import small_talk
 from index.spelling import SpellFixer
 from index.types import LANGS, Lang, Passage
 from index.vectors import BuildReport, DenseIndex
-from index.wording import phrase
 
 __all__ = [
     "FOCUS_MIN_CHARS",
@@ -277,14 +277,16 @@ class Engine:
         near = ranked.near(self._related, SUGGESTIONS)
         if decision == "clarify" and len(near) > 0:
             answer = self._decline(question, lang, near, score, reason)
-            options = "\n".join(f"• {s.title}" for s in answer.suggestions)
-            text_out = f"{phrase('clarify', lang)}\n{options}"
+            text_out = clarify_text([s.title for s in answer.suggestions], lang)
             return replace(answer, text=text_out, best=top, signals=signals, outcome="clarify")
         if decision != "answer":
             return replace(
                 self._decline(question, lang, near, score, reason), best=top, signals=signals, rule=rule
             )
         reply = self.entry_answer(top, lang)
+        if reading.belief:
+            holds, true_day = verdict(reading.belief, self.kb.by_id[top], self.kb, reading.poles)
+            reply = belief_reply(reply, holds, true_day, lang)
         return Answer(question, lang, True, reply, [top], round(score, 4), [], reason, top, signals, "answer")
 
     def blocked(self, question: str, lang: Lang, entry_id: str) -> bool:
