@@ -132,9 +132,9 @@ async def play(
             clock.at += timedelta(minutes=turn["wait_minutes"])
             continue
         call = await bot.say(chat_id, turn["say"])
-        stored = (await bot.services.db.recent_questions(1))[0]
+        stored = (await bot.services.db.questions.recent_questions(1))[0]
         assert stored.chat_id == chat_id and stored.text == turn["say"], "the reply is not to this turn"
-        outcome = await bot.services.answering.conversation.outcome(stored.id) or ""
+        outcome = stored.outcome
         reply = "\n".join([unescape(call.params["text"]), *(label for label, _ in buttons(call))])
         failures = check(turn, outcome, stored.language, reply, lenient=lenient)
         lang = turn.get("lang") or detect_language(turn["say"])
