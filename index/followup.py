@@ -55,6 +55,13 @@ def _data() -> dict[str, Any]:
     return data
 
 
+def aspect_words() -> dict[Lang, frozenset[str]]:
+    """Per language, the words that ask about an aspect or point back without naming anything
+    (``aspects`` and ``pointers``)."""
+    data = _data()
+    return {lang: frozenset(data["aspects"][lang]) | frozenset(data["pointers"][lang]) for lang in LANGS}
+
+
 def _words(text: str, lang: Lang) -> list[str]:
     """Surface words: Latin words as written (lower case), Thai and Chinese words as segmented."""
     if lang == "en":

@@ -40,6 +40,13 @@ from index.types import LANGS
 LATIN_MIN_SIMILARITY = 0.8
 THAI_MIN_SCORE = 85.0
 THAI_MIN_LENGTH = 5
+ROLE_WORDS_ALONE = 3
+"""A role's title of this many words ("executive deputy secretary-general") names someone without
+their organisation; a shorter one ("CEO") needs it ("GSMA's CEO")."""
+_ROLE_NOTE = re.compile(r"\s*[(（][^)）]*[)）]")
+"""A note in brackets after a role ("(presiding)", "（视频致辞）"): not part of what people call it."""
+_ACRONYM = re.compile(r"\b[A-Z][A-Z0-9]+\b")
+_ROLE_STOPWORDS = frozenset({"of", "the", "and", "for", "a", "an", "s"})
 """Thai names shorter than this (spaces removed) must occur exactly."""
 
 _LATIN_WORD = re.compile(r"[0-9a-z\u00c0-\u024f]+")
@@ -58,6 +65,33 @@ class Person:
     aliases: frozenset[str] = frozenset()
     """The forms (as in ``latin`` joined by spaces, ``han`` and ``thai``) that come only from aliases:
     another way to name the person ("WIPO", "IBM's CEO"), not the name itself."""
+    roles: tuple[Role, ...] = ()
+    """The roles the knowledge gives the person ("ITU Deputy Secretary-General", "GSMA首席执行官")."""
+
+
+@dataclass(frozen=True)
+class Role:
+    """A role as a question may name it: its title words in Latin letters ("deputy", "secretary",
+    "general") and the organisation's ("itu"), or in Chinese or Thai its title without the
+    organisation ("副秘书长") and the whole role ("国际电信联盟副秘书长")."""
+
+    title: frozenset[str] = frozenset()
+    organisation: frozenset[str] = frozenset()
+    title_text: str = ""
+    whole: str = ""
+
+    def named_in(self, words: set[str], compact: str, by_alias: bool) -> bool:
+        """Whether a question (its Latin ``words``, its text without spaces) names this role: all the
+        title's words, with the organisation (or the person's organisation named by an alias) unless
+        the title alone is long enough to tell (three words); in Chinese or Thai, the whole role, or
+        its title next to the organisation named by an alias."""
+        if self.title:
+            if not self.title <= words:
+                return False
+            return bool(self.organisation & words) or by_alias or len(self.title) >= ROLE_WORDS_ALONE
+        if self.whole and self.whole in compact:
+            return True
+        return bool(self.title_text) and by_alias and self.title_text in compact
 
 
 def _toneless(reading: str) -> str:
@@ -133,7 +167,34 @@ def _person(speaker: Speaker) -> Person:
         tuple(sorted(han)),
         tuple(sorted(thai)),
         frozenset(aliases - named),
+        _roles(speaker),
     )
+
+
+def _roles(speaker: Speaker) -> tuple[Role, ...]:
+    """The role of ``speaker`` in each language, as :class:`Role` (none without a role)."""
+    if speaker.role is None:
+        return ()
+    found = []
+    alias_forms = [normalise(a, None) for lang in LANGS for a in speaker.aliases.get(lang)]
+    for lang in LANGS:
+        written = _ROLE_NOTE.sub("", speaker.role.get(lang)).strip(' “”"')
+        clean = normalise(written, None)
+        if lang == "en":
+            organisation = {w.casefold() for w in _ACRONYM.findall(written)}
+            organisation |= {w for form in alias_forms for w in _LATIN_WORD.findall(form)}
+            words = set(_LATIN_WORD.findall(clean.replace("-", " "))) - _ROLE_STOPWORDS
+            title = frozenset(words - organisation)
+            if title:
+                found.append(Role(title=title, organisation=frozenset(words & organisation)))
+            continue
+        whole = _SPACE_OR_MARK.sub("", clean)
+        title_text = whole
+        for form in sorted(alias_forms, key=len, reverse=True):
+            title_text = title_text.replace(_SPACE_OR_MARK.sub("", form), "")
+        if len(whole) >= 2:
+            found.append(Role(title_text=title_text if title_text != whole else "", whole=whole))
+    return tuple(found)
 
 
 class PeopleIndex:
@@ -159,6 +220,7 @@ class PeopleIndex:
                 for p in merged
                 for form in {*p.han, *p.thai, *(" ".join(w) for w in p.latin)} - p.aliases
             }
+            roles = tuple(dict.fromkeys(role for p in merged for role in p.roles))
             people.append(
                 Person(
                     key,
@@ -166,6 +228,7 @@ class PeopleIndex:
                     tuple(sorted(han)),
                     tuple(sorted(thai)),
                     frozenset(alias_forms - name_forms),
+                    roles,
                 )
             )
         self.people = sorted(people, key=lambda p: p.key)
@@ -264,7 +327,24 @@ class PeopleIndex:
                 best = process.extractOne(name, windows, scorer=DamerauLevenshtein.normalized_similarity)
                 if best is not None and best[1] >= LATIN_MIN_SIMILARITY:
                     add(self._latin_ids[column], name)
+        for who in self._by_role(set(words), compact, found):
+            found[who] = True
         return found
+
+    def _by_role(self, words: set[str], compact: str, found: dict[int, bool]) -> list[int]:
+        """The people a question names by their role ("the GSMA CEO", "国际电联副秘书长", "exec deputy sec
+        gen"): named that way, a person counts as named by their name. Of two people whose roles both
+        match, the one whose role the question names in more words is meant ("executive deputy
+        secretary-general" is not the deputy secretary-general)."""
+        matched: dict[int, int] = {}
+        for who, person in enumerate(self.people):
+            by_alias = who in found
+            for role in person.roles:
+                if role.named_in(words, compact, by_alias):
+                    size = len(role.title) or len(role.whole)
+                    matched[who] = max(matched.get(who, 0), size)
+        most = max(matched.values(), default=0)
+        return [who for who, size in matched.items() if size == most]
 
     def unknown_han_names(self, question: str) -> list[str]:
         """People's names in a Chinese question that the knowledge never writes ("马斯克来乌镇了吗")."""

@@ -20,7 +20,8 @@ from functools import cached_property
 from typing import TYPE_CHECKING
 
 from index.belief import Belief, read_belief
-from index.followup import read_followup
+from index.composer import entry_title
+from index.followup import aspect_words, read_followup
 from index.kinds import (
     asked_kinds,
     poles,
@@ -30,10 +31,12 @@ from index.kinds import (
     without_this_year,
 )
 from index.language import HAN_SCRIPT, detect_language
+from index.mixing import Glossary
 from index.numerals import canonical_places, event_days
 from index.people import unknown_names
-from index.textproc import QUERY_LIMIT, normalise
-from index.types import Lang
+from index.schema import FaqEntry, Route, Venue
+from index.textproc import QUERY_LIMIT, QUESTION_WORDS, normalise, terms
+from index.types import LANGS, Lang
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -223,8 +226,9 @@ class Reading:
 
     @cached_property
     def kinds(self) -> frozenset[str]:
-        """The kinds of thing asked (a date, a place, a price...; see ``asked`` in ``kinds.yaml``)."""
-        return asked_kinds(self.text, self.lang)
+        """The kinds of thing the asking clauses ask for (a date, a place, a price...; see ``asked`` in
+        ``kinds.yaml``): a clause that only tells ("I booked my ticket home") asks no price."""
+        return frozenset().union(*(asked_kinds(clause, self.lang) for clause in self.asking))
 
     @cached_property
     def poles(self) -> frozenset[str]:
@@ -288,6 +292,10 @@ class Reading:
         return frozenset(place for place in self.reader.places if place in text)
 
 
+def _aliases(entry: object, lang: Lang) -> list[str]:
+    return list(entry.aliases.get(lang)) if isinstance(entry, Venue) else []
+
+
 class Reader:
     """Reads questions for one knowledge base (see :class:`Reading`)."""
 
@@ -299,6 +307,7 @@ class Reader:
         self.start, self.end = event.start_date, event.end_date
         self.year = event.start_date.year
         self.known_years = frozenset({event.start_date.year, event.end_date.year})
+        self.glossary = Glossary(kb)
         self._places: tuple[str, ...] | None = None
 
     @property
@@ -314,12 +323,61 @@ class Reader:
         """Read ``question`` in ``lang``; ``searched`` is the text to search when it differs from the
         question (a follow-up completed with its topic)."""
         text = self.spelling.correct((question if searched is None else searched)[:QUERY_LIMIT])
+        text = self.glossary.in_language(normalise(text), lang)
         belief = None
         if searched is None:
-            belief, behind = read_belief(normalise(text), lang, self.places)
-            text = behind if belief else text
+            belief, behind = read_belief(text, lang, self.places)
+            text = self.about_event(behind if belief else text, lang)
         text = without_this_year(without_year(event_days(text, lang, self.start, self.end), self.year), lang)
         return Reading(question, lang, text, self, belief)
+
+    @cached_property
+    def naming_words(self) -> dict[Lang, frozenset[str]]:
+        """The words the knowledge names things with, per language: the words of entries' titles,
+        names and aliases, without question words and the words that ask about an aspect or point
+        back (``aspects`` and ``pointers`` in ``followup.yaml``). A question using none of them
+        names nothing."""
+        found: dict[Lang, set[str]] = {lang: set() for lang in LANGS}
+        for entry in self.kb.entries():
+            for lang in LANGS:
+                forms = _aliases(entry, lang)
+                if not isinstance(entry, FaqEntry | Route):
+                    forms.append(entry_title(entry, lang))
+                for form in forms:
+                    found[lang].update(t.word for t in terms(form, lang, limit=None))
+        generic = aspect_words()
+        return {lang: frozenset(words - QUESTION_WORDS - generic[lang]) for lang, words in found.items()}
+
+    @cached_property
+    def event_word(self) -> dict[Lang, str]:
+        """What the event is called, in one word: the first word of its short name without its place and
+        year ("summit", "峰会", "การประชุม")."""
+        words = {}
+        for lang in LANGS:
+            name = normalise(self.kb.event.short_name.get(lang), limit=None)
+            for place in sorted(self.places, key=len, reverse=True):
+                name = name.replace(place, " ")
+            found = terms(_YEAR.sub(" ", name), lang, limit=None)
+            word, parts = (found[0].word, found[0].parts) if found else ("", ())
+            # A compound keeps its head, which Thai puts first: "การประชุมสุดยอด" -> "การประชุม".
+            if len(parts) > 1 and word.endswith(parts[-1]):
+                word = word[: -len(parts[-1])]
+            words[lang] = word
+        return words
+
+    def about_event(self, text: str, lang: Lang) -> str:
+        """A question that asks only about an aspect and names nothing ("where's it at?", "在哪开啊",
+        "how long is it", "it wraps up on which day") is about the event itself, when no chat topic
+        says otherwise: it is searched with what the event is called. A question naming a person, a
+        place or anything the knowledge's titles, names and keywords name is searched as it is."""
+        if not asked_kinds(text, lang) or self.people.find(text):
+            return text
+        if any(place in text for place in self.places):
+            return text
+        naming = self.naming_words[lang]
+        if any(t.word in naming or naming.intersection(t.parts) for t in terms(text, lang)):
+            return text
+        return f"{self.event_word[lang]} {text}"
 
     def read_many(
         self,
