@@ -181,12 +181,15 @@ def _roles(speaker: Speaker) -> tuple[Role, ...]:
         written = _ROLE_NOTE.sub("", speaker.role.get(lang)).strip(' “”"')
         clean = normalise(written, None)
         if lang == "en":
-            organisation = {w.casefold() for w in _ACRONYM.findall(written)}
-            organisation |= {w for form in alias_forms for w in _LATIN_WORD.findall(form)}
+            named = {w for form in alias_forms for w in _LATIN_WORD.findall(form)}
+            organisation = named | {w.casefold() for w in _ACRONYM.findall(written)}
             words = set(_LATIN_WORD.findall(clean.replace("-", " "))) - _ROLE_STOPWORDS
-            title = frozenset(words - organisation)
+            # An acronym is taken for the organisation ("WIC Executive ..."), unless it is all the
+            # title there is ("GSMA CEO", GSMA being the person's alias).
+            title = frozenset(words - organisation) or frozenset(words - named)
+            organisation &= words - title
             if title:
-                found.append(Role(title=title, organisation=frozenset(words & organisation)))
+                found.append(Role(title=title, organisation=frozenset(organisation)))
             continue
         whole = _SPACE_OR_MARK.sub("", clean)
         title_text = whole
@@ -327,8 +330,16 @@ class PeopleIndex:
                 best = process.extractOne(name, windows, scorer=DamerauLevenshtein.normalized_similarity)
                 if best is not None and best[1] >= LATIN_MIN_SIMILARITY:
                     add(self._latin_ids[column], name)
-        for who in self._by_role(set(words), compact, found):
+        by_role = self._by_role(set(words), compact, found)
+        for who in by_role:
             found[who] = True
+        if by_role:
+            # An organisation named only as part of the role ("GSMA" in "GSMA's CEO") is not asked about.
+            organisations = {w for who in by_role for r in self.people[who].roles for w in r.organisation}
+            for other in [who for who in found if who not in by_role]:
+                person = self.people[other]
+                if any(set(words) <= organisations for words in person.latin):
+                    del found[other]
         return found
 
     def _by_role(self, words: set[str], compact: str, found: dict[int, bool]) -> list[int]:
