@@ -195,7 +195,8 @@ def _roles(speaker: Speaker) -> tuple[Role, ...]:
         title_text = whole
         for form in sorted(alias_forms, key=len, reverse=True):
             title_text = title_text.replace(_SPACE_OR_MARK.sub("", form), "")
-        if len(whole) >= 2:
+        if len(whole) >= 2 and (HAN_SCRIPT.search(whole) or THAI_SCRIPT.search(whole)):
+            # (A role written only in Latin letters in Chinese or Thai, "ITU", names an organisation.)
             found.append(Role(title_text=title_text if title_text != whole else "", whole=whole))
     return tuple(found)
 

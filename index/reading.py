@@ -332,11 +332,11 @@ class Reader:
         return Reading(question, lang, text, self, belief)
 
     @cached_property
-    def naming_words(self) -> dict[Lang, frozenset[str]]:
+    def naming_words(self) -> dict[str, frozenset[str]]:
         """The words the knowledge names things with, per language: the words of entries' titles,
         names and aliases, without question words and the words that ask about an aspect or point
-        back (``aspects`` and ``pointers`` in ``followup.yaml``). A question using none of them
-        names nothing."""
+        back (``aspects`` and ``pointers`` in ``followup.yaml``), and under ``all`` those of every
+        language. A question using none of them names nothing."""
         found: dict[Lang, set[str]] = {lang: set() for lang in LANGS}
         for entry in self.kb.entries():
             for lang in LANGS:
@@ -346,7 +346,9 @@ class Reader:
                 for form in forms:
                     found[lang].update(t.word for t in terms(form, lang, limit=None))
         generic = aspect_words()
-        return {lang: frozenset(words - QUESTION_WORDS - generic[lang]) for lang, words in found.items()}
+        naming = {lang: frozenset(words - QUESTION_WORDS - generic[lang]) for lang, words in found.items()}
+        # A code-mixed question names things in every language it uses ("summit จัดวันไหน").
+        return {**naming, "all": frozenset().union(*naming.values())}
 
     @cached_property
     def event_word(self) -> dict[Lang, str]:
@@ -374,7 +376,7 @@ class Reader:
             return text
         if any(place in text for place in self.places):
             return text
-        naming = self.naming_words[lang]
+        naming = self.naming_words["all"]
         if any(t.word in naming or naming.intersection(t.parts) for t in terms(text, lang)):
             return text
         return f"{self.event_word[lang]} {text}"
