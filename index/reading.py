@@ -296,6 +296,11 @@ def _aliases(entry: object, lang: Lang) -> list[str]:
     return list(entry.aliases.get(lang)) if isinstance(entry, Venue) else []
 
 
+UNNAMED_WORDS = 1
+"""A question that names nothing may still use this many words the knowledge names nothing with
+("it wraps up on which day"); with more it asks about something of its own."""
+
+
 class Reader:
     """Reads questions for one knowledge base (see :class:`Reading`)."""
 
@@ -376,9 +381,12 @@ class Reader:
             return text
         if any(place in text for place in self.places):
             return text
-        naming = self.naming_words["all"]
-        if any(t.word in naming or naming.intersection(t.parts) for t in terms(text, lang)):
+        naming, generic = self.naming_words["all"], aspect_words()[lang]
+        words = [t for t in terms(text, lang) if t.word not in QUESTION_WORDS and t.word not in generic]
+        if any(t.word in naming or naming.intersection(t.parts) for t in words):
             return text
+        if len(words) > UNNAMED_WORDS:
+            return text  # "ทำบัตรหายต้องติดต่อที่ไหน": it names something, though not in the knowledge's words
         return f"{self.event_word[lang]} {text}"
 
     def read_many(

@@ -12,7 +12,7 @@ from index.textproc import normalise
 
 @pytest.mark.parametrize(
     ("question", "lang", "place"),
-    [("where's it at?", "en", "wuzhen"), ("在哪开啊", "zh", "乌镇"), ("จัดที่ไหนอะ", "th", "อูเจิ้น")],
+    [("where's it at?", "en", "wuzhen"), ("在哪儿开呀", "zh", "乌镇"), ("จัดที่ไหนอะ", "th", "อูเจิ้น")],
 )
 def test_a_bare_where_question_is_about_the_event(shipped_engine, question, lang, place) -> None:
     answer = shipped_engine.ask(question, lang)
