@@ -17,6 +17,8 @@ import yaml
 
 from index.composer import entry_text
 from index.knowledge import KnowledgeBase
+from index.language import HAN_SCRIPT, THAI_SCRIPT
+from index.mixing import bridged
 from index.schema import Entry, Session
 from index.textproc import normalise
 from index.types import Lang
@@ -29,6 +31,8 @@ ALL = "all"
 """An entry whose whole point is that something is not published."""
 
 
+_SCRIPTS: dict[Lang, re.Pattern[str]] = {"zh": HAN_SCRIPT, "th": THAI_SCRIPT}
+"""The scripts whose words in an English question make it read with that language's patterns too."""
 _SCRIPT_JOIN = re.compile(r"(?<=[a-z])(?=[^\x00-\x7f])|(?<=[^\x00-\x7f])(?=[a-z])")
 
 
@@ -168,10 +172,20 @@ def priced_subjects(entry: Entry, kb: KnowledgeBase) -> frozenset[str]:
 def asked_kinds(question: str, lang: Lang) -> frozenset[str]:
     """The kinds of thing ``question`` asks for (empty when none is recognised).
 
-    English patterns are also tried on Thai and Chinese questions, which often mix in English words.
+    A code-mixed question is read in every language it uses: English patterns are also tried on Thai
+    and Chinese questions, Chinese and Thai ones on an English question with Chinese or Thai words, and
+    the patterns of the question's language are also tried on the question with its foreign words taken
+    out ("ไป venue ยังไงดี" read as "ไปยังไงดี", how to get there; see :func:`index.mixing.bridged`).
     """
     text = _spaced(question)
-    return frozenset(kind for kind, pattern in _joined("asked", lang) if pattern.search(text))
+    texts = {text, bridged(normalise(question), lang)}
+    langs = [lang, *(other for other, script in _SCRIPTS.items() if other != lang and script.search(text))]
+    return frozenset(
+        kind
+        for other in langs
+        for kind, pattern in _joined("asked", other)
+        if any(pattern.search(t) for t in texts)
+    )
 
 
 def stated_kinds(entry: Entry, kb: KnowledgeBase) -> frozenset[str]:
