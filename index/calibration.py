@@ -2,9 +2,9 @@
 questions it was not fitted on.
 
 Each question is asked once and what the decision will see is recorded (:class:`Observation`): the
-signals of the best entry, whether that entry's answer would be judged right, and whether a rule outside
-the model settles the outcome anyway (the entry only says the fact is not published, or the question
-asks about another year). A logistic regression is fitted on the rest: the label is "the best entry is
+signals of the best entry (with the rules that fired for it), whether that entry's answer would be
+judged right, and whether the entry only says the asked fact is not published (then it is a ``gap``
+whatever the model says). A logistic regression is fitted on the rest: the label is "the best entry is
 right". The answer cut-off is then the probability that answers the most questions right (a wrong
 answer costs ``WRONG_COST`` right ones) among those that decline at least ``DECLINE_TARGET`` of the
 out-of-scope questions. Questions whose probability falls
@@ -48,7 +48,8 @@ class Observation:
     top_right: bool
     """The best entry's answer would be judged right."""
     blocked: bool = False
-    """The outcome does not depend on the model (a known gap or another year): never an answer."""
+    """The outcome does not depend on the model (the entry says the fact is unpublished): never an
+    answer."""
     near_right: bool = False
     """One of the entries a clarification would offer is right."""
     lang: str = "en"
@@ -97,7 +98,7 @@ def observe(
 
         top_right = _right(engine, case, answer, answer.best)
         near = [s.entry_id for s in answer.suggestions] or [answer.best]
-        blocked = engine.blocked(case.question, answer.language, answer.best)
+        blocked = engine.gap(case.question, answer.language, answer.best)
         observations.append(
             Observation(
                 answer.signals.vector(),
@@ -209,7 +210,7 @@ def fit(observations: Sequence[Observation], base: GateModel, trained_on: Sequen
 
 def decisions(model: GateModel, observations: Sequence[Observation]) -> np.ndarray:
     """What the engine would do with each observed question under ``model``: answer, clarify, decline
-    (``gap`` and other-year declines count as decline)."""
+    (a ``gap`` counts as decline)."""
     if not observations:
         return np.array([], dtype=object)
     p = model.probabilities(np.array([o.features for o in observations]))

@@ -5,7 +5,10 @@ and by how much that entry leads the others, how much of the question's wording 
 whether the question names a session, venue or person, whether the entry states the kind of thing asked
 (a date, a place, a person, a number, a price, a way to get there), whether dense and keyword retrieval
 put the entry first, how much of the question uses words the knowledge never uses, the most telling word the
-entry lacks, and the question's length (the same model for every language). A logistic regression
+entry lacks, and the question's length (the same model for every language), and for every rule
+(:mod:`index.rules`) whether it fired for the best entry: a re-ranking rule put it first, or a rule
+objects to answering with it (a question about another year, a price the entry does not give). No rule
+overrules the model; each is worth the weight the fit gives it. A logistic regression
 (:class:`GateModel`) turns them into the probability that the best entry's answer is right; the engine
 answers above ``answer_min``, offers the best topics as a clarification between ``clarify_min`` and
 ``answer_min``, and declines below. The weights and both cut-offs live in ``gate.yaml`` and are fitted
@@ -25,13 +28,14 @@ import yaml
 
 from index.embedders import DEFAULT_SPEC
 from index.files import write_atomic
+from index.rules import RULE_NAMES
 from index.vectors import slug
 
 log = logging.getLogger(__name__)
 
 GATE_FILE = Path(__file__).with_name("gate.yaml")
 
-FEATURES: tuple[str, ...] = (
+SIGNAL_FEATURES: tuple[str, ...] = (
     "dense",
     "margin",
     "coverage",
@@ -44,9 +48,14 @@ FEATURES: tuple[str, ...] = (
     "person",
     "length",
 )
-"""The model's inputs, in order (see :meth:`Signals.vector`). The same for every language: a model
+"""The evidence from retrieval (see :meth:`Signals.vector`). The same for every language: a model
 without language terms or their products transfers better to question sets it was not fitted on
 (leave-one-set-out figures in the README); ``lang`` is kept in :class:`Signals` for reports."""
+RULE_FEATURES: tuple[str, ...] = tuple(f"rule:{name}" for name in RULE_NAMES)
+"""One input per rule: 1 when it fired for the best entry. A rule switched off never fires, so its input
+is constant and the fit gives it no weight."""
+FEATURES: tuple[str, ...] = SIGNAL_FEATURES + RULE_FEATURES
+"""The model's inputs, in order."""
 
 Decision = Literal["answer", "clarify", "decline"]
 
@@ -79,6 +88,9 @@ class Signals:
     words: int = 1
     """Content words in the question."""
     lang: str = "en"
+    rules: frozenset[str] = frozenset()
+    """The rules that fired for the entry: a re-ranking rule that put it first, the rules that object to
+    answering with it."""
 
     def vector(self) -> np.ndarray:
         values = {
@@ -94,6 +106,7 @@ class Signals:
             "person": self.person,
             "length": math.log1p(self.words),
         }
+        values.update({f"rule:{name}": float(name in self.rules) for name in RULE_NAMES})
         return np.array([values[name] for name in FEATURES], dtype=np.float64)
 
 

@@ -17,6 +17,7 @@ import yaml
 
 from index.composer import entry_text
 from index.knowledge import KnowledgeBase
+from index.numerals import canonical_places
 from index.schema import Entry, Session
 from index.textproc import normalise
 from index.types import Lang
@@ -51,11 +52,11 @@ def _patterns() -> tuple[dict[str, dict[str, list[re.Pattern[str]]]], dict[str, 
 
 @cache
 def pattern_words() -> frozenset[str]:
-    """The English words (three letters or more) the kind, uncovered and pole patterns look for: a
+    """The English words (three letters or more) the kind and uncovered patterns look for: a
     question using them is spelt right even when the knowledge base never uses them."""
     raw = yaml.safe_load(KINDS_FILE.read_text(encoding="utf-8"))
     words: set[str] = set()
-    for section in ("asked", "uncovered", "poles"):
+    for section in ("asked", "uncovered"):
         for by_lang in (raw.get(section) or {}).values():
             for pattern in by_lang.get("en", ()):
                 words.update(re.findall(r"(?<!\\)[a-z]{3,}", pattern))
@@ -64,11 +65,9 @@ def pattern_words() -> frozenset[str]:
 
 @cache
 def _section(name: str) -> dict:
-    """A section of ``kinds.yaml`` whose keys (a kind, a pole, a year offset, a priced subject) hold
-    patterns per language, compiled."""
+    """A section of ``kinds.yaml`` whose keys (a kind, a year offset, a priced subject) hold patterns
+    per language, compiled."""
     raw = yaml.safe_load(KINDS_FILE.read_text(encoding="utf-8")).get(name) or {}
-    if name == "pole_references":  # one key: patterns by language
-        raw = {"reference": raw}
     return {
         int(key) if name == "relative_years" else key: {
             lang: [re.compile(p) for p in pats] for lang, pats in by_lang.items()
@@ -79,7 +78,7 @@ def _section(name: str) -> dict:
 
 @cache
 def _joined(section: str, lang: Lang) -> tuple[tuple, ...]:
-    """For each key of a section (a kind, a pole, a year offset), one pattern matching where any of its
+    """For each key of a section (a kind, a year offset), one pattern matching where any of its
     patterns for ``lang`` (and English, for a Thai or Chinese question) matches: one search instead of
     one per pattern. Keys without patterns are left out (they never match)."""
     by_key = {kind: _patterns()[0][kind] for kind in KINDS} if section == "asked" else _section(section)
@@ -118,21 +117,6 @@ def uncovered_kinds(question: str, lang: Lang) -> frozenset[str]:
     attend, a dress code, facilities on site); see ``uncovered`` in ``kinds.yaml``."""
     text = _spaced(question)
     return frozenset(kind for kind, pattern in _joined("uncovered", lang) if pattern.search(text))
-
-
-def poles(text: str, lang: Lang) -> frozenset[str]:
-    """Which ends of an event (``start``, ``end``) ``text`` speaks of; see ``poles`` in ``kinds.yaml``.
-    An end named only as a point in time for something else ("the press conference before the summit
-    opened", "开幕之前") does not count."""
-    text = _spaced(text)
-    for _, reference in _joined("pole_references", lang):
-        text = reference.sub(" ", text)
-    return frozenset(pole for pole, pattern in _joined("poles", lang) if pattern.search(text))
-
-
-def opposite_pole(question: frozenset[str], entry: frozenset[str]) -> bool:
-    """True when the question asks about one end (start or end) and the entry speaks only of the other."""
-    return len(question) == 1 and bool(entry) and not (entry & question)
 
 
 def price_subjects(text: str, lang: Lang) -> frozenset[str]:
@@ -174,6 +158,16 @@ def asked_kinds(question: str, lang: Lang) -> frozenset[str]:
     return frozenset(kind for kind, pattern in _joined("asked", lang) if pattern.search(text))
 
 
+def _places(kb: KnowledgeBase) -> re.Pattern[str]:
+    """The places the knowledge names, in English, as whole words: the place names of
+    ``place_names.yaml``, the venues and the ends of the routes."""
+    names = {name for name in canonical_places() if name.isascii()}
+    names.update(venue.name.en for venue in kb.venues)
+    names.update(end.en for route in kb.routes for end in (route.origin, route.destination))
+    words = sorted((re.escape(n.lower()) for n in names if n), key=len, reverse=True)
+    return re.compile(rf"\b(?:{'|'.join(words)})\b")
+
+
 def stated_kinds(entry: Entry, kb: KnowledgeBase) -> frozenset[str]:
     """The kinds of thing an entry's English answer states (a date, a place, a number, ...)."""
     _, stated = _patterns()
@@ -183,6 +177,8 @@ def stated_kinds(entry: Entry, kb: KnowledgeBase) -> frozenset[str]:
     for kind, patterns in stated.items():
         if any(p.search(text if "[A-Z]" in p.pattern else lower) for p in patterns):
             found.add(kind)
+    if _places(kb).search(lower):
+        found.add("where")  # names a place the knowledge knows
     if entry.people or getattr(entry, "speakers", None):
         found.add("who")  # names people or organisations (a capitalised pair of words may be a place)
     if any(_LATIN_PHRASE.search(entry_text(entry, kb, lang)) for lang in ("zh", "th")):

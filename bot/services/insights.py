@@ -30,7 +30,7 @@ from bot.storage.knowledge_schema import (
     MissedQuestion,
     Totals,
 )
-from index.engine import question_form
+from index.reading import question_form
 
 CONFIG_FILE = Path(__file__).with_name("admin.yaml")
 

@@ -12,9 +12,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from index.engine import Engine, question_clause
+from index.engine import Engine
 from index.evaluation import evaluate, load_cases
 from index.language import detect_language
+from index.reading import question_clause
 
 ROOT = Path(__file__).resolve().parents[2]
 KNOWLEDGE = ROOT / "knowledge"
@@ -302,7 +303,7 @@ def test_uncovered_unless_another_part_asks_what_the_entry_states(
 
 
 def test_the_event_year_says_nothing_about_which_entry() -> None:
-    from index.engine import without_year
+    from index.reading import without_year
 
     assert without_year("when is the wuzhen summit 2023", 2023) == "when is the wuzhen summit"
     assert without_year("2023年乌镇峰会在哪", 2023) == "乌镇峰会在哪"
@@ -316,7 +317,7 @@ def test_a_question_naming_the_event_year_gets_the_dates(engine: Engine) -> None
 
 
 def test_clauses_tell_asking_from_telling() -> None:
-    from index.engine import clauses
+    from index.reading import clauses
 
     assert clauses("when does it start, so I can book my flight") == [
         ("when does it start", True),

@@ -2,7 +2,7 @@
 
 import pytest
 
-from index.kinds import asked_kinds, is_gap, opposite_pole, poles
+from index.kinds import asked_kinds, is_gap
 
 
 @pytest.mark.parametrize(
@@ -41,30 +41,6 @@ def test_gap_only_when_everything_asked_is_unpublished() -> None:
     assert is_gap(frozenset(), frozenset({"all"}))
 
 
-@pytest.mark.parametrize(
-    ("text", "lang", "found"),
-    [
-        ("When does the summit start?", "en", {"start"}),
-        ("is it all over by the 10th", "en", {"end"}),
-        ("峰会几号闭幕", "zh", {"end"}),
-        ("大会哪天开幕", "zh", {"start"}),
-        ("งานเริ่มวันไหน", "th", {"start"}),
-        ("การประชุมสิ้นสุดวันไหน", "th", {"end"}),
-        ("มีการเปิดตัวรายงานอะไรบ้าง", "th", set()),  # "launch" is neither end, and เปิด is not ปิด
-    ],
-)
-def test_poles(text: str, lang: str, found: set[str]) -> None:
-    assert poles(text, lang) == found  # type: ignore[arg-type]
-
-
-def test_opposite_pole_only_when_the_entry_speaks_of_the_other_end_alone() -> None:
-    start, end = frozenset({"start"}), frozenset({"end"})
-    assert opposite_pole(start, end)
-    assert not opposite_pole(start, start | end)  # "starts on 8 and ends on 10 November"
-    assert not opposite_pole(start, frozenset())  # "takes place on 8–10 November"
-    assert not opposite_pole(start | end, end)  # the question asks about both ends
-
-
 def test_english_words_inside_thai_text_are_found() -> None:
     from index.kinds import uncovered_kinds
 
@@ -97,22 +73,6 @@ def test_kept_words_are_never_a_correction() -> None:
     fixer = SpellFixer(["companies showing at the expo"], keep=["snowing"])
     assert fixer.correct("companies shoing at the expo") == "companies showing at the expo"
     assert fixer.correct("is it snowing") == "is it snowing"
-
-
-@pytest.mark.parametrize(
-    ("text", "lang", "found"),
-    [
-        ("งานแถลงข่าวก่อนเริ่ม summit จัดที่ไหน", "th", set()),
-        ("峰会开幕之前的新闻发布会是在哪开的", "zh", set()),
-        ("what happened before the summit opened?", "en", set()),
-        ("峰会几号开幕", "zh", {"start"}),
-        ("is everything over by friday or does it end earlier?", "en", {"end"}),
-    ],
-)
-def test_an_end_named_as_the_time_of_something_else_is_not_asked(
-    text: str, lang: str, found: set[str]
-) -> None:
-    assert poles(text, lang) == found
 
 
 @pytest.mark.parametrize(
