@@ -70,9 +70,8 @@ def code_words(path: Path) -> Iterator[tuple[int, str]]:
     source = path.read_text(encoding="utf-8")
     documenting = _docstrings(ast.parse(source))
     for token in tokenize.generate_tokens(io.StringIO(source).readline):
-        if token.type == tokenize.NAME:
-            yield token.start[0], token.string
-        elif token.type == tokenize.STRING and token.start[0] not in documenting:
+        code = token.type == tokenize.STRING and token.start[0] not in documenting
+        if code or token.type == tokenize.NAME:
             yield token.start[0], token.string
 
 
