@@ -19,7 +19,7 @@ import io
 import json
 import re
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -86,6 +86,38 @@ class _Problems:
             raise ScheduleError(self.items)
 
 
+class _Sessions:
+    """The sessions a reader takes into ``programme``: a second session with a guid already taken is a
+    problem (``same`` words it from where the first one stood), and more than :data:`MAX_ROWS` stops
+    the reading."""
+
+    def __init__(
+        self, programme: Programme, problems: _Problems, unit: str, same: Callable[[str], str]
+    ) -> None:
+        self._programme = programme
+        self._problems = problems
+        self._unit = unit
+        self._same = same
+        self._first_at: dict[str, str] = {}
+
+    def take(self, session: ImportedSession | None, at: str, guid_at: str | None = None) -> None:
+        if session is None:
+            return
+        first = self._first_at.get(session.guid)
+        if first is not None:
+            self._problems.add(guid_at or at, self._same(first))
+            return
+        self._first_at[session.guid] = at
+        self._programme.sessions.append(session)
+        if len(self._programme.sessions) > MAX_ROWS:
+            self._problems.add(at, f"more than {MAX_ROWS:,} {self._unit}")
+            self._problems.raise_any()
+
+
+def _duplicate_guid(first: str) -> str:
+    return f"duplicate guid, first at {first}"
+
+
 def _text(value: object) -> str:
     return value.strip() if isinstance(value, str) else ""
 
@@ -136,7 +168,7 @@ def read_json(data: bytes | str) -> Programme:
     if not isinstance(days, list):
         problems.add(f"{base}.days", "missing or not a list")
         problems.raise_any()
-    seen: dict[str, str] = {}
+    taken = _Sessions(programme, problems, "events", _duplicate_guid)
     for i, day in enumerate(days):
         day_path = f"{base}.days[{i}]"
         if not isinstance(day, dict) or not isinstance(day.get("rooms"), dict):
@@ -153,16 +185,7 @@ def read_json(data: bytes | str) -> Programme:
             for j, event in enumerate(events):
                 path = f"{room_path}[{j}]"
                 session = _json_event(event, path, str(room), day_date, zone, problems)
-                if session is None:
-                    continue
-                if session.guid in seen:
-                    problems.add(f"{path}.guid", f"duplicate guid, first at {seen[session.guid]}")
-                    continue
-                seen[session.guid] = path
-                programme.sessions.append(session)
-                if len(programme.sessions) > MAX_ROWS:
-                    problems.add(path, f"more than {MAX_ROWS:,} events")
-                    problems.raise_any()
+                taken.take(session, path, guid_at=f"{path}.guid")
     problems.raise_any()
     _check_zone(programme)
     return programme
@@ -308,7 +331,7 @@ def read_xml(data: bytes) -> Programme:
                 setattr(programme, key, dt.date.fromisoformat(raw[:10]))
             except ValueError:
                 problems.add(where(conference.find(key)), f"not a date: {raw!r}")
-    seen: dict[str, str] = {}
+    taken = _Sessions(programme, problems, "events", _duplicate_guid)
     for day in root.iterfind("day"):
         day_date = None
         with contextlib.suppress(ValueError):
@@ -318,17 +341,7 @@ def read_xml(data: bytes) -> Programme:
             if room_name and room_name not in programme.rooms:
                 programme.rooms.append(room_name)
             for event in room.iterfind("event"):
-                session = _xml_event(event, where(event), room_name, day_date, zone, problems)
-                if session is None:
-                    continue
-                if session.guid in seen:
-                    problems.add(where(event), f"duplicate guid, first at {seen[session.guid]}")
-                    continue
-                seen[session.guid] = where(event)
-                programme.sessions.append(session)
-                if len(programme.sessions) > MAX_ROWS:
-                    problems.add(where(event), f"more than {MAX_ROWS:,} events")
-                    problems.raise_any()
+                taken.take(_xml_event(event, where(event), room_name, day_date, zone, problems), where(event))
     problems.raise_any()
     _check_zone(programme)
     return programme
@@ -437,21 +450,11 @@ def read_sheet(rows: Iterable[Sequence[object]], zone: ZoneInfo, title: str = "P
         problems.add("row 1", "missing a title column ('title', or 'title_en', 'title_zh', 'title_th')")
     problems.raise_any()
     programme = Programme(title=title)
-    seen: dict[str, int] = {}
+    taken = _Sessions(programme, problems, "rows", lambda first: f"the same session as {first} (id or title)")
     for number, row in enumerate(iterator, start=2):
         if all(cell is None or str(cell).strip() == "" for cell in row):
             continue
-        session = _sheet_row(row, number, columns, zone, problems)
-        if session is None:
-            continue
-        if session.guid in seen:
-            problems.add(f"row {number}", f"the same session as row {seen[session.guid]} (id or title)")
-            continue
-        seen[session.guid] = number
-        programme.sessions.append(session)
-        if len(programme.sessions) > MAX_ROWS:
-            problems.add(f"row {number}", f"more than {MAX_ROWS:,} rows")
-            break
+        taken.take(_sheet_row(row, number, columns, zone, problems), f"row {number}")
     problems.raise_any()
     if not programme.sessions:
         raise ScheduleError([ScheduleProblem("row 2", "no sessions below the header row")])

@@ -195,6 +195,42 @@ def test_a_bad_field_in_schedule_json_is_named_by_its_json_path() -> None:
     assert broken.value.problems[0].where.startswith("$ (line 1")
 
 
+def test_a_session_given_twice_or_too_many_sessions_are_named_in_every_format(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    doc = democon()
+    rooms = doc["schedule"]["conference"]["days"][1]["rooms"]
+    rooms["Tan Room"].append(copy.deepcopy(rooms["Gray Room"][0]))
+    at = len(rooms["Tan Room"]) - 1
+    with pytest.raises(ScheduleError) as twice:
+        read_programme("d.json", json.dumps(doc).encode(), BERLIN)
+    [problem] = twice.value.problems
+    assert problem.where == f'$.schedule.conference.days[1].rooms["Tan Room"][{at}].guid'
+    assert problem.message.endswith('days[1].rooms["Gray Room"][0]')
+
+    xml = to_xml(imported(json.dumps(democon()).encode())).content.decode()
+    first = xml.index("<event ")
+    event = xml[first : xml.index("</event>", first) + len("</event>")]
+    with pytest.raises(ScheduleError) as twice_xml:
+        read_programme("d.xml", xml.replace(event, event + event, 1).encode(), BERLIN)
+    [problem] = twice_xml.value.problems
+    assert problem.message.startswith("duplicate guid, first at line")
+
+    row = "2023-11-08,09:30,11:00,Hall 2,Opening\n"
+    sheet = "Day,Start,End,Room,Title\n" + row + "2023-11-08,12:00,13:00,Hall 2,Lunch\n" + row
+    with pytest.raises(ScheduleError) as twice_sheet:
+        read_programme("p.csv", sheet.encode(), BERLIN)
+    assert [str(p) for p in twice_sheet.value.problems] == ["row 4: the same session as row 2 (id or title)"]
+
+    monkeypatch.setattr("bot.schedule.readers.MAX_ROWS", 1)
+    with pytest.raises(ScheduleError) as too_many:
+        read_programme("p.csv", sheet.encode(), BERLIN)
+    assert [str(p) for p in too_many.value.problems] == ["row 3: more than 1 rows"]
+    with pytest.raises(ScheduleError) as too_many_events:
+        read_programme("d.json", json.dumps(democon()).encode(), BERLIN)
+    assert too_many_events.value.problems[-1].message == "more than 1 events"
+
+
 def test_schedule_xml_is_read_without_entities(tmp_path: Path) -> None:
     kb = imported((FORMATS / "pretalx-democon.json").read_bytes())
     xml = to_xml(kb).content
