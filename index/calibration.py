@@ -7,8 +7,9 @@ judged right, and whether the entry only says the asked fact is not published (t
 whatever the model says). A logistic regression is fitted on the rest: the label is "the best entry is
 right". The answer cut-off is then the lowest probability that answers about the most questions right
 (a wrong answer costs ``WRONG_COST`` right ones; within ``TIE`` questions of the best counts as as good)
-among those that decline at least ``DECLINE_TARGET`` of the out-of-scope questions. Questions whose probability falls
-just below the cut-off (within ``CLARIFY_BAND``) get a clarification instead of a decline.
+among those that decline at least ``DECLINE_TARGET`` of the out-of-scope questions. Questions whose
+probability falls just below the cut-off (within ``CLARIFY_BAND``) get a clarification instead of a
+decline.
 
 :func:`cross_validate` fits on all question sets but one and decides the left-out one, in turn, so
 every question gets a decision from a model that never saw it or its set.
@@ -25,7 +26,7 @@ import numpy as np
 from index.answers import Answer
 from index.engine import Engine
 from index.evaluation import Case, LangFigures, Report, judge, load_cases
-from index.gate import FEATURES, GateModel, Signals
+from index.gate import GateModel, Signals
 from index.types import LANGS
 
 WRONG_COST = 2.0
@@ -95,7 +96,7 @@ def observe(
         answerable = case.expect is not None
         in_language = judge(case, answer).in_language
         if answer.signals is None or answer.best is None:
-            zero = Signals(0.0, 0.0, 0.0, lang=case.lang).vector()
+            zero = Signals(0.0, 0.0, 0.0, lang=case.lang).vector(engine.gate.features)
             observations.append(
                 Observation(zero, answerable, False, True, False, case.lang, group, in_language)
             )
@@ -106,7 +107,7 @@ def observe(
         blocked = engine.gap(case.question, answer.language, answer.best)
         observations.append(
             Observation(
-                answer.signals.vector(),
+                answer.signals.vector(engine.gate.features),
                 answerable,
                 top_right,
                 blocked,
@@ -240,7 +241,7 @@ def cross_validate(observations: Sequence[Observation], base: GateModel) -> np.n
     return result
 
 
-__all__ = ["FEATURES", "Calibration", "Observation", "cross_validate", "decisions", "fit", "observe"]
+__all__ = ["Calibration", "Observation", "cross_validate", "decisions", "fit", "observe"]
 
 
 PROJECT = Path(__file__).resolve().parents[1]

@@ -14,13 +14,19 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Literal
 
-from index.gate import GateModel, Signals
+from index.gate import SIGNAL_FEATURES, GateModel, Signals, rule_features
 from index.kinds import is_gap
 from index.reading import Reading
 from index.retrieval import Mode, Retriever
-from index.rules import Candidates, EntryFacts, Rule, objections
+from index.rules import RULE_NAMES, Candidates, EntryFacts, Rule, objections
 
 Verdict = Literal["answer", "clarify", "decline", "gap"]
+
+
+def model_features() -> tuple[str, ...]:
+    """The inputs the decision model must have: the retrieval signals, then one per rule (every rule,
+    also one switched off)."""
+    return SIGNAL_FEATURES + rule_features(RULE_NAMES)
 
 
 @dataclass(frozen=True)
@@ -42,6 +48,11 @@ class Decider:
     def __init__(
         self, gate: GateModel, rules: Sequence[Rule], retriever: Retriever, facts: EntryFacts
     ) -> None:
+        if gate.features != model_features():
+            raise ValueError(
+                f"the decision model's inputs {list(gate.features)} are not {list(model_features())}: "
+                "recalibrate (summit-bot calibrate QUESTION_FILES --write)"
+            )
         self.gate = gate
         self.rules = list(rules)
         self.retriever = retriever

@@ -13,10 +13,10 @@ import pytest
 
 from index.ablation import ablate, format_ablation, tally
 from index.calibration import Observation
-from index.decision import Decider
+from index.decision import Decider, model_features
 from index.engine import Engine
 from index.evaluation import load_cases
-from index.gate import FEATURES, GateModel
+from index.gate import GateModel
 from index.rules import RULE_NAMES, Candidates, build_rules
 from index.rules.kind_asked import KindAsked
 from index.rules.other_year import OtherYear
@@ -109,10 +109,11 @@ def test_unpublished_gap_is_never_an_answer(engine: Engine) -> None:
 
 def _weighing(engine: Engine, rule: str, weight: float) -> Decider:
     """A decider whose model answers everything unless ``rule`` fires, which weighs ``weight``."""
-    n = len(FEATURES)
-    weights = [0.0] * n
-    weights[FEATURES.index(f"rule:{rule}")] = weight
-    model = GateModel(tuple(weights), 3.0, (0.0,) * n, (1.0,) * n, 0.5, 0.4)
+    features = model_features()
+    weights = [0.0] * len(features)
+    weights[features.index(f"rule:{rule}")] = weight
+    n = len(features)
+    model = GateModel(tuple(weights), 3.0, (0.0,) * n, (1.0,) * n, 0.5, 0.4, features=features)
     return Decider(model, engine.rules, engine.retriever, engine.facts)
 
 
@@ -122,7 +123,8 @@ def test_a_rule_is_a_signal_the_model_weighs_not_a_veto(engine: Engine) -> None:
     heavy = _weighing(engine, "other-year", -10.0).decide(reading, dates)
     assert heavy.verdict == "decline" and heavy.rule == "other-year"
     assert heavy.signals is not None and heavy.signals.rules == {"other-year"}
-    assert heavy.signals.vector()[FEATURES.index("rule:other-year")] == 1.0
+    features = model_features()
+    assert heavy.signals.vector(features)[features.index("rule:other-year")] == 1.0
     # The same objection with no weight changes nothing: the model decides, not the rule.
     weightless = _weighing(engine, "other-year", 0.0).decide(reading, dates)
     assert weightless.verdict == "answer" and weightless.rule == "other-year"
@@ -195,7 +197,7 @@ def test_the_reading_tells_asking_from_telling(engine: Engine) -> None:
 
 
 def _observation(lang: str, answerable: bool, right: bool, blocked: bool = False) -> Observation:
-    return Observation(np.zeros(len(FEATURES)), answerable, right, blocked, lang=lang)
+    return Observation(np.zeros(len(model_features())), answerable, right, blocked, lang=lang)
 
 
 def test_ablation_counts_held_out_answers_and_declines() -> None:
