@@ -52,11 +52,11 @@ def _patterns() -> tuple[dict[str, dict[str, list[re.Pattern[str]]]], dict[str, 
 
 @cache
 def pattern_words() -> frozenset[str]:
-    """The English words (three letters or more) the kind and uncovered patterns look for: a
+    """The English words (three letters or more) the kind, uncovered and pole patterns look for: a
     question using them is spelt right even when the knowledge base never uses them."""
     raw = yaml.safe_load(KINDS_FILE.read_text(encoding="utf-8"))
     words: set[str] = set()
-    for section in ("asked", "uncovered"):
+    for section in ("asked", "uncovered", "poles"):
         for by_lang in (raw.get(section) or {}).values():
             for pattern in by_lang.get("en", ()):
                 words.update(re.findall(r"(?<!\\)[a-z]{3,}", pattern))
@@ -65,9 +65,11 @@ def pattern_words() -> frozenset[str]:
 
 @cache
 def _section(name: str) -> dict:
-    """A section of ``kinds.yaml`` whose keys (a kind, a year offset, a priced subject) hold patterns
-    per language, compiled."""
+    """A section of ``kinds.yaml`` whose keys (a kind, a pole, a year offset, a priced subject) hold
+    patterns per language, compiled."""
     raw = yaml.safe_load(KINDS_FILE.read_text(encoding="utf-8")).get(name) or {}
+    if name == "pole_references":  # one key: patterns by language
+        raw = {"reference": raw}
     return {
         int(key) if name == "relative_years" else key: {
             lang: [re.compile(p) for p in pats] for lang, pats in by_lang.items()
@@ -78,7 +80,7 @@ def _section(name: str) -> dict:
 
 @cache
 def _joined(section: str, lang: Lang) -> tuple[tuple, ...]:
-    """For each key of a section (a kind, a year offset), one pattern matching where any of its
+    """For each key of a section (a kind, a pole, a year offset), one pattern matching where any of its
     patterns for ``lang`` (and English, for a Thai or Chinese question) matches: one search instead of
     one per pattern. Keys without patterns are left out (they never match)."""
     by_key = {kind: _patterns()[0][kind] for kind in KINDS} if section == "asked" else _section(section)
@@ -117,6 +119,16 @@ def uncovered_kinds(question: str, lang: Lang) -> frozenset[str]:
     attend, a dress code, facilities on site); see ``uncovered`` in ``kinds.yaml``."""
     text = _spaced(question)
     return frozenset(kind for kind, pattern in _joined("uncovered", lang) if pattern.search(text))
+
+
+def poles(text: str, lang: Lang) -> frozenset[str]:
+    """Which ends of an event (``start``, ``end``) ``text`` speaks of; see ``poles`` in ``kinds.yaml``.
+    An end named only as a point in time for something else ("the press conference before the summit
+    opened", "开幕之前") does not count."""
+    text = _spaced(text)
+    for _, reference in _joined("pole_references", lang):
+        text = reference.sub(" ", text)
+    return frozenset(pole for pole, pattern in _joined("poles", lang) if pattern.search(text))
 
 
 def price_subjects(text: str, lang: Lang) -> frozenset[str]:

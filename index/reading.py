@@ -5,9 +5,9 @@ index and the event's dates). The reading keeps the question as written, its lan
 is searched (spelling corrected, a follow-up completed with its topic, event days written as dates, the
 event's own year left out), and derives, each at most once and only when a step asks for it: the clauses
 that ask and those that only tell, the focused question clause of a long message, the kinds of thing
-asked, the years asked about, the people and organisations named, the places named, and what a price
-is asked of. Retrieval, fusion, the decision and every rule (:mod:`index.rules`) take the reading
-instead of deriving these facts from the text again.
+asked, the ends of the event asked about, the years asked about, the people and organisations named,
+the places named, and what a price is asked of. Retrieval, fusion, the decision and every rule
+(:mod:`index.rules`) take the reading instead of deriving these facts from the text again.
 
 The text helpers (:func:`clauses`, :func:`question_clause`, :func:`years_in`, ...) live here too.
 """
@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 from index.followup import read_followup
 from index.kinds import (
     asked_kinds,
+    poles,
     price_subjects,
     relative_years,
     uncovered_kinds,
@@ -220,6 +221,11 @@ class Reading:
     def kinds(self) -> frozenset[str]:
         """The kinds of thing asked (a date, a place, a price...; see ``asked`` in ``kinds.yaml``)."""
         return asked_kinds(self.text, self.lang)
+
+    @cached_property
+    def poles(self) -> frozenset[str]:
+        """Which ends of the event (``start``, ``end``) the question speaks of."""
+        return poles(self.text, self.lang)
 
     @cached_property
     def years(self) -> frozenset[int]:

@@ -2,7 +2,7 @@
 
 import pytest
 
-from index.kinds import asked_kinds, is_gap
+from index.kinds import asked_kinds, is_gap, poles
 
 
 @pytest.mark.parametrize(
@@ -39,6 +39,22 @@ def test_gap_only_when_everything_asked_is_unpublished() -> None:
     assert not is_gap(frozenset({"time", "when"}), unpublished)  # the date is published
     assert not is_gap(frozenset(), unpublished)  # a question about the topic in general
     assert is_gap(frozenset(), frozenset({"all"}))
+
+
+@pytest.mark.parametrize(
+    ("text", "lang", "found"),
+    [
+        ("When does the summit start?", "en", {"start"}),
+        ("is it all over by the 10th", "en", {"end"}),
+        ("峰会几号闭幕", "zh", {"end"}),
+        ("大会哪天开幕", "zh", {"start"}),
+        ("งานเริ่มวันไหน", "th", {"start"}),
+        ("การประชุมสิ้นสุดวันไหน", "th", {"end"}),
+        ("มีการเปิดตัวรายงานอะไรบ้าง", "th", set()),  # "launch" is neither end, and เปิด is not ปิด
+    ],
+)
+def test_poles(text: str, lang: str, found: set[str]) -> None:
+    assert poles(text, lang) == found  # type: ignore[arg-type]
 
 
 def test_english_words_inside_thai_text_are_found() -> None:
@@ -86,3 +102,19 @@ def test_kept_words_are_never_a_correction() -> None:
 )
 def test_where_someone_spoke_asks_for_the_session_not_a_place(question: str, lang: str, where: bool) -> None:
     assert ("where" in asked_kinds(question, lang)) is where
+
+
+@pytest.mark.parametrize(
+    ("text", "lang", "found"),
+    [
+        ("งานแถลงข่าวก่อนเริ่ม summit จัดที่ไหน", "th", set()),
+        ("峰会开幕之前的新闻发布会是在哪开的", "zh", set()),
+        ("what happened before the summit opened?", "en", set()),
+        ("峰会几号开幕", "zh", {"start"}),
+        ("is everything over by friday or does it end earlier?", "en", {"end"}),
+    ],
+)
+def test_an_end_named_as_the_time_of_something_else_is_not_asked(
+    text: str, lang: str, found: set[str]
+) -> None:
+    assert poles(text, lang) == found
