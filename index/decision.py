@@ -76,7 +76,8 @@ class Decider:
         rule = next(iter(objected), None)
         if decided != "decline" and self.is_gap(reading, top):
             return Decision("gap", probability, "not published", signals, rule)
-        reason = "; ".join([f"{decided}: p={probability:.2f}", *objected.values()])
+        # The objections lead the reason ("not covered: fee; decline: p=0.03").
+        reason = "; ".join([*objected.values(), f"{decided}: p={probability:.2f}"])
         return Decision(decided, probability, reason, signals, rule)
 
     def is_gap(self, reading: Reading, entry_id: str) -> bool:

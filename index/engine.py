@@ -74,13 +74,23 @@ class Engine:
         self.people = PeopleIndex(kb)
         self.spelling = SpellFixer((p.text for p in self.passages), keep=pattern_words())
         self.reader = Reader(kb, self.spelling, self.people)
-        self.gate = gate or GateModel.load()
+        self._gate = gate or GateModel.load()
         self.build_report = build_report
         self.version = f"{kb.content_hash[:12]}-{embedder.id}"
         self.replies = Replies(kb)
         self.facts = EntryFacts(kb, self.replies.texts)
         self.retriever = Retriever(self.passages, dense, self.lexical, self.names, self.facts)
         self._use_rules(disabled)
+
+    @property
+    def gate(self) -> GateModel:
+        """The decision model; setting another one decides with it from then on."""
+        return self._gate
+
+    @gate.setter
+    def gate(self, model: GateModel) -> None:
+        self._gate = model
+        self.decider = Decider(model, self.rules, self.retriever, self.facts)
 
     def _use_rules(self, disabled: Collection[str]) -> None:
         self.disabled = frozenset(disabled)
