@@ -33,19 +33,34 @@ $(BIN)/python:
 	@$(MAKE) --no-print-directory python PYTHON="$(PYTHON)" VENV="$(VENV)"
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
+	@$(BIN)/python -m pip install --quiet uv >/dev/null 2>&1 \
+		|| echo "uv could not be installed: pip installs the packages (slower)"
+
+# Packages are installed with uv where it could be installed into the environment (it resolves and
+# installs many times faster than pip), else with pip. uv reads no pip configuration: the directories of
+# wheels pip is configured to look in (where a local CPU build of torch may lie) are handed to it, and
+# modules are compiled at install time as pip does (the tests turn warnings into errors, and some
+# packages would warn when compiled on import).
+INSTALL = install() { \
+	if [ -x $(BIN)/uv ]; then \
+		links=""; for dir in $$($(BIN)/python -m pip config list 2>/dev/null \
+			| sed -n "s/^.*find-links='\(.*\)'$$/\1/p" | head -1); do links="$$links --find-links $$dir"; done; \
+		$(BIN)/uv pip install --quiet --compile-bytecode --python $(BIN)/python $$links "$$@"; \
+	else $(BIN)/python -m pip install --quiet "$$@"; fi; \
+	}; install
 
 # What the bot needs to run: no torch (the default embedder runs on numpy).
 $(RUN_STAMP): pyproject.toml | $(BIN)/python
 	@echo "Installing summit-bot into $(VENV) ($$($(BIN)/python --version))"
-	$(BIN)/python -m pip install --quiet -e .
+	@$(INSTALL) -e .
 	touch $(RUN_STAMP)
 
 # Tests and linters; the sentence-transformers backend and its test model where a CPU torch is offered.
 $(DEV_STAMP): $(RUN_STAMP)
-	$(BIN)/python -m pip install --quiet -e ".[dev]"
-	@if $(BIN)/python -m pip install --quiet "$(TORCH_CPU)" >/dev/null 2>&1; then \
+	@$(INSTALL) -e ".[dev]"
+	@if ($(INSTALL) "$(TORCH_CPU)") >/dev/null 2>&1; then \
 		echo "$(TORCH_CPU) installed: adding the sentence-transformers backend and its test model"; \
-		$(BIN)/python -m pip install --quiet -e ".[dev,dev-sentence-transformers]"; \
+		$(INSTALL) -e ".[dev,dev-sentence-transformers]" "$(TORCH_CPU)"; \
 	else \
 		echo "No CPU build of torch for $$($(BIN)/python --version) here ($(TORCH_CPU)):"; \
 		echo "the sentence-transformers backend is not installed and its tests will be skipped."; \

@@ -36,7 +36,7 @@ from bot.delivery.sender import Sender  # noqa: E402
 from bot.i18n import Translator  # noqa: E402
 from bot.services.agenda import AgendaService, details, session_start  # noqa: E402
 from bot.storage.database import Database  # noqa: E402
-from bot.storage.delivery_schema import Outbox  # noqa: E402
+from bot.storage.delivery import Outbox  # noqa: E402
 from bot.storage.sql import now_text  # noqa: E402
 from index.knowledge import KnowledgeBase, load_knowledge, validate_documents  # noqa: E402
 

@@ -46,7 +46,6 @@ from bot.services.ratelimit import QuestionRateLimiter
 from bot.services.schedule import ScheduleService
 from bot.services.users import UserService
 from bot.storage.database import Database
-from bot.storage.delivery_schema import Inbox, Outbox
 from bot.storage.knowledge_versions import VersionInfo, served_directory
 from index.engine import Engine
 
@@ -151,7 +150,7 @@ async def open_services(
     try:
         users = UserService(db)
         sender = Sender(
-            Outbox(db),
+            db.outbox,
             transport or StoreOnly(),
             rate=settings.rate_limit_per_second,
             on_blocked=users.mark_blocked,
@@ -172,7 +171,7 @@ async def open_services(
             db, sender, texts, lambda: event_timezone(holder, settings), stop_markup=stop_markup
         )
         inbox = (
-            UpdateInbox(Inbox(db), handle_update, concurrency=INBOX_CONCURRENCY)
+            UpdateInbox(db.inbox, handle_update, concurrency=INBOX_CONCURRENCY)
             if handle_update is not None
             else None
         )

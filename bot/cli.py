@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from zoneinfo import ZoneInfo
 
     from bot.services import Services
-    from bot.storage.announcements_schema import AnnouncementRow
+    from bot.storage.announcements import AnnouncementRow
 
 app = typer.Typer(
     help="summit-bot: a multilingual conference assistant.", no_args_is_help=True, rich_markup_mode=None
@@ -234,7 +234,7 @@ def chat(
         answer = engine.ask(question, fallback, recent)
         topic = topic_after(answer, now, recent, engine.kb) or topic
         typer.echo(answer.text)
-        if answer.suggestions:
+        if answer.suggestions and answer.outcome != "clarify":  # a clarification lists them already
             typer.echo("  ~ " + " | ".join(s.title for s in answer.suggestions))
         typer.echo("")
 
@@ -665,7 +665,7 @@ def announce(
         parse_local_time,
         split_versions,
     )
-    from bot.storage.announcements_schema import Version
+    from bot.storage.announcements import Version
 
     for label, given in (("text", text), ("--en text", en), ("--zh text", zh), ("--th text", th)):
         problem = check_html(given) if given else None

@@ -6,7 +6,9 @@ unpublished, never filled in. Output is plain text; the Telegram layer escapes i
 
 from __future__ import annotations
 
+import datetime as dt
 import re
+from collections.abc import Sequence
 
 from index.knowledge import KnowledgeBase
 from index.language import THAI_SCRIPT
@@ -239,6 +241,30 @@ def answer_text(entry: Entry, kb: KnowledgeBase, lang: Lang, glosses: NameGlosse
     the Latin form of the names it mentions in a Thai or Chinese reply (see :class:`NameGlosses`)."""
     text = entry_text(entry, kb, lang)
     return (glosses or NameGlosses(kb)).apply(text, lang) if lang in GLOSS_LANGS else text
+
+
+def clarify_text(titles: Sequence[str], lang: Lang) -> str:
+    """The question asked when the engine is unsure which topic is meant: the one topic named in it, or
+    several listed below it. The same words reach the chat (with a button per topic) and the command
+    line."""
+    if len(titles) == 1:
+        return phrase("clarify_one", lang, topic=titles[0])
+    items = "\n".join(f"• {t}" for t in titles)
+    return f"{phrase('clarify_many', lang)}\n{items}"
+
+
+def belief_reply(reply: str, holds: bool | None, true_day: dt.date | None, lang: Lang) -> str:
+    """The reply to a yes/no question checking a belief: yes or no (with the true date when the belief
+    was about a day) before the entry's text; the text alone when the entry does not tell."""
+    if holds is None:
+        return reply
+    if holds:
+        head = phrase("belief_yes", lang)
+    elif true_day is not None:
+        head = phrase("belief_no_date", lang, date=format_date(true_day, lang))
+    else:
+        head = phrase("belief_no", lang)
+    return f"{head}\n\n{reply}"
 
 
 def decline_text(lang: Lang, *, empty: bool = False) -> str:

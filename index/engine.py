@@ -196,7 +196,7 @@ class Engine:
             return self.replies.decline(question, lang, reason="nothing found")
         decision = self.decider.decide(reading, ranked, mode)
         near = ranked.near(self.facts.related, SUGGESTIONS)
-        return self.replies.compose(question, lang, ranked.top, decision, near)
+        return self.replies.compose(reading, ranked.top, decision, near)
 
     def gap(self, question: str, lang: Lang, entry_id: str) -> bool:
         """True when ``entry_id`` can only tell the asker that what ``question`` asks is not published

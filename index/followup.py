@@ -1,28 +1,38 @@
 """Follow-up questions: "and from Shanghai?", "what about the closing?", "那几点开始？", "แล้วจัดที่ไหน".
 
 A chat's :class:`Topic` is the entry its last answer came from, the question that led to it, its
-language and when it was asked; it stays in mind for ``window_minutes`` (``followup.yaml``). A new
-question leans on it when it opens with a continuation ("and", "what about", "那", "แล้ว"), ends with
-one ("上海呢", "พิธีปิดล่ะ"), points back ("it", "那里", "ที่นั่น"), or asks only about an aspect
-("what time?", "几点开始", "จัดที่ไหน"). Such a question is searched with the topic added:
+language and when it was asked; it stays in mind for ``window_minutes`` (``followup.yaml``). Whether a
+new question keeps the topic or drops it is decided by what it names, read against the knowledge
+base's own words (:class:`_Vocabulary`): the words that name each entry (titles, names, aliases,
+keywords, the questions it answers) and every word the knowledge holds. Openings ("and", "what
+about", "那", "แล้ว"), endings ("上海呢", "พิธีปิดล่ะ"), pointers ("it", "那个", "ที่นั่น") and aspect
+words ("what time", "几点开始", "จัดที่ไหน") are data (``followup.yaml``); the content words left are:
 
-* when it names nothing new (only an aspect), with the previous entry's title: "几点开始" after the
-  opening ceremony is searched as "开幕式 几点开始";
-* when it names something new ("and from Shanghai?", "打车呢？", "what about the closing?"), with the
-  previous question minus what the new words replace: its places when a place is named, its ways of
-  travelling when one is named, the previous session's or venue's name. After "How do I get to
-  Wuzhen from Hangzhou?", "and from Shanghai?" is searched as "from shanghai how do i get to from";
-  after "How do I get from Tongxiang station to Wuzhen?", "and by bus?" keeps the station.
+* **nothing new** (only aspects, a pointer, or words the topic's entry or question already holds): the
+  topic is kept and the new aspect is asked of its thing, a session's, venue's or route's name, else
+  the words of the previous question the knowledge speaks of. "那几点开始？" after "峰会在哪里举办？"
+  is searched as "峰会 几点开始" (when the summit starts), not as the venue question again; a pointer
+  ("那个forum的theme") keeps the thing whatever else the turn names, unless it names a place, a way of
+  travelling or a day;
+* **a thing the knowledge speaks of**, after an opening or before an ending, without a question word of
+  its own ("and the closing?", "上海呢", "แล้วคุณภาพอากาศล่ะ"): it takes the place of the topic's thing
+  in the previous question. A place, a way of travelling or a day swaps for the words of its kind
+  ("How do I get to Wuzhen from Hangzhou?" then "and from Shanghai?" is searched as "from shanghai how
+  do i get to from"; "and by bus?" keeps the station); another thing drops the words naming the
+  topic's entry ("when's the opening ceremony" then "and the closing?": "the closing when's the");
+* **read on its own**: a new thing with its own question word ("and the closing, where?"), a new thing
+  without an opening, ending or pointer (a whole new question), words the knowledge never uses ("and
+  the wifi password?"), or more than ``max_new_words`` new words. Naming the event itself ("the
+  summit", "峰会", "งานประชุม") leaves any topic but the event.
 
-A question with more than ``max_new_words`` new words is read on its own, whatever its opening, and
-so is one that names something new with its own question word after an opening ("and how many
-countries attended?").
-The words are data (``followup.yaml``); this module only builds the text to search.
+Words are compared in any mix of scripts (a Thai or Chinese turn with English words is read in both),
+Latin words by their stem.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
@@ -33,14 +43,18 @@ import yaml
 from index.answers import FOLLOWUP_FILE, Answer, Topic
 from index.composer import entry_title
 from index.knowledge import KnowledgeBase
-from index.language import detect_language
 from index.numerals import canonical_places
-from index.schema import Session, Venue
+from index.schema import Entry, Route, Session, Venue
+from index.shorthand import expand_shorthand
 from index.textproc import QUESTION_WORDS, normalise, terms
 from index.types import LANGS, Lang
 
 _LATIN_WORD = re.compile(r"[0-9a-z]+(?:'[a-z]+)?")
 _EDGE_PUNCTUATION = " ?？!！。.,，、~…"
+_SWAPPED_KINDS = ("place", "transport", "day")
+_TELLING = frozenset({"answer", "text", "summary", "description", "notes", "capacity_of", "unpublished"})
+"""An entry's fields that tell about it rather than name it."""
+"""Kinds of word a follow-up swaps for another of the same kind, keeping the rest of what was asked."""
 
 
 @cache
@@ -55,11 +69,78 @@ def _data() -> dict[str, Any]:
     return data
 
 
-def _words(text: str, lang: Lang) -> list[str]:
-    """Surface words: Latin words as written (lower case), Thai and Chinese words as segmented."""
-    if lang == "en":
-        return _LATIN_WORD.findall(text)
-    return [term.word for term in terms(text, lang, limit=None)]
+def _forms(text: str) -> list[tuple[str, ...]]:
+    """The words of ``text`` in any mix of scripts, each as its forms (the word, then its parts).
+
+    Latin words are stemmed ("starts" and "start" are one form), Thai and Chinese ones segmented; the
+    tokeniser's stopwords are left out.
+    """
+    return [(t.word, *t.parts) for t in terms(text, "en", limit=None)]
+
+
+def _form_set(texts: Iterable[str]) -> frozenset[str]:
+    return frozenset(form for text in texts for word in _forms(text) for form in word)
+
+
+@cache
+def _aspect_forms() -> frozenset[str]:
+    """Words that ask about an aspect or point back, in every language (a turn may mix them)."""
+    data = _data()
+    words = [w for key in ("aspects", "pointers") for lang in LANGS for w in data[key][lang]]
+    return _form_set(words) | _form_set(QUESTION_WORDS) | frozenset(_english_function_words())
+
+
+@cache
+def _kinds_forms() -> dict[str, frozenset[str]]:
+    """Per swapped kind, the forms of its words in every language; places in every spelling the knowledge
+    base uses (``place_names.yaml``)."""
+    kinds = {
+        name: _form_set(w for lang in LANGS for w in by_lang[lang])
+        for name, by_lang in _data()["kinds"].items()
+    }
+    kinds["place"] = _form_set(normalise(name, limit=None) for name in canonical_places())
+    return kinds
+
+
+def _texts(value: Any) -> Iterable[str]:
+    """Every text an entry holds (its names, titles, keywords, questions and answers in every language),
+    leaving out ids and sources."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            if key not in {"id", "source", "related", "venue", "tags"}:
+                yield from _texts(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _texts(item)
+
+
+class _Vocabulary:
+    """The words of one knowledge base: per entry the words that name it (titles, names, aliases,
+    keywords, the questions it answers), and all the words it holds (what the knowledge speaks of)."""
+
+    def __init__(self, kb: KnowledgeBase) -> None:
+        self.names: dict[str, frozenset[str]] = {}
+        known: set[str] = set(frozenset().union(*_kinds_forms().values()))
+        for entry in kb.entries():
+            fields = entry.model_dump()
+            self.names[entry.id] = _form_set(_texts({k: v for k, v in fields.items() if k not in _TELLING}))
+            known |= _form_set(_texts(fields))
+        self.known = frozenset(known)
+        self.event_id = kb.event.id
+
+
+_VOCABULARIES: dict[str, _Vocabulary] = {}
+
+
+def _vocabulary(kb: KnowledgeBase) -> _Vocabulary:
+    key = kb.content_hash or str(id(kb))
+    if key not in _VOCABULARIES:
+        if len(_VOCABULARIES) > 4:  # a reloaded knowledge base replaces older ones
+            _VOCABULARIES.clear()
+        _VOCABULARIES[key] = _Vocabulary(kb)
+    return _VOCABULARIES[key]
 
 
 def _strip_opening(text: str, lang: Lang) -> tuple[str, bool]:
@@ -86,22 +167,6 @@ def _points_back(text: str, lang: Lang) -> bool:
     return any(p in text for p in pointers)
 
 
-def _new_words(core: str, lang: Lang) -> list[str]:
-    """The words of ``core`` that name something: not question words, aspects or pointers.
-
-    A Thai or Chinese compound made only of such words ("ใช้เวลานาน": take + time + long) names nothing.
-    """
-    data = _data()
-    skip = QUESTION_WORDS | set(data["aspects"][lang]) | set(data["pointers"][lang])
-    if lang == "en":
-        return [w for w in _words(core, lang) if w not in skip and w not in _english_function_words()]
-    return [
-        t.word
-        for t in terms(core, lang, limit=None)
-        if t.word not in skip and not (t.parts and all(p in skip for p in t.parts))
-    ]
-
-
 @cache
 def _english_function_words() -> frozenset[str]:
     from index.textproc import _STOPWORDS_EN  # the tokeniser's own list
@@ -117,86 +182,134 @@ class FollowUp:
     new_topic: bool
 
 
+@dataclass(frozen=True)
+class _Named:
+    """What the content words of a turn name, against the chat's topic."""
+
+    new: tuple[str, ...]
+    """Words the topic does not hold (neither its entry nor the question that led to it)."""
+    things: tuple[str, ...]
+    """Of those, the ones the knowledge base speaks of (another entry's thing, a place, a way of
+    travelling, a day)."""
+    kinds: frozenset[str]
+    """The swapped kinds (place, transport, day) the new words are of."""
+
+
+def _named(core: str, topic: Topic, vocabulary: _Vocabulary) -> _Named:
+    asked = _form_set([topic.question])
+    held = vocabulary.names.get(topic.entry_id, frozenset()) | asked
+    if topic.entry_id != vocabulary.event_id:  # naming the event itself ("the summit") leaves the topic
+        asked -= vocabulary.names[vocabulary.event_id]
+        held -= vocabulary.names[vocabulary.event_id]
+    skip = _aspect_forms()
+    kinds = _kinds_forms()
+    new, things, named_kinds = [], [], set()
+    for forms in _forms(core):
+        word = forms[0]
+        if word.isdigit() or word in skip or (len(forms) > 1 and all(p in skip for p in forms[1:])):
+            continue  # a value ("2000"), an aspect, or a compound of aspects ("ใช้เวลานาน")
+        of_kind = {name for name, words in kinds.items() if word in words}
+        if any(f in (asked if of_kind else held) for f in forms):
+            continue  # the topic holds it (a place, a way of travelling or a day only when it was asked)
+        new.append(word)
+        named_kinds |= of_kind
+        if of_kind or any(f in vocabulary.known for f in forms):
+            things.append(word)
+    return _Named(tuple(new), tuple(things), frozenset(named_kinds))
+
+
 def read_followup(question: str, lang: Lang, topic: Topic, kb: KnowledgeBase) -> FollowUp | None:
-    """The search text for ``question`` read together with ``topic``, or None when it stands alone."""
+    """The search text for ``question`` read together with ``topic``, or None when it stands alone.
+
+    What the turn names decides: nothing new (only an aspect, a pointer, or words the topic itself
+    holds) keeps the topic's thing and asks the new aspect of it; a thing the knowledge speaks of
+    without an aspect of its own ("and the closing?", "上海呢") takes the place of the topic's thing in
+    the question that led to it; a new thing with its own question ("and the closing, where?") or
+    something the knowledge never speaks of ("and the wifi password?") is read on its own.
+    """
     entry = kb.by_id.get(topic.entry_id)
     if entry is None:
         return None
-    text = normalise(question).strip(_EDGE_PUNCTUATION)
+    text = expand_shorthand(normalise(question)).strip(_EDGE_PUNCTUATION)
     if not text:
         return None
     core, opened = _strip_opening(text, lang)
     core, ended = _strip_ending(core, lang)
-    new = _new_words(core, lang)
-    pointed = _points_back(core, lang)
-    if len(new) > int(_data()["max_new_words"]):
-        return None
-    if not new:
-        if not (opened or ended or pointed or _words(core, lang)):
+    pointed = _points_back(text, lang)  # before the opening: "那个" points back, "那" only continues
+    vocabulary = _vocabulary(kb)
+    named = _named(core, topic, vocabulary)
+    if len(named.new) > int(_data()["max_new_words"]) or len(named.things) < len(named.new):
+        return None  # a long new question, or one about something the knowledge never speaks of
+    if not named.new or (pointed and not named.kinds):
+        if not (opened or ended or pointed or _forms(core)):
             return None
-        return FollowUp(f"{entry_title(entry, lang)} {core}".strip(), new_topic=False)
+        return FollowUp(f"{_subject(topic, entry, lang, vocabulary)} {core}".strip(), new_topic=False)
     if not (opened or ended or pointed):
-        return None
-    if opened and not (ended or pointed) and _asks_on_its_own(core, lang):
-        return None  # "and how many countries attended?" is a whole question after its "and"
-    return FollowUp(f"{core} {_residue(topic, core, kb)}".strip(), new_topic=True)
+        return None  # names something new, and nothing ties it to the topic: a question of its own
+    if opened and not (ended or pointed) and _asks(core):
+        return None  # "and the closing, where?": a new thing with its own question, after its "and"
+    return FollowUp(f"{core} {_residue(topic, named, vocabulary)}".strip(), new_topic=True)
 
 
-def _asks_on_its_own(core: str, lang: Lang) -> bool:
-    """Whether ``core`` has its own question word (it names something new, so it is a whole question)."""
-    if lang == "en":
-        return any(w in QUESTION_WORDS for w in _words(core, lang))
-    return any(term.word in QUESTION_WORDS for term in terms(core, lang, limit=None))
+def _asks(core: str) -> bool:
+    """Whether ``core`` has a question word of its own ("when", "谁", "กี่")."""
+    return any(f in QUESTION_WORDS for forms in _forms(core) for f in forms)
 
 
-def _residue(topic: Topic, core: str, kb: KnowledgeBase) -> str:
+def _subject(topic: Topic, entry: Entry, lang: Lang, vocabulary: _Vocabulary) -> str:
+    """What the topic is about, without what was asked of it: a session's, venue's or route's name, else
+    the words of the question that led to it that the knowledge speaks of ("where is the summit held"
+    leaves "summit")."""
+    if isinstance(entry, Session | Venue | Route):
+        return entry_title(entry, lang)
+    skip = _aspect_forms()
+    words = [
+        forms[0]
+        for forms in _forms(topic.question)
+        if forms[0] not in skip and not forms[0].isdigit() and any(f in vocabulary.known for f in forms)
+    ]
+    return _join(words) or entry_title(entry, lang)
+
+
+def _join(words: list[str]) -> str:
+    """Words joined as written: a space only next to a Latin word or a number."""
+    text = ""
+    for word in words:
+        text += " " + word if text and (word[0].isascii() or text[-1].isascii()) else word
+    return text
+
+
+def _residue(topic: Topic, named: _Named, vocabulary: _Vocabulary) -> str:
     """The previous question without what the follow-up replaces in it.
 
-    When the follow-up names a place, a way of travelling, a day or a part of the programme ("and from
-    Shanghai?", "打车呢？", "and on the 9th?", "what about the closing?"), those of the previous
-    question go ("How do I get to Wuzhen from Hangzhou?" leaves "how do i get to from"). When the
-    previous topic was a session or a venue, its name goes too. What was asked stays.
+    Words of the kinds the follow-up names go ("and from Shanghai?" drops the places, "打车呢？" the
+    ways of travelling); when it names another thing ("what about the closing?"), the words the topic's
+    entry holds go too, except aspects and question words. What was asked stays: "How do I get to
+    Wuzhen from Hangzhou?" then "and from Shanghai?" leaves "how do i get to from".
     """
-    lang = topic.language
     previous = normalise(topic.question).strip(_EDGE_PUNCTUATION)
-    drop: set[str] = set()
-    for words in _kinds(lang).values():
-        if any(_mentions(core, w, lang) for w in words):
-            drop.update(words)
-    entry = kb.by_id.get(topic.entry_id)
-    if isinstance(entry, Session | Venue):
-        drop.update(_name_words(entry_title(entry, lang), lang))
-    if lang == "en":
-        return " ".join(w for w in _LATIN_WORD.findall(previous) if w not in drop)
+    kinds = _kinds_forms()
+    dropped = set().union(*(kinds[k] for k in named.kinds)) if named.kinds else set()
+    if any(not any(word in kinds[k] for k in _SWAPPED_KINDS) for word in named.things):
+        dropped |= vocabulary.names.get(topic.entry_id, frozenset()) - QUESTION_WORDS
+    drop = {surface for surface, forms in _surface_forms(previous) if any(f in dropped for f in forms)}
     for word in sorted(drop, key=len, reverse=True):
-        if word.isascii():  # a number or a Latin name inside Thai or Chinese: whole words only
+        if word.isascii():  # a number or a Latin word: whole words only
             previous = re.sub(rf"(?<![0-9a-z]){re.escape(word)}(?![0-9a-z])", " ", previous)
         else:
             previous = previous.replace(word, " ")
     return " ".join(previous.split())
 
 
-def _name_words(name: str, lang: Lang) -> set[str]:
-    text = normalise(name, limit=None)
-    if lang == "en":
-        return set(_LATIN_WORD.findall(text)) - _english_function_words()
-    return {text}
-
-
-def _mentions(text: str, word: str, lang: Lang) -> bool:
-    if lang == "en" or word.isascii():
-        return re.search(rf"(?<![0-9a-z]){re.escape(word)}(?![0-9a-z])", text) is not None
-    return word in text
-
-
-@cache
-def _kinds(lang: Lang) -> dict[str, frozenset[str]]:
-    """Groups of words a follow-up swaps for one another: places (every spelling the knowledge base
-    uses, see ``place_names.yaml``) and the kinds listed in ``followup.yaml``."""
-    kinds = {name: frozenset(by_lang[lang]) for name, by_lang in _data()["kinds"].items()}
-    places = {normalise(name, limit=None) for name in canonical_places()}
-    kinds["place"] = frozenset(p for p in places if detect_language(p) == lang)
-    return kinds
+def _surface_forms(text: str) -> list[tuple[str, tuple[str, ...]]]:
+    """The words of ``text`` as written, each with its forms (see :func:`_forms`)."""
+    found = []
+    for run in re.findall(r"[0-9a-z]+|[^\s0-9a-z]+", text):
+        if run.isascii():
+            found += [(run, forms) for forms in _forms(run)]
+        else:
+            found += [(forms[0], forms) for forms in _forms(run)]
+    return found
 
 
 def topic_after(answer: Answer, at: datetime, previous: Topic | None, kb: KnowledgeBase) -> Topic | None:

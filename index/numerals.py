@@ -192,6 +192,21 @@ _WEEKDAYS = {
 """Names of the days of the week (Monday first, as ``date.weekday()``)."""
 
 
+def days_of_month(text: str, lang: str) -> list[tuple[int, int, int]]:
+    """Each bare day of the month written in ``text`` ("on the 9th", "11号", "วันที่9"), as (start, end,
+    day): the span of the day as written (in English without its preposition: "the 9th") and the day."""
+    pattern = _DAY_OF_MONTH.get(lang)
+    if pattern is None:
+        return []
+    found = []
+    for m in pattern.finditer(text):
+        start = m.start(1)
+        if lang == "en" and text[:start].endswith("the "):
+            start -= len("the ")
+        found.append((start if lang == "en" else m.start(), m.end(), int(m.group(1))))
+    return found
+
+
 def event_days(text: str, lang: str, first: dt.date, last: dt.date) -> str:
     """``text`` with the month added after a bare day of the month that falls on the event's days or
     the day before ("on the 10th" -> "on the 10th 10 November", "10号" -> "10号 11月10日",

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING
 
+from index.belief import Belief, read_belief
 from index.followup import read_followup
 from index.kinds import (
     asked_kinds,
@@ -180,6 +181,9 @@ class Reading:
     """What is searched: the question (or a follow-up completed with its chat's topic), spelling
     corrected, event days written as dates, without the event's own year."""
     reader: Reader = field(repr=False, compare=False)
+    belief: Belief | None = None
+    """What a yes/no question checking a belief asserts ("it ends on the 9th, right?"); ``text`` is then
+    the question behind it ("it ends on which day, right?"; see :mod:`index.belief`)."""
 
     @cached_property
     def corrected(self) -> str:
@@ -310,8 +314,12 @@ class Reader:
         """Read ``question`` in ``lang``; ``searched`` is the text to search when it differs from the
         question (a follow-up completed with its topic)."""
         text = self.spelling.correct((question if searched is None else searched)[:QUERY_LIMIT])
+        belief = None
+        if searched is None:
+            belief, behind = read_belief(normalise(text), lang, self.places)
+            text = behind if belief else text
         text = without_this_year(without_year(event_days(text, lang, self.start, self.end), self.year), lang)
-        return Reading(question, lang, text, self)
+        return Reading(question, lang, text, self, belief)
 
     def read_many(
         self,

@@ -8,9 +8,11 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from index.answers import Answer, Suggestion
-from index.composer import NameGlosses, answer_text, decline_text, entry_title
+from index.belief import verdict
+from index.composer import NameGlosses, answer_text, belief_reply, decline_text, entry_title
 from index.decision import Decision
 from index.knowledge import KnowledgeBase
+from index.reading import Reading
 from index.smalltalk import small_talk
 from index.types import LANGS, Lang
 from index.wording import phrase
@@ -64,15 +66,21 @@ class Replies:
             outcome="decline",
         )  # fmt: skip
 
-    def compose(self, question: str, lang: Lang, top: str, decision: Decision, near: Sequence[str]) -> Answer:
+    def compose(self, reading: Reading, top: str, decision: Decision, near: Sequence[str]) -> Answer:
         """The reply for ``decision`` on the best entry ``top``; ``near`` are the topics a clarification
-        or a decline offers."""
+        or a decline offers. A yes/no question checking a belief is answered yes or no (with the true
+        date when the belief was about a day) before the entry's text."""
+        question, lang = reading.question, reading.lang
         score = round(decision.score, 4)
         evidence = {"best": top, "signals": decision.signals, "rule": decision.rule}
         if decision.verdict in ("answer", "gap"):
             answered = decision.verdict == "answer"
+            text = self.entry_answer(top, lang)
+            if answered and reading.belief:
+                holds, true_day = verdict(reading.belief, self.kb.by_id[top], self.kb, reading.poles)
+                text = belief_reply(text, holds, true_day, lang)
             return Answer(
-                question, lang, answered, self.entry_answer(top, lang), [top], score,
+                question, lang, answered, text, [top], score,
                 reason=decision.reason, outcome=decision.verdict, **evidence,
             )  # fmt: skip
         declined = replace(self.decline(question, lang, near, score, decision.reason), **evidence)

@@ -286,7 +286,7 @@ class BotDriver:
 
     async def blocked(self, user_id: int) -> bool:
         """Whether the bot has recorded that the user blocked it."""
-        user = await self.services.db.get_user(user_id)
+        user = await self.services.db.users.get_user(user_id)
         return user is not None and user.blocked
 
 

@@ -43,6 +43,15 @@ def fixture_engine(fixture_index: tuple[Engine, Path]) -> Engine:
     return fixture_index[0]
 
 
+@pytest.fixture
+def fixture_data(fixture_index: tuple[Engine, Path], tmp_path: Path) -> Path:
+    """A data directory of this test's own, holding the fixture knowledge's index already built, so a bot
+    started in another process loads the index instead of embedding every passage again."""
+    data = tmp_path / "data"
+    shutil.copytree(fixture_index[1], data)
+    return data
+
+
 @pytest.fixture(scope="session")
 def shipped_index(tmp_path_factory: pytest.TempPathFactory) -> tuple[Engine, Path]:
     """The engine over the shipped ``knowledge/`` and its data directory (only to be copied from)."""

@@ -3,6 +3,7 @@ somewhere, and a systemd unit that starts a real command the way the docs descri
 
 from __future__ import annotations
 
+import asyncio
 import configparser
 import re
 from pathlib import Path
@@ -10,6 +11,7 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from bot.cli import app
+from bot.storage.database import Database
 
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
@@ -68,6 +70,34 @@ def test_the_architecture_table_is_kept() -> None:
     text = (ROOT / "docs" / "architecture.md").read_text(encoding="utf-8")
     for place in ("bot/telegram/app.py", "bot/delivery/sender.py", "bot/services/engine_holder.py"):
         assert place in text
+
+
+def test_the_architecture_table_names_every_storage_repository(tmp_path: Path) -> None:
+    """Each repository the database offers is named as ``db.<name>``, with its module in bot/storage."""
+
+    async def repositories() -> dict[str, str]:
+        db = await Database.open(tmp_path / "bot.sqlite3")
+        try:
+            return {
+                name: type(value).__module__
+                for name, value in vars(db).items()
+                if type(value).__module__.startswith("bot.storage.")
+            }
+        finally:
+            await db.close()
+
+    found = asyncio.run(repositories())
+    row = next(
+        line
+        for line in (ROOT / "docs" / "architecture.md").read_text().splitlines()
+        if line.startswith("| storage")
+    )
+    assert {"users", "questions", "feedback", "agenda", "outbox"} <= set(found)
+    for name, module in found.items():
+        assert f"`db.{name}`" in row, name
+        assert (ROOT / (module.replace(".", "/") + ".py")).exists()
+    modules = {p.stem for p in (ROOT / "bot" / "storage").glob("*.py")}
+    assert not {m for m in modules if m.endswith("_schema")}, "modules are named after their feature"
 
 
 def unit() -> configparser.ConfigParser:

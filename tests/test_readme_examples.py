@@ -213,8 +213,8 @@ def a_bot_has_run(data_dir: Path) -> None:
         db = await Database.open(data_dir / "bot.sqlite3")
         try:
             for user, lang, text in ((1, "en", "When is the summit?"), (2, "zh", "峰会在哪里？")):
-                await db.touch_user(user, lang)
-                await db.record_question(
+                await db.users.touch_user(user, lang)
+                await db.questions.record_question(
                     user_id=user,
                     chat_id=user,
                     text=text,

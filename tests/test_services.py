@@ -188,7 +188,7 @@ async def test_questions_are_answered_in_their_language_and_stored(engine: Engin
     assert "8 to 10 November" in replies[0].answer.text and "11月8日" in replies[1].answer.text
     assert replies[3].answer.suggestions
     assert len({r.question_id for r in replies}) == 4
-    stored = await db.get_question(replies[1].question_id)
+    stored = await db.questions.get_question(replies[1].question_id)
     assert stored is not None and stored.language == "zh" and stored.answered
 
 
@@ -215,9 +215,9 @@ async def test_users_language_blocking_and_feedback(engine: Engine, db: Database
     assert await users.seen(1, "zh-hans") == "th"
     assert await UserService(db).language(1) == "th"  # from the database, not the memory of the first
     await users.mark_blocked(1)
-    assert (await db.get_user(1)).blocked
+    assert (await db.users.get_user(1)).blocked
     await users.seen(1, "th")
-    assert not (await db.get_user(1)).blocked
+    assert not (await db.users.get_user(1)).blocked
 
     service = AnsweringService(engine, db)
     try:

@@ -11,13 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.storage.database import (
-    CURRENT_VERSION,
-    MAX_QUESTION_CHARS,
-    MIGRATIONS,
-    Database,
-    SchemaVersionError,
-)
+from bot.storage.database import CURRENT_VERSION, MIGRATIONS, Database, SchemaVersionError
+from bot.storage.questions import MAX_QUESTION_CHARS
 
 
 @pytest.fixture
@@ -36,7 +31,7 @@ async def ask(db: Database, user_id: int = 1, text: str = "When is the summit?",
         "sources": ["faq-dates"],
     }
     values.update(fields)
-    return await db.record_question(user_id=user_id, text=text, **values)  # type: ignore[arg-type]
+    return await db.questions.record_question(user_id=user_id, text=text, **values)  # type: ignore[arg-type]
 
 
 def tables(path: Path) -> set[str]:
@@ -59,8 +54,8 @@ async def test_new_database_gets_the_whole_schema_in_wal_mode(tmp_path: Path) ->
         assert await db.schema_version() == CURRENT_VERSION == len(MIGRATIONS)
         assert {"users", "questions", "feedback"} <= tables(path)
         assert pragma(path, "journal_mode") == "wal"
-        assert (await db._rows("PRAGMA foreign_keys"))[0][0] == 1
-        assert (await db._rows("PRAGMA busy_timeout"))[0][0] >= 1000
+        assert (await db.rows("PRAGMA foreign_keys"))[0][0] == 1
+        assert (await db.rows("PRAGMA busy_timeout"))[0][0] >= 1000
     finally:
         await db.close()
 
@@ -81,17 +76,17 @@ async def test_version_1_database_is_upgraded_and_keeps_its_rows(tmp_path: Path)
     db = await Database.open(path)
     try:
         assert await db.schema_version() == CURRENT_VERSION > 1
-        user = await db.get_user(7)
+        user = await db.users.get_user(7)
         assert user is not None and user.language == "th" and user.language_chosen and user.subscribed
         assert user.first_seen.isoformat() == "2023-11-08T01:00:00+00:00"
-        touched = await db.touch_user(7, "zh")  # needs the column added by step 2
+        touched = await db.users.touch_user(7, "zh")  # needs the column added by step 2
         assert touched.language == "th" and touched.first_seen == user.first_seen
     finally:
         await db.close()
     db = await Database.open(path)  # reopening a current database changes nothing
     try:
         assert await db.schema_version() == CURRENT_VERSION
-        assert (await db.get_user(7)) == touched
+        assert (await db.users.get_user(7)) == touched
     finally:
         await db.close()
 
@@ -120,45 +115,45 @@ async def test_failed_migration_step_leaves_the_database_untouched(
 
 
 async def test_touch_user_keeps_first_seen_and_moves_last_seen(db: Database) -> None:
-    first = await db.touch_user(42, "zh")
+    first = await db.users.touch_user(42, "zh")
     assert first.first_seen == first.last_seen and first.first_seen.tzinfo is not None
     assert first.language == "zh" and not first.language_chosen
     assert first.subscribed and not first.blocked
     await asyncio.sleep(0.002)
-    second = await db.touch_user(42, None)
+    second = await db.users.touch_user(42, None)
     assert second.first_seen == first.first_seen
     assert second.last_seen > first.last_seen
     assert second.language == "zh"  # unknown Telegram language keeps the previous one
-    assert await db.get_user(42) == second
-    assert await db.get_user(43) is None
+    assert await db.users.get_user(42) == second
+    assert await db.users.get_user(43) is None
 
 
 async def test_chosen_language_wins_over_telegram_and_touch_unblocks(db: Database) -> None:
-    await db.touch_user(5, "en")
-    await db.set_language(5, "th")
-    user = await db.touch_user(5, "zh")
+    await db.users.touch_user(5, "en")
+    await db.users.set_language(5, "th")
+    user = await db.users.touch_user(5, "zh")
     assert user.language == "th" and user.language_chosen
 
-    await db.set_blocked(5, True)
-    await db.set_subscribed(5, False)
-    stored = await db.get_user(5)
+    await db.users.set_blocked(5, True)
+    await db.users.set_subscribed(5, False)
+    stored = await db.users.get_user(5)
     assert stored is not None and stored.blocked and not stored.subscribed
-    again = await db.touch_user(5, "zh")
+    again = await db.users.touch_user(5, "zh")
     assert not again.blocked and not again.subscribed
 
 
 async def test_settings_for_an_unknown_user_create_them(db: Database) -> None:
-    await db.set_blocked(9, True)
-    user = await db.get_user(9)
+    await db.users.set_blocked(9, True)
+    user = await db.users.get_user(9)
     assert user is not None and user.blocked and user.language is None
 
 
 async def test_subscribers_exclude_unsubscribed_and_blocked(db: Database) -> None:
     for user_id in (1, 2, 3):
-        await db.touch_user(user_id, "en")
-    await db.set_subscribed(2, False)
-    await db.set_blocked(3, True)
-    assert await db.subscribers() == [1]
+        await db.users.touch_user(user_id, "en")
+    await db.users.set_subscribed(2, False)
+    await db.users.set_blocked(3, True)
+    assert await db.users.subscribers() == [1]
 
 
 async def test_question_is_stored_with_sources_and_long_text_is_cut(db: Database) -> None:
@@ -166,7 +161,7 @@ async def test_question_is_stored_with_sources_and_long_text_is_cut(db: Database
         db, text="峰会什么时候举行？", language="zh", sources=["faq-dates", "event"], score=0.61
     )
     long = await ask(db, text="x" * (MAX_QUESTION_CHARS + 500), outcome="decline", sources=[])
-    stored = await db.get_question(short)
+    stored = await db.questions.get_question(short)
     assert stored is not None
     assert (stored.text, stored.language, stored.answered, stored.sources) == (
         "峰会什么时候举行？",
@@ -175,39 +170,39 @@ async def test_question_is_stored_with_sources_and_long_text_is_cut(db: Database
         ("faq-dates", "event"),
     )
     assert stored.score == pytest.approx(0.61) and stored.asked_at.tzinfo is not None
-    cut = await db.get_question(long)
+    cut = await db.questions.get_question(long)
     assert cut is not None and len(cut.text) == MAX_QUESTION_CHARS and not cut.answered
-    assert [q.id for q in await db.recent_questions()] == [long, short]
-    assert [q.id for q in await db.recent_questions(limit=1)] == [long]
-    assert await db.get_question(long + 1) is None
+    assert [q.id for q in await db.questions.recent_questions()] == [long, short]
+    assert [q.id for q in await db.questions.recent_questions(limit=1)] == [long]
+    assert await db.questions.get_question(long + 1) is None
 
 
 async def test_second_vote_replaces_the_first(db: Database) -> None:
     question = await ask(db)
-    assert await db.record_feedback(question_id=question, user_id=1, helpful=True)
-    assert await db.record_feedback(question_id=question, user_id=1, helpful=False)
-    assert await db.record_feedback(question_id=question, user_id=2, helpful=True)
-    assert await db.feedback_for(question) == [(1, False), (2, True)]
+    assert await db.feedback.record_feedback(question_id=question, user_id=1, helpful=True)
+    assert await db.feedback.record_feedback(question_id=question, user_id=1, helpful=False)
+    assert await db.feedback.record_feedback(question_id=question, user_id=2, helpful=True)
+    assert await db.feedback.feedback_for(question) == [(1, False), (2, True)]
 
 
 async def test_feedback_on_an_unknown_question_is_rejected(db: Database) -> None:
-    assert not await db.record_feedback(question_id=999, user_id=1, helpful=True)
-    assert await db.feedback_for(999) == []
+    assert not await db.feedback.record_feedback(question_id=999, user_id=1, helpful=True)
+    assert await db.feedback.feedback_for(999) == []
 
 
 async def test_two_hundred_concurrent_writes_all_land(db: Database) -> None:
     async def one(user_id: int) -> int:
-        await db.touch_user(user_id, "en")
+        await db.users.touch_user(user_id, "en")
         question = await ask(db, user_id, text=f"question {user_id}")
-        await db.record_feedback(question_id=question, user_id=user_id, helpful=user_id % 2 == 0)
+        await db.feedback.record_feedback(question_id=question, user_id=user_id, helpful=user_id % 2 == 0)
         return question
 
     ids = await asyncio.gather(*(one(user_id) for user_id in range(200)))
     assert len(set(ids)) == 200
-    stored = await db.recent_questions(limit=500)
+    stored = await db.questions.recent_questions(limit=500)
     assert len(stored) == 200
     assert {q.id: q.text for q in stored} == {qid: f"question {uid}" for uid, qid in enumerate(ids)}
-    usage = await db.usage()
+    usage = await db.questions.usage()
     assert (usage.users, usage.questions, usage.answered, usage.helpful, usage.unhelpful) == (
         200,
         200,
@@ -221,11 +216,11 @@ async def test_data_survives_reopening(tmp_path: Path) -> None:
     path = tmp_path / "bot.sqlite3"
     db = await Database.open(path)
     question = await ask(db, 3)
-    await db.record_feedback(question_id=question, user_id=3, helpful=True)
+    await db.feedback.record_feedback(question_id=question, user_id=3, helpful=True)
     await db.close()
     db = await Database.open(path)
     try:
-        assert await db.feedback_for(question) == [(3, True)]
+        assert await db.feedback.feedback_for(question) == [(3, True)]
     finally:
         await db.close()
 

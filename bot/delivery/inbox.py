@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from bot.storage.delivery_schema import MAX_HANDLING_ATTEMPTS, Inbox
+from bot.storage.delivery import MAX_HANDLING_ATTEMPTS, Inbox
 
 log = logging.getLogger(__name__)
 

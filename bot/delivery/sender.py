@@ -36,7 +36,7 @@ from bot import metrics
 from bot.delivery.inbox import HANDLING
 from bot.delivery.scheduler import Item, Kind, Scheduler, Wait
 from bot.delivery.transport import Blocked, Rejected, RetryLater, Transport, Unavailable
-from bot.storage.delivery_schema import NewMessage, Outbox, OutboxRow
+from bot.storage.delivery import NewMessage, Outbox, OutboxRow
 from bot.storage.sql import Transaction
 
 log = logging.getLogger(__name__)

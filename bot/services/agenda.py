@@ -4,7 +4,7 @@ Session times are read as time-zone-aware datetimes in the event's zone (``event
 session without a published time never gets one (it is an all-day entry in the calendar file, has no
 reminder and is listed as "time not published").
 
-- **Reminders** are rows in SQLite (:mod:`bot.storage.agenda_schema`), made when a session with a start
+- **Reminders** are rows in SQLite (:mod:`bot.storage.agenda`), made when a session with a start
   time is bookmarked, re-made when the user changes their reminder setting or the session moves.
   :meth:`AgendaService.tick` (run every few seconds) queues the due ones on the one sender and marks them
   queued in the same transaction, so a restart neither loses nor repeats one. A reminder whose time
@@ -36,8 +36,7 @@ import icalendar
 from bot import metrics
 from bot.delivery.sender import Outgoing, html_message
 from bot.i18n import Translator
-from bot.storage.agenda_schema import (
-    AgendaStore,
+from bot.storage.agenda import (
     DueReminder,
     NewReminder,
     bookmarkers_with_minutes,
@@ -165,7 +164,7 @@ class AgendaService:
         sender: Submitter | None = None,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
-        self.store = AgendaStore(db)
+        self.store = db.agenda
         self._knowledge = knowledge
         self._texts = texts
         self.sender = sender

@@ -29,8 +29,7 @@ from zoneinfo import ZoneInfo
 from bot import metrics
 from bot.delivery.sender import Outgoing, Sender, html_message
 from bot.i18n import Translator
-from bot.storage.announcements_schema import (
-    AnnouncementRepository,
+from bot.storage.announcements import (
     AnnouncementRow,
     NotOpen,
     Version,
@@ -256,7 +255,7 @@ class AnnouncementService:
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
         stop_markup: Markup | None = None,
     ) -> None:
-        self.repo = AnnouncementRepository(db)
+        self.repo = db.announcements
         self._sender = sender
         self._texts = texts
         self._timezone = timezone

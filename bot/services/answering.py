@@ -27,7 +27,6 @@ from datetime import UTC, datetime
 
 from bot.metrics import ANSWER_SECONDS, QUESTIONS
 from bot.services.engine_holder import EngineHolder
-from bot.storage.conversation_schema import ConversationStore
 from bot.storage.database import Database
 from index.composer import entry_title
 from index.engine import Answer, Engine
@@ -76,8 +75,8 @@ class AnsweringService:
         now: Callable[[], datetime] = _utc_now,
     ) -> None:
         self.holder = engine if isinstance(engine, EngineHolder) else EngineHolder(engine)
-        self._db = db
-        self.conversation = ConversationStore(db)
+        self._questions = db.questions
+        self.conversation = db.conversation
         self._now = now
         self._topics: dict[int, Topic | None] = {}
         """Chats' topics as stored (None: none stored), so a question costs no read of the database."""
@@ -100,14 +99,14 @@ class AnsweringService:
         stored figures and in the metrics.
         """
         started = time.perf_counter()
-        known = await self.conversation.question_from(origin) if origin is not None else None
+        known = await self._questions.question_from(origin) if origin is not None else None
         topic = await self._recent_topic(chat_id)
         answer = await self._ask(question, fallback, topic)
         if known is not None:
             return Reply(answer, known)
         ANSWER_SECONDS.observe(time.perf_counter() - started)
         QUESTIONS.labels(language=answer.language, outcome=answer.outcome).inc()
-        question_id = await self._db.record_question(
+        question_id = await self._questions.record_question(
             user_id=user_id,
             chat_id=chat_id,
             text=question,

@@ -12,7 +12,6 @@ import re
 import secrets
 
 from bot.services.agenda import AgendaService, CalendarFile
-from bot.storage.calendar_feed_schema import CalendarFeedStore
 from bot.storage.database import Database
 from index.types import LANGS, Lang
 
@@ -22,8 +21,8 @@ TOKEN = re.compile(r"^[A-Za-z0-9_-]{43}$")
 
 class CalendarFeeds:
     def __init__(self, db: Database, agenda: AgendaService) -> None:
-        self.store = CalendarFeedStore(db)
-        self._db = db
+        self.store = db.calendar_feeds
+        self._users = db.users
         self._agenda = agenda
 
     async def token(self, user_id: int) -> str:
@@ -52,7 +51,7 @@ class CalendarFeeds:
         user_id = await self.store.owner(token)
         if user_id is None:
             return None
-        user = await self._db.get_user(user_id)
+        user = await self._users.get_user(user_id)
         lang: Lang = user.language if user is not None and user.language in LANGS else "en"  # type: ignore[assignment]
         return await self._agenda.calendar(user_id, lang)
 

@@ -21,15 +21,8 @@ import yaml
 
 from bot.services.engine_holder import EngineHolder
 from bot.storage.database import Database
-from bot.storage.knowledge_schema import (
-    Activation,
-    DayCount,
-    Disliked,
-    InsightsRepository,
-    KnowledgeRepository,
-    MissedQuestion,
-    Totals,
-)
+from bot.storage.insights import DayCount, Disliked, MissedQuestion, Totals
+from bot.storage.knowledge import Activation
 from index.reading import question_form
 
 CONFIG_FILE = Path(__file__).with_name("admin.yaml")
@@ -196,8 +189,8 @@ class InsightsService:
         config: AdminConfig | None = None,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
-        self._repo = InsightsRepository(db)
-        self._knowledge = KnowledgeRepository(db)
+        self._repo = db.insights
+        self._knowledge = db.knowledge
         self._holder = holder
         self.config = config or AdminConfig.load()
         self._now = now

@@ -35,9 +35,10 @@ from pathlib import Path
 
 from bot.metrics import ENGINE
 from bot.services.engine_holder import EngineHolder
-from bot.storage.database import Database, now_text
-from bot.storage.knowledge_schema import KnowledgeRepository, Proposal
+from bot.storage.database import Database
+from bot.storage.knowledge import Proposal
 from bot.storage.knowledge_versions import VersionInfo, VersionStore
+from bot.storage.sql import now_text
 from index.composer import entry_title
 from index.engine import Engine
 from index.knowledge import (
@@ -202,7 +203,7 @@ class KnowledgeService:
         """Rollback confirmations shown: offer id -> (admin, target version, version served then)."""
         """Per proposal made in this run, what it removes (worked out again after a restart)."""
         self._holder = holder
-        self._repo = KnowledgeRepository(db)
+        self._repo = db.knowledge
         self._data_dir = Path(data_dir)
         self._knowledge_dir = Path(knowledge_dir)
         self.store = VersionStore(self._data_dir)

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from bot.storage.database import Database
-from bot.storage.privacy_schema import PrivacyRepository, Purge
+from bot.storage.privacy import Purge
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +44,7 @@ class PrivacyService:
         *,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
-        self._repo = PrivacyRepository(db)
+        self._repo = db.privacy
         self.retention = retention
         self._now = now
 

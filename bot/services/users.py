@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from bot.storage.database import Database, Usage, UserRecord
+from bot.storage.database import Database
+from bot.storage.questions import Usage
+from bot.storage.users import UserRecord
 from index.types import LANGS, Lang
 
 
@@ -20,7 +22,8 @@ class UserService:
     """Keeps the user table current and remembers each user's language in memory."""
 
     def __init__(self, db: Database) -> None:
-        self._db = db
+        self._users = db.users
+        self._questions = db.questions
         self._languages: dict[int, Lang] = {}
 
     async def seen(self, user_id: int, language_code: str | None) -> Lang:
@@ -30,31 +33,31 @@ class UserService:
         neither Thai nor Chinese).
         """
         reported = language_from_code(language_code) if language_code else None
-        lang = _language(await self._db.touch_user(user_id, reported))
+        lang = _language(await self._users.touch_user(user_id, reported))
         self._languages[user_id] = lang
         return lang
 
     async def language(self, user_id: int, language_code: str | None = None) -> Lang:
         """The user's language: remembered, stored, or else from their Telegram settings."""
         if user_id not in self._languages:
-            user = await self._db.get_user(user_id)
+            user = await self._users.get_user(user_id)
             if user is None or user.language is None:
                 return language_from_code(language_code)
             self._languages[user_id] = _language(user)
         return self._languages[user_id]
 
     async def set_language(self, user_id: int, lang: Lang) -> None:
-        await self._db.set_language(user_id, lang)
+        await self._users.set_language(user_id, lang)
         self._languages[user_id] = lang
 
     async def set_subscribed(self, user_id: int, subscribed: bool) -> None:
         """Opt in to (or out of) organisers' announcements; everyone who starts the bot is in."""
-        await self._db.set_subscribed(user_id, subscribed)
+        await self._users.set_subscribed(user_id, subscribed)
 
     async def mark_blocked(self, user_id: int, blocked: bool = True) -> None:
         """The user blocked (or unblocked) the bot: sending to them fails until they write again."""
-        await self._db.set_blocked(user_id, blocked)
+        await self._users.set_blocked(user_id, blocked)
 
     async def usage(self) -> Usage:
         """Totals for the organisers."""
-        return await self._db.usage()
+        return await self._questions.usage()

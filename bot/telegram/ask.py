@@ -33,7 +33,7 @@ from bot.telegram.common import (
 from bot.telegram.context import BotContext
 from bot.telegram.formatting import escape
 from bot.telegram.venues import send_venue
-from index.engine import Suggestion
+from index.engine import SUGGESTIONS, Suggestion
 from index.types import LANGS, Lang
 
 
@@ -42,8 +42,8 @@ def _data(item: Entry | Feedback) -> str | None:
     return item.encode() if fits(item) else None
 
 
-CLARIFY_TOPICS = 3
-"""At most this many topics are offered with "Did you mean …?"."""
+CLARIFY_TOPICS = SUGGESTIONS
+"""At most this many topic buttons go with "Did you mean …?" (as many as the engine offers)."""
 
 
 def feedback_row(question_id: int) -> list[tuple[str, str | None]]:
@@ -59,20 +59,16 @@ def topic_rows(suggestions: list[Suggestion], lang: Lang) -> list[list[tuple[str
 def render(reply: Reply, svc: Services) -> tuple[str, InlineKeyboardMarkup | None]:
     """The HTML text and buttons for an answer.
 
-    Small talk: the reply alone. A clarification: "Did you mean …?" with the suggested topics as
-    buttons. Otherwise the answer (or decline, with topic buttons when it has suggestions) and 👍/👎.
+    Small talk: the reply alone. A clarification: the engine's "Did you mean …?" (its wording is the
+    engine's, the same as on the command line) with a button per suggested topic. Otherwise the answer
+    (or decline, with topic buttons when it has suggestions) and 👍/👎.
     """
     answer = reply.answer
     lang = answer.language
     if answer.outcome == "smalltalk":
         return escape(answer.text), None
     if answer.outcome == "clarify" and answer.suggestions:
-        offered = answer.suggestions[:CLARIFY_TOPICS]
-        if len(offered) == 1:
-            text = svc.texts(lang, "clarify_one", topic=offered[0].title)
-        else:
-            text = svc.texts(lang, "clarify_many")
-        return text, keyboard(topic_rows(offered, lang))
+        return escape(answer.text), keyboard(topic_rows(answer.suggestions[:CLARIFY_TOPICS], lang))
     text = escape(answer.text)
     rows: list[list[tuple[str, str | None]]] = []
     if answer.suggestions:

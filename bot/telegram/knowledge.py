@@ -160,29 +160,41 @@ async def send_files(update: Update, context: BotContext) -> None:
         await send_document(context.sender, update.effective_message.chat_id, name, text.encode())
 
 
+async def downloaded_document(update: Update, context: BotContext, limit: int) -> bytes | None:
+    """The bytes of the document an admin sent; None once the admin has been told why not (larger than
+    ``limit`` bytes, or Telegram would not hand the file over)."""
+    lang = context.user_lang
+    svc = context.services
+    message = update.effective_message
+    document = message.document
+    if document.file_size is not None and document.file_size > limit:
+        await reply_html(context.sender, message, svc.texts(lang, "admin.refused_size", limit=limit // 1000))
+        return None
+    try:
+        telegram_file = await context.bot.get_file(document.file_id)
+        return bytes(await telegram_file.download_as_bytearray())
+    except TelegramError:
+        await reply_html(context.sender, message, svc.texts(lang, "admin.download_failed"))
+        return None
+
+
 async def upload(update: Update, context: BotContext) -> None:
     """A document from an admin: validate the resulting set and preview the change."""
     lang = context.user_lang
     svc = context.services
     message = update.effective_message
-    document = message.document
-    name = document.file_name or ""
-    limit = svc.knowledge.max_upload_bytes
+    name = message.document.file_name or ""
     try:
-        if document.file_size is not None and document.file_size > limit:
-            raise UploadRefused("size")
         if not name.lower().endswith((".yaml", ".yml")):
             raise UploadRefused("name")
-        try:
-            telegram_file = await context.bot.get_file(document.file_id)
-            data = bytes(await telegram_file.download_as_bytearray())
-        except TelegramError:
-            await reply_html(svc.sender, message, svc.texts(lang, "admin.download_failed"))
+        data = await downloaded_document(update, context, svc.knowledge.max_upload_bytes)
+        if data is None:
             return
         preview = await svc.knowledge.propose_upload(update.effective_user.id, name, data, lang)
     except UploadRefused as refused:
+        limit = svc.knowledge.max_upload_bytes // 1000
         await reply_html(
-            context.sender, message, svc.texts(lang, f"admin.refused_{refused.reason}", limit=limit // 1000)
+            context.sender, message, svc.texts(lang, f"admin.refused_{refused.reason}", limit=limit)
         )
         return
     except KnowledgeError as error:

@@ -16,7 +16,6 @@ import html
 import logging
 
 from telegram import Update
-from telegram.error import TelegramError
 from telegram.ext import Application, BaseHandler, CommandHandler, MessageHandler, filters
 
 from bot.schedule.model import ScheduleError
@@ -91,17 +90,9 @@ async def upload(update: Update, context: BotContext) -> None:
     lang = context.user_lang
     svc = context.services
     message = update.effective_message
-    document = message.document
-    name = document.file_name or "programme"
-    limit = svc.knowledge.max_upload_bytes * 10
-    if document.file_size is not None and document.file_size > limit:
-        await reply_html(context.sender, message, svc.texts(lang, "admin.refused_size", limit=limit // 1000))
-        return
-    try:
-        telegram_file = await context.bot.get_file(document.file_id)
-        data = bytes(await telegram_file.download_as_bytearray())
-    except TelegramError:
-        await reply_html(context.sender, message, svc.texts(lang, "admin.download_failed"))
+    name = message.document.file_name or "programme"
+    data = await knowledge_handlers.downloaded_document(update, context, svc.knowledge.max_upload_bytes * 10)
+    if data is None:
         return
     try:
         result = await svc.schedule.propose(update.effective_user.id, name, data, lang)

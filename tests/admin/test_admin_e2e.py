@@ -108,6 +108,9 @@ async def test_bad_file_changes_nothing_and_every_problem_is_located(admin: Admi
     assert "not valid YAML" in broken_yaml.params["text"] and "summit.yaml:" in broken_yaml.params["text"]
     refused = await admin.upload(ADMIN, "notes.txt", "hello")
     assert "YAML" in refused.params["text"]
+    limit = admin.services.knowledge.max_upload_bytes
+    too_large = await admin.upload(ADMIN, "summit.yaml", ORIGINAL + "#" * limit)
+    assert f"larger than {limit // 1000} kB" in too_large.params["text"]
 
     assert admin.services.holder.current is engine
     assert VersionStore(admin.data_dir).history() == []
@@ -287,7 +290,7 @@ async def test_staff_see_grouped_unanswered_questions_feedback_and_a_chart(admin
         ("Can I bring my dog?", "en"),
     ]
     for text, lang in missed:
-        await db.record_question(
+        await db.questions.record_question(
             user_id=ATTENDEE,
             chat_id=ATTENDEE,
             text=text,

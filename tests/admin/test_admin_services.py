@@ -154,11 +154,11 @@ def test_served_directory_falls_back_to_the_shipped_files(tmp_path: Path) -> Non
 
 
 async def _populate(db: Database, now: datetime) -> None:
-    await db.touch_user(1, "en")
-    await db.touch_user(2, "zh")
-    await db.set_blocked(2, True)
+    await db.users.touch_user(1, "en")
+    await db.users.touch_user(2, "zh")
+    await db.users.set_blocked(2, True)
     for text, lang, answered in (("When?", "en", True), ("Wifi?", "en", False), ("几点？", "zh", True)):
-        qid = await db.record_question(
+        qid = await db.questions.record_question(
             user_id=1,
             chat_id=1,
             text=text,
@@ -167,7 +167,7 @@ async def _populate(db: Database, now: datetime) -> None:
             score=0.5,
             sources=["wic-2023"],
         )
-        await db.record_feedback(qid, 1, answered)
+        await db.feedback.record_feedback(qid, 1, answered)
 
 
 async def test_stats_count_per_day_and_language(tmp_path: Path) -> None:

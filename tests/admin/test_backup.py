@@ -30,8 +30,8 @@ def dump(path: Path) -> dict[str, list[tuple]]:
 async def filled_database(data_dir: Path) -> Database:
     db = await Database.open(data_dir / "bot.sqlite3")
     for user in range(1, 6):
-        await db.touch_user(user, "th")
-        await db.record_question(
+        await db.users.touch_user(user, "th")
+        await db.questions.record_question(
             user_id=user,
             chat_id=user,
             text=f"คำถาม {user}",
@@ -40,7 +40,7 @@ async def filled_database(data_dir: Path) -> Database:
             score=0.8,
             sources=[],
         )
-    await db.set_subscribed(3, False)
+    await db.users.set_subscribed(3, False)
     return db
 
 
@@ -70,7 +70,7 @@ async def test_backup_command_copies_a_database_in_use(tmp_path: Path) -> None:
     copy = await Database.open(target)  # the bot can open it (no migration needed)
     try:
         assert await copy.schema_version() == CURRENT_VERSION
-        assert not (await copy.get_user(3)).subscribed
+        assert not (await copy.users.get_user(3)).subscribed
     finally:
         await copy.close()
 

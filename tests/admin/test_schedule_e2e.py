@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import aiohttp
@@ -42,6 +44,14 @@ async def test_a_bad_spreadsheet_is_refused_with_its_row_and_column(admin: Admin
     assert VersionStore(admin.data_dir).history() == []
 
 
+async def test_a_programme_too_large_is_refused_before_it_is_downloaded(admin: Admin) -> None:  # noqa: F811
+    limit = admin.services.knowledge.max_upload_bytes * 10
+    reply = await admin.upload(ADMIN, "programme.csv", PROGRAMME + "#" * limit)
+    assert f"larger than {limit // 1000} kB" in reply.params["text"] and buttons(reply) == []
+    assert not any(call.method == "getFile" for call in admin.fake.calls)
+    assert VersionStore(admin.data_dir).history() == []
+
+
 async def test_a_programme_upload_is_previewed_applied_and_answered(admin: Admin) -> None:  # noqa: F811
     preview = await admin.upload(ADMIN, "programme.csv", PROGRAMME)
     text = preview.params["text"]
@@ -68,6 +78,19 @@ class Served:
     def tag(self) -> str:
         return '"' + hashlib.sha256(self.text.encode()).hexdigest()[:16] + '"'
 
+    @asynccontextmanager
+    async def at_url(self) -> AsyncIterator[str]:
+        """Serves the text on 127.0.0.1 while the block runs; yields its URL."""
+        app = web.Application()
+        app.router.add_get("/programme.csv", self.handle)
+        runner = web.AppRunner(app)
+        await runner.setup()
+        await web.TCPSite(runner, "127.0.0.1", 0).start()
+        try:
+            yield f"http://127.0.0.1:{runner.addresses[0][1]}/programme.csv"
+        finally:
+            await runner.cleanup()
+
     async def handle(self, request: web.Request) -> web.Response:
         if request.headers.get("If-None-Match") == self.tag():
             self.not_modified += 1
@@ -81,36 +104,27 @@ async def test_schedule_url_changes_go_to_the_admins_once_each(
     tmp_path: Path,
 ) -> None:
     served = Served(PROGRAMME)
-    app = web.Application()
-    app.router.add_get("/programme.csv", served.handle)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", 0).start()
-    url = f"http://127.0.0.1:{runner.addresses[0][1]}/programme.csv"
-    try:
-        async with FakeBotApi() as fake:
-            settings = dataclasses.replace(
-                admin_settings(fake, fresh_data_dir(built, tmp_path)),
-                schedule_url=url,
-                schedule_poll_seconds=3600,
-            )
-            async with running_bot(settings, built[0]) as bot:
-                driver = Admin(fake, bot, data_dir=settings.data_dir)
-                first = await driver.message_to(ADMIN, "quantum-lunch")
-                assert [label for label, _ in buttons(first)] == ["Apply", "Cancel"]
-                await driver.message_to(OTHER_ADMIN, "quantum-lunch")
-                await driver.press(ADMIN, buttons(first)[0][1], contains="is live")
-                sync = bot.bot_data[SYNC_KEY]
-                assert await sync.check() is False, "unchanged: 304"
-                served.text = PROGRAMME.replace("12:15,13:45", "14:15,15:45")
-                assert await sync.check() is True
-                moved = await driver.message_to(ADMIN, "Changed")
-                assert "quantum-lunch" in moved.params["text"] and buttons(moved)
-                assert await sync.check() is False
-                assert len(driver.messages_to(ADMIN, "Proposed change")) == 2, "one preview per change"
-                assert (served.full, served.not_modified) == (2, 2)
-    finally:
-        await runner.cleanup()
+    async with served.at_url() as url, FakeBotApi() as fake:
+        settings = dataclasses.replace(
+            admin_settings(fake, fresh_data_dir(built, tmp_path)),
+            schedule_url=url,
+            schedule_poll_seconds=3600,
+        )
+        async with running_bot(settings, built[0]) as bot:
+            driver = Admin(fake, bot, data_dir=settings.data_dir)
+            first = await driver.message_to(ADMIN, "quantum-lunch")
+            assert [label for label, _ in buttons(first)] == ["Apply", "Cancel"]
+            await driver.message_to(OTHER_ADMIN, "quantum-lunch")
+            await driver.press(ADMIN, buttons(first)[0][1], contains="is live")
+            sync = bot.bot_data[SYNC_KEY]
+            assert await sync.check() is False, "unchanged: 304"
+            served.text = PROGRAMME.replace("12:15,13:45", "14:15,15:45")
+            assert await sync.check() is True
+            moved = await driver.message_to(ADMIN, "Changed")
+            assert "quantum-lunch" in moved.params["text"] and buttons(moved)
+            assert await sync.check() is False
+            assert len(driver.messages_to(ADMIN, "Proposed change")) == 2, "one preview per change"
+            assert (served.full, served.not_modified) == (2, 2)
 
 
 async def test_schedule_auto_apply_puts_a_change_live_and_tells_the_admins(
@@ -118,34 +132,25 @@ async def test_schedule_auto_apply_puts_a_change_live_and_tells_the_admins(
     tmp_path: Path,
 ) -> None:
     served = Served(PROGRAMME)
-    app = web.Application()
-    app.router.add_get("/programme.csv", served.handle)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", 0).start()
-    url = f"http://127.0.0.1:{runner.addresses[0][1]}/programme.csv"
-    try:
-        async with FakeBotApi() as fake:
-            settings = dataclasses.replace(
-                admin_settings(fake, fresh_data_dir(built, tmp_path)),
-                schedule_url=url,
-                schedule_poll_seconds=3600,
-                schedule_auto_apply=True,
-            )
-            async with running_bot(settings, built[0]) as bot:
-                driver = Admin(fake, bot, data_dir=settings.data_dir)
-                live = await driver.message_to(ADMIN, "version <b>v2</b> is live")
-                assert url in live.params["text"] and buttons(live) == []
-                answer = await driver.say(ATTENDEE, "When and where is the Quantum Networking Lunch Talk?")
-                assert "12:15–13:45 (UTC+8)" in answer.params["text"]
-                served.text = PROGRAMME.replace("Lotus Hall", "Orchid Hall")
-                assert await bot.bot_data[SYNC_KEY].check() is True
-                second = await driver.message_to(OTHER_ADMIN, "version <b>v3</b> is live")
-                assert "quantum-lunch" not in second.params["text"] and buttons(second) == []
-                moved = await driver.say(ATTENDEE, "Where is the Quantum Networking Lunch Talk?")
-                assert "Orchid Hall" in moved.params["text"]
-    finally:
-        await runner.cleanup()
+    async with served.at_url() as url, FakeBotApi() as fake:
+        settings = dataclasses.replace(
+            admin_settings(fake, fresh_data_dir(built, tmp_path)),
+            schedule_url=url,
+            schedule_poll_seconds=3600,
+            schedule_auto_apply=True,
+        )
+        async with running_bot(settings, built[0]) as bot:
+            driver = Admin(fake, bot, data_dir=settings.data_dir)
+            live = await driver.message_to(ADMIN, "version <b>v2</b> is live")
+            assert url in live.params["text"] and buttons(live) == []
+            answer = await driver.say(ATTENDEE, "When and where is the Quantum Networking Lunch Talk?")
+            assert "12:15–13:45 (UTC+8)" in answer.params["text"]
+            served.text = PROGRAMME.replace("Lotus Hall", "Orchid Hall")
+            assert await bot.bot_data[SYNC_KEY].check() is True
+            second = await driver.message_to(OTHER_ADMIN, "version <b>v3</b> is live")
+            assert "quantum-lunch" not in second.params["text"] and buttons(second) == []
+            moved = await driver.say(ATTENDEE, "Where is the Quantum Networking Lunch Talk?")
+            assert "Orchid Hall" in moved.params["text"]
 
 
 async def test_calendar_link_in_the_chat_and_the_feed_on_the_bots_web_server(

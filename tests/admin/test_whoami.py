@@ -11,13 +11,12 @@ from bot_harness import BotDriver, driving
 
 from index.engine import Engine
 
-FIXTURE = Path(__file__).parents[1] / "fixtures" / "knowledge"
 GROUP = -100700
 
 
 @pytest.fixture(scope="module")
-def engine(tmp_path_factory: pytest.TempPathFactory) -> Engine:
-    return Engine.load(FIXTURE, tmp_path_factory.mktemp("index"))
+def engine(fixture_engine: Engine) -> Engine:
+    return fixture_engine
 
 
 @pytest.fixture

@@ -21,7 +21,7 @@ from bot.delivery.sender import Sender
 from bot.i18n import Translator
 from bot.services.agenda import AgendaService, calendar_file, session_start
 from bot.storage.database import Database
-from bot.storage.delivery_schema import Outbox
+from bot.storage.delivery import Outbox
 from index.knowledge import KnowledgeBase, load_knowledge, validate_documents
 
 FIXTURE = Path(__file__).parents[1] / "fixtures" / "agenda"
@@ -256,7 +256,7 @@ def test_calendar_file_without_times_needs_no_time_zone(kb: KnowledgeBase) -> No
 async def test_reminder_is_sent_once_at_its_time(db: Database, kb: KnowledgeBase) -> None:
     clock = Clock(local(8, 8))
     agenda = service(db, Knowledge(kb), clock)
-    await db.touch_user(5, "zh")
+    await db.users.touch_user(5, "zh")
     await agenda.bookmark(5, "opening-ceremony")  # 09:30: reminder due at 09:15 by default
     clock.now = local(8, 9, 14, 59)
     assert await agenda.tick() == 0 and await outbox(db, "reminder") == []
@@ -378,9 +378,9 @@ async def test_change_alerts_go_once_to_everyone_who_bookmarked(db: Database, kb
     clock = Clock(local(7, 12))
     knowledge = Knowledge(kb)
     agenda = service(db, knowledge, clock)
-    await db.touch_user(1, "en")
-    await db.touch_user(2, "th")
-    await db.touch_user(3, "zh")
+    await db.users.touch_user(1, "en")
+    await db.users.touch_user(2, "th")
+    await db.users.touch_user(3, "zh")
     for user in (1, 2):
         await agenda.bookmark(user, "opening-ceremony")
     await agenda.bookmark(3, "ai-forum")

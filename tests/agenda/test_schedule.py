@@ -32,7 +32,7 @@ from bot.services.engine_holder import EngineHolder
 from bot.services.knowledge import KnowledgeService
 from bot.services.schedule import ScheduleService
 from bot.storage.database import Database
-from bot.storage.delivery_schema import Outbox
+from bot.storage.delivery import Outbox
 from index.engine import Engine
 from index.knowledge import KnowledgeBase, load_knowledge, read_documents, validate_documents
 
@@ -423,9 +423,9 @@ async def test_reimport_with_a_moved_talk_alerts_its_followers_once_and_rollback
     await knowledge.apply(first.preview.proposal_id, 1)
     moved, other = _talk(doc, 0, "Gray Room", 2), _talk(doc, 0, "Tan Room", 0)
     for user, lang in ((7, "en"), (8, "zh")):
-        await db.touch_user(user, lang)
+        await db.users.touch_user(user, lang)
         assert await agenda.bookmark(user, moved["guid"]) is True
-    await db.touch_user(9, "en")
+    await db.users.touch_user(9, "en")
     await agenda.bookmark(9, other["guid"])
 
     again = copy.deepcopy(doc)

@@ -202,7 +202,7 @@ async def test_personal_feed_is_refused_for_wrong_or_revoked_tokens_and_follows_
     agenda = AgendaService(db, knowledge, TEXTS)
     feeds = CalendarFeeds(db, agenda)
     talk = doc["schedule"]["conference"]["days"][0]["rooms"]["Tan Room"][1]
-    await db.touch_user(5, "zh")
+    await db.users.touch_user(5, "zh")
     await agenda.bookmark(5, talk["guid"])
     token = await feeds.token(5)
     assert await feeds.token(5) == token, "the same link until it is revoked"

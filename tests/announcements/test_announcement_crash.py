@@ -32,17 +32,20 @@ def announced(fake: FakeBotApi) -> Counter[int]:
     )
 
 
-async def test_a_broadcast_killed_half_way_resumes_without_skipping_or_repeating(tmp_path: Path) -> None:
-    db = await Database.open(tmp_path / "bot.sqlite3")
+async def test_a_broadcast_killed_half_way_resumes_without_skipping_or_repeating(
+    tmp_path: Path, fixture_data: Path
+) -> None:
+    data = fixture_data  # the index built already: each start of the bot only loads it
+    db = await Database.open(data / "bot.sqlite3")
     for user_id in SUBSCRIBERS:
-        await db.touch_user(user_id, "en")
+        await db.users.touch_user(user_id, "en")
     await db.close()
     async with FakeBotApi() as fake:
-        env = bot_environment(fake, tmp_path, **SLOW)
+        env = bot_environment(fake, data, **SLOW)
         queued = await bot_command(env, "announce", TEXT)
         assert "Announcement #1 queued to go out now" in queued and "30 people" in queued
 
-        bot = await start_bot_process(fake, tmp_path, tmp_path / "killed.log", **SLOW)
+        bot = await start_bot_process(fake, data, tmp_path / "killed.log", **SLOW)
         try:
             await fake.wait_for(lambda c: "Gate 3" in str(c.params.get("text")), timeout=120)
             while sum(announced(fake).values()) < 12:
@@ -55,7 +58,7 @@ async def test_a_broadcast_killed_half_way_resumes_without_skipping_or_repeating
         before = announced(fake)
         assert 12 <= sum(before.values()) < len(SUBSCRIBERS)  # really half way
 
-        bot = await start_bot_process(fake, tmp_path, tmp_path / "restarted.log", **SLOW)
+        bot = await start_bot_process(fake, data, tmp_path / "restarted.log", **SLOW)
         try:
             async with asyncio.timeout(120):
                 while set(announced(fake)) != set(SUBSCRIBERS):
@@ -76,20 +79,23 @@ async def test_a_broadcast_killed_half_way_resumes_without_skipping_or_repeating
     assert "resuming delivery of" in log
 
 
-async def test_a_kill_with_slow_round_trips_repeats_at_most_one_message(tmp_path: Path) -> None:
+async def test_a_kill_with_slow_round_trips_repeats_at_most_one_message(
+    tmp_path: Path, fixture_data: Path
+) -> None:
     """Each request takes 0.2 s, and Telegram takes every message the killed process sent: all those under
     way at the kill arrive, unrecorded, and are sent again. Only one announcement message is ever under
     way, so one person at most gets it twice."""
+    data = fixture_data
     subscribers = range(6000, 6024)
     fast = {"TELEGRAM_RATE_LIMIT": "100"}
-    db = await Database.open(tmp_path / "bot.sqlite3")
+    db = await Database.open(data / "bot.sqlite3")
     for user_id in subscribers:
-        await db.touch_user(user_id, "en")
+        await db.users.touch_user(user_id, "en")
     await db.close()
     async with FakeBotApi() as fake:
-        env = bot_environment(fake, tmp_path, **fast)
+        env = bot_environment(fake, data, **fast)
         await bot_command(env, "announce", TEXT)
-        bot = await start_bot_process(fake, tmp_path, tmp_path / "killed.log", **fast)
+        bot = await start_bot_process(fake, data, tmp_path / "killed.log", **fast)
         try:
             await fake.wait_for(lambda c: "Gate 3" in str(c.params.get("text")), timeout=120)
             fake.response_delay = 0.2
@@ -105,7 +111,7 @@ async def test_a_kill_with_slow_round_trips_repeats_at_most_one_message(tmp_path
         before = announced(fake)
         assert 8 <= sum(before.values()) < len(subscribers)
         fake.response_delay = 0.0
-        bot = await start_bot_process(fake, tmp_path, tmp_path / "restarted.log", **fast)
+        bot = await start_bot_process(fake, data, tmp_path / "restarted.log", **fast)
         try:
             async with asyncio.timeout(120):
                 while set(announced(fake)) != set(subscribers):

@@ -13,9 +13,9 @@ import pytest
 from bot.delivery.sender import Sender
 from bot.i18n import Translator
 from bot.services.announcements import AnnouncementError, AnnouncementService
-from bot.storage.announcements_schema import Version
+from bot.storage.announcements import Version
 from bot.storage.database import Database
-from bot.storage.delivery_schema import Outbox
+from bot.storage.delivery import Outbox
 
 AUTHOR = 77
 
@@ -43,7 +43,7 @@ class Clock:
 async def setup(tmp_path: Path) -> AsyncIterator[tuple[AnnouncementService, Database, Recorder, Clock]]:
     db = await Database.open(tmp_path / "bot.sqlite3")
     for user_id, lang in ((1, "en"), (2, "th"), (3, "zh"), (AUTHOR, "en")):
-        await db.touch_user(user_id, lang)
+        await db.users.touch_user(user_id, lang)
     transport, clock = Recorder(), Clock()
     sender = Sender(Outbox(db), transport, rate=0)
     service = AnnouncementService(db, sender, Translator.load(), "Asia/Shanghai", now=clock)

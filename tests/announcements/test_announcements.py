@@ -20,7 +20,7 @@ from botapi_fake import utf16_len
 
 from bot import metrics
 from bot.services.announcements import AnnouncementError, check_html, parse_local_time, split_versions
-from bot.storage.announcements_schema import Version
+from bot.storage.announcements import Version
 from bot.telegram.callbacks import AnnounceAction
 from index.engine import Engine
 
@@ -251,7 +251,7 @@ async def test_flood_control_and_blocked_users_are_counted(bot: Bot) -> None:
     for user_id in (1, 2, 4):
         assert len(bot.messages_to(user_id, "Lunch")) == 1  # flood-controlled ones were sent after the wait
     assert sum(c.status == 429 for c in bot.fake.calls) == 2
-    assert (await bot.services.db.get_user(3)).blocked
+    assert (await bot.services.db.users.get_user(3)).blocked
 
     second = await announcements.repo.create(
         [Version(None, "Dinner at 7")], state="scheduled", due_at=bot.clock()
@@ -272,7 +272,7 @@ async def test_cancel_a_scheduled_one_and_stop_a_running_one(slow_bot: Bot) -> N
     bot = slow_bot
     db = bot.services.db
     for user_id in range(100, 130):
-        await db.touch_user(user_id, "en")
+        await db.users.touch_user(user_id, "en")
     await start_users(bot, {ORGANISER: "en"})
     announcements = bot.services.announcements
     later = await announcements.repo.create(

@@ -62,7 +62,7 @@ async def test_start_menus_and_language_picker(bot: BotDriver) -> None:
     assert "中文" in confirmed.params["text"]
     ack = await bot.fake.wait_for(lambda c: c.method == "answerCallbackQuery" and c.ok)
     assert ack.params.get("text") == "中文"
-    assert (await bot.services.db.get_user(1)).language == "zh"
+    assert (await bot.services.db.users.get_user(1)).language == "zh"
     assert "我能做什么" in (await bot.say(1, "/help")).params["text"]
     assert "Choose your language" in (await bot.say(2, "/language", language_code="de")).params["text"]
 
@@ -101,7 +101,7 @@ async def test_questions_answered_in_their_own_language(bot: BotDriver) -> None:
         reply = await bot.say(3, question)
         assert expected in reply.params["text"]
         assert [t for t, _ in buttons(reply)] == ["👍", "👎"]
-    stored = await bot.services.db.recent_questions(3)
+    stored = await bot.services.db.questions.recent_questions(3)
     assert [(q.text, q.language, q.answered) for q in reversed(stored)] == [
         (q, lang, True) for q, (lang, _) in cases.items()
     ]
@@ -158,9 +158,9 @@ async def test_feedback_buttons_are_stored(bot: BotDriver) -> None:
     answer_id = bot.latest_message_id(7)
     ack = await bot.ack(7, up[1], answer_id)
     assert ack.params["text"] == "Thank you for your feedback!"
-    assert await bot.services.db.feedback_for(question_id) == [(7, True)]
+    assert await bot.services.db.feedback.feedback_for(question_id) == [(7, True)]
     await bot.ack(7, down[1], answer_id)
-    assert await bot.services.db.feedback_for(question_id) == [(7, False)]
+    assert await bot.services.db.feedback.feedback_for(question_id) == [(7, False)]
     unknown = await bot.ack(7, "fb:99999:1", answer_id)
     assert unknown.params["text"] == "This answer can no longer be rated."
 
@@ -173,7 +173,7 @@ async def test_decline_offers_closest_topics(bot: BotDriver) -> None:
     topics = [(t, d) for t, d in buttons(decline) if d.startswith("e:")]
     assert topics and all(d.startswith("e:en:") for _, d in topics)
     assert buttons(decline)[-2:] == [("👍", buttons(decline)[-2][1]), ("👎", buttons(decline)[-1][1])]
-    stored = (await bot.services.db.recent_questions(1))[0]
+    stored = (await bot.services.db.questions.recent_questions(1))[0]
     assert not stored.answered and stored.language == "en"
     text, data = next((t, d) for t, d in topics if d == "e:en:faq-dates")
     assert text == "When is the summit?"
@@ -187,7 +187,7 @@ async def test_group_answers_only_mentions_replies_and_commands(bot: BotDriver) 
     mention = await bot.say(9, "@summit_test_bot When is the summit?", chat_id=GROUP, chat_type="supergroup")
     assert "8 to 10 November 2023" in mention.params["text"]
     assert "reply_parameters" in mention.params  # quotes the question it answers
-    assert (await bot.services.db.recent_questions(1))[0].text == "When is the summit?"
+    assert (await bot.services.db.questions.recent_questions(1))[0].text == "When is the summit?"
     reply = await bot.say(9, "峰会什么时候举行？", chat_id=GROUP, chat_type="supergroup", reply_to_bot=True)
     assert "2023年11月8日" in reply.params["text"]
     command = await bot.say(9, "/help@summit_test_bot", chat_id=GROUP, chat_type="supergroup")
@@ -231,11 +231,11 @@ async def test_user_who_blocked_the_bot_is_marked(bot: BotDriver) -> None:
     bot.fake.user_message(12, "When is the summit?")
     await bot.fake.wait_for(lambda c: c.status == 403 and c.chat_id == 12)
     await until(lambda: bot.blocked(12), 5.0)
-    assert (await bot.services.db.get_user(12)).blocked
+    assert (await bot.services.db.users.get_user(12)).blocked
     assert [c.method for c in bot.fake.calls if c.chat_id == 12 and c.status == 403] == ["sendMessage"]
     bot.fake.unblock_user(12)
     await bot.say(12, "/help")
-    assert not (await bot.services.db.get_user(12)).blocked
+    assert not (await bot.services.db.users.get_user(12)).blocked
 
     bot.fake.block_user(13, notify=True)  # Telegram's my_chat_member update
     await until(lambda: bot.blocked(13), 5.0)

@@ -14,10 +14,10 @@ import pytest
 from bot.i18n import Translator
 from bot.metrics import REGISTRY
 from bot.services.answering import AnsweringService, Reply
-from bot.storage.conversation_schema import ConversationStore
 from bot.storage.database import MIGRATIONS, Database
 from bot.telegram.ask import render
 from bot.telegram.callbacks import Entry
+from index.composer import clarify_text
 from index.engine import Answer, Engine, Suggestion
 from index.followup import Topic
 
@@ -64,9 +64,8 @@ async def test_older_database_gets_outcomes_derived_from_answered(tmp_path: Path
     conn.close()
     db = await Database.open(path)
     try:
-        store = ConversationStore(db)
-        assert [await store.outcome(1), await store.outcome(2)] == ["answer", "decline"]
-        stored = [await db.get_question(1), await db.get_question(2)]
+        assert [await db.questions.outcome(1), await db.questions.outcome(2)] == ["answer", "decline"]
+        stored = [await db.questions.get_question(1), await db.questions.get_question(2)]
         assert [q.answered for q in stored if q is not None] == [True, False]
         # One column says how a question went: ``answered`` and the trigger that filled it are gone.
         columns = {row[1] for row in await db.rows("PRAGMA table_info(questions)")}
@@ -78,10 +77,9 @@ async def test_older_database_gets_outcomes_derived_from_answered(tmp_path: Path
 
 
 async def test_outcomes_are_stored_and_selectable(db: Database) -> None:
-    store = ConversationStore(db)
     ids = {}
     for outcome in ("answer", "clarify", "decline", "gap", "smalltalk"):
-        ids[outcome] = await db.record_question(
+        ids[outcome] = await db.questions.record_question(
             user_id=1,
             chat_id=1,
             text=f"q {outcome}",
@@ -90,32 +88,31 @@ async def test_outcomes_are_stored_and_selectable(db: Database) -> None:
             score=0.3,
             sources=["e"],
         )
-    stored = {o: await db.get_question(i) for o, i in ids.items()}
+    stored = {o: await db.questions.get_question(i) for o, i in ids.items()}
     assert [o for o, q in stored.items() if q.answered] == ["answer"]
-    missed = await store.questions_with_outcome()
+    missed = await db.questions.questions_with_outcome()
     assert [(r.text, r.outcome) for r in missed] == [("q decline", "decline"), ("q clarify", "clarify")]
-    assert [r.outcome for r in await store.questions_with_outcome(("gap",))] == ["gap"]
-    assert await store.outcome_counts() == dict.fromkeys(ids, 1)
+    assert [r.outcome for r in await db.questions.questions_with_outcome(("gap",))] == ["gap"]
+    assert await db.questions.outcome_counts() == dict.fromkeys(ids, 1)
     with pytest.raises(ValueError, match="unknown outcome"):
-        await db.record_question(
+        await db.questions.record_question(
             user_id=1, chat_id=1, text="x", language="en", outcome="maybe", score=0, sources=[]
         )
     with pytest.raises(ValueError, match="unknown outcomes"):
-        await store.questions_with_outcome(("nope",))
+        await db.questions.questions_with_outcome(("nope",))
 
 
 async def test_chat_topic_is_replaced_and_forgotten(db: Database) -> None:
-    store = ConversationStore(db)
     at = datetime(2023, 11, 8, 9, 0, tzinfo=UTC)
-    assert await store.topic(5) is None
-    await store.set_topic(5, Topic("opening-ceremony", "en", "Where is the opening?", at))
-    await store.set_topic(5, Topic("faq-dates", "zh", "峰会" * 400, at + timedelta(minutes=1)))
-    topic = await store.topic(5)
+    assert await db.conversation.topic(5) is None
+    await db.conversation.set_topic(5, Topic("opening-ceremony", "en", "Where is the opening?", at))
+    await db.conversation.set_topic(5, Topic("faq-dates", "zh", "峰会" * 400, at + timedelta(minutes=1)))
+    topic = await db.conversation.topic(5)
     assert topic is not None and (topic.entry_id, topic.language) == ("faq-dates", "zh")
     assert topic.at == at + timedelta(minutes=1) and len(topic.question) == 500
     assert topic.fresh(at + timedelta(minutes=3)) and not topic.fresh(at + timedelta(minutes=7))
-    await store.forget_topic(5)
-    assert await store.topic(5) is None
+    await db.conversation.forget_topic(5)
+    assert await db.conversation.topic(5) is None
 
 
 # -- the answering service ------------------------------------------------------------------------
@@ -145,11 +142,10 @@ async def test_follow_up_uses_the_chat_topic_after_a_restart(engine: Engine, tmp
         clock.now += timedelta(minutes=10)
         late = await service.answer(1, 100, "and when does it start?", "en")
         assert late.answer.sources != ["opening-ceremony"]
-        store = ConversationStore(db)
-        assert await store.outcome(follow.question_id) == "answer"
+        assert await db.questions.outcome(follow.question_id) == "answer"
         await service.answer(1, 100, "Where is the opening ceremony held?", "en")
         await service.forget_topic(100)
-        assert await store.topic(100) is None
+        assert await db.conversation.topic(100) is None
         forgotten = await service.answer(1, 100, "and when does it start?", "en")
         assert forgotten.answer.sources != ["opening-ceremony"]
     finally:
@@ -172,13 +168,12 @@ async def test_small_talk_is_stored_as_small_talk_and_counted(engine: Engine, db
         await service.close()
     assert hello.answer.outcome == "smalltalk" and hello.answer.language == "th"
     assert not hello.answer.answered and hello.answer.sources == []
-    store = ConversationStore(db)
-    assert await store.outcome(hello.question_id) == "smalltalk"
-    assert await store.questions_with_outcome() == []  # not among what attendees could not find
+    assert await db.questions.outcome(hello.question_id) == "smalltalk"
+    assert await db.questions.questions_with_outcome() == []  # not among what attendees could not find
     assert (count("th", "smalltalk"), count("en", "answer")) == (before[0] + 1, before[1] + 1)
     assert REGISTRY.get_sample_value("summit_bot_answer_seconds_count") == latency_before + 2
     assert answered.answer.sources == ["faq-dates"]
-    topic = await store.topic(3)
+    topic = await db.conversation.topic(3)
     assert topic is not None and topic.entry_id == "faq-dates"  # small talk did not set a topic
 
 
@@ -212,23 +207,43 @@ def _buttons(markup) -> list[tuple[str, str]]:
 def test_clarification_offers_topics_without_feedback() -> None:
     svc = SimpleNamespace(texts=Translator.load())
     suggestions = [Suggestion("opening-ceremony", "开幕式"), Suggestion("faq-dates", "峰会是哪几天？")]
-    answer = Answer("典礼", "zh", False, "", [], 0.4, suggestions, outcome="clarify")
+    wording = clarify_text([s.title for s in suggestions], "zh")
+    answer = Answer("典礼", "zh", False, wording, [], 0.4, suggestions, outcome="clarify")
     text, markup = render(_reply(answer), svc)  # type: ignore[arg-type]
-    assert text == "您想问的是下面哪一个？"
+    assert text == "您想问的是下面哪一个？\n• 开幕式\n• 峰会是哪几天？"
     assert _buttons(markup) == [
         ("开幕式", Entry("zh", "opening-ceremony").encode()),
         ("峰会是哪几天？", "e:zh:faq-dates"),
     ]
-    one = Answer("opening?", "en", False, "", [], 0.4, suggestions[:1], outcome="clarify")
+    one = Answer(
+        "opening?",
+        "en",
+        False,
+        clarify_text(["<开幕式>"], "en"),
+        [],
+        0.4,
+        [Suggestion("opening-ceremony", "<开幕式>")],
+        outcome="clarify",
+    )
     text, markup = render(_reply(one), svc)  # type: ignore[arg-type]
-    assert text == "Did you mean <b>开幕式</b>?"
-    assert _buttons(markup) == [("开幕式", "e:en:opening-ceremony")]
+    assert text == "Did you mean “&lt;开幕式&gt;”?"  # the engine's words, escaped for HTML
+    assert _buttons(markup) == [("<开幕式>", "e:en:opening-ceremony")]
+    topics = [Suggestion(f"e{i}", f"T{i}") for i in range(5)]
     many = Answer(
-        "x", "en", False, "", [], 0.4, [Suggestion(f"e{i}", f"T{i}") for i in range(5)], outcome="clarify"
+        "x", "en", False, clarify_text([t.title for t in topics], "en"), [], 0.4, topics, outcome="clarify"
     )
     assert [t for t, _ in _buttons(render(_reply(many), svc)[1])] == ["T0", "T1", "T2"]  # type: ignore[arg-type]
-    too_long = Answer("x", "th", False, "", [], 0.4, [Suggestion("x" * 80, "ยาว")], outcome="clarify")
-    assert render(_reply(too_long), svc)[1] is None  # type: ignore[arg-type]
+    too_long = Answer(
+        "x",
+        "th",
+        False,
+        clarify_text(["ยาว"], "th"),
+        [],
+        0.4,
+        [Suggestion("x" * 80, "ยาว")],
+        outcome="clarify",
+    )
+    assert render(_reply(too_long), svc) == ("หมายถึง “ยาว” ใช่ไหมคะ?", None)  # type: ignore[arg-type]
 
 
 def test_small_talk_has_no_buttons_and_answers_keep_feedback() -> None:

@@ -83,6 +83,15 @@ def test_homophones_keep_only_characters_sounding_like_the_names() -> None:
         ("会场附近能停车吗", "zh", "facility"),
         ("ค่าเข้าร่วมงานเท่าไหร่คะ", "th", "fee"),
         ("มีไวไฟในงานไหม", "th", "facility"),
+        ("what's the phone number of the press office", "en", "contact"),
+        ("秘书长的联系方式是什么", "zh", "contact"),
+        ("ขอเบอร์โทรผู้จัดงานหน่อย", "th", "contact"),
+        ("how much does the chair earn", "en", "pay"),
+        ("秘书长月薪多少", "zh", "pay"),
+        ("เลขาธิการได้เงินเดือนเท่าไหร่", "th", "pay"),
+        ("membership fee for a company?", "en", "membership"),
+        ("入会费多少", "zh", "membership"),
+        ("ค่าสมาชิก WIC เท่าไหร่", "th", "membership"),
     ],
 )
 def test_uncovered_kinds(question: str, lang: str, kind: str) -> None:
@@ -96,6 +105,10 @@ def test_uncovered_kinds(question: str, lang: str, kind: str) -> None:
         ("“直通乌镇”大赛有多少项目报名", "zh"),
         ("How much does the K282 bus cost?", "en"),
         ("ตั๋วเข้าอูเจิ้นตะวันตกราคาเท่าไหร่", "th"),
+        ("how many members does WIC have", "en"),
+        ("世界互联网大会有多少会员", "zh"),
+        ("WIC มีสมาชิกกี่ราย", "th"),
+        ("who paid for the expo", "en"),
     ],
 )
 def test_covered_questions_ask_no_uncovered_kind(question: str, lang: str) -> None:

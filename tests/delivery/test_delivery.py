@@ -14,7 +14,7 @@ from bot.delivery.scheduler import CHAT_BURST, Item, Scheduler, Wait
 from bot.delivery.sender import Outgoing, Sender, html_message
 from bot.delivery.transport import Blocked, Rejected, RetryLater, Unavailable
 from bot.storage.database import Database
-from bot.storage.delivery_schema import Outbox
+from bot.storage.delivery import Outbox
 from bot.telegram.bot_api import retry_seconds
 
 # ----------------------------------------------------------------- scheduler

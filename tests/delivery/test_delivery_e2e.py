@@ -61,14 +61,17 @@ class HoldingFake(FakeBotApi):
         return await super()._handle(request)
 
 
-async def test_a_crash_in_the_middle_of_a_burst_loses_no_question_and_repeats_none(tmp_path: Path) -> None:
+async def test_a_crash_in_the_middle_of_a_burst_loses_no_question_and_repeats_none(
+    tmp_path: Path, fixture_data: Path
+) -> None:
     async with HoldingFake() as fake:
-        await crash_and_restart(fake, tmp_path)
+        await crash_and_restart(fake, tmp_path, fixture_data)
 
 
-async def crash_and_restart(fake: HoldingFake, tmp_path: Path) -> None:
+async def crash_and_restart(fake: HoldingFake, tmp_path: Path, data: Path) -> None:
+    """``data``: the bot's data directory, with the fixture knowledge's index built already."""
     users, per_user = range(2001, 2031), len(QUESTIONS)
-    data, log = tmp_path / "data", tmp_path / "bot.log"
+    log = tmp_path / "bot.log"
     fake.response_delay = 0.02
     env = {"TELEGRAM_RATE_LIMIT": "20"}  # 150 replies take 7.5 s at least: they queue up
     bot = await start_bot_process(fake, data, log, **env)

@@ -15,7 +15,7 @@ from test_delivery import FakeTransport
 from bot.delivery.inbox import HANDLING, UpdateInbox
 from bot.delivery.sender import Sender, html_message
 from bot.storage.database import Database
-from bot.storage.delivery_schema import MAX_HANDLING_ATTEMPTS, Inbox, NewMessage, Outbox
+from bot.storage.delivery import MAX_HANDLING_ATTEMPTS, Inbox, NewMessage, Outbox
 
 
 def update(update_id: int, text: str = "hi") -> dict[str, Any]:

@@ -15,13 +15,12 @@ from botapi_fake import FakeBotApi
 from bot.metrics import QUESTIONS
 from index.engine import Engine
 
-FIXTURE = Path(__file__).parents[1] / "fixtures" / "knowledge"
 USER, ADMIN = 81, 82
 
 
 @pytest.fixture(scope="module")
-def engine(tmp_path_factory: pytest.TempPathFactory) -> Engine:
-    return Engine.load(FIXTURE, tmp_path_factory.mktemp("index"))
+def engine(fixture_engine: Engine) -> Engine:
+    return fixture_engine
 
 
 def answered_count() -> float:

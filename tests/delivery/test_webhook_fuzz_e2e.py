@@ -23,13 +23,12 @@ from bot.telegram.common import services
 from bot.telegram.webhook_body import MAX_UPDATE_ID, NotAnUpdate, read_update
 from index.engine import Engine
 
-FIXTURE = Path(__file__).parents[1] / "fixtures" / "knowledge"
 SEED = 20231108
 
 
 @pytest.fixture(scope="module")
-def engine(tmp_path_factory: pytest.TempPathFactory) -> Engine:
-    return Engine.load(FIXTURE, tmp_path_factory.mktemp("index"))
+def engine(fixture_engine: Engine) -> Engine:
+    return fixture_engine
 
 
 def valid_message(update_id: int) -> dict[str, Any]:

@@ -182,7 +182,7 @@ def test_directories_made_for_data_are_private(tmp_path: Path) -> None:
 def test_a_backup_is_private_and_replaces_a_readable_file(tmp_path: Path) -> None:
     async def create() -> None:
         db = await Database.open(tmp_path / "data" / "bot.sqlite3")
-        await db.touch_user(1, "en")
+        await db.users.touch_user(1, "en")
         await db.close()
 
     asyncio.run(create())

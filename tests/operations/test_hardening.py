@@ -20,7 +20,7 @@ from bot.services.privacy import PrivacyService, has_content
 from bot.services.ratelimit import QuestionRateLimiter, Verdict
 from bot.startup import StartupError, check_data_files, check_database, prepare_data_dir, wait_for_api
 from bot.storage.database import CURRENT_VERSION, Database
-from bot.storage.delivery_schema import NewMessage, Outbox
+from bot.storage.delivery import NewMessage, Outbox
 from bot.telegram import callbacks
 from bot.telegram.callbacks import MAX_ID, AgendaDay, Entry, Feedback, Language, Session, Venue
 
@@ -203,7 +203,7 @@ def test_messages_with_content(text: str) -> None:
 
 
 async def _question(db: Database, user_id: int, asked_at: datetime) -> int:
-    question_id = await db.record_question(
+    question_id = await db.questions.record_question(
         user_id=user_id, chat_id=user_id, text="When?", language="en", outcome="answer", score=1.0, sources=[]
     )
     await db.rows("UPDATE questions SET asked_at = ? WHERE id = ?", (asked_at.isoformat(), question_id))
@@ -216,7 +216,7 @@ async def test_purge_deletes_old_questions_with_their_feedback_once_a_day(tmp_pa
     try:
         old = await _question(db, 1, clock.now - timedelta(days=91))
         recent = await _question(db, 1, clock.now - timedelta(days=89))
-        assert await db.record_feedback(old, 1, True)
+        assert await db.feedback.record_feedback(old, 1, True)
         outbox = Outbox(db)
         sent_old, sent_recent, waiting = await outbox.add(
             [NewMessage(1, "reply", "sendMessage", {"text": t}) for t in ("old", "recent", "waiting")]
@@ -228,8 +228,11 @@ async def test_purge_deletes_old_questions_with_their_feedback_once_a_day(tmp_pa
         privacy = PrivacyService(db, timedelta(days=90), now=clock)
         done = await privacy.purge_if_due()
         assert done is not None and done.questions == 1
-        assert await db.get_question(old) is None and await db.get_question(recent) is not None
-        assert await db.feedback_for(old) == []
+        assert (
+            await db.questions.get_question(old) is None
+            and await db.questions.get_question(recent) is not None
+        )
+        assert await db.feedback.feedback_for(old) == []
         kept = await db.rows("SELECT id FROM outbox ORDER BY id")
         assert kept == [(sent_recent,), (waiting,)], "sent answers go with their questions; unsent ones stay"
         clock.advance(hours=23)
@@ -249,9 +252,9 @@ async def test_feedback_only_from_the_person_who_asked(tmp_path: Path) -> None:
         feedback = FeedbackService(db)
         assert not await feedback.rate(question_id, 8, True)
         assert not await feedback.rate(question_id + 1, 7, True)
-        assert await db.feedback_for(question_id) == []
+        assert await db.feedback.feedback_for(question_id) == []
         assert await feedback.rate(question_id, 7, False)
-        assert await db.feedback_for(question_id) == [(7, False)]
+        assert await db.feedback.feedback_for(question_id) == [(7, False)]
     finally:
         await db.close()
 
@@ -423,7 +426,7 @@ def test_purge_command_deletes_old_questions(tmp_path: Path) -> None:
     async def left() -> list[int]:
         db = await Database.open(tmp_path / "bot.sqlite3")
         try:
-            return [q.id for q in await db.recent_questions(10)]
+            return [q.id for q in await db.questions.recent_questions(10)]
         finally:
             await db.close()
 

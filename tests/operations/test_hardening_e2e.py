@@ -49,13 +49,13 @@ async def test_forged_feedback_is_refused_like_a_missing_id(bot: BotDriver) -> N
     other = await bot.ack(22, up, 1)  # someone else's question id
     missing = await bot.ack(22, f"fb:{question_id + 1000}:1", 1)
     assert other.params["text"] == missing.params["text"] == NEUTRAL
-    assert await bot.services.db.feedback_for(question_id) == []
+    assert await bot.services.db.feedback.feedback_for(question_id) == []
 
     for forged in (f"fb:{2**64}:1", "fb:9223372036854775808:0", "fb:-1:1", "fb:1:7", "fb:abc:1", "fb"):
         assert (await bot.ack(22, forged, 1)).params["text"] == NEUTRAL
 
     assert (await bot.ack(21, down, 1)).params["text"] == THANKS
-    assert await bot.services.db.feedback_for(question_id) == [(21, False)]
+    assert await bot.services.db.feedback.feedback_for(question_id) == [(21, False)]
     assert not bot.fake.unanswered_callbacks
 
 
@@ -67,7 +67,7 @@ async def test_feedback_in_a_group_is_only_the_askers(bot: BotDriver) -> None:
     acks = await bot.fake.wait_for_count("answerCallbackQuery", 2)
     by_user = {c.params["callback_query_id"].split("-")[0]: c.params["text"] for c in acks}
     assert by_user == {"24": NEUTRAL, "23": THANKS}
-    assert await bot.services.db.feedback_for(int(up.split(":")[1])) == [(23, True)]
+    assert await bot.services.db.feedback.feedback_for(int(up.split(":")[1])) == [(23, True)]
 
 
 async def test_every_button_press_is_answered(bot: BotDriver) -> None:
@@ -82,7 +82,7 @@ async def test_every_button_press_is_answered(bot: BotDriver) -> None:
     assert (await bot.ack(25, "e:en:no-such-entry", 1)).params["text"] == gone
     assert (await bot.ack(25, "v:" + "x" * 62, 1)).params["text"] == gone
     await until(lambda: not bot.fake.unanswered_callbacks)
-    assert (await bot.services.db.get_user(25)).language is not None
+    assert (await bot.services.db.users.get_user(25)).language is not None
     assert not [c for c in bot.fake.calls if c.status >= 400]
 
 
@@ -100,7 +100,7 @@ async def question_numbers(bot: BotDriver, chat_id: int) -> list[int]:
         if "reply_markup" not in call.params:
             continue
         question_id = int(feedback_data(call)[0].split(":")[1])
-        record = await bot.services.db.get_question(question_id)
+        record = await bot.services.db.questions.get_question(question_id)
         numbers.append(int(record.text.rsplit("(", 1)[1].rstrip(")")))
     return numbers
 
@@ -118,7 +118,7 @@ async def test_a_burst_of_twenty_questions_is_answered_in_order(engine: Engine, 
         texts = bot.texts_to(30)
         assert len(texts) == 21 and len([t for t in texts if WAITING in t]) == 1
         assert await question_numbers(bot, 30) == list(range(20))  # every one answered, once, in order
-        stored = [q for q in await bot.services.db.recent_questions(50) if q.user_id == 30]
+        stored = [q for q in await bot.services.db.questions.recent_questions(50) if q.user_id == 30]
         assert len(stored) == 20
         # Ten at once, the other ten once the first ten left the two-second window.
         asked = sorted(q.asked_at for q in stored)
@@ -183,16 +183,16 @@ async def test_commands_are_not_counted_but_staff_questions_are(engine: Engine, 
 async def test_sender_is_recorded_once_per_update_and_language_read_from_context(
     bot: BotDriver, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    db = bot.services.db
+    users = bot.services.db.users
     calls: list[str] = []
     for name in ("touch_user", "get_user"):
-        original = getattr(db, name)
+        original = getattr(users, name)
 
         def counting(*args: Any, _name: str = name, _original: Any = original, **kwargs: Any) -> Any:
             calls.append(_name)
             return _original(*args, **kwargs)
 
-        monkeypatch.setattr(db, name, counting)
+        monkeypatch.setattr(users, name, counting)
 
     assert "สวัสดี" in (await bot.say(40, "/start", language_code="th")).params["text"]
     assert calls == ["touch_user"]
@@ -206,7 +206,7 @@ async def test_sender_is_recorded_once_per_update_and_language_read_from_context
     calls.clear()
     bot.fake.user_message(41, "chatting among ourselves", chat_id=GROUP, chat_type="supergroup")
     assert not await bot.quiet(GROUP)
-    assert calls == [] and await db.get_user(41) is None  # not for the bot: not recorded
+    assert calls == [] and await users.get_user(41) is None  # not for the bot: not recorded
 
 
 async def test_writing_again_unblocks_but_a_block_notice_does_not(bot: BotDriver) -> None:
@@ -237,13 +237,13 @@ async def test_unknown_commands_get_a_hint_in_the_users_language(bot: BotDriver)
 async def test_content_free_messages_get_a_hint_and_are_not_stored(bot: BotDriver, text: str) -> None:
     hint = await bot.say(44, text)
     assert hint.params["text"].startswith("I didn't find a question in that message.")
-    assert await bot.services.db.recent_questions(5) == []
+    assert await bot.services.db.questions.recent_questions(5) == []
 
 
 async def test_a_bare_mention_in_a_group_is_not_a_question(bot: BotDriver) -> None:
     hint = await bot.say(45, "@summit_test_bot", chat_id=GROUP, chat_type="supergroup", language_code="zh")
     assert hint.params["text"].startswith("这条消息里没有找到问题")
-    assert await bot.services.db.recent_questions(5) == []
+    assert await bot.services.db.questions.recent_questions(5) == []
 
 
 async def test_stats_answer_only_in_a_private_chat(bot: BotDriver) -> None:
@@ -261,12 +261,12 @@ async def test_the_purge_is_scheduled(bot: BotDriver) -> None:
     jobs = bot.app.job_queue.get_jobs_by_name("purge-old-questions")
     assert len(jobs) == 1
     await bot.say(52, "When is the summit?")
-    old = (await bot.services.db.recent_questions(1))[0]
+    old = (await bot.services.db.questions.recent_questions(1))[0]
     await bot.services.db.rows(
         "UPDATE questions SET asked_at = '2020-01-01T00:00:00+00:00' WHERE id = ?", (old.id,)
     )
     await jobs[0].run(bot.app)
-    assert await bot.services.db.get_question(old.id) is None
+    assert await bot.services.db.questions.get_question(old.id) is None
     assert (await bot.services.privacy.last_purge()).questions == 1
 
 

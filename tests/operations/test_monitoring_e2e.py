@@ -13,13 +13,12 @@ from botapi_fake import FakeBotApi
 from bot.config import ConfigError, settings_from
 from index.engine import Engine
 
-FIXTURE = Path(__file__).parents[1] / "fixtures" / "knowledge"
 TOKEN = "scrape-me-0123456789abcdef"
 
 
 @pytest.fixture(scope="module")
-def engine(tmp_path_factory: pytest.TempPathFactory) -> Engine:
-    return Engine.load(FIXTURE, tmp_path_factory.mktemp("index"))
+def engine(fixture_engine: Engine) -> Engine:
+    return fixture_engine
 
 
 async def status(url: str, token: str | None = None, scheme: str = "Bearer") -> int:

@@ -36,11 +36,13 @@ async def test_run_polls_the_configured_bot_api_and_answers(tmp_path: Path, ship
     assert fake.token not in log and "RUN-command-token" not in log
 
 
-async def test_run_with_a_rejected_token_explains_without_printing_it(tmp_path: Path) -> None:
+async def test_run_with_a_rejected_token_explains_without_printing_it(
+    tmp_path: Path, shipped_data: Path
+) -> None:
     async with FakeBotApi(token="4242:the-real-token") as fake:
         log_path = tmp_path / "bot.log"
         process = await start_bot_process(
-            fake, tmp_path / "data", log_path, knowledge=None, TELEGRAM_BOT_TOKEN="4242:a-wrong-token"
+            fake, shipped_data, log_path, knowledge=None, TELEGRAM_BOT_TOKEN="4242:a-wrong-token"
         )
         await asyncio.wait_for(process.wait(), timeout=180)
     log = log_path.read_text()

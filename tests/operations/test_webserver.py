@@ -195,11 +195,11 @@ async def test_default_ingest_hands_updates_to_the_application(engine: Engine, t
 
 
 async def test_the_bot_process_serves_health_and_stops_cleanly_on_sigterm(
-    fake: FakeBotApi, tmp_path: Path
+    fake: FakeBotApi, tmp_path: Path, fixture_data: Path
 ) -> None:
     port = free_port()
     log_path = tmp_path / "bot.log"
-    process = await start_bot_process(fake, tmp_path / "data", log_path, cwd=tmp_path, METRICS_PORT=str(port))
+    process = await start_bot_process(fake, fixture_data, log_path, cwd=tmp_path, METRICS_PORT=str(port))
     try:
         status = None
         for _ in range(300):

@@ -23,7 +23,7 @@ MIGRATION: tuple[str, ...] = (
 )
 
 
-class CalendarFeedStore:
+class CalendarFeedRepository:
     """The tokens of the personal calendar feeds."""
 
     def __init__(self, db: Connection) -> None:

@@ -82,7 +82,7 @@ _text = time_text
 """A moment as stored (see :func:`bot.storage.sql.time_text`)."""
 
 
-class AgendaStore:
+class AgendaRepository:
     """The agenda queries. Every change that must hold together is one transaction."""
 
     def __init__(self, db: Connection) -> None:
