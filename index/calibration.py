@@ -4,12 +4,12 @@ questions it was not fitted on.
 Each question is asked once and what the decision will see is recorded (:class:`Observation`): the
 signals of the best entry (with the rules that fired for it), whether that entry's answer would be
 judged right, and whether the entry only says the asked fact is not published (then it is a ``gap``
-whatever the model says). A logistic regression is fitted on the rest: the label is "the best entry is
-right". The answer cut-off is then the lowest probability that answers about the most questions right
-(a wrong answer costs ``WRONG_COST`` right ones; within ``TIE`` questions of the best counts as as good)
-among those that decline at least ``DECLINE_TARGET`` of the out-of-scope questions. Questions whose
-probability falls just below the cut-off (within ``CLARIFY_BAND``) get a clarification instead of a
-decline.
+whatever the model says) or no entry states the kind of fact asked (then it is declined). A logistic
+regression is fitted on the rest: the label is "the best entry is right". The answer cut-off is then the
+lowest probability that answers about the most questions right (a wrong answer costs ``WRONG_COST``
+right ones; within ``TIE`` questions of the best counts as as good) among those that decline at least
+``DECLINE_TARGET`` of the out-of-scope questions. Questions whose probability falls just below the
+cut-off (within ``CLARIFY_BAND``) get a clarification instead of a decline.
 
 :func:`cross_validate` fits on all question sets but one and decides the left-out one, in turn, so
 every question gets a decision from a model that never saw it or its set.
@@ -27,6 +27,7 @@ from index.answers import Answer
 from index.engine import Engine
 from index.evaluation import Case, LangFigures, Report, judge, load_cases
 from index.gate import GateModel, Signals
+from index.rules import CERTAIN_RULES
 from index.types import LANGS
 
 WRONG_COST = 2.0
@@ -54,8 +55,8 @@ class Observation:
     top_right: bool
     """The best entry's answer would be judged right."""
     blocked: bool = False
-    """The outcome does not depend on the model (the entry says the fact is unpublished): never an
-    answer."""
+    """The outcome does not depend on the model (the entry says the fact is unpublished, or no entry
+    states the kind of fact asked): never an answer."""
     near_right: bool = False
     """One of the entries a clarification would offer is right."""
     lang: str = "en"
@@ -104,7 +105,9 @@ def observe(
 
         top_right = _right(engine, case, answer, answer.best)
         near = [s.entry_id for s in answer.suggestions] or [answer.best]
-        blocked = engine.gap(case.question, answer.language, answer.best)
+        blocked = engine.gap(case.question, answer.language, answer.best) or bool(
+            answer.signals.rules & CERTAIN_RULES
+        )
         observations.append(
             Observation(
                 answer.signals.vector(engine.gate.features),

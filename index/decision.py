@@ -3,9 +3,12 @@ known gap.
 
 The calibrated model (:class:`~index.gate.GateModel`) weighs the retrieval signals of the best entry and
 whether each rule fired for it (a re-ranking rule put it first, a rule objects to it; see
-:mod:`index.rules`). Nothing overrules the model except what the entry itself says: an entry that says
-the asked fact is not published is never sent as an answer, only as a ``gap`` (its text helps, but it
-is no answer). The BM25-only and dense-only baselines of ``summit-bot eval`` decide by one threshold.
+:mod:`index.rules`). Nothing overrules the model except facts about the knowledge: an entry that says
+the asked fact is not published is never sent as an answer, only as a ``gap`` (its text helps, but it is
+no answer); a question asking for a kind of fact no entry states (a rule that is ``certain`` objects) is
+declined, since no evidence about the best entry makes up for facts that do not exist. Both are left out
+of the model's fit. The BM25-only and dense-only baselines of ``summit-bot eval`` decide by one
+threshold.
 """
 
 from __future__ import annotations
@@ -18,15 +21,15 @@ from index.gate import SIGNAL_FEATURES, GateModel, Signals, rule_features
 from index.kinds import is_gap
 from index.reading import Reading
 from index.retrieval import Mode, Retriever
-from index.rules import RULE_NAMES, Candidates, EntryFacts, Rule, objections
+from index.rules import CERTAIN_RULES, WEIGHED_RULES, Candidates, EntryFacts, Rule, objections
 
 Verdict = Literal["answer", "clarify", "decline", "gap"]
 
 
 def model_features() -> tuple[str, ...]:
-    """The inputs the decision model must have: the retrieval signals, then one per rule (every rule,
-    also one switched off)."""
-    return SIGNAL_FEATURES + rule_features(RULE_NAMES)
+    """The inputs the decision model must have: the retrieval signals, then one per weighed rule (every
+    one, also one switched off; a ``certain`` rule is no input)."""
+    return SIGNAL_FEATURES + rule_features(WEIGHED_RULES)
 
 
 @dataclass(frozen=True)
@@ -76,6 +79,8 @@ class Decider:
         rule = next(iter(objected), None)
         if decided != "decline" and self.is_gap(reading, top):
             return Decision("gap", probability, "not published", signals, rule)
+        if any(name in CERTAIN_RULES for name in objected):
+            decided = "decline"
         # The objections lead the reason ("not covered: fee; decline: p=0.03").
         reason = "; ".join([*objected.values(), f"{decided}: p={probability:.2f}"])
         return Decision(decided, probability, reason, signals, rule)

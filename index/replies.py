@@ -9,13 +9,12 @@ from dataclasses import replace
 
 from index.answers import Answer, Suggestion
 from index.belief import verdict
-from index.composer import NameGlosses, answer_text, belief_reply, decline_text, entry_title
+from index.composer import NameGlosses, answer_text, belief_reply, clarify_text, decline_text, entry_title
 from index.decision import Decision
 from index.knowledge import KnowledgeBase
 from index.reading import Reading
 from index.smalltalk import small_talk
 from index.types import LANGS, Lang
-from index.wording import phrase
 
 
 class Replies:
@@ -85,6 +84,6 @@ class Replies:
             )  # fmt: skip
         declined = replace(self.decline(question, lang, near, score, decision.reason), **evidence)
         if decision.verdict == "clarify" and declined.suggestions:
-            options = "\n".join(f"• {s.title}" for s in declined.suggestions)
-            return replace(declined, text=f"{phrase('clarify', lang)}\n{options}", outcome="clarify")
+            text = clarify_text([s.title for s in declined.suggestions], lang)
+            return replace(declined, text=text, outcome="clarify")
         return declined

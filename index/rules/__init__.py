@@ -1,10 +1,12 @@
 """The rules around the decision, each a named component in its own module.
 
 :data:`RULES` lists them in order: the re-rankers first (each may move one entry to the front of the
-fused ranking), then the rules that may object to answering with the best entry. No rule overrules the
-decision: whether each one fired for the best entry is a signal the calibrated model weighs
-(:mod:`index.gate`). Any rule can be switched off by name (``Engine(..., disabled={"unpriced"})`` or
-:meth:`Engine.without_rules`), which is how ``summit-bot eval --ablate`` measures what each one is worth.
+fused ranking), then the rules that may object to answering with the best entry. No judgement overrules
+the decision: whether each rule fired for the best entry is a signal the calibrated model weighs
+(:mod:`index.gate`). Only an objection that is a fact about the knowledge (a rule that is ``certain``:
+no entry states what is asked) makes the decision decline. Any rule can be switched off by name
+(``Engine(..., disabled={"unpriced"})`` or :meth:`Engine.without_rules`), which is how ``summit-bot eval
+--ablate`` measures what each one is worth.
 """
 
 from __future__ import annotations
@@ -31,6 +33,9 @@ RULES: tuple[type[Rule], ...] = (
     Unpriced,
 )
 RULE_NAMES: tuple[str, ...] = tuple(rule.name for rule in RULES)
+WEIGHED_RULES: tuple[str, ...] = tuple(rule.name for rule in RULES if not rule.certain)
+"""The rules whose firing is an input of the decision model (the others decline when they object)."""
+CERTAIN_RULES: frozenset[str] = frozenset(RULE_NAMES) - frozenset(WEIGHED_RULES)
 
 
 def build_rules(facts: EntryFacts, disabled: frozenset[str] = frozenset()) -> list[Rule]:
@@ -59,8 +64,10 @@ def objections(rules: Sequence[Rule], reading: Reading, candidates: Candidates) 
 
 
 __all__ = [
+    "CERTAIN_RULES",
     "RULES",
     "RULE_NAMES",
+    "WEIGHED_RULES",
     "Candidates",
     "EntryFacts",
     "Rule",

@@ -6,9 +6,11 @@ A rule (:class:`Rule`) has a ``name`` and up to two hooks, each with a harmless 
 * :meth:`Rule.objection` says why answering with the best entry looks wrong (a question about another
   year, a price the entry does not give...), or nothing.
 
-Neither overrules the decision: whether a rule fired for the best entry (it put the entry first, or it
-objects to it) is one of the signals the calibrated decision weighs (:mod:`index.gate`), so a rule is
-worth what the fitted weight makes of it on questions the model was not fitted on.
+A judgement does not overrule the decision: whether a rule fired for the best entry (it put the entry
+first, or it objects to it) is one of the signals the calibrated decision weighs (:mod:`index.gate`), so
+a rule is worth what the fitted weight makes of it on questions the model was not fitted on. The one
+exception is an objection that is a fact about the knowledge (:attr:`Rule.certain`: no entry states the
+kind of fact asked), which is a property of the question like a known gap is one of the entry.
 
 Rules never read the question's text themselves: they take the :class:`~index.reading.Reading`.
 """
@@ -109,6 +111,12 @@ class Rule:
     name: ClassVar[str] = ""
     summary: ClassVar[str] = ""
     """One line on what the rule does, for reports."""
+    certain: ClassVar[bool] = False
+    """The objection states a fact about the knowledge, not a judgement about the question: the question
+    asks for a kind of fact that no entry states at all. No evidence about the best entry can make up
+    for facts that do not exist, so when such a rule objects the decision declines whatever the model
+    says; the rule is no input of the model (it cannot be outweighed by, say, an organisation's name
+    the question shares with an entry)."""
 
     def __init__(self, facts: EntryFacts) -> None:
         self.facts = facts

@@ -1,5 +1,8 @@
 """Questions asking for a kind of thing no entry states (a booking, a fee to attend, a dress code,
-parking, investment advice; ``uncovered`` in ``kinds.yaml``) are not answered by a neighbouring entry."""
+parking, investment advice; ``uncovered`` in ``kinds.yaml``) are not answered by a neighbouring entry.
+
+That no entry states such a fact is a property of the knowledge, not a judgement about the question:
+the rule is :attr:`~index.rules.base.Rule.certain`, and the decision declines when it objects."""
 
 from __future__ import annotations
 
@@ -23,9 +26,8 @@ class Uncovered(Rule):
     state."""
 
     name = "uncovered-kind"
-    summary = (
-        "a question asking what no entry states (booking, fees, dress code, advice) weighs against answering"
-    )
+    summary = "a question asking what no entry states (booking, fees, dress code, advice) is declined"
+    certain = True
 
     def objection(self, reading: Reading, candidates: Candidates) -> str | None:
         found = uncovered(reading, self.facts, candidates.top)

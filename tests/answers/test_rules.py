@@ -157,6 +157,25 @@ def test_uncovered_kind_declines_what_no_entry_states(engine: Engine) -> None:
     assert rule.objection(told, candidates(on.best or "")) is None
 
 
+def test_what_no_entry_states_is_declined_whatever_the_model_says(engine: Engine) -> None:
+    """That no entry states a kind of fact is a fact about the knowledge: the objection is no input the
+    model could outweigh, and even a model that answers everything declines."""
+    assert Uncovered.certain and "rule:uncovered-kind" not in model_features()
+    question = "what is the dress code for the opening ceremony?"
+    best = engine.without_rules({"uncovered-kind"}).ask(question).best
+    assert best is not None
+    eager = replace(engine.gate, answer_min=0.0, clarify_min=0.0)
+    reading = engine.reader.read(question, "en")
+    decided = Decider(eager, engine.rules, engine.retriever, engine.facts).decide(reading, candidates(best))
+    assert decided.verdict == "decline" and decided.rule == "uncovered-kind"
+    assert decided.reason.startswith("not covered: dress")
+    # Without the rule the same model answers with the neighbouring entry.
+    off = engine.without_rules({"uncovered-kind"})
+    assert Decider(eager, off.rules, off.retriever, off.facts).decide(reading, candidates(best)).verdict == (
+        "answer"
+    )
+
+
 def test_unknown_person_declines_a_stranger(engine: Engine) -> None:
     question = "Did Elon Musk speak at wuzhen this year?"
     on = engine.ask(question)
