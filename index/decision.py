@@ -77,10 +77,10 @@ class Decider:
         signals = replace(self.retriever.signals(reading, ranked), rules=fired)
         decided, probability = model.decide(signals)
         rule = next(iter(objected), None)
-        if decided != "decline" and self.is_gap(reading, top):
-            return Decision("gap", probability, "not published", signals, rule)
         if any(name in CERTAIN_RULES for name in objected):
-            decided = "decline"
+            decided = "decline"  # what no entry states is declined, also where an entry says "unpublished"
+        elif decided != "decline" and self.is_gap(reading, top):
+            return Decision("gap", probability, "not published", signals, rule)
         # The objections lead the reason ("not covered: fee; decline: p=0.03").
         reason = "; ".join([*objected.values(), f"{decided}: p={probability:.2f}"])
         return Decision(decided, probability, reason, signals, rule)
