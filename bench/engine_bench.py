@@ -23,7 +23,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from index.engine import Engine, question_form  # noqa: E402
+from index.engine import Engine  # noqa: E402
+from index.reading import question_form  # noqa: E402
 
 QUESTIONS = [
     "When does the summit take place?",

@@ -19,6 +19,7 @@ from index.composer import entry_text
 from index.knowledge import KnowledgeBase
 from index.language import HAN_SCRIPT, THAI_SCRIPT
 from index.mixing import bridged
+from index.numerals import canonical_places
 from index.schema import Entry, Session
 from index.textproc import normalise
 from index.types import Lang
@@ -134,11 +135,6 @@ def poles(text: str, lang: Lang) -> frozenset[str]:
     return frozenset(pole for pole, pattern in _joined("poles", lang) if pattern.search(text))
 
 
-def opposite_pole(question: frozenset[str], entry: frozenset[str]) -> bool:
-    """True when the question asks about one end (start or end) and the entry speaks only of the other."""
-    return len(question) == 1 and bool(entry) and not (entry & question)
-
-
 def price_subjects(text: str, lang: Lang) -> frozenset[str]:
     """What ``text`` names that a price may be asked of (a hotel, a taxi, a meal); see ``priced`` in
     ``kinds.yaml``."""
@@ -188,6 +184,16 @@ def asked_kinds(question: str, lang: Lang) -> frozenset[str]:
     )
 
 
+def _places(kb: KnowledgeBase) -> re.Pattern[str]:
+    """The places the knowledge names, in English, as whole words: the place names of
+    ``place_names.yaml``, the venues and the ends of the routes."""
+    names = {name for name in canonical_places() if name.isascii()}
+    names.update(venue.name.en for venue in kb.venues)
+    names.update(end.en for route in kb.routes for end in (route.origin, route.destination))
+    words = sorted((re.escape(n.lower()) for n in names if n), key=len, reverse=True)
+    return re.compile(rf"\b(?:{'|'.join(words)})\b")
+
+
 def stated_kinds(entry: Entry, kb: KnowledgeBase) -> frozenset[str]:
     """The kinds of thing an entry's English answer states (a date, a place, a number, ...)."""
     _, stated = _patterns()
@@ -197,6 +203,8 @@ def stated_kinds(entry: Entry, kb: KnowledgeBase) -> frozenset[str]:
     for kind, patterns in stated.items():
         if any(p.search(text if "[A-Z]" in p.pattern else lower) for p in patterns):
             found.add(kind)
+    if _places(kb).search(lower):
+        found.add("where")  # names a place the knowledge knows
     if entry.people or getattr(entry, "speakers", None):
         found.add("who")  # names people or organisations (a capitalised pair of words may be a place)
     if any(_LATIN_PHRASE.search(entry_text(entry, kb, lang)) for lang in ("zh", "th")):

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from index.engine import question_clause
 from index.kinds import uncovered_kinds
 from index.knowledge import load_knowledge
 from index.people import HanNames, PeopleIndex, homophones
+from index.reading import question_clause
 
 KNOWLEDGE = Path(__file__).resolve().parents[2] / "knowledge"
 
