@@ -63,6 +63,34 @@ def test_english_words_inside_thai_text_are_found() -> None:
     assert uncovered_kinds("ที่งานมีwifiฟรีมั้ยครับ", "th") == {"facility"}
 
 
+@pytest.mark.parametrize(
+    ("text", "lang", "found"),
+    [
+        ("who is the mayor of hangzhou", "en", {"office"}),
+        ("did the french ambassador come", "en", {"office"}),
+        ("what did the vice-governor say at the press conference", "en", set()),  # a deputy's office
+        ("杭州市长来了吗", "zh", {"office"}),
+        ("副省长在闭幕会上说了什么", "zh", set()),
+        ("นายกรัฐมนตรีจีนมาร่วมงานหรือเปล่า", "th", {"office"}),
+        ("รองผู้ว่าพูดอะไรในงานแถลงข่าว", "th", set()),
+        ("who will succeed the chair when the term ends", "en", {"succession"}),
+        ("who becomes the next wic president", "en", {"succession"}),
+        ("理事长的继任者会是谁", "zh", {"succession"}),
+        ("ประธานคนถัดไปจะเป็นใคร", "th", {"succession"}),
+        ("what comes next after the opening ceremony", "en", set()),
+    ],
+)
+def test_office_holders_and_successors_are_uncovered(text: str, lang: str, found: set[str]) -> None:
+    from index.kinds import uncovered_kinds
+
+    assert uncovered_kinds(text, lang) == found  # type: ignore[arg-type]
+
+
+def test_how_much_per_unit_asks_a_price() -> None:
+    assert "price" in asked_kinds("how much per person for the boat", "en")
+    assert "price" not in asked_kinds("how much time do i need between the sessions", "en")
+
+
 def test_relative_years() -> None:
     from index.kinds import relative_years
 

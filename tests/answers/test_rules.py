@@ -157,6 +157,25 @@ def test_uncovered_kind_declines_what_no_entry_states(engine: Engine) -> None:
     assert rule.objection(told, candidates(on.best or "")) is None
 
 
+def test_office_holders_and_successors_the_knowledge_does_not_name_are_declined(engine: Engine) -> None:
+    """Who holds a public office, or who holds an office next, is stated by no entry: a neighbouring
+    entry about the organisers or the leadership is no answer. A deputy the knowledge names is."""
+    for question, lang, kind in [
+        ("who is the mayor of tongxiang city", "en", "office"),
+        ("泰国驻华大使出席开幕式了吗", "zh", "office"),
+        ("who takes over as wic chair after this year", "en", "succession"),
+        ("ใครจะรับตำแหน่งแทนเลขาธิการ WIC คนถัดไป", "th", "succession"),
+    ]:
+        on = engine.ask(question, lang)
+        assert on.outcome == "decline" and on.rule == "uncovered-kind", question
+        assert kind in on.reason, question
+    deputy = engine.ask("who is zhejiang's vice-governor that spoke at the closing press conference")
+    assert deputy.outcome == "answer" and "Ke Jixin" in deputy.text
+    # An office-holder only told of, not asked about, leaves the question as it is.
+    told = engine.reader.read("I am arranging the mayor's visit. which day is the opening ceremony?", "en")
+    assert told.uncovered == {"office"} and not told.uncovered_asked
+
+
 def test_what_no_entry_states_is_declined_whatever_the_model_says(engine: Engine) -> None:
     """That no entry states a kind of fact is a fact about the knowledge: the objection is no input the
     model could outweigh, and even a model that answers everything declines."""
