@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from index.kinds import is_gap
 from index.reading import Reading
 from index.rules.base import Candidates, Rule
 
@@ -28,11 +29,14 @@ class KindAsked(Rule):
         if not asked or asked & (stated[first] | unpublished[first]):
             return candidates
         people, dense = candidates.people, candidates.dense
+        gap = None
         for i, (entry_id, _) in enumerate(candidates.entries[1:LOOK_AHEAD], start=1):
-            if people and first in people and entry_id not in people:
-                continue  # the entry about the person the question names stays ahead
             if dense.get(entry_id, 0.0) < dense.get(first, 0.0) - DENSE_GAP:
                 continue  # far less alike in meaning: stating the kind of thing asked is not enough
+            if gap is None and is_gap(asked, unpublished[entry_id]):
+                gap = i
+            if people and first in people and entry_id not in people:
+                continue  # the entry about the person the question names stays ahead
             if asked & stated[entry_id]:
                 return candidates.moved_up(i, self.name)
-        return candidates
+        return candidates if gap is None else candidates.moved_up(gap, self.name)

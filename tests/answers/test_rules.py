@@ -81,6 +81,31 @@ def test_kind_asked_prefers_the_entry_stating_the_kind(engine: Engine) -> None:
     assert rule.rerank(reading, far).top == lacking
 
 
+def test_kind_asked_prefers_an_entry_saying_what_is_asked_is_unpublished(engine: Engine) -> None:
+    """When no leading entry states the kind asked, one saying that all of it is unpublished leads, also
+    ahead of the entry about the person the question names: a room and a time nobody published are a
+    gap, not the person's card."""
+    rule = KindAsked(engine.facts)
+    reading = engine.reader.read("what time is his keynote and which room?", "en")
+    assert {"where", "time"} <= reading.kinds
+    stated, unpublished = engine.facts.stated, engine.facts.unpublished
+    person = next(e for e in sorted(stated) if not stated[e] & reading.kinds and not unpublished[e])
+    gap = next(
+        e for e in sorted(unpublished) if reading.kinds <= unpublished[e] and "all" not in unpublished[e]
+    )
+    assert rule.rerank(reading, candidates(person, gap, people={person: 1})).top == gap
+    # An entry stating one of the kinds asked is still preferred to the gap.
+    giving = next(e for e in sorted(stated) if "time" in stated[e] and not unpublished[e])
+    assert rule.rerank(reading, candidates(person, gap, giving)).top == giving
+    question = "what time is tencent's guo kaitian speaking and which room"
+    on = engine.ask(question)
+    assert (
+        on.outcome in ("gap", "decline")
+        and on.best != engine.without_rules({"kind-asked"}).ask(question).best
+    )
+    assert engine.without_rules({"kind-asked"}).ask(question).outcome == "answer"
+
+
 def test_kind_asked_in_the_pipeline(engine: Engine) -> None:
     question = "住在西栅里面的话，去会展中心怎么走？有车接吗"
     on = engine.ask(question)
