@@ -17,7 +17,11 @@ still be moved ahead of it."""
 class KindAsked(Rule):
     """Moves up the first of the leading entries that states what the question asks for, when the best
     one neither states it nor says it is unpublished ("how do I get from Xizha to the venue" prefers
-    the route to the venue card)."""
+    the route to the venue card). When none of them does, an entry declaring that everything asked is
+    unpublished (its own ``unpublished`` list; a session's missing room speaks of that session only)
+    leads, also ahead of an entry about a person the question names that is far less alike in meaning:
+    "at what time and in which room does she speak" gets "times and rooms are not published" (a gap),
+    not a card that merely names her."""
 
     name = "kind-asked"
     summary = "an entry stating the kind of fact asked beats one that does not"
@@ -33,9 +37,13 @@ class KindAsked(Rule):
         for i, (entry_id, _) in enumerate(candidates.entries[1:LOOK_AHEAD], start=1):
             if dense.get(entry_id, 0.0) < dense.get(first, 0.0) - DENSE_GAP:
                 continue  # far less alike in meaning: stating the kind of thing asked is not enough
-            if gap is None and is_gap(asked, unpublished[entry_id]):
+            about_other = bool(people) and first in people and entry_id not in people
+            # the entry about the person the question names yields to a gap only when it is far less
+            # alike in meaning
+            yields = not about_other or dense.get(entry_id, 0.0) > dense.get(first, 0.0) + DENSE_GAP
+            if gap is None and yields and is_gap(asked, frozenset(self.facts.kb.by_id[entry_id].unpublished)):
                 gap = i
-            if people and first in people and entry_id not in people:
+            if about_other:
                 continue  # the entry about the person the question names stays ahead
             if asked & stated[entry_id]:
                 return candidates.moved_up(i, self.name)
