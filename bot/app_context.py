@@ -153,6 +153,7 @@ async def open_services(
             db.outbox,
             transport or StoreOnly(),
             rate=settings.rate_limit_per_second,
+            chat_rate=settings.chat_rate_per_second,
             on_blocked=users.mark_blocked,
         )
         question_rate = QuestionRateLimiter(

@@ -60,6 +60,9 @@ class Settings:
     mode they are then also served beside the webhook."""
     rate_limit_per_second: float = 25.0
     """TELEGRAM_RATE_LIMIT: messages per second over all chats (0 turns the limiter's overall cap off)."""
+    chat_rate_per_second: float = 1.0
+    """TELEGRAM_CHAT_RATE: messages per second to one private chat, sustained (Telegram allows about one;
+    a local Bot API, as in the tests, takes more)."""
     log_level: str = "INFO"
     """LOG_LEVEL: one of :data:`LOG_LEVELS`."""
     question_rate_limit: int = 10
@@ -231,6 +234,7 @@ def settings_from(env: Mapping[str, str]) -> Settings:
     if secret is not None and not _SECRET.match(secret):
         problems.append("WEBHOOK_SECRET: use 1–256 characters from A–Z, a–z, 0–9, '_' and '-'")
     rate = _number("TELEGRAM_RATE_LIMIT", get("TELEGRAM_RATE_LIMIT") or "25", problems, low=0, high=10_000)
+    chat_rate = _number("TELEGRAM_CHAT_RATE", get("TELEGRAM_CHAT_RATE") or "1", problems, low=0.1, high=1000)
     log_level = (get("LOG_LEVEL") or "INFO").upper()
     if log_level not in LOG_LEVELS:
         problems.append(
@@ -292,6 +296,7 @@ def settings_from(env: Mapping[str, str]) -> Settings:
         metrics_port=metrics_port,
         metrics_token=metrics_token,
         rate_limit_per_second=rate,
+        chat_rate_per_second=chat_rate,
         log_level=log_level,
         question_rate_limit=question_limit,
         question_rate_window=question_window,

@@ -27,6 +27,10 @@ from bot.telegram.webserver import Ingest
 from index.engine import Engine
 
 WEBHOOK_SECRET = "e2e-secret_token"
+TEST_SETTINGS = {"TELEGRAM_CHAT_RATE": "50"}
+"""What every bot in the tests runs with unless a test says otherwise: the fake Bot API takes any number
+of messages a second to one chat, so replies to one user are not spaced a second apart (the scheduler's
+tests keep Telegram's own pace, one a second, on a fake clock)."""
 
 
 def free_port() -> int:
@@ -39,6 +43,7 @@ def settings_for(fake: FakeBotApi, data_dir: Path, **env: str) -> Settings:
     """Bot settings that point at ``fake`` and keep the database in ``data_dir``."""
     return settings_from(
         {
+            **TEST_SETTINGS,
             "TELEGRAM_BOT_TOKEN": fake.token,
             "TELEGRAM_API_BASE_URL": fake.base_url,
             "SUMMIT_BOT_DATA_DIR": str(data_dir),
@@ -89,6 +94,7 @@ def bot_environment(
     knowledge, or with ``knowledge=None`` the default one, and ``env`` on top."""
     settings = {
         **os.environ,
+        **TEST_SETTINGS,
         "TELEGRAM_BOT_TOKEN": fake.token,
         "TELEGRAM_API_BASE_URL": f"http://127.0.0.1:{fake.port}",
         "SUMMIT_BOT_DATA_DIR": str(data_dir),

@@ -158,7 +158,8 @@ def engine(fixture_engine: Engine) -> Engine:
 
 @pytest.fixture
 async def bot(fake: FakeBotApi, engine: Engine, tmp_path: Path) -> AsyncIterator[Application]:
-    settings = settings_for(fake, tmp_path, TELEGRAM_RATE_LIMIT="10")
+    # Telegram's pace of one message a second per chat, so that the flooding user's replies queue up.
+    settings = settings_for(fake, tmp_path, TELEGRAM_RATE_LIMIT="10", TELEGRAM_CHAT_RATE="1")
     async with running_bot(settings, engine) as application:
         yield application
 
