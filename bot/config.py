@@ -74,6 +74,9 @@ class Settings:
     """QUESTION_RETENTION_DAYS: questions older than this are deleted by the daily purge."""
     startup_retry_seconds: float = 60.0
     """STARTUP_RETRY_SECONDS: how long to keep trying an unreachable Bot API at start-up."""
+    shutdown_grace_seconds: float = 10.0
+    """SHUTDOWN_GRACE_SECONDS: how long the updates being handled (a question waiting for its user's rate
+    among them) get to finish when the bot stops; the rest are handled at the next start."""
     schedule_url: str | None = None
     """SCHEDULE_URL: a programme (schedule.json, schedule.xml, CSV, XLSX) polled for changes."""
     schedule_poll_seconds: float = 300.0
@@ -254,6 +257,9 @@ def settings_from(env: Mapping[str, str]) -> Settings:
     startup_retry = _number(
         "STARTUP_RETRY_SECONDS", get("STARTUP_RETRY_SECONDS") or "60", problems, low=0, high=86_400
     )
+    shutdown_grace = _number(
+        "SHUTDOWN_GRACE_SECONDS", get("SHUTDOWN_GRACE_SECONDS") or "10", problems, low=0, high=3600
+    )
     schedule_url = get("SCHEDULE_URL")
     if schedule_url is not None:
         schedule_url = _url("SCHEDULE_URL", schedule_url, problems)
@@ -303,6 +309,7 @@ def settings_from(env: Mapping[str, str]) -> Settings:
         question_backlog=backlog,
         question_retention_days=retention,
         startup_retry_seconds=startup_retry,
+        shutdown_grace_seconds=shutdown_grace,
         schedule_url=schedule_url,
         schedule_poll_seconds=schedule_poll,
         schedule_auto_apply=auto_raw in ("1", "true", "yes", "on"),

@@ -168,6 +168,8 @@ SETTINGS = (
     "QUESTION_RATE_WINDOW",
     "QUESTION_RETENTION_DAYS",
     "STARTUP_RETRY_SECONDS",
+    "SHUTDOWN_GRACE_SECONDS",
+    "TELEGRAM_CHAT_RATE",
 )
 """Every variable the bot reads: none leaks in from the environment the tests run in."""
 

@@ -158,8 +158,10 @@ def engine(fixture_engine: Engine) -> Engine:
 
 @pytest.fixture
 async def bot(fake: FakeBotApi, engine: Engine, tmp_path: Path) -> AsyncIterator[Application]:
-    # Telegram's pace of one message a second per chat, so that the flooding user's replies queue up.
-    settings = settings_for(fake, tmp_path, TELEGRAM_RATE_LIMIT="10", TELEGRAM_CHAT_RATE="1")
+    # Telegram's pace of one message a second per chat, so that the flooding user's replies queue up; the
+    # flood's questions left waiting for the user's rate are not waited for when the bot stops.
+    env = {"TELEGRAM_RATE_LIMIT": "10", "TELEGRAM_CHAT_RATE": "1", "SHUTDOWN_GRACE_SECONDS": "0.5"}
+    settings = settings_for(fake, tmp_path, **env)
     async with running_bot(settings, engine) as application:
         yield application
 
