@@ -8,6 +8,7 @@ import dataclasses
 import inspect
 import os
 import socket
+import sqlite3
 import sys
 import time
 from collections.abc import AsyncIterator, Callable
@@ -128,6 +129,15 @@ async def start_bot_process(
             stdout=log,
             stderr=log,
         )
+
+
+def settled(data_dir: Path) -> bool:
+    """Whether the database of a bot running in another process on ``data_dir`` holds no update left to
+    handle and no message left to send (nothing more can reach the Bot API unless something new comes)."""
+    with contextlib.closing(sqlite3.connect(data_dir / "bot.sqlite3")) as db:
+        unhandled = db.execute("SELECT count(*) FROM inbox WHERE handled_at IS NULL").fetchone()[0]
+        pending = db.execute("SELECT count(*) FROM outbox WHERE state = 'pending'").fetchone()[0]
+    return unhandled == 0 and pending == 0
 
 
 async def bot_command(env: dict[str, str], *args: str) -> str:
