@@ -1,9 +1,10 @@
 """Answer-engine benchmark: prints latency, build and rebuild times, cold start and peak memory.
 
 Run with ``.venv/bin/python bench/engine_bench.py [--model SPEC] [--rounds N]``. Targets on a 2-core
-machine with the default embedder: p50 <= 5 ms and at most twice the embedder's own time for one
+machine with the default embedder: p50 <= 5 ms and at most 1.5 times the embedder's own time for one
 question (measured in the same run), p99 <= 20 ms, one-entry rebuild <= 1 s, cold start <= 5 s, peak
-RSS <= 400 MB. The script reports figures; it does not judge them.
+RSS of a fresh process that has answered a question in each language <= 320 MB. The script reports
+figures; it does not judge them.
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from index.engine import Engine, question_form  # noqa: E402
+from index.engine import Engine  # noqa: E402
+from index.reading import question_form  # noqa: E402
 
 QUESTIONS = [
     "When does the summit take place?",
@@ -45,8 +47,12 @@ QUESTIONS = [
     "Wuzhen summit ปีนี้มีแขกกี่คน",
 ]
 
-COLD_START = """
-import json, resource, sys, time
+LANGUAGE_QUESTIONS = ["乌镇离杭州多远", "จากหางโจวไปอูเจิ้นยังไง"]
+"""Asked after the first answer, so that the peak counts the Chinese and Thai segmenters' dictionaries,
+which a server loads on its first question in those languages."""
+
+COLD_START = f"""
+import json, sys, time
 t0 = time.perf_counter()
 sys.path.insert(0, sys.argv[1])
 from pathlib import Path
@@ -54,9 +60,15 @@ from index.engine import Engine
 engine = Engine.load(Path(sys.argv[2]), Path(sys.argv[3]), sys.argv[4] if len(sys.argv) > 4 else None)
 answer = engine.ask("How far is Wuzhen from Hangzhou?")
 elapsed = time.perf_counter() - t0
-print(json.dumps({"seconds": elapsed, "answered": answer.answered,
-                  "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+for question in {LANGUAGE_QUESTIONS!r}:
+    engine.ask(question)
+with open("/proc/self/status", encoding="ascii") as status:
+    peak_kb = next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))
+print(json.dumps({{"seconds": elapsed, "answered": answer.answered, "peak_rss_mb": peak_kb / 1024}}))
 """
+"""The cold process. Its peak memory is read from ``VmHWM``, the peak of this process's own memory:
+``getrusage``'s ``ru_maxrss`` carries over the parent's peak into a child started by ``vfork`` and
+``exec`` (as ``subprocess`` starts it), so it showed this benchmark's own peak instead."""
 
 
 BLOCK = 10
@@ -134,7 +146,7 @@ def main() -> None:
         )
         print(
             f"embedder alone           p50 {embed_p50:.2f} ms per question; "
-            f"engine p50 = {p50 / embed_p50:.2f}x the embedder's (target <= 2x)"
+            f"engine p50 = {p50 / embed_p50:.2f}x the embedder's (target <= 1.5x)"
         )
 
         command = [sys.executable, "-c", COLD_START, str(ROOT), str(knowledge), str(data_dir)]
@@ -149,7 +161,7 @@ def main() -> None:
             f"cold start to 1st answer {wall:.2f} s wall (process start to answer), "
             f"{cold['seconds']:.2f} s inside Python"
         )
-        print(f"peak RSS (cold process)  {cold['peak_rss_mb']:.0f} MB")
+        print(f"peak RSS (cold process)  {cold['peak_rss_mb']:.0f} MB (after a question in each language)")
 
 
 if __name__ == "__main__":

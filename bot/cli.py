@@ -301,10 +301,16 @@ def evaluate_cmd(
             note = f"held-out: the decision model refitted on {', '.join(used)} (without this set)"
         else:
             note = "held-out: no other calibration set found, column left out"
+    from index.calibration import training_sets
+
     typer.echo(f"{len(cases)} questions, index {engine.version}\n")
     typer.echo(format_reports(reports))
     if note:
         typer.echo(note)
+    if file.resolve() in training_sets(engine.gate):
+        typer.echo(
+            "the shipped decision model was fitted on this set: its columns are tuned figures, not held out"
+        )
     outcomes = Counter(o.answer.outcome for o in reports[0].outcomes)
     typer.echo(
         "outcomes: " + ", ".join(f"{k} {outcomes.get(k, 0)}" for k in ("answer", "clarify", "decline", "gap"))

@@ -6,8 +6,9 @@ question once (:func:`index.calibration.observe`), and each question set is deci
 on all the other sets (:func:`index.calibration.cross_validate`, leave one set out): a rule switched off
 is also off while the model is fitted, as it would be if it were removed. A question is counted as
 answered right when it is answered and the answer is right, and an out-of-scope question as declined
-when it is not answered (a clarification or a gap is not an answer). A veto that does not block an
-entry outright (an unknown person) counts where it overruled the shipped model's decision.
+when it is not answered (a clarification or a gap is not an answer). Every rule acts through the
+decision model (whether it fired is one of the model's inputs), so the refitted model is all that
+decides.
 """
 
 from __future__ import annotations
@@ -42,13 +43,13 @@ class Tally:
     out_of_scope: dict[str, int] = field(default_factory=dict)
 
 
-def tally(observations: Sequence[Observation], vetoed: Sequence[bool], decisions: Sequence[str]) -> Tally:
+def tally(observations: Sequence[Observation], decisions: Sequence[str]) -> Tally:
     """Count the held-out decisions (see the module's docstring)."""
     result = Tally()
     for keys in (result.right, result.answerable, result.declined, result.out_of_scope):
         keys.update({lang: 0 for lang in (*LANGS, "all")})
-    for o, veto, decision in zip(observations, vetoed, decisions, strict=True):
-        answered = decision == "answer" and not veto
+    for o, decision in zip(observations, decisions, strict=True):
+        answered = decision == "answer"
         for key in (o.lang, "all"):
             if o.answerable:
                 result.answerable[key] += 1
@@ -62,12 +63,9 @@ def tally(observations: Sequence[Observation], vetoed: Sequence[bool], decisions
 def measure(engine: Engine, sets: Sequence[tuple[str, Sequence[Case]]]) -> Tally:
     """Held-out figures of ``engine`` (with whatever rules it has on) over ``sets``."""
     observations: list[Observation] = []
-    vetoed: list[bool] = []
     for name, cases in sets:
-        answers = engine.ask_many([c.question for c in cases])
-        vetoed.extend(a.rule is not None for a in answers)
-        observations.extend(observe(engine, cases, name, answers))
-    return tally(observations, vetoed, list(cross_validate(observations, engine.gate)))
+        observations.extend(observe(engine, cases, name))
+    return tally(observations, list(cross_validate(observations, engine.gate)))
 
 
 def ablate(

@@ -57,7 +57,8 @@ class Answer:
     """What the engine did (see :data:`index.types.Outcome`); when not given, ``answer`` or ``decline``
     from ``answered``."""
     rule: str | None = None
-    """The rule (see :mod:`index.rules`) that vetoed the decision, if one did."""
+    """The first rule (see :mod:`index.rules`) that objected to answering with the best entry, if one
+    did; its objection is one of the signals the decision weighed."""
 
     def __post_init__(self) -> None:
         if self.outcome is None:

@@ -2,13 +2,14 @@
 questions it was not fitted on.
 
 Each question is asked once and what the decision will see is recorded (:class:`Observation`): the
-signals of the best entry, whether that entry's answer would be judged right, and whether a rule outside
-the model settles the outcome anyway (the entry only says the fact is not published, or the question
-asks about another year). A logistic regression is fitted on the rest: the label is "the best entry is
-right". The answer cut-off is then the probability that answers the most questions right (a wrong
-answer costs ``WRONG_COST`` right ones) among those that decline at least ``DECLINE_TARGET`` of the
-out-of-scope questions. Questions whose probability falls
-just below the cut-off (within ``CLARIFY_BAND``) get a clarification instead of a decline.
+signals of the best entry (with the rules that fired for it), whether that entry's answer would be
+judged right, and whether the entry only says the asked fact is not published (then it is a ``gap``
+whatever the model says) or no entry states the kind of fact asked (then it is declined). A logistic
+regression is fitted on the rest: the label is "the best entry is right". The answer cut-off is then the
+lowest probability that answers about the most questions right (a wrong answer costs ``WRONG_COST``
+right ones; within ``TIE`` questions of the best counts as as good) among those that decline at least
+``DECLINE_TARGET`` of the out-of-scope questions. Questions whose probability falls just below the
+cut-off (within ``CLARIFY_BAND``) get a clarification instead of a decline.
 
 :func:`cross_validate` fits on all question sets but one and decides the left-out one, in turn, so
 every question gets a decision from a model that never saw it or its set.
@@ -25,7 +26,8 @@ import numpy as np
 from index.answers import Answer
 from index.engine import Engine
 from index.evaluation import Case, LangFigures, Report, judge, load_cases
-from index.gate import FEATURES, GateModel, Signals
+from index.gate import GateModel, Signals
+from index.rules import CERTAIN_RULES
 from index.types import LANGS
 
 WRONG_COST = 2.0
@@ -34,6 +36,11 @@ DECLINE_TARGET = 0.92
 """Share of out-of-scope questions that must be declined in every language on the calibration sets: the
 product's target is 90%, and the margin keeps unseen sets above it (a cut-off chosen at exactly 90%
 declined 67% of one public set's Chinese and Thai out-of-scope questions)."""
+TIE = 1.0
+"""Cut-offs whose net score is within this many questions of the best are as good as the best; the lowest
+of them is chosen. The net score is nearly flat over a wide band of cut-offs, and where in the band the
+cut-off falls is noise: held out (leave one set out over the twelve calibration sets), the lowest answered
+four more questions right than the median of the best, with one more wrong and as many declined."""
 CLARIFY_BAND = 0.15
 """How far below the answer cut-off a question still gets a clarification rather than a decline."""
 L2 = 3.0
@@ -48,7 +55,8 @@ class Observation:
     top_right: bool
     """The best entry's answer would be judged right."""
     blocked: bool = False
-    """The outcome does not depend on the model (a known gap or another year): never an answer."""
+    """The outcome does not depend on the model (the entry says the fact is unpublished, or no entry
+    states the kind of fact asked): never an answer."""
     near_right: bool = False
     """One of the entries a clarification would offer is right."""
     lang: str = "en"
@@ -89,7 +97,7 @@ def observe(
         answerable = case.expect is not None
         in_language = judge(case, answer).in_language
         if answer.signals is None or answer.best is None:
-            zero = Signals(0.0, 0.0, 0.0, lang=case.lang).vector()
+            zero = Signals(0.0, 0.0, 0.0, lang=case.lang).vector(engine.gate.features)
             observations.append(
                 Observation(zero, answerable, False, True, False, case.lang, group, in_language)
             )
@@ -97,10 +105,12 @@ def observe(
 
         top_right = _right(engine, case, answer, answer.best)
         near = [s.entry_id for s in answer.suggestions] or [answer.best]
-        blocked = engine.blocked(case.question, answer.language, answer.best)
+        blocked = engine.gap(case.question, answer.language, answer.best) or bool(
+            answer.signals.rules & CERTAIN_RULES
+        )
         observations.append(
             Observation(
-                answer.signals.vector(),
+                answer.signals.vector(engine.gate.features),
                 answerable,
                 top_right,
                 blocked,
@@ -146,9 +156,9 @@ def _answered(observations: Sequence[Observation], p: np.ndarray, cutoffs: np.nd
 def choose_cutoff(observations: Sequence[Observation], p: np.ndarray) -> tuple[float, float]:
     """The answer cut-off: among those that decline at least ``DECLINE_TARGET`` of the out-of-scope
     questions in every language, the ones with the most right answers net of wrong ones (a wrong
-    answer costs ``WRONG_COST`` right ones, an answer to an out-of-scope question ``OUT_OF_SCOPE_COST``);
-    the median of those. When none declines enough, the one
-    declining the most. Returns the cut-off and its score (the net share of answerable questions
+    answer costs ``WRONG_COST`` right ones, an answer to an out-of-scope question ``OUT_OF_SCOPE_COST``),
+    within ``TIE`` questions; the lowest of those. When none declines enough, the one declining the
+    most. Returns the cut-off and its score (the net share of answerable questions
     answered right)."""
     answerable = np.array([o.answerable for o in observations])
     top_right = np.array([o.top_right for o in observations])
@@ -170,7 +180,9 @@ def choose_cutoff(observations: Sequence[Observation], p: np.ndarray) -> tuple[f
     net = (right - WRONG_COST * wrong - OUT_OF_SCOPE_COST * astray) / n_answerable
     scores = np.where(declined >= DECLINE_TARGET, net, declined - 10.0)
     best = scores.max()
-    return float(np.median(CUTOFFS[scores == best])), float(best)
+    enough = declined >= DECLINE_TARGET
+    tied = (scores >= best - TIE / n_answerable) & enough if enough.any() else scores == best
+    return float(CUTOFFS[tied].min()), float(best)
 
 
 def fit(observations: Sequence[Observation], base: GateModel, trained_on: Sequence[str] = ()) -> Calibration:
@@ -209,7 +221,7 @@ def fit(observations: Sequence[Observation], base: GateModel, trained_on: Sequen
 
 def decisions(model: GateModel, observations: Sequence[Observation]) -> np.ndarray:
     """What the engine would do with each observed question under ``model``: answer, clarify, decline
-    (``gap`` and other-year declines count as decline)."""
+    (a ``gap`` counts as decline)."""
     if not observations:
         return np.array([], dtype=object)
     p = model.probabilities(np.array([o.features for o in observations]))
@@ -232,7 +244,7 @@ def cross_validate(observations: Sequence[Observation], base: GateModel) -> np.n
     return result
 
 
-__all__ = ["FEATURES", "Calibration", "Observation", "cross_validate", "decisions", "fit", "observe"]
+__all__ = ["Calibration", "Observation", "cross_validate", "decisions", "fit", "observe"]
 
 
 PROJECT = Path(__file__).resolve().parents[1]

@@ -143,6 +143,13 @@ def _vocabulary(kb: KnowledgeBase) -> _Vocabulary:
     return _VOCABULARIES[key]
 
 
+def aspect_words() -> dict[Lang, frozenset[str]]:
+    """Per language, the words that ask about an aspect or point back without naming anything
+    (``aspects`` and ``pointers``)."""
+    data = _data()
+    return {lang: frozenset(data["aspects"][lang]) | frozenset(data["pointers"][lang]) for lang in LANGS}
+
+
 def _strip_opening(text: str, lang: Lang) -> tuple[str, bool]:
     for opening in _data()["openings"][lang]:
         if text.startswith(opening):

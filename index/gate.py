@@ -5,7 +5,10 @@ and by how much that entry leads the others, how much of the question's wording 
 whether the question names a session, venue or person, whether the entry states the kind of thing asked
 (a date, a place, a person, a number, a price, a way to get there), whether dense and keyword retrieval
 put the entry first, how much of the question uses words the knowledge never uses, the most telling word the
-entry lacks, and the question's length (the same model for every language). A logistic regression
+entry lacks, and the question's length (the same model for every language), and for every rule
+(:mod:`index.rules`) whether it fired for the best entry: a re-ranking rule put it first, or a rule
+objects to answering with it (a question about another year, a price the entry does not give). No rule
+overrules the model; each is worth the weight the fit gives it. A logistic regression
 (:class:`GateModel`) turns them into the probability that the best entry's answer is right; the engine
 answers above ``answer_min``, offers the best topics as a clarification between ``clarify_min`` and
 ``answer_min``, and declines below. The weights and both cut-offs live in ``gate.yaml`` and are fitted
@@ -16,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -31,7 +35,7 @@ log = logging.getLogger(__name__)
 
 GATE_FILE = Path(__file__).with_name("gate.yaml")
 
-FEATURES: tuple[str, ...] = (
+SIGNAL_FEATURES: tuple[str, ...] = (
     "dense",
     "margin",
     "coverage",
@@ -44,9 +48,19 @@ FEATURES: tuple[str, ...] = (
     "person",
     "length",
 )
-"""The model's inputs, in order (see :meth:`Signals.vector`). The same for every language: a model
+"""The evidence from retrieval (see :meth:`Signals.vector`). The same for every language: a model
 without language terms or their products transfers better to question sets it was not fitted on
 (leave-one-set-out figures in the README); ``lang`` is kept in :class:`Signals` for reports."""
+RULE_PREFIX = "rule:"
+"""The model has one more input per rule, named ``rule:<name>``: 1 when the rule fired for the best
+entry. A rule switched off never fires, so its input is constant and the fit gives it no weight. Which
+rules there are is the engine's to say (:func:`index.decision.model_features`)."""
+
+
+def rule_features(names: Sequence[str]) -> tuple[str, ...]:
+    """The inputs of the rules named ``names``, in order."""
+    return tuple(f"{RULE_PREFIX}{name}" for name in names)
+
 
 Decision = Literal["answer", "clarify", "decline"]
 
@@ -79,8 +93,12 @@ class Signals:
     words: int = 1
     """Content words in the question."""
     lang: str = "en"
+    rules: frozenset[str] = frozenset()
+    """The rules that fired for the entry: a re-ranking rule that put it first, the rules that object to
+    answering with it."""
 
-    def vector(self) -> np.ndarray:
+    def vector(self, features: Sequence[str] = SIGNAL_FEATURES) -> np.ndarray:
+        """The values of ``features`` (a model's inputs, in its order)."""
         values = {
             "dense": self.dense,
             "margin": self.margin,
@@ -94,7 +112,13 @@ class Signals:
             "person": self.person,
             "length": math.log1p(self.words),
         }
-        return np.array([values[name] for name in FEATURES], dtype=np.float64)
+        return np.array(
+            [
+                values[f] if f in values else float(f.removeprefix(RULE_PREFIX) in self.rules)
+                for f in features
+            ],
+            dtype=np.float64,
+        )
 
 
 @dataclass(frozen=True)
@@ -111,17 +135,23 @@ class GateModel:
     baseline_dense_min: float = 0.45
     trained_on: tuple[str, ...] = field(default_factory=tuple)
     """The labelled question sets the model was fitted on (paths relative to the project)."""
+    features: tuple[str, ...] = SIGNAL_FEATURES
+    """The model's inputs, in order: the signals, then one per rule (see :data:`RULE_PREFIX`)."""
 
     def __post_init__(self) -> None:
-        n = len(FEATURES)
+        n = len(self.features)
+        if self.features[: len(SIGNAL_FEATURES)] != SIGNAL_FEATURES or not all(
+            f.startswith(RULE_PREFIX) for f in self.features[len(SIGNAL_FEATURES) :]
+        ):
+            raise ValueError(f"gate model features must be {', '.join(SIGNAL_FEATURES)}, then rule:<name>")
         if not (len(self.weights) == len(self.mean) == len(self.scale) == n):
-            raise ValueError(f"gate model needs {n} weights, means and scales ({', '.join(FEATURES)})")
+            raise ValueError(f"gate model needs {n} weights, means and scales ({', '.join(self.features)})")
         if not 0.0 <= self.clarify_min <= self.answer_min <= 1.0:
             raise ValueError("need 0 <= clarify_min <= answer_min <= 1")
 
     def probability(self, signals: Signals) -> float:
         """Probability that the best entry's answer is right for the question."""
-        return float(self.probabilities(signals.vector()[None, :])[0])
+        return float(self.probabilities(signals.vector(self.features)[None, :])[0])
 
     def probabilities(self, x: np.ndarray) -> np.ndarray:
         z = (x - np.asarray(self.mean)) / np.asarray(self.scale)
@@ -141,9 +171,6 @@ class GateModel:
     def load(cls, path: Path = GATE_FILE) -> GateModel:
         raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
         try:
-            features = tuple(raw["features"])
-            if features != FEATURES:
-                raise ValueError(f"features {list(features)} differ from {list(FEATURES)}; recalibrate")
             return cls(
                 weights=tuple(float(v) for v in raw["weights"]),
                 bias=float(raw["bias"]),
@@ -154,6 +181,7 @@ class GateModel:
                 baseline_bm25_coverage=float(raw.get("baseline_bm25_coverage", 0.5)),
                 baseline_dense_min=float(raw.get("baseline_dense_min", 0.45)),
                 trained_on=tuple(raw.get("trained_on") or ()),
+                features=tuple(raw["features"]),
             )
         except (KeyError, TypeError) as exc:
             raise ValueError(f"{path}: incomplete gate model ({exc})") from exc
@@ -167,7 +195,7 @@ class GateModel:
             "# when it reaches `clarify_min`, and declines below. The baselines are for `summit-bot eval`.\n"
         )
         body = {
-            "features": list(FEATURES),
+            "features": list(self.features),
             "weights": [round(v, 6) for v in self.weights],
             "bias": round(self.bias, 6),
             "mean": [round(v, 6) for v in self.mean],

@@ -17,6 +17,9 @@ import yaml
 
 from index.composer import entry_text
 from index.knowledge import KnowledgeBase
+from index.language import HAN_SCRIPT, THAI_SCRIPT
+from index.mixing import bridged
+from index.numerals import canonical_places
 from index.schema import Entry, Session
 from index.textproc import normalise
 from index.types import Lang
@@ -29,6 +32,8 @@ ALL = "all"
 """An entry whose whole point is that something is not published."""
 
 
+_SCRIPTS: dict[Lang, re.Pattern[str]] = {"zh": HAN_SCRIPT, "th": THAI_SCRIPT}
+"""The scripts whose words in an English question make it read with that language's patterns too."""
 _SCRIPT_JOIN = re.compile(r"(?<=[a-z])(?=[^\x00-\x7f])|(?<=[^\x00-\x7f])(?=[a-z])")
 
 
@@ -130,11 +135,6 @@ def poles(text: str, lang: Lang) -> frozenset[str]:
     return frozenset(pole for pole, pattern in _joined("poles", lang) if pattern.search(text))
 
 
-def opposite_pole(question: frozenset[str], entry: frozenset[str]) -> bool:
-    """True when the question asks about one end (start or end) and the entry speaks only of the other."""
-    return len(question) == 1 and bool(entry) and not (entry & question)
-
-
 def price_subjects(text: str, lang: Lang) -> frozenset[str]:
     """What ``text`` names that a price may be asked of (a hotel, a taxi, a meal); see ``priced`` in
     ``kinds.yaml``."""
@@ -168,10 +168,30 @@ def priced_subjects(entry: Entry, kb: KnowledgeBase) -> frozenset[str]:
 def asked_kinds(question: str, lang: Lang) -> frozenset[str]:
     """The kinds of thing ``question`` asks for (empty when none is recognised).
 
-    English patterns are also tried on Thai and Chinese questions, which often mix in English words.
+    A code-mixed question is read in every language it uses: English patterns are also tried on Thai
+    and Chinese questions, Chinese and Thai ones on an English question with Chinese or Thai words, and
+    the patterns of the question's language are also tried on the question with its foreign words taken
+    out ("ไป venue ยังไงดี" read as "ไปยังไงดี", how to get there; see :func:`index.mixing.bridged`).
     """
     text = _spaced(question)
-    return frozenset(kind for kind, pattern in _joined("asked", lang) if pattern.search(text))
+    texts = {text, bridged(normalise(question), lang)}
+    langs = [lang, *(other for other, script in _SCRIPTS.items() if other != lang and script.search(text))]
+    return frozenset(
+        kind
+        for other in langs
+        for kind, pattern in _joined("asked", other)
+        if any(pattern.search(t) for t in texts)
+    )
+
+
+def _places(kb: KnowledgeBase) -> re.Pattern[str]:
+    """The places the knowledge names, in English, as whole words: the place names of
+    ``place_names.yaml``, the venues and the ends of the routes."""
+    names = {name for name in canonical_places() if name.isascii()}
+    names.update(venue.name.en for venue in kb.venues)
+    names.update(end.en for route in kb.routes for end in (route.origin, route.destination))
+    words = sorted((re.escape(n.lower()) for n in names if n), key=len, reverse=True)
+    return re.compile(rf"\b(?:{'|'.join(words)})\b")
 
 
 def stated_kinds(entry: Entry, kb: KnowledgeBase) -> frozenset[str]:
@@ -183,6 +203,8 @@ def stated_kinds(entry: Entry, kb: KnowledgeBase) -> frozenset[str]:
     for kind, patterns in stated.items():
         if any(p.search(text if "[A-Z]" in p.pattern else lower) for p in patterns):
             found.add(kind)
+    if _places(kb).search(lower):
+        found.add("where")  # names a place the knowledge knows
     if entry.people or getattr(entry, "speakers", None):
         found.add("who")  # names people or organisations (a capitalised pair of words may be a place)
     if any(_LATIN_PHRASE.search(entry_text(entry, kb, lang)) for lang in ("zh", "th")):

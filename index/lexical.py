@@ -65,21 +65,45 @@ class _LangIndex:
     doc_freq: Counter[str]
     size: int
 
+    def __post_init__(self) -> None:
+        # bm25s keeps each token's score in every document that has it as a sparse column: its ids,
+        # the start of each column, the documents and the scores.
+        matrix = self.bm25.scores
+        self._ids: dict[str, int] = self.bm25.vocab_dict
+        self._starts: list[int] = matrix["indptr"].tolist()
+        self._docs: np.ndarray = matrix["indices"]
+        self._scores: np.ndarray = matrix["data"]
+        self._dtype = np.dtype(self.bm25.dtype)
+        if self.bm25.nonoccurrence_array is not None:
+            raise ValueError("a BM25 variant with a score for absent words is not supported")
+
     def idf(self, token: str) -> float:
         """BM25's IDF; a token no passage contains gets the highest weight."""
         df = self.doc_freq.get(token, 0)
         return math.log(1.0 + (self.size - df + 0.5) / (df + 0.5))
 
+    def scores(self, token_ids: list[int]) -> np.ndarray:
+        """The BM25 score of every document for these tokens: bm25s's own sums, in its order (each
+        column added in turn, in single precision), without its per-call checks and conversions."""
+        total = np.zeros(self.size, dtype=self._dtype)
+        starts, docs, scores = self._starts, self._docs, self._scores
+        for token_id in token_ids:
+            start, end = starts[token_id], starts[token_id + 1]
+            np.add.at(total, docs[start:end], scores[start:end])
+        return total
+
     def search(self, weights: dict[str, float], k: int) -> list[tuple[int, float]]:
         """The ``k`` best documents by the BM25 score of each query token times its weight, as
         (position, score) pairs."""
-        groups: dict[float, list[str]] = {}
+        groups: dict[float, list[int]] = {}
+        ids = self._ids
         for token, weight in weights.items():
-            if token in self.bm25.vocab_dict:
-                groups.setdefault(weight, []).append(token)
+            token_id = ids.get(token)
+            if token_id is not None:
+                groups.setdefault(weight, []).append(token_id)
         if not groups:
             return []
-        scores = sum(weight * self.bm25.get_scores(tokens) for weight, tokens in groups.items())
+        scores = sum(weight * self.scores(token_ids) for weight, token_ids in groups.items())
         count = min(k, int(np.count_nonzero(scores > 0)))
         if count == 0:
             return []
@@ -167,19 +191,26 @@ class LexicalIndex:
         self._last_missing_terms: (
             tuple[tuple[str, Lang], list[tuple[str, frozenset[str], tuple[str, ...], float]]] | None
         ) = None
-        postings: dict[str, list[int]] = {}
+        postings: dict[Lang, dict[str, list[int]]] = {lang: {} for lang in LANGS}
         docs: dict[Lang, list[list[str]]] = {lang: [] for lang in LANGS}
         positions: dict[Lang, list[int]] = {lang: [] for lang in LANGS}
+        self._local = np.zeros(len(passages), dtype=np.intp)
+        """Each passage's place among the passages of its language."""
         for position, passage in enumerate(passages):
             tokens = cache.tokens(passage.text, passage.lang)
             self._token_sets.append(frozenset(tokens))
+            local = self._local[position] = len(positions[passage.lang])
             for token in self._token_sets[-1]:
-                postings.setdefault(token, []).append(position)
+                postings[passage.lang].setdefault(token, []).append(local)
             docs[passage.lang].append(tokens)
             positions[passage.lang].append(position)
         self._size = len(self._langs)
-        self._postings = {token: np.asarray(found, dtype=np.intp) for token, found in postings.items()}
-        """The positions of the passages containing each token."""
+        self._postings = {
+            lang: {token: np.asarray(found, dtype=np.intp) for token, found in postings[lang].items()}
+            for lang in LANGS
+        }
+        """Per language, the places (among that language's passages) of the passages with each token."""
+        self._lang_sizes = {lang: len(positions[lang]) for lang in LANGS}
         self._indexes: dict[Lang, _LangIndex] = {}
         for lang in LANGS:
             if not any(docs[lang]):
@@ -240,36 +271,40 @@ class LexicalIndex:
     def coverages(self, query: str, passage_lang: Lang, indexes: np.ndarray) -> np.ndarray:
         """:meth:`coverage` of ``query`` for each of the passages at ``indexes``, all of ``passage_lang``.
 
-        Computed for every passage at once from the passages containing each question word (the same
-        sums in the same order as :meth:`coverage`, so the values are identical) and kept for the
-        question being answered, which asks this of several entries.
+        Computed for every passage of that language at once from the passages containing each question
+        word (the same sums in the same order as :meth:`coverage`, so the values are identical) and
+        kept for the question being answered, which asks this of several entries.
         """
         key = (query, passage_lang)
         last = self._last_coverages
         if last is not None and last[0] == key:
             every = last[1]
         else:
-            every = self._coverage_all(self._weighted_content(query, passage_lang))
+            every = self._coverage_all(self._weighted_content(query, passage_lang), passage_lang)
             self._last_coverages = (key, every)
-        return every[indexes]
+        return every[self._local[indexes]]
 
-    def _coverage_all(self, content: list[tuple[str, tuple[str, ...], float, frozenset[str]]]) -> np.ndarray:
-        found = np.zeros(self._size)
+    def _coverage_all(
+        self, content: list[tuple[str, tuple[str, ...], float, frozenset[str]]], lang: Lang
+    ) -> np.ndarray:
+        """:meth:`coverage` for every passage of ``lang``, in their order."""
+        size, postings = self._lang_sizes[lang], self._postings[lang]
+        found = np.zeros(size)
         if not content:
             return found
         empty = np.zeros(0, dtype=np.intp)
         total = 0.0
         for word, parts, weight, others in content:
             total += weight
-            whole = np.zeros(self._size, dtype=bool)
-            whole[self._postings.get(word, empty)] = True
+            whole = np.zeros(size, dtype=bool)
+            whole[postings.get(word, empty)] = True
             for other in others:
-                whole[self._postings.get(other, empty)] = True
+                whole[postings.get(other, empty)] = True
             found[whole] += weight
             if parts:
-                count = np.zeros(self._size)
+                count = np.zeros(size)
                 for part in parts:
-                    count[self._postings.get(part, empty)] += 1
+                    count[postings.get(part, empty)] += 1
                 rest = ~whole
                 found[rest] += weight * count[rest] / len(parts)
         return found / total

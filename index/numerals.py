@@ -170,7 +170,8 @@ _EN_MONTHS = [
 _DAY_OF_MONTH = {
     "en": re.compile(
         r"\b(?:the|on|by|until|till)\s+(\d{1,2})(?:st|nd|rd|th)?\b"
-        r"(?!\s*(?:year|edition|anniversary|summit|session|time|wic|world|of (?!nov)|[:.]\d|%|people|km))",
+        r"(?!\s*(?:year|edition|anniversary|summit|session|time|conference|forum|world"
+        r"|of (?!nov)|[:.]\d|%|people|km))",
         re.IGNORECASE,
     ),
     "zh": re.compile(r"(?<![月\d年第])(\d{1,2})(?:号|日)"),

@@ -7,10 +7,13 @@ passages, FAQ phrasings as ``question`` passages, and the text a person would be
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import hashlib
+from collections.abc import Iterator, Sequence
+from dataclasses import replace
 
 from index.composer import entry_text
 from index.knowledge import KnowledgeBase
+from index.reading import question_form
 from index.schema import Entry, Event, Fact, FaqEntry, Route, Session, Venue
 from index.types import LANGS, Lang, Passage
 
@@ -80,3 +83,16 @@ def name_pairs(kb: KnowledgeBase) -> list[tuple[str, str]]:
         for venue in kb.venues:
             pairs.update((venue.id, name) for name in [venue.name.get(lang), *venue.aliases.get(lang)])
     return sorted(pairs)
+
+
+def passages_hash(passages: Sequence[Passage]) -> str:
+    """A fingerprint of exactly what gets indexed (knowledge content and how it is composed)."""
+    digest = hashlib.sha256()
+    for p in passages:
+        digest.update(f"{p.passage_id}\0{p.text}\0".encode())
+    return digest.hexdigest()
+
+
+def for_embedding(passage: Passage) -> Passage:
+    """The passage as it is embedded: an FAQ phrasing in the form questions are embedded in."""
+    return replace(passage, text=question_form(passage.text)) if passage.kind == "question" else passage

@@ -27,6 +27,7 @@ from functools import cache
 from importlib.util import find_spec
 from pathlib import Path
 
+import numpy as np
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import DamerauLevenshtein
 
@@ -40,6 +41,13 @@ from index.types import LANGS
 LATIN_MIN_SIMILARITY = 0.8
 THAI_MIN_SCORE = 85.0
 THAI_MIN_LENGTH = 5
+ROLE_WORDS_ALONE = 3
+"""A role's title of this many words ("executive deputy secretary-general") names someone without
+their organisation; a shorter one ("CEO") needs it ("GSMA's CEO")."""
+_ROLE_NOTE = re.compile(r"\s*[(（][^)）]*[)）]")
+"""A note in brackets after a role ("(presiding)", "（视频致辞）"): not part of what people call it."""
+_ACRONYM = re.compile(r"\b[A-Z][A-Z0-9]+\b")
+_ROLE_STOPWORDS = frozenset({"of", "the", "and", "for", "a", "an", "s"})
 """Thai names shorter than this (spaces removed) must occur exactly."""
 
 _LATIN_WORD = re.compile(r"[0-9a-z\u00c0-\u024f]+")
@@ -58,6 +66,33 @@ class Person:
     aliases: frozenset[str] = frozenset()
     """The forms (as in ``latin`` joined by spaces, ``han`` and ``thai``) that come only from aliases:
     another way to name the person ("WIPO", "IBM's CEO"), not the name itself."""
+    roles: tuple[Role, ...] = ()
+    """The roles the knowledge gives the person ("ITU Deputy Secretary-General", "GSMA首席执行官")."""
+
+
+@dataclass(frozen=True)
+class Role:
+    """A role as a question may name it: its title words in Latin letters ("deputy", "secretary",
+    "general") and the organisation's ("itu"), or in Chinese or Thai its title without the
+    organisation ("副秘书长") and the whole role ("国际电信联盟副秘书长")."""
+
+    title: frozenset[str] = frozenset()
+    organisation: frozenset[str] = frozenset()
+    title_text: str = ""
+    whole: str = ""
+
+    def named_in(self, words: set[str], compact: str, by_alias: bool) -> bool:
+        """Whether a question (its Latin ``words``, its text without spaces) names this role: all the
+        title's words, with the organisation (or the person's organisation named by an alias) unless
+        the title alone is long enough to tell (three words); in Chinese or Thai, the whole role, or
+        its title next to the organisation named by an alias."""
+        if self.title:
+            if not self.title <= words:
+                return False
+            return bool(self.organisation & words) or by_alias or len(self.title) >= ROLE_WORDS_ALONE
+        if self.whole and self.whole in compact:
+            return True
+        return bool(self.title_text) and by_alias and self.title_text in compact
 
 
 def _toneless(reading: str) -> str:
@@ -133,7 +168,38 @@ def _person(speaker: Speaker) -> Person:
         tuple(sorted(han)),
         tuple(sorted(thai)),
         frozenset(aliases - named),
+        _roles(speaker),
     )
+
+
+def _roles(speaker: Speaker) -> tuple[Role, ...]:
+    """The role of ``speaker`` in each language, as :class:`Role` (none without a role)."""
+    if speaker.role is None:
+        return ()
+    found = []
+    alias_forms = [normalise(a, None) for lang in LANGS for a in speaker.aliases.get(lang)]
+    for lang in LANGS:
+        written = _ROLE_NOTE.sub("", speaker.role.get(lang)).strip(' “”"')
+        clean = normalise(written, None)
+        if lang == "en":
+            named = {w for form in alias_forms for w in _LATIN_WORD.findall(form)}
+            organisation = named | {w.casefold() for w in _ACRONYM.findall(written)}
+            words = set(_LATIN_WORD.findall(clean.replace("-", " "))) - _ROLE_STOPWORDS
+            # An acronym is taken for the organisation ("WIC Executive ..."), unless it is all the
+            # title there is ("GSMA CEO", GSMA being the person's alias).
+            title = frozenset(words - organisation) or frozenset(words - named)
+            organisation &= words - title
+            if title:
+                found.append(Role(title=title, organisation=frozenset(organisation)))
+            continue
+        whole = _SPACE_OR_MARK.sub("", clean)
+        title_text = whole
+        for form in sorted(alias_forms, key=len, reverse=True):
+            title_text = title_text.replace(_SPACE_OR_MARK.sub("", form), "")
+        if len(whole) >= 2 and (HAN_SCRIPT.search(whole) or THAI_SCRIPT.search(whole)):
+            # (A role written only in Latin letters in Chinese or Thai, "ITU", names an organisation.)
+            found.append(Role(title_text=title_text if title_text != whole else "", whole=whole))
+    return tuple(found)
 
 
 class PeopleIndex:
@@ -159,6 +225,7 @@ class PeopleIndex:
                 for p in merged
                 for form in {*p.han, *p.thai, *(" ".join(w) for w in p.latin)} - p.aliases
             }
+            roles = tuple(dict.fromkeys(role for p in merged for role in p.roles))
             people.append(
                 Person(
                     key,
@@ -166,6 +233,7 @@ class PeopleIndex:
                     tuple(sorted(han)),
                     tuple(sorted(thai)),
                     frozenset(alias_forms - name_forms),
+                    roles,
                 )
             )
         self.people = sorted(people, key=lambda p: p.key)
@@ -264,7 +332,32 @@ class PeopleIndex:
                 best = process.extractOne(name, windows, scorer=DamerauLevenshtein.normalized_similarity)
                 if best is not None and best[1] >= LATIN_MIN_SIMILARITY:
                     add(self._latin_ids[column], name)
+        by_role = self._by_role(set(words), compact, found)
+        for who in by_role:
+            found[who] = True
+        if by_role:
+            # An organisation named only as part of the role ("GSMA" in "GSMA's CEO") is not asked about.
+            organisations = {w for who in by_role for r in self.people[who].roles for w in r.organisation}
+            for other in [who for who in found if who not in by_role]:
+                person = self.people[other]
+                if any(set(words) <= organisations for words in person.latin):
+                    del found[other]
         return found
+
+    def _by_role(self, words: set[str], compact: str, found: dict[int, bool]) -> list[int]:
+        """The people a question names by their role ("the GSMA CEO", "国际电联副秘书长", "exec deputy sec
+        gen"): named that way, a person counts as named by their name. Of two people whose roles both
+        match, the one whose role the question names in more words is meant ("executive deputy
+        secretary-general" is not the deputy secretary-general)."""
+        matched: dict[int, int] = {}
+        for who, person in enumerate(self.people):
+            by_alias = who in found
+            for role in person.roles:
+                if role.named_in(words, compact, by_alias):
+                    size = len(role.title) or len(role.whole)
+                    matched[who] = max(matched.get(who, 0), size)
+        most = max(matched.values(), default=0)
+        return [who for who, size in matched.items() if size == most]
 
     def unknown_han_names(self, question: str) -> list[str]:
         """People's names in a Chinese question that the knowledge never writes ("马斯克来乌镇了吗")."""
@@ -274,10 +367,9 @@ class PeopleIndex:
         names = _han_person_names()
         found = {
             text[i : i + size]
-            for size in (4, 3)
-            for i in range(len(text) - size + 1)
-            if text[i : i + size] in names
-            and text[i : i + size] not in self._han_text
+            for size in HanNames.SIZES
+            for i in names.starts(text, size)
+            if text[i : i + size] not in self._han_text
             and _HAN_TAKES_PART.match(text, i + size)  # the dictionary also tags words like 多少钱
         }
         return sorted(found)
@@ -336,17 +428,42 @@ def unknown_names(question: str, is_known: Callable[[str], bool]) -> list[str]:
     return found
 
 
+class HanNames:
+    """Chinese people's names of three and four characters (the lengths a question is searched for), as
+    sorted arrays of fixed-width strings: 1 MB, where a set of the 72,000 names costs about 25 MB."""
+
+    SIZES = (4, 3)
+
+    def __init__(self, names: Iterable[str]) -> None:
+        by_size: dict[int, list[str]] = {size: [] for size in self.SIZES}
+        for name in names:
+            if len(name) in by_size:
+                by_size[len(name)].append(name)
+        self._by_size = {size: np.array(sorted(found), dtype=f"<U{size}") for size, found in by_size.items()}
+
+    def starts(self, text: str, size: int) -> list[int]:
+        """The positions in ``text`` where a name of ``size`` characters starts."""
+        known = self._by_size[size]
+        if len(text) < size or not len(known):
+            return []
+        windows = np.array([text[i : i + size] for i in range(len(text) - size + 1)], dtype=known.dtype)
+        at = np.searchsorted(known, windows).clip(max=len(known) - 1)
+        return np.flatnonzero(known[at] == windows).tolist()
+
+
 @cache
-def _han_person_names() -> frozenset[str]:
-    """Chinese words of three or more characters that jieba's dictionary tags as people's names
+def _han_person_names() -> HanNames:
+    """Chinese words of three or four characters that jieba's dictionary tags as people's names
     (马斯克, 马化腾): how an unknown person is recognised in a Chinese question."""
     spec = find_spec("jieba")
     if spec is None or spec.origin is None:
-        return frozenset()
-    names = set()
+        return HanNames(())
     with open(Path(spec.origin).with_name("dict.txt"), encoding="utf-8") as rows:
-        for row in rows:  # word, frequency, part of speech
-            parts = row.split()
-            if len(parts) == 3 and parts[2] in ("nr", "nrfg", "nrt") and len(parts[0]) >= 3:
-                names.add(parts[0])
-    return frozenset(names)
+        return HanNames(_tagged_names(rows))
+
+
+def _tagged_names(rows: Iterable[str]) -> Iterator[str]:
+    for row in rows:  # word, frequency, part of speech
+        parts = row.split()
+        if len(parts) == 3 and parts[2] in ("nr", "nrfg", "nrt"):
+            yield parts[0]

@@ -20,7 +20,8 @@ from functools import cached_property
 from typing import TYPE_CHECKING
 
 from index.belief import Belief, read_belief
-from index.followup import read_followup
+from index.composer import entry_title
+from index.followup import aspect_words, read_followup
 from index.kinds import (
     asked_kinds,
     poles,
@@ -30,10 +31,12 @@ from index.kinds import (
     without_this_year,
 )
 from index.language import HAN_SCRIPT, detect_language
+from index.mixing import Glossary
 from index.numerals import canonical_places, event_days
 from index.people import unknown_names
-from index.textproc import QUERY_LIMIT, normalise
-from index.types import Lang
+from index.schema import FaqEntry, Route, Venue
+from index.textproc import QUERY_LIMIT, QUESTION_WORDS, normalise, terms
+from index.types import LANGS, Lang
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -223,8 +226,9 @@ class Reading:
 
     @cached_property
     def kinds(self) -> frozenset[str]:
-        """The kinds of thing asked (a date, a place, a price...; see ``asked`` in ``kinds.yaml``)."""
-        return asked_kinds(self.text, self.lang)
+        """The kinds of thing the asking clauses ask for (a date, a place, a price...; see ``asked`` in
+        ``kinds.yaml``): a clause that only tells ("I booked my ticket home") asks no price."""
+        return frozenset().union(*(asked_kinds(clause, self.lang) for clause in self.asking))
 
     @cached_property
     def poles(self) -> frozenset[str]:
@@ -288,6 +292,15 @@ class Reading:
         return frozenset(place for place in self.reader.places if place in text)
 
 
+def _aliases(entry: object, lang: Lang) -> list[str]:
+    return list(entry.aliases.get(lang)) if isinstance(entry, Venue) else []
+
+
+UNNAMED_WORDS = 1
+"""A question that names nothing may still use this many words the knowledge names nothing with
+("it wraps up on which day"); with more it asks about something of its own."""
+
+
 class Reader:
     """Reads questions for one knowledge base (see :class:`Reading`)."""
 
@@ -299,6 +312,7 @@ class Reader:
         self.start, self.end = event.start_date, event.end_date
         self.year = event.start_date.year
         self.known_years = frozenset({event.start_date.year, event.end_date.year})
+        self.glossary = Glossary(kb)
         self._places: tuple[str, ...] | None = None
 
     @property
@@ -310,16 +324,75 @@ class Reader:
     def language(self, question: str, fallback: Lang = "en") -> Lang:
         return detect_language(question[:QUERY_LIMIT], fallback)
 
-    def read(self, question: str, lang: Lang, searched: str | None = None) -> Reading:
+    def read(
+        self, question: str, lang: Lang, searched: str | None = None, *, in_topic: bool = False
+    ) -> Reading:
         """Read ``question`` in ``lang``; ``searched`` is the text to search when it differs from the
-        question (a follow-up completed with its topic)."""
+        question (a follow-up completed with its topic); ``in_topic``: the chat has a recent topic, so a
+        question naming nothing is not taken to be about the event itself."""
         text = self.spelling.correct((question if searched is None else searched)[:QUERY_LIMIT])
+        text = self.glossary.in_language(normalise(text), lang)
         belief = None
         if searched is None:
-            belief, behind = read_belief(normalise(text), lang, self.places)
+            belief, behind = read_belief(text, lang, self.places)
             text = behind if belief else text
+            if not in_topic:
+                text = self.about_event(text, lang)
         text = without_this_year(without_year(event_days(text, lang, self.start, self.end), self.year), lang)
         return Reading(question, lang, text, self, belief)
+
+    @cached_property
+    def naming_words(self) -> dict[str, frozenset[str]]:
+        """The words the knowledge names things with, per language: the words of entries' titles,
+        names and aliases, without question words and the words that ask about an aspect or point
+        back (``aspects`` and ``pointers`` in ``followup.yaml``), and under ``all`` those of every
+        language. A question using none of them names nothing."""
+        found: dict[Lang, set[str]] = {lang: set() for lang in LANGS}
+        for entry in self.kb.entries():
+            for lang in LANGS:
+                forms = _aliases(entry, lang)
+                if not isinstance(entry, FaqEntry | Route):
+                    forms.append(entry_title(entry, lang))
+                for form in forms:
+                    found[lang].update(t.word for t in terms(form, lang, limit=None))
+        generic = aspect_words()
+        naming = {lang: frozenset(words - QUESTION_WORDS - generic[lang]) for lang, words in found.items()}
+        # A code-mixed question names things in every language it uses ("summit จัดวันไหน").
+        return {**naming, "all": frozenset().union(*naming.values())}
+
+    @cached_property
+    def event_word(self) -> dict[Lang, str]:
+        """What the event is called, in one word: the first word of its short name without its place and
+        year ("summit", "峰会", "การประชุม")."""
+        words = {}
+        for lang in LANGS:
+            name = normalise(self.kb.event.short_name.get(lang), limit=None)
+            for place in sorted(self.places, key=len, reverse=True):
+                name = name.replace(place, " ")
+            found = terms(_YEAR.sub(" ", name), lang, limit=None)
+            word, parts = (found[0].word, found[0].parts) if found else ("", ())
+            # A compound keeps its head, which Thai puts first: "การประชุมสุดยอด" -> "การประชุม".
+            if len(parts) > 1 and word.endswith(parts[-1]):
+                word = word[: -len(parts[-1])]
+            words[lang] = word
+        return words
+
+    def about_event(self, text: str, lang: Lang) -> str:
+        """A question that asks only about an aspect and names nothing ("where's it at?", "在哪开啊",
+        "how long is it", "it wraps up on which day") is about the event itself, when no chat topic
+        says otherwise: it is searched with what the event is called. A question naming a person, a
+        place or anything the knowledge's titles, names and keywords name is searched as it is."""
+        if not asked_kinds(text, lang) or self.people.find(text):
+            return text
+        if any(place in text for place in self.places):
+            return text
+        naming, generic = self.naming_words["all"], aspect_words()[lang]
+        words = [t for t in terms(text, lang) if t.word not in QUESTION_WORDS and t.word not in generic]
+        if any(t.word in naming or naming.intersection(t.parts) for t in words):
+            return text
+        if len(words) > UNNAMED_WORDS:
+            return text  # "ทำบัตรหายต้องติดต่อที่ไหน": it names something, though not in the knowledge's words
+        return f"{self.event_word[lang]} {text}"
 
     def read_many(
         self,
@@ -334,7 +407,8 @@ class Reader:
             lang = self.language(question, fallback)
             topic = topics[i] if topics else None
             followup = read_followup(question, lang, topic, self.kb) if topic is not None else None
-            readings.append(self.read(question, lang, followup.query if followup else None))
+            searched = followup.query if followup else None
+            readings.append(self.read(question, lang, searched, in_topic=topic is not None))
         return readings
 
     def read_as_written(self, question: str, lang: Lang) -> Reading:

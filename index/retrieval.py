@@ -22,7 +22,7 @@ from index.lexical import LexicalIndex
 from index.names import NameMatcher
 from index.reading import Reading, question_form
 from index.rules import Candidates, EntryFacts
-from index.types import Lang, Passage
+from index.types import LANGS, Lang, Passage
 from index.vectors import DenseIndex
 
 Mode = Literal["hybrid", "bm25", "dense"]
@@ -73,13 +73,15 @@ class Retriever:
             positions[p.entry_id].append(i)
             self._by_entry_lang[(p.entry_id, p.lang)].append(i)
         self._entry_positions = {entry_id: np.asarray(found) for entry_id, found in positions.items()}
-        # The passages grouped by entry and language, for the best coverage of every group at once.
-        self._group_of = {key: group for group, key in enumerate(self._by_entry_lang)}
-        sizes = [len(found) for found in self._by_entry_lang.values()]
-        self._group_order = np.asarray(
-            [i for found in self._by_entry_lang.values() for i in found], dtype=np.intp
-        )
-        self._group_starts = np.asarray(np.cumsum([0, *sizes[:-1]]), dtype=np.intp)
+        # The passages of each language grouped by entry, for the best coverage of every group at once.
+        self._group_of: dict[tuple[str, Lang], int] = {}
+        self._groups: dict[Lang, tuple[np.ndarray, np.ndarray]] = {}
+        for lang in LANGS:
+            groups = [(key, found) for key, found in self._by_entry_lang.items() if key[1] == lang]
+            self._group_of.update((key, group) for group, (key, _) in enumerate(groups))
+            sizes = [len(found) for _, found in groups]
+            order = np.asarray([i for _, found in groups for i in found], dtype=np.intp)
+            self._groups[lang] = (order, np.asarray(np.cumsum([0, *sizes[:-1]]), dtype=np.intp))
         self._last_coverage: tuple[tuple[str, Lang], list[float]] | None = None
 
     def rank(self, reading: Reading, vector: np.ndarray | None, mode: Mode) -> Candidates:
@@ -144,8 +146,9 @@ class Retriever:
         if last is None or last[0] != key:
             # Computed for every entry at once and kept for the question being answered, which asks
             # for the coverage of several entries.
-            every = self.lexical.coverages(text, lang, self._group_order)
-            last = self._last_coverage = (key, np.maximum.reduceat(every, self._group_starts).tolist())
+            order, starts = self._groups[lang]
+            every = self.lexical.coverages(text, lang, order)
+            last = self._last_coverage = (key, np.maximum.reduceat(every, starts).tolist())
         return last[1][group]
 
     def missing(self, text: str, lang: Lang, entry_id: str) -> float:

@@ -23,6 +23,14 @@ _SHORT_CUTOFF = 80.0
 _MIN_LONG = 5
 
 
+def _by_first_letter(words: list[str]) -> dict[str, list[str]]:
+    """``words`` grouped by their first letter, each group in the order of ``words``."""
+    groups: dict[str, list[str]] = {}
+    for word in words:
+        groups.setdefault(word[0], []).append(word)
+    return groups
+
+
 class SpellFixer:
     """Corrects question words against the vocabulary of the knowledge base."""
 
@@ -33,9 +41,12 @@ class SpellFixer:
         vocabulary: set[str] = set()
         for text in texts:
             vocabulary.update(_WORD.findall(normalise(text, limit=None)))
-        self._question_words = sorted(w for w in QUESTION_WORDS if w.isascii())
-        known = vocabulary | set(self._question_words)
-        self._long_words = sorted(w for w in known if len(w) >= _MIN_LONG - 1)
+        question_words = sorted(w for w in QUESTION_WORDS if w.isascii())
+        known = vocabulary | set(question_words)
+        # A typo rarely hits the first letter; requiring it keeps real words ("reach") from being
+        # "corrected" into different ones ("each"). So the choices are grouped by their first letter.
+        self._question_words = _by_first_letter(question_words)
+        self._long_words = _by_first_letter(sorted(w for w in known if len(w) >= _MIN_LONG - 1))
         self.vocabulary = frozenset(known | set(keep))  # kept as written, never a correction
         self._last: tuple[str | None, str] = (None, "")
         """The last text corrected, with its correction."""
@@ -47,9 +58,7 @@ class SpellFixer:
             choices, cutoff = self._long_words, _LONG_CUTOFF
         else:
             choices, cutoff = self._question_words, _SHORT_CUTOFF
-        # A typo rarely hits the first letter; requiring it keeps real words ("reach") from being
-        # "corrected" into different ones ("each").
-        same_start = [c for c in choices if c[0] == word[0]]
+        same_start = choices.get(word[0], ())
         best = process.extractOne(word, same_start, scorer=fuzz.ratio, score_cutoff=cutoff)
         return best[0] if best else word
 

@@ -23,7 +23,7 @@ from bot.services.engine_holder import EngineHolder
 from bot.storage.database import Database
 from bot.storage.insights import DayCount, Disliked, MissedQuestion, Totals
 from bot.storage.knowledge import Activation
-from index.engine import question_form
+from index.reading import question_form
 
 CONFIG_FILE = Path(__file__).with_name("admin.yaml")
 

@@ -1,12 +1,16 @@
 """The one interface every rule has, what rules see of the ranking, and the facts about every entry.
 
-A rule (:class:`Rule`) has a ``name`` and up to three hooks, each with a harmless default:
+A rule (:class:`Rule`) has a ``name`` and up to two hooks, each with a harmless default:
 
 * :meth:`Rule.rerank` moves an entry up the fused ranking (before the decision);
-* :meth:`Rule.veto` overrules a decision to answer the best entry (after the decision): the reply
-  becomes a decline, or a ``gap`` (the entry says the fact is not published);
-* :meth:`Rule.blocks` says whether an entry can never answer a question whatever the evidence (the
-  calibration leaves such questions out of the fit, see :mod:`index.calibration`).
+* :meth:`Rule.objection` says why answering with the best entry looks wrong (a question about another
+  year, a price the entry does not give...), or nothing.
+
+A judgement does not overrule the decision: whether a rule fired for the best entry (it put the entry
+first, or it objects to it) is one of the signals the calibrated decision weighs (:mod:`index.gate`), so
+a rule is worth what the fitted weight makes of it on questions the model was not fitted on. The one
+exception is an objection that is a fact about the knowledge (:attr:`Rule.certain`: no entry states the
+kind of fact asked), which is a property of the question like a known gap is one of the entry.
 
 Rules never read the question's text themselves: they take the :class:`~index.reading.Reading`.
 """
@@ -16,12 +20,12 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, ClassVar, Literal
+from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 
 from index.composer import entry_text
-from index.kinds import poles, priced_subjects, stated_kinds, uncovered_kinds, unpublished_kinds
+from index.kinds import priced_subjects, stated_kinds, uncovered_kinds, unpublished_kinds
 from index.reading import years_in
 from index.types import LANGS, Lang
 
@@ -46,6 +50,8 @@ class Candidates:
     """Entries mentioning someone the question names."""
     vector: np.ndarray | None = None
     """The question's embedding (None without dense search)."""
+    moved_by: str | None = None
+    """The re-ranking rule that put the best entry first, if one did."""
 
     @property
     def top(self) -> str:
@@ -63,25 +69,16 @@ class Candidates:
                 break
         return chosen
 
-    def moved_up(self, i: int) -> Candidates:
-        """The same candidates with the ``i``-th entry moved to the front."""
+    def moved_up(self, i: int, by: str | None = None) -> Candidates:
+        """The same candidates with the ``i``-th entry moved to the front (by the rule named ``by``)."""
         entries = [self.entries[i], *self.entries[:i], *self.entries[i + 1 :]]
-        return replace(self, entries=entries)
-
-
-@dataclass(frozen=True)
-class Veto:
-    """A rule overruling the decision: decline, or answer with a ``gap`` (the entry's text, not counted
-    as an answer)."""
-
-    outcome: Literal["decline", "gap"]
-    reason: str
+        return replace(self, entries=entries, moved_by=by)
 
 
 class EntryFacts:
     """What every rule needs to know about the entries, computed once per knowledge base: the kinds of
-    fact each entry states and says are unpublished, what it prices, which ends of the event it speaks
-    of, the years its answer names, the normally uncovered kinds it does speak of."""
+    fact each entry states and says are unpublished, what it prices, the years its answer names, the
+    normally uncovered kinds it does speak of."""
 
     def __init__(self, kb: KnowledgeBase, answers: Mapping[tuple[str, Lang], str]) -> None:
         self.kb = kb
@@ -100,12 +97,6 @@ class EntryFacts:
             for entry in entries
         }
         """The normally uncovered kinds an entry does speak of (an entry about the venue's Wi-Fi)."""
-        self.poles = {
-            (entry.id, lg): poles(entry_text(entry, kb, lg), lg) | poles(entry_text(entry, kb, "en"), "en")
-            for entry in entries
-            for lg in LANGS
-        }
-        """Which ends of the event (start, end) each entry's answer speaks of, per language."""
         self.related: dict[str, set[str]] = defaultdict(set)
         for item in kb.faq:
             for other in item.related:
@@ -120,6 +111,12 @@ class Rule:
     name: ClassVar[str] = ""
     summary: ClassVar[str] = ""
     """One line on what the rule does, for reports."""
+    certain: ClassVar[bool] = False
+    """The objection states a fact about the knowledge, not a judgement about the question: the question
+    asks for a kind of fact that no entry states at all. No evidence about the best entry can make up
+    for facts that do not exist, so when such a rule objects the decision declines whatever the model
+    says; the rule is no input of the model (it cannot be outweighed by, say, an organisation's name
+    the question shares with an entry)."""
 
     def __init__(self, facts: EntryFacts) -> None:
         self.facts = facts
@@ -128,10 +125,6 @@ class Rule:
         """The candidates, possibly with another entry first."""
         return candidates
 
-    def veto(self, reading: Reading, candidates: Candidates) -> Veto | None:
-        """A veto of answering with the best candidate, or None."""
+    def objection(self, reading: Reading, candidates: Candidates) -> str | None:
+        """Why answering the question with the best candidate looks wrong, or None."""
         return None
-
-    def blocks(self, reading: Reading, entry_id: str) -> bool:
-        """True when ``entry_id`` can never answer the question, whatever the evidence."""
-        return False

@@ -34,5 +34,5 @@ class KindAsked(Rule):
             if dense.get(entry_id, 0.0) < dense.get(first, 0.0) - DENSE_GAP:
                 continue  # far less alike in meaning: stating the kind of thing asked is not enough
             if asked & stated[entry_id]:
-                return candidates.moved_up(i)
+                return candidates.moved_up(i, self.name)
         return candidates

@@ -21,4 +21,4 @@ class PeopleFirst(Rule):
         if people.get(candidates.top, 0) >= most:
             return candidates
         i = next((i for i, (e, _) in enumerate(candidates.entries) if people.get(e, 0) == most), None)
-        return candidates if i is None else candidates.moved_up(i)
+        return candidates if i is None else candidates.moved_up(i, self.name)

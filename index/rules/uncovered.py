@@ -1,10 +1,13 @@
 """Questions asking for a kind of thing no entry states (a booking, a fee to attend, a dress code,
-parking, investment advice; ``uncovered`` in ``kinds.yaml``) are declined."""
+parking, investment advice; ``uncovered`` in ``kinds.yaml``) are not answered by a neighbouring entry.
+
+That no entry states such a fact is a property of the knowledge, not a judgement about the question:
+the rule is :attr:`~index.rules.base.Rule.certain`, and the decision declines when it objects."""
 
 from __future__ import annotations
 
 from index.reading import Reading
-from index.rules.base import Candidates, EntryFacts, Rule, Veto
+from index.rules.base import Candidates, EntryFacts, Rule
 
 
 def uncovered(reading: Reading, facts: EntryFacts, entry_id: str) -> frozenset[str]:
@@ -19,14 +22,13 @@ def uncovered(reading: Reading, facts: EntryFacts, entry_id: str) -> frozenset[s
 
 
 class Uncovered(Rule):
-    """Declines a question asking for something the best entry (and the knowledge) does not state."""
+    """Objects to answering a question asking for something the best entry (and the knowledge) does not
+    state."""
 
     name = "uncovered-kind"
     summary = "a question asking what no entry states (booking, fees, dress code, advice) is declined"
+    certain = True
 
-    def veto(self, reading: Reading, candidates: Candidates) -> Veto | None:
+    def objection(self, reading: Reading, candidates: Candidates) -> str | None:
         found = uncovered(reading, self.facts, candidates.top)
-        return Veto("decline", f"not covered: {', '.join(sorted(found))}") if found else None
-
-    def blocks(self, reading: Reading, entry_id: str) -> bool:
-        return bool(uncovered(reading, self.facts, entry_id))
+        return f"not covered: {', '.join(sorted(found))}" if found else None

@@ -1,10 +1,9 @@
-"""A price asked of something the best entry does not price is declined, not answered with another
-thing's price."""
+"""A price asked of something the best entry does not price is not answered with another thing's price."""
 
 from __future__ import annotations
 
 from index.reading import Reading
-from index.rules.base import Candidates, EntryFacts, Rule, Veto
+from index.rules.base import Candidates, EntryFacts, Rule
 
 
 def unpriced(reading: Reading, facts: EntryFacts, entry_id: str) -> frozenset[str]:
@@ -16,14 +15,11 @@ def unpriced(reading: Reading, facts: EntryFacts, entry_id: str) -> frozenset[st
 
 
 class Unpriced(Rule):
-    """Declines a price question whose subjects the best entry gives no price of."""
+    """Objects to answering a price question with an entry that gives no price of its subjects."""
 
     name = "unpriced"
-    summary = "the price of something the entry does not price is declined"
+    summary = "the price of something the entry does not price weighs against answering"
 
-    def veto(self, reading: Reading, candidates: Candidates) -> Veto | None:
+    def objection(self, reading: Reading, candidates: Candidates) -> str | None:
         found = unpriced(reading, self.facts, candidates.top)
-        return Veto("decline", f"no price for: {', '.join(sorted(found))}") if found else None
-
-    def blocks(self, reading: Reading, entry_id: str) -> bool:
-        return bool(unpriced(reading, self.facts, entry_id))
+        return f"no price for: {', '.join(sorted(found))}" if found else None

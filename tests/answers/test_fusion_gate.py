@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from index.fusion import add_ranking, best_per_entry, reciprocal_rank_fusion
-from index.gate import FEATURES, GateModel, Signals
+from index.gate import SIGNAL_FEATURES as FEATURES
+from index.gate import GateModel, Signals
 
 
 def test_best_per_entry_keeps_highest_score() -> None:

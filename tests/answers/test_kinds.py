@@ -2,7 +2,7 @@
 
 import pytest
 
-from index.kinds import asked_kinds, is_gap, opposite_pole, poles
+from index.kinds import asked_kinds, is_gap, poles
 
 
 @pytest.mark.parametrize(
@@ -57,14 +57,6 @@ def test_poles(text: str, lang: str, found: set[str]) -> None:
     assert poles(text, lang) == found  # type: ignore[arg-type]
 
 
-def test_opposite_pole_only_when_the_entry_speaks_of_the_other_end_alone() -> None:
-    start, end = frozenset({"start"}), frozenset({"end"})
-    assert opposite_pole(start, end)
-    assert not opposite_pole(start, start | end)  # "starts on 8 and ends on 10 November"
-    assert not opposite_pole(start, frozenset())  # "takes place on 8–10 November"
-    assert not opposite_pole(start | end, end)  # the question asks about both ends
-
-
 def test_english_words_inside_thai_text_are_found() -> None:
     from index.kinds import uncovered_kinds
 
@@ -100,6 +92,19 @@ def test_kept_words_are_never_a_correction() -> None:
 
 
 @pytest.mark.parametrize(
+    ("question", "lang", "where"),
+    [
+        ("Robin Li from Baidu - where did he speak?", "en", False),
+        ("โรบิน หลี่ พูดที่ไหน", "th", False),
+        ("where does the plenary take place?", "en", True),
+        ("งานจัดที่ไหน", "th", True),
+    ],
+)
+def test_where_someone_spoke_asks_for_the_session_not_a_place(question: str, lang: str, where: bool) -> None:
+    assert ("where" in asked_kinds(question, lang)) is where
+
+
+@pytest.mark.parametrize(
     ("text", "lang", "found"),
     [
         ("งานแถลงข่าวก่อนเริ่ม summit จัดที่ไหน", "th", set()),
@@ -113,16 +118,3 @@ def test_an_end_named_as_the_time_of_something_else_is_not_asked(
     text: str, lang: str, found: set[str]
 ) -> None:
     assert poles(text, lang) == found
-
-
-@pytest.mark.parametrize(
-    ("question", "lang", "where"),
-    [
-        ("Robin Li from Baidu - where did he speak?", "en", False),
-        ("โรบิน หลี่ พูดที่ไหน", "th", False),
-        ("where does the plenary take place?", "en", True),
-        ("งานจัดที่ไหน", "th", True),
-    ],
-)
-def test_where_someone_spoke_asks_for_the_session_not_a_place(question: str, lang: str, where: bool) -> None:
-    assert ("where" in asked_kinds(question, lang)) is where

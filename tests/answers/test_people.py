@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from index.engine import question_clause
 from index.kinds import uncovered_kinds
 from index.knowledge import load_knowledge
-from index.people import PeopleIndex, homophones
+from index.people import HanNames, PeopleIndex, homophones
+from index.reading import question_clause
 
 KNOWLEDGE = Path(__file__).resolve().parents[2] / "knowledge"
 
@@ -145,6 +145,16 @@ def test_unknown_chinese_names_are_people_taking_part(
     people: PeopleIndex, question: str, found: list[str]
 ) -> None:
     assert people.unknown_han_names(question) == found
+
+
+def test_han_names_are_found_at_every_position_they_start() -> None:
+    names = HanNames(["马斯克", "王小明", "欧阳小明", "张三", "诸葛孔明先生"])
+    text = "马斯克和王小明、欧阳小明来了"
+    assert names.starts(text, 3) == [0, 4]  # 阳小明, inside 欧阳小明, is not a name of its own
+    assert names.starts(text, 4) == [8]
+    assert names.starts("张三来了", 3) == []  # only three and four characters are kept
+    assert names.starts("马斯", 3) == []
+    assert HanNames([]).starts(text, 3) == []
 
 
 def test_a_person_named_by_name_brings_the_entries_naming_them_not_their_organisation(

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from pythainlp.corpus import thai_words
+from pythainlp.util import Trie
 
-from index.textproc import QUERY_LIMIT, normalise, stem_en, terms, tokenize
+from index.textproc import QUERY_LIMIT, SortedWords, normalise, stem_en, terms, tokenize
 
 
 def test_normalise_converts_traditional_chinese() -> None:
@@ -35,6 +37,29 @@ def test_thai_sentence_is_split_into_words() -> None:
     assert "ที่ไหน" in tokens  # question word kept
     assert "คือ" not in tokens  # stopword dropped
     assert "สถานี" in tokenize("จากสถานีถงเซียงไปอูเจิ้นยังไง", "th")
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["สถานีรถไฟความเร็วสูงที่ใกล้อูเจิ้นที่สุดคือที่ไหน", "ห้องประชุมใหญ่ของศูนย์ประชุมนานาชาติ", "กกกกก"],
+)
+def test_sorted_words_find_the_words_a_trie_finds(text: str) -> None:
+    """At every position, the same words, in the same order, as PyThaiNLP's trie of the same words."""
+    # The words starting with a character of the text are all a position of it can match.
+    words = [w for w in thai_words() if w[0] in text] + ["ก", "กก", "กกก"]
+    trie, sorted_words = Trie(words), SortedWords(set(words))
+    assert len(sorted_words) == len(trie)
+    found = [sorted_words.prefixes(text, start) for start in range(len(text) + 1)]
+    assert found == [trie.prefixes(text, start) for start in range(len(text) + 1)]
+    assert any(len(words) > 1 for words in found)
+
+
+def test_sorted_words_give_every_word_at_a_position_shortest_first() -> None:
+    words = SortedWords(["ข", "กข", "ก", "กกก", "กก", "คก"])
+    assert words.prefixes("กกข") == ["ก", "กก"]
+    assert words.prefixes("กกข", 1) == ["ก", "กข"]
+    assert words.prefixes("กกข", 3) == []
+    assert words.prefixes("งก") == []
 
 
 def test_chinese_sentence_is_split_into_words() -> None:
