@@ -5,17 +5,15 @@ needs, over the small fixture knowledge and over the shipped knowledge, are each
 An engine answers without changing itself; a test that swaps a part of it puts the part back.
 
 Loading the embedder's model and tokeniser takes seconds of its own: one embedder (:func:`embedder`)
-serves every engine a test process builds. Under pytest-xdist the test processes build each index once
-between them: the first to need it builds it in a directory they share, the others copy it and load it.
+serves every engine a test process builds. Under pytest-xdist a test process that needs an index another
+one has built already copies it and loads it (see :func:`load_shared`).
 """
 
 from __future__ import annotations
 
-import fcntl
 import os
 import shutil
-from collections.abc import AsyncIterator, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -42,35 +40,32 @@ def embedder() -> Embedder:
     return create_embedder()
 
 
-@contextmanager
-def _locked(path: Path) -> Iterator[None]:
-    with path.open("a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
-
-
 def load_shared(
     knowledge: Path, name: str, tmp_path_factory: pytest.TempPathFactory, embedder: Embedder
 ) -> tuple[Engine, Path]:
     """The engine over ``knowledge`` with its data directory ``name`` of this process's own.
 
-    Under pytest-xdist the index is built once for the whole run, in a directory the test processes
-    share (the parent of their base temporary directories, which is this run's own), and copied from
-    there; run alone, the process builds it in place.
+    Under pytest-xdist the test processes share what one of them built: the first to finish building the
+    index leaves a copy in a directory they share (the parent of their base temporary directories, which
+    is this run's own); a process needing the index later copies that and only loads it. Nobody waits for
+    another: processes needing it at the same time each build it.
     """
     data = tmp_path_factory.mktemp(name)
-    if os.environ.get("PYTEST_XDIST_WORKER"):
-        shared = tmp_path_factory.getbasetemp().parent / f"shared-{name}"
-        with _locked(shared.with_suffix(".lock")):
-            if not shared.exists():
-                building = shared.with_suffix(".building")
-                Engine.load(knowledge, building, embedder=embedder)
-                building.rename(shared)
-            shutil.copytree(shared, data, dirs_exist_ok=True)
-    return Engine.load(knowledge, data, embedder=embedder), data
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not worker:
+        return Engine.load(knowledge, data, embedder=embedder), data
+    shared = tmp_path_factory.getbasetemp().parent / f"shared-{name}"
+    if shared.is_dir():
+        shutil.copytree(shared, data, dirs_exist_ok=True)
+        return Engine.load(knowledge, data, embedder=embedder), data
+    engine = Engine.load(knowledge, data, embedder=embedder)
+    draft = shared.with_name(f"{shared.name}-{worker}")
+    shutil.copytree(data, draft)
+    try:
+        draft.rename(shared)  # complete or not there at all, for the others
+    except OSError:  # another process was first
+        shutil.rmtree(draft)
+    return engine, data
 
 
 @pytest.fixture(scope="session")
