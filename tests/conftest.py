@@ -5,21 +5,23 @@ needs, over the small fixture knowledge and over the shipped knowledge, are each
 An engine answers without changing itself; a test that swaps a part of it puts the part back.
 
 Loading the embedder's model and tokeniser takes seconds of its own: one embedder (:func:`embedder`)
-serves every engine a test process builds. Under pytest-xdist a test process that needs an index another
-one has built already copies it and loads it (see :func:`load_shared`).
+serves every engine a test process builds, those of the commands and bots it runs included. Under
+pytest-xdist a test process that needs an index another one has built already copies it and loads it
+(see :func:`load_shared`).
 """
 
 from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 from botapi_fake import FakeBotApi
 
-from index.embedders import Embedder, create_embedder
+from index import engine as engine_module
+from index.embedders import DEFAULT_SPEC, Embedder, create_embedder
 from index.engine import Engine
 
 TESTS = Path(__file__).resolve().parent
@@ -34,10 +36,19 @@ async def fake() -> AsyncIterator[FakeBotApi]:
         yield server
 
 
-@pytest.fixture(scope="session")
-def embedder() -> Embedder:
-    """The default embedder, shared by every engine of this test process (it holds no state of an index)."""
-    return create_embedder()
+@pytest.fixture(scope="session", autouse=True)
+def embedder() -> Iterator[Embedder]:
+    """The default embedder, shared by every engine this test process builds (it holds no state of an
+    index): those the tests build, and those that commands and bots run in this process build for
+    themselves (``Engine.load`` asks ``create_embedder`` for the default one, and gets this one)."""
+    shared = create_embedder()
+
+    def default_is_shared(spec: str | None = None) -> Embedder:
+        return shared if (spec or "").strip() in ("", DEFAULT_SPEC) else create_embedder(spec)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(engine_module, "create_embedder", default_is_shared)
+        yield shared
 
 
 def load_shared(
