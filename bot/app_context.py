@@ -153,6 +153,7 @@ async def open_services(
             db.outbox,
             transport or StoreOnly(),
             rate=settings.rate_limit_per_second,
+            chat_rate=settings.chat_rate_per_second,
             on_blocked=users.mark_blocked,
         )
         question_rate = QuestionRateLimiter(
@@ -171,7 +172,9 @@ async def open_services(
             db, sender, texts, lambda: event_timezone(holder, settings), stop_markup=stop_markup
         )
         inbox = (
-            UpdateInbox(db.inbox, handle_update, concurrency=INBOX_CONCURRENCY)
+            UpdateInbox(
+                db.inbox, handle_update, concurrency=INBOX_CONCURRENCY, grace=settings.shutdown_grace_seconds
+            )
             if handle_update is not None
             else None
         )

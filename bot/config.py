@@ -60,6 +60,9 @@ class Settings:
     mode they are then also served beside the webhook."""
     rate_limit_per_second: float = 25.0
     """TELEGRAM_RATE_LIMIT: messages per second over all chats (0 turns the limiter's overall cap off)."""
+    chat_rate_per_second: float = 1.0
+    """TELEGRAM_CHAT_RATE: messages per second to one private chat, sustained (Telegram allows about one;
+    a local Bot API, as in the tests, takes more)."""
     log_level: str = "INFO"
     """LOG_LEVEL: one of :data:`LOG_LEVELS`."""
     question_rate_limit: int = 10
@@ -71,6 +74,9 @@ class Settings:
     """QUESTION_RETENTION_DAYS: questions older than this are deleted by the daily purge."""
     startup_retry_seconds: float = 60.0
     """STARTUP_RETRY_SECONDS: how long to keep trying an unreachable Bot API at start-up."""
+    shutdown_grace_seconds: float = 10.0
+    """SHUTDOWN_GRACE_SECONDS: how long the updates being handled (a question waiting for its user's rate
+    among them) get to finish when the bot stops; the rest are handled at the next start."""
     schedule_url: str | None = None
     """SCHEDULE_URL: a programme (schedule.json, schedule.xml, CSV, XLSX) polled for changes."""
     schedule_poll_seconds: float = 300.0
@@ -231,6 +237,7 @@ def settings_from(env: Mapping[str, str]) -> Settings:
     if secret is not None and not _SECRET.match(secret):
         problems.append("WEBHOOK_SECRET: use 1–256 characters from A–Z, a–z, 0–9, '_' and '-'")
     rate = _number("TELEGRAM_RATE_LIMIT", get("TELEGRAM_RATE_LIMIT") or "25", problems, low=0, high=10_000)
+    chat_rate = _number("TELEGRAM_CHAT_RATE", get("TELEGRAM_CHAT_RATE") or "1", problems, low=0.1, high=1000)
     log_level = (get("LOG_LEVEL") or "INFO").upper()
     if log_level not in LOG_LEVELS:
         problems.append(
@@ -249,6 +256,9 @@ def settings_from(env: Mapping[str, str]) -> Settings:
     )
     startup_retry = _number(
         "STARTUP_RETRY_SECONDS", get("STARTUP_RETRY_SECONDS") or "60", problems, low=0, high=86_400
+    )
+    shutdown_grace = _number(
+        "SHUTDOWN_GRACE_SECONDS", get("SHUTDOWN_GRACE_SECONDS") or "10", problems, low=0, high=3600
     )
     schedule_url = get("SCHEDULE_URL")
     if schedule_url is not None:
@@ -292,12 +302,14 @@ def settings_from(env: Mapping[str, str]) -> Settings:
         metrics_port=metrics_port,
         metrics_token=metrics_token,
         rate_limit_per_second=rate,
+        chat_rate_per_second=chat_rate,
         log_level=log_level,
         question_rate_limit=question_limit,
         question_rate_window=question_window,
         question_backlog=backlog,
         question_retention_days=retention,
         startup_retry_seconds=startup_retry,
+        shutdown_grace_seconds=shutdown_grace,
         schedule_url=schedule_url,
         schedule_poll_seconds=schedule_poll,
         schedule_auto_apply=auto_raw in ("1", "true", "yes", "on"),

@@ -8,6 +8,7 @@ import dataclasses
 import inspect
 import os
 import socket
+import sqlite3
 import sys
 import time
 from collections.abc import AsyncIterator, Callable
@@ -27,6 +28,10 @@ from bot.telegram.webserver import Ingest
 from index.engine import Engine
 
 WEBHOOK_SECRET = "e2e-secret_token"
+TEST_SETTINGS = {"TELEGRAM_CHAT_RATE": "50"}
+"""What every bot in the tests runs with unless a test says otherwise: the fake Bot API takes any number
+of messages a second to one chat, so replies to one user are not spaced a second apart (the scheduler's
+tests keep Telegram's own pace, one a second, on a fake clock)."""
 
 
 def free_port() -> int:
@@ -39,6 +44,7 @@ def settings_for(fake: FakeBotApi, data_dir: Path, **env: str) -> Settings:
     """Bot settings that point at ``fake`` and keep the database in ``data_dir``."""
     return settings_from(
         {
+            **TEST_SETTINGS,
             "TELEGRAM_BOT_TOKEN": fake.token,
             "TELEGRAM_API_BASE_URL": fake.base_url,
             "SUMMIT_BOT_DATA_DIR": str(data_dir),
@@ -89,6 +95,7 @@ def bot_environment(
     knowledge, or with ``knowledge=None`` the default one, and ``env`` on top."""
     settings = {
         **os.environ,
+        **TEST_SETTINGS,
         "TELEGRAM_BOT_TOKEN": fake.token,
         "TELEGRAM_API_BASE_URL": f"http://127.0.0.1:{fake.port}",
         "SUMMIT_BOT_DATA_DIR": str(data_dir),
@@ -122,6 +129,15 @@ async def start_bot_process(
             stdout=log,
             stderr=log,
         )
+
+
+def settled(data_dir: Path) -> bool:
+    """Whether the database of a bot running in another process on ``data_dir`` holds no update left to
+    handle and no message left to send (nothing more can reach the Bot API unless something new comes)."""
+    with contextlib.closing(sqlite3.connect(data_dir / "bot.sqlite3")) as db:
+        unhandled = db.execute("SELECT count(*) FROM inbox WHERE handled_at IS NULL").fetchone()[0]
+        pending = db.execute("SELECT count(*) FROM outbox WHERE state = 'pending'").fetchone()[0]
+    return unhandled == 0 and pending == 0
 
 
 async def bot_command(env: dict[str, str], *args: str) -> str:

@@ -3,17 +3,25 @@
 Building an engine takes seconds (the embedder, tokenisers and indexes), so the two engines the suite
 needs, over the small fixture knowledge and over the shipped knowledge, are each built once per run.
 An engine answers without changing itself; a test that swaps a part of it puts the part back.
+
+Loading the embedder's model and tokeniser takes seconds of its own: one embedder (:func:`embedder`)
+serves every engine a test process builds, those of the commands and bots it runs included. Under
+pytest-xdist a test process that needs an index another one has built already copies it and loads it
+(see :func:`load_shared`).
 """
 
 from __future__ import annotations
 
+import os
 import shutil
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 from botapi_fake import FakeBotApi
 
+from index import engine as engine_module
+from index.embedders import DEFAULT_SPEC, Embedder, create_embedder
 from index.engine import Engine
 
 TESTS = Path(__file__).resolve().parent
@@ -28,14 +36,56 @@ async def fake() -> AsyncIterator[FakeBotApi]:
         yield server
 
 
+@pytest.fixture(scope="session", autouse=True)
+def embedder() -> Iterator[Embedder]:
+    """The default embedder, shared by every engine this test process builds (it holds no state of an
+    index): those the tests build, and those that commands and bots run in this process build for
+    themselves (``Engine.load`` asks ``create_embedder`` for the default one, and gets this one)."""
+    shared = create_embedder()
+
+    def default_is_shared(spec: str | None = None) -> Embedder:
+        return shared if (spec or "").strip() in ("", DEFAULT_SPEC) else create_embedder(spec)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(engine_module, "create_embedder", default_is_shared)
+        yield shared
+
+
+def load_shared(
+    knowledge: Path, name: str, tmp_path_factory: pytest.TempPathFactory, embedder: Embedder
+) -> tuple[Engine, Path]:
+    """The engine over ``knowledge`` with its data directory ``name`` of this process's own.
+
+    Under pytest-xdist the test processes share what one of them built: the first to finish building the
+    index leaves a copy in a directory they share (the parent of their base temporary directories, which
+    is this run's own); a process needing the index later copies that and only loads it. Nobody waits for
+    another: processes needing it at the same time each build it.
+    """
+    data = tmp_path_factory.mktemp(name)
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not worker:
+        return Engine.load(knowledge, data, embedder=embedder), data
+    shared = tmp_path_factory.getbasetemp().parent / f"shared-{name}"
+    if shared.is_dir():
+        shutil.copytree(shared, data, dirs_exist_ok=True)
+        return Engine.load(knowledge, data, embedder=embedder), data
+    engine = Engine.load(knowledge, data, embedder=embedder)
+    draft = shared.with_name(f"{shared.name}-{worker}")
+    shutil.copytree(data, draft)
+    try:
+        draft.rename(shared)  # complete or not there at all, for the others
+    except OSError:  # another process was first
+        shutil.rmtree(draft)
+    return engine, data
+
+
 @pytest.fixture(scope="session")
-def fixture_index(tmp_path_factory: pytest.TempPathFactory) -> tuple[Engine, Path]:
+def fixture_index(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> tuple[Engine, Path]:
     """The engine over ``tests/fixtures/knowledge`` and the data directory holding its index and cache.
 
     The directory is only to be copied from: a test that writes a data directory makes its own.
     """
-    data = tmp_path_factory.mktemp("fixture-index")
-    return Engine.load(FIXTURE_KNOWLEDGE, data), data
+    return load_shared(FIXTURE_KNOWLEDGE, "fixture-index", tmp_path_factory, embedder)
 
 
 @pytest.fixture(scope="session")
@@ -53,10 +103,9 @@ def fixture_data(fixture_index: tuple[Engine, Path], tmp_path: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
-def shipped_index(tmp_path_factory: pytest.TempPathFactory) -> tuple[Engine, Path]:
+def shipped_index(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> tuple[Engine, Path]:
     """The engine over the shipped ``knowledge/`` and its data directory (only to be copied from)."""
-    data = tmp_path_factory.mktemp("shipped-index")
-    return Engine.load(SHIPPED_KNOWLEDGE, data), data
+    return load_shared(SHIPPED_KNOWLEDGE, "shipped-index", tmp_path_factory, embedder)
 
 
 @pytest.fixture(scope="session")

@@ -34,6 +34,7 @@ from typer.testing import CliRunner
 
 from bot.cli import app
 from bot.storage.database import Database
+from index.embedders import Embedder
 from index.engine import Engine
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -168,14 +169,19 @@ SETTINGS = (
     "QUESTION_RATE_WINDOW",
     "QUESTION_RETENTION_DAYS",
     "STARTUP_RETRY_SECONDS",
+    "SHUTDOWN_GRACE_SECONDS",
+    "TELEGRAM_CHAT_RATE",
 )
 """Every variable the bot reads: none leaks in from the environment the tests run in."""
 
 
 @pytest.fixture(scope="module")
-def workspace(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, dict[str, str | None]]]:
+def workspace(
+    tmp_path_factory: pytest.TempPathFactory, embedder: Embedder
+) -> Iterator[tuple[Path, dict[str, str | None]]]:
     """An operator's checkout (the working directory) with ``../shared`` beside it, the environment of
-    the commands, and one engine shared by them."""
+    the commands, and one engine shared by them (on the test process's embedder, when they ask for the
+    default one)."""
     top = tmp_path_factory.mktemp("operator")
     checkout = top / "summit-bot"
     checkout.mkdir()
@@ -196,6 +202,8 @@ def workspace(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, 
     def load_once(knowledge_dir, data_dir, embedder_spec=None, *args, **kwargs) -> Engine:
         key = (Path(knowledge_dir).resolve(), Path(data_dir).resolve(), embedder_spec)
         if key not in loaded:
+            if not embedder_spec and "embedder" not in kwargs:
+                kwargs["embedder"] = embedder
             loaded[key] = load(knowledge_dir, data_dir, embedder_spec, *args, **kwargs)
         return loaded[key]
 

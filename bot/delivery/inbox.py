@@ -109,9 +109,11 @@ class UpdateInbox:
         handle: Handle,
         *,
         concurrency: int = 256,
+        grace: float = 10.0,
         wall: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._inbox = inbox
+        self._grace = grace
         self._handle = handle
         self._slots = asyncio.Semaphore(concurrency)
         self._wall = wall
@@ -173,12 +175,12 @@ class UpdateInbox:
             for update in new:
                 await self._spawn(update)
 
-    async def stop(self, grace: float = 10.0) -> None:
-        """Let the updates being handled finish (up to ``grace`` seconds; the rest are handled again at
-        the next start), then record the last of them as handled."""
+    async def stop(self, grace: float | None = None) -> None:
+        """Let the updates being handled finish (up to ``grace`` seconds, by default the one this inbox was
+        made with; the rest are handled again at the next start), then record the last of them as handled."""
         self._stopping = True
         if self._tasks:
-            _, still = await asyncio.wait(set(self._tasks), timeout=grace)
+            _, still = await asyncio.wait(set(self._tasks), timeout=self._grace if grace is None else grace)
             for task in still:
                 task.cancel()
             await asyncio.gather(*still, return_exceptions=True)

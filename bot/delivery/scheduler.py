@@ -108,8 +108,11 @@ class _Chat:
 class Scheduler:
     """See the module docstring. ``max_in_flight`` bounds the requests under way at once."""
 
-    def __init__(self, rate: float, *, max_in_flight: int = 16, now: float = 0.0) -> None:
+    def __init__(
+        self, rate: float, *, chat_rate: float = CHAT_RATE, max_in_flight: int = 16, now: float = 0.0
+    ) -> None:
         self.rate = rate
+        self.chat_rate = chat_rate
         self.max_in_flight = max_in_flight
         self._burst = max(1.0, rate / 10)
         self._tokens = self._burst
@@ -267,7 +270,7 @@ class Scheduler:
                 queues=[deque() for _ in range(LEVELS)],
                 tokens=burst,
                 updated=now,
-                rate=GROUP_RATE if group else CHAT_RATE,
+                rate=GROUP_RATE if group else self.chat_rate,
                 burst=burst,
             )
             self._chats[chat_id] = chat

@@ -34,7 +34,7 @@ from typing import Any
 
 from bot import metrics
 from bot.delivery.inbox import HANDLING
-from bot.delivery.scheduler import Item, Kind, Scheduler, Wait
+from bot.delivery.scheduler import CHAT_RATE, Item, Kind, Scheduler, Wait
 from bot.delivery.transport import Blocked, Rejected, RetryLater, Transport, Unavailable
 from bot.storage.delivery import NewMessage, Outbox, OutboxRow
 from bot.storage.sql import Transaction
@@ -124,6 +124,7 @@ class Sender:
         transport: Transport,
         *,
         rate: float,
+        chat_rate: float = CHAT_RATE,
         on_blocked: Callable[[int], Awaitable[None]] | None = None,
         reply_ttl: float = REPLY_TTL,
         max_in_flight: int = 16,
@@ -136,7 +137,7 @@ class Sender:
         self._reply_ttl = reply_ttl
         self._clock = clock
         self._wall = wall
-        self._scheduler = Scheduler(rate, max_in_flight=max_in_flight, now=clock())
+        self._scheduler = Scheduler(rate, chat_rate=chat_rate, max_in_flight=max_in_flight, now=clock())
         self._wake = asyncio.Event()
         self._loop_task: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[None]] = set()

@@ -102,8 +102,11 @@ async def start_polling(
     return task
 
 
-async def stop_polling(application: Application, task: asyncio.Task[None], grace: float = 10.0) -> None:
-    """Stop polling, then let the updates being handled finish (up to ``grace`` seconds)."""
+async def stop_polling(
+    application: Application, task: asyncio.Task[None], grace: float | None = None
+) -> None:
+    """Stop polling, then let the updates being handled finish (up to ``grace`` seconds, by default the
+    inbox's own, SHUTDOWN_GRACE_SECONDS)."""
     task.cancel()
     with contextlib.suppress(asyncio.CancelledError, Exception):  # an error was logged when it ended
         await task

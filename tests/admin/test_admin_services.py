@@ -29,6 +29,7 @@ from bot.services.knowledge import (
 )
 from bot.storage.database import Database
 from bot.storage.knowledge_versions import VersionStore, served_directory
+from index.embedders import Embedder
 from index.engine import Engine
 from index.knowledge import load_knowledge, validate_documents
 
@@ -92,10 +93,10 @@ def test_uploads_that_are_not_knowledge_files_are_refused(name: str, data: bytes
 
 
 async def test_concurrent_applies_do_not_interleave_and_the_old_engine_is_freed(
-    cache: Path, tmp_path: Path
+    cache: Path, tmp_path: Path, embedder: Embedder
 ) -> None:
     data = _data(cache, tmp_path)
-    holder = EngineHolder(Engine.load(FIXTURE, data))
+    holder = EngineHolder(Engine.load(FIXTURE, data, embedder=embedder))
     old = weakref.ref(holder.current)
     db = await Database.open(data / "bot.sqlite3")
     service = KnowledgeService(holder, db, data, FIXTURE)

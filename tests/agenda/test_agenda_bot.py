@@ -16,12 +16,13 @@ from bot_harness import BotDriver, buttons, driving
 from test_agenda import FIXTURE, check_rfc5545, edited, local
 
 from bot.telegram import agenda as agenda_handlers
+from index.embedders import Embedder
 from index.engine import Engine
 
 
 @pytest.fixture(scope="module")
-def engine(tmp_path_factory: pytest.TempPathFactory) -> Engine:
-    return Engine.load(FIXTURE, tmp_path_factory.mktemp("index"))
+def engine(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Engine:
+    return Engine.load(FIXTURE, tmp_path_factory.mktemp("index"), embedder=embedder)
 
 
 @pytest.fixture

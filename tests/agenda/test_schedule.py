@@ -33,6 +33,7 @@ from bot.services.knowledge import KnowledgeService
 from bot.services.schedule import ScheduleService
 from bot.storage.database import Database
 from bot.storage.delivery import Outbox
+from index.embedders import Embedder
 from index.engine import Engine
 from index.knowledge import KnowledgeBase, load_knowledge, read_documents, validate_documents
 
@@ -76,8 +77,8 @@ def democon_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def engine(democon_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Engine:
-    return Engine.load(democon_dir, tmp_path_factory.mktemp("data"))
+def engine(democon_dir: Path, tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Engine:
+    return Engine.load(democon_dir, tmp_path_factory.mktemp("data"), embedder=embedder)
 
 
 # ----------------------------------------------------------------- import

@@ -27,6 +27,7 @@ from bot.services.schedule import ScheduleService
 from bot.storage.database import Database
 from bot.telegram.schedule_web import routes
 from bot.telegram.webserver import Health, WebServer
+from index.embedders import Embedder
 from index.engine import Engine
 
 pytestmark = needs_formats
@@ -107,13 +108,8 @@ async def db(tmp_path: Path) -> AsyncIterator[Database]:
     await database.close()
 
 
-@pytest.fixture(scope="module")
-def embedder(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    return Engine.load(EMPTY_EVENT, tmp_path_factory.mktemp("data")).embedder
-
-
 async def test_one_diff_per_change_and_nothing_again_when_unchanged(
-    served: tuple[Programme, str, list[Programme]], db: Database, tmp_path: Path, embedder: Any
+    served: tuple[Programme, str, list[Programme]], db: Database, tmp_path: Path, embedder: Embedder
 ) -> None:
     programme, base, _ = served
     data = tmp_path / "data"

@@ -18,6 +18,7 @@ from miniapp_harness import PUBLIC_URL, init_data, write_knowledge
 from bot.config import ConfigError, Settings, settings_from
 from bot.webapp.initdata import InvalidInitData, sign, verify
 from bot.webapp.programme import programme
+from index.embedders import Embedder
 from index.engine import Engine
 from index.knowledge import KnowledgeBase, load_knowledge, validate_documents
 
@@ -36,8 +37,8 @@ def kb(knowledge: Path) -> KnowledgeBase:
 
 
 @pytest.fixture(scope="module")
-def engine(knowledge: Path, tmp_path_factory: pytest.TempPathFactory) -> Engine:
-    return Engine.load(knowledge, tmp_path_factory.mktemp("index"))
+def engine(knowledge: Path, tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Engine:
+    return Engine.load(knowledge, tmp_path_factory.mktemp("index"), embedder=embedder)
 
 
 # --------------------------------------------------------------------- initData

@@ -28,6 +28,7 @@ from miniapp_harness import (
     write_knowledge,
 )
 
+from index.embedders import Embedder
 from index.engine import Engine
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -51,9 +52,9 @@ async def browser() -> AsyncIterator[Any]:
 
 
 @pytest.fixture(scope="module")
-def engine(tmp_path_factory: pytest.TempPathFactory) -> Engine:
+def engine(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Engine:
     knowledge = write_knowledge(tmp_path_factory.mktemp("knowledge"))
-    return Engine.load(knowledge, tmp_path_factory.mktemp("index"))
+    return Engine.load(knowledge, tmp_path_factory.mktemp("index"), embedder=embedder)
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")

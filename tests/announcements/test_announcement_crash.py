@@ -13,7 +13,7 @@ import signal
 from collections import Counter
 from pathlib import Path
 
-from bot_harness import bot_command, bot_environment, start_bot_process
+from bot_harness import bot_command, bot_environment, settled, start_bot_process, until
 from botapi_fake import FakeBotApi
 
 from bot.storage.database import Database
@@ -116,7 +116,8 @@ async def test_a_kill_with_slow_round_trips_repeats_at_most_one_message(
             async with asyncio.timeout(120):
                 while set(announced(fake)) != set(subscribers):
                     await asyncio.sleep(0.1)
-            await asyncio.sleep(0.5)
+            # A message sent twice would be on its way until every message is settled.
+            await until(lambda: settled(data), 30, "every message settled")
         finally:
             bot.send_signal(signal.SIGINT)
             await asyncio.wait_for(bot.wait(), timeout=60)

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from index.embedders import Embedder
 from index.engine import Engine
 from index.evaluation import evaluate, load_cases
 from index.language import detect_language
@@ -109,11 +110,11 @@ def test_decline_offers_nearby_topics(engine: Engine) -> None:
     assert answer.suggestions and all(s.entry_id in engine.kb.by_id for s in answer.suggestions)
 
 
-def test_index_loads_when_fresh_and_rebuilds_only_what_changed(tmp_path: Path) -> None:
+def test_index_loads_when_fresh_and_rebuilds_only_what_changed(tmp_path: Path, embedder: Embedder) -> None:
     knowledge = tmp_path / "knowledge"
     shutil.copytree(KNOWLEDGE, knowledge)
     data = tmp_path / "data"
-    first = Engine.load(knowledge, data)
+    first = Engine.load(knowledge, data, embedder=embedder)
     report = first.build_report
     assert report.rebuilt and report.embedded > len(first.passages) // 2  # distinct texts, nothing cached
     assert report.embedded + report.reused == len(first.passages)

@@ -9,8 +9,9 @@ from typing import Any
 
 import pytest
 
+from bot.config import ConfigError, settings_from
 from bot.delivery import sender as sender_module
-from bot.delivery.scheduler import CHAT_BURST, Item, Scheduler, Wait
+from bot.delivery.scheduler import CHAT_BURST, CHAT_RATE, Item, Scheduler, Wait
 from bot.delivery.sender import Outgoing, Sender, html_message
 from bot.delivery.transport import Blocked, Rejected, RetryLater, Unavailable
 from bot.storage.database import Database
@@ -65,6 +66,19 @@ def test_one_chat_gets_a_burst_then_one_message_a_second() -> None:
     assert isinstance(wait, Wait) and wait.seconds == pytest.approx(1.0)
     assert [i.id for i in drain(s, 1.0)] == [3]
     assert [i.id for i in drain(s, 3.0)] == [4, 5]
+
+
+def test_the_chat_rate_is_a_setting() -> None:
+    assert settings_from({}).chat_rate_per_second == CHAT_RATE == 1.0
+    fast = settings_from({"TELEGRAM_CHAT_RATE": "20"}).chat_rate_per_second
+    s = Scheduler(rate=0, chat_rate=fast)
+    s.add_many((item(i, 1) for i in range(10)), 0.0)
+    assert len(drain(s, 0.0)) == CHAT_BURST
+    wait = s.next(0.0)
+    assert isinstance(wait, Wait) and wait.seconds == pytest.approx(1 / 20)
+    assert [i.id for i in drain(s, 0.1)] == [3, 4]
+    with pytest.raises(ConfigError, match="TELEGRAM_CHAT_RATE"):
+        settings_from({"TELEGRAM_CHAT_RATE": "0"})
 
 
 def test_overall_rate_is_kept() -> None:

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 from aiohttp import web
-from bot_harness import running_bot, settings_for, start_bot_process, until
+from bot_harness import running_bot, settings_for, settled, start_bot_process, until
 from botapi_fake import Call, FakeBotApi
 from telegram.ext import Application
 
@@ -133,7 +133,8 @@ async def crash_and_restart(fake: HoldingFake, tmp_path: Path, data: Path) -> No
             90,
             f"every question answered after the restart; log: {log}",
         )
-        await asyncio.sleep(1.5)  # anything sent twice would come now
+        # Anything sent twice would be on its way until every update is handled and every message settled.
+        await until(lambda: settled(data), 30, f"every update handled and every message settled; log: {log}")
     finally:
         bot.send_signal(signal.SIGINT)
         await asyncio.wait_for(bot.wait(), 60)
@@ -158,7 +159,10 @@ def engine(fixture_engine: Engine) -> Engine:
 
 @pytest.fixture
 async def bot(fake: FakeBotApi, engine: Engine, tmp_path: Path) -> AsyncIterator[Application]:
-    settings = settings_for(fake, tmp_path, TELEGRAM_RATE_LIMIT="10")
+    # Telegram's pace of one message a second per chat, so that the flooding user's replies queue up; the
+    # flood's questions left waiting for the user's rate are not waited for when the bot stops.
+    env = {"TELEGRAM_RATE_LIMIT": "10", "TELEGRAM_CHAT_RATE": "1", "SHUTDOWN_GRACE_SECONDS": "0.5"}
+    settings = settings_for(fake, tmp_path, **env)
     async with running_bot(settings, engine) as application:
         yield application
 

@@ -234,15 +234,15 @@ def test_metrics_port_setting() -> None:
         settings_from({"METRICS_PORT": "70000", "METRICS_LISTEN": "0.0.0.0"})
 
 
-async def test_a_taken_port_stops_the_bot_with_a_clear_message(fake: FakeBotApi, tmp_path: Path) -> None:
+async def test_a_taken_port_stops_the_bot_with_a_clear_message(
+    fake: FakeBotApi, tmp_path: Path, fixture_data: Path
+) -> None:
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
         log_path = tmp_path / "bot.log"
-        process = await start_bot_process(
-            fake, tmp_path / "data", log_path, cwd=tmp_path, METRICS_PORT=str(port)
-        )
+        process = await start_bot_process(fake, fixture_data, log_path, cwd=tmp_path, METRICS_PORT=str(port))
         try:
             await asyncio.wait_for(process.wait(), 120)
         finally:
