@@ -12,8 +12,7 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import yaml
-
+from index.files import read_yaml
 from index.types import Lang, Outcome
 
 if TYPE_CHECKING:
@@ -26,7 +25,7 @@ FOLLOWUP_FILE = Path(__file__).with_name("followup.yaml")
 @cache
 def topic_window() -> timedelta:
     """How long a chat's topic stays in mind (``window_minutes`` in ``followup.yaml``)."""
-    data = yaml.safe_load(FOLLOWUP_FILE.read_text(encoding="utf-8"))
+    data = read_yaml(FOLLOWUP_FILE)
     return timedelta(minutes=float(data["window_minutes"]))
 
 

@@ -17,9 +17,8 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-import yaml
-
 from index.composer import entry_text
+from index.files import read_yaml
 from index.knowledge import KnowledgeBase
 from index.numerals import days_of_month
 from index.schema import Entry, Event, Session
@@ -40,7 +39,7 @@ _EN_DAYS = re.compile(
 
 @cache
 def _data() -> tuple[dict[Lang, re.Pattern[str]], dict[str, dict[str, str]]]:
-    raw = yaml.safe_load(BELIEF_FILE.read_text(encoding="utf-8"))
+    raw = read_yaml(BELIEF_FILE)
     markers = {
         lang: re.compile(
             "|".join(f"(?:{p})" for lg in dict.fromkeys((lang, "en")) for p in raw["markers"].get(lg, ()))

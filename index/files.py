@@ -1,4 +1,5 @@
-"""Writing files so that a reader (another process, a concurrent reload) never sees half of one.
+"""Reading the data files shipped with the code, and writing files so that a reader (another process, a
+concurrent reload) never sees half of one.
 
 Everything written here is private to the user running the program: files are created 0600 (by
 ``mkstemp``) and every directory created on the way 0700, for the data directory holds what users wrote.
@@ -9,8 +10,19 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
+from typing import Any
+
+import yaml
 
 PRIVATE_DIR = 0o700
+
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def read_yaml(path: Path) -> Any:
+    """A YAML file parsed safely, with libyaml's loader where PyYAML has it (the same result as
+    ``yaml.safe_load``, several times faster: every process reads the data files when it starts)."""
+    return yaml.load(path.read_text(encoding="utf-8"), Loader=_YAML_LOADER)
 
 
 def make_private_dirs(directory: Path) -> None:

@@ -38,10 +38,9 @@ from datetime import datetime
 from functools import cache
 from typing import Any
 
-import yaml
-
 from index.answers import FOLLOWUP_FILE, Answer, Topic
 from index.composer import entry_title
+from index.files import read_yaml
 from index.knowledge import KnowledgeBase
 from index.numerals import canonical_places
 from index.schema import Entry, Route, Session, Venue
@@ -59,7 +58,7 @@ _TELLING = frozenset({"answer", "text", "summary", "description", "notes", "capa
 
 @cache
 def _data() -> dict[str, Any]:
-    data = yaml.safe_load(FOLLOWUP_FILE.read_text(encoding="utf-8"))
+    data = read_yaml(FOLLOWUP_FILE)
     groups = [data[key] for key in ("openings", "endings", "pointers", "aspects")]
     groups += list(data["kinds"].values())
     for group in groups:

@@ -28,7 +28,7 @@ import numpy as np
 import yaml
 
 from index.embedders import DEFAULT_SPEC
-from index.files import write_atomic
+from index.files import read_yaml, write_atomic
 from index.vectors import slug
 
 log = logging.getLogger(__name__)
@@ -169,7 +169,7 @@ class GateModel:
 
     @classmethod
     def load(cls, path: Path = GATE_FILE) -> GateModel:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        raw = read_yaml(path) or {}
         try:
             return cls(
                 weights=tuple(float(v) for v in raw["weights"]),

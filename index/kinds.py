@@ -13,9 +13,8 @@ import re
 from functools import cache
 from pathlib import Path
 
-import yaml
-
 from index.composer import entry_text
+from index.files import read_yaml
 from index.knowledge import KnowledgeBase
 from index.language import HAN_SCRIPT, THAI_SCRIPT
 from index.mixing import bridged
@@ -45,7 +44,7 @@ def _spaced(text: str) -> str:
 
 @cache
 def _patterns() -> tuple[dict[str, dict[str, list[re.Pattern[str]]]], dict[str, list[re.Pattern[str]]]]:
-    raw = yaml.safe_load(KINDS_FILE.read_text(encoding="utf-8"))
+    raw = read_yaml(KINDS_FILE)
     asked = {
         kind: {lang: [re.compile(p) for p in pats] for lang, pats in raw["asked"][kind].items()}
         for kind in KINDS
@@ -58,7 +57,7 @@ def _patterns() -> tuple[dict[str, dict[str, list[re.Pattern[str]]]], dict[str, 
 def pattern_words() -> frozenset[str]:
     """The English words (three letters or more) the kind, uncovered and pole patterns look for: a
     question using them is spelt right even when the knowledge base never uses them."""
-    raw = yaml.safe_load(KINDS_FILE.read_text(encoding="utf-8"))
+    raw = read_yaml(KINDS_FILE)
     words: set[str] = set()
     for section in ("asked", "uncovered", "poles"):
         for by_lang in (raw.get(section) or {}).values():
@@ -71,7 +70,7 @@ def pattern_words() -> frozenset[str]:
 def _section(name: str) -> dict:
     """A section of ``kinds.yaml`` whose keys (a kind, a pole, a year offset, a priced subject) hold
     patterns per language, compiled."""
-    raw = yaml.safe_load(KINDS_FILE.read_text(encoding="utf-8")).get(name) or {}
+    raw = read_yaml(KINDS_FILE).get(name) or {}
     if name == "pole_references":  # one key: patterns by language
         raw = {"reference": raw}
     return {

@@ -27,10 +27,9 @@ from pathlib import Path
 
 import bm25s
 import numpy as np
-import yaml
 
 from index import textproc
-from index.files import write_atomic
+from index.files import read_yaml, write_atomic
 from index.textproc import QUESTION_WORDS, Term, stem_en, terms, tokenize
 from index.types import LANGS, Hit, Lang, Passage
 
@@ -46,7 +45,7 @@ SYNONYMS_FILE = Path(__file__).with_name("synonyms.yaml")
 @cache
 def synonyms(lang: Lang) -> dict[str, frozenset[str]]:
     """Each word of ``synonyms.yaml`` for ``lang`` with the other words of its group."""
-    raw = yaml.safe_load(SYNONYMS_FILE.read_text(encoding="utf-8")) or {}
+    raw = read_yaml(SYNONYMS_FILE) or {}
     found: dict[str, set[str]] = {}
     for group in raw.get(lang) or ():
         words = {str(w) for w in group}

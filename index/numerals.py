@@ -18,7 +18,7 @@ import datetime as dt
 import re
 from pathlib import Path
 
-import yaml
+from index.files import read_yaml
 
 PLACE_NAMES_FILE = Path(__file__).with_name("place_names.yaml")
 
@@ -135,7 +135,7 @@ def chinese_numerals(text: str) -> str:
 
 def canonical_places() -> list[str]:
     """The spellings the knowledge base uses for the places of ``place_names.yaml``, in every script."""
-    data = yaml.safe_load(PLACE_NAMES_FILE.read_text(encoding="utf-8"))
+    data = read_yaml(PLACE_NAMES_FILE)
     return [canonical for place in data["places"] for canonical in place]
 
 

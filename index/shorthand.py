@@ -11,7 +11,7 @@ import re
 from functools import cache
 from pathlib import Path
 
-import yaml
+from index.files import read_yaml
 
 SHORTHAND_FILE = Path(__file__).with_name("shorthand.yaml")
 _BEFORE = r"(?<![\w'’&./-])"
@@ -21,7 +21,7 @@ _AFTER = r"(?![\w'’&/@-])(?!\.\w)"
 
 @cache
 def _table() -> tuple[re.Pattern[str], dict[str, str]]:
-    raw = yaml.safe_load(SHORTHAND_FILE.read_text(encoding="utf-8")) or {}
+    raw = read_yaml(SHORTHAND_FILE) or {}
     spelling: dict[str, str] = {}
     for items in raw.values():
         for item in items:

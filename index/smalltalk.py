@@ -20,10 +20,10 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-import yaml
 from rapidfuzz import process
 from rapidfuzz.distance import DamerauLevenshtein
 
+from index.files import read_yaml
 from index.language import detect_language
 from index.textproc import QUESTION_WORDS, normalise
 from index.types import LANGS, Lang
@@ -96,7 +96,7 @@ class SmallTalkDetector:
     @classmethod
     @cache
     def default(cls) -> SmallTalkDetector:
-        return cls(yaml.safe_load(SMALLTALK_FILE.read_text(encoding="utf-8")))
+        return cls(read_yaml(SMALLTALK_FILE))
 
     @staticmethod
     def _clean(text: str) -> str:

@@ -32,12 +32,12 @@ from typing import NamedTuple
 
 import jieba
 import snowballstemmer
-import yaml
 import zhconv
 from pythainlp.corpus import thai_stopwords, thai_words
 from pythainlp.tokenize import word_tokenize
 from pythainlp.util import normalize as thai_normalize
 
+from index.files import read_yaml
 from index.language import HAN_SCRIPT, THAI_SCRIPT
 from index.numerals import PLACE_NAMES_FILE, chinese_numerals
 from index.types import Lang
@@ -351,7 +351,7 @@ def tokenize(text: str, lang: Lang, limit: int | None = QUERY_LIMIT) -> list[str
 def _place_pattern() -> tuple[re.Pattern[str], dict[str, str]]:
     """One regular expression over every spelling (variants and canonical forms), longest first."""
     # The variants are compared in normalised form.
-    data = yaml.safe_load(PLACE_NAMES_FILE.read_text(encoding="utf-8"))
+    data = read_yaml(PLACE_NAMES_FILE)
     spelling: dict[str, str] = {}
     for place in data["places"]:
         for canonical, variants in place.items():

@@ -12,8 +12,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import yaml
-
+from index.files import read_yaml
 from index.schema import Range
 from index.types import Lang
 
@@ -22,7 +21,7 @@ TEXTS_FILE = Path(__file__).with_name("texts.yaml")
 
 @cache
 def _texts() -> dict[str, Any]:
-    return yaml.safe_load(TEXTS_FILE.read_text(encoding="utf-8"))
+    return read_yaml(TEXTS_FILE)
 
 
 def phrase(key: str, lang: Lang, **values: object) -> str:

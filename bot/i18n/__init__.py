@@ -13,8 +13,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from index.files import read_yaml
 from index.types import LANGS, Lang
 
 TEXTS_DIR = Path(__file__).parent
@@ -57,7 +56,7 @@ class Translator:
     def load(cls, directory: Path = TEXTS_DIR) -> Translator:
         texts: dict[Lang, dict[str, str]] = {}
         for lang in LANGS:
-            raw = yaml.safe_load((directory / f"{lang}.yaml").read_text(encoding="utf-8"))
+            raw = read_yaml(directory / f"{lang}.yaml")
             texts[lang] = _flatten(raw)
         return cls(texts)
 

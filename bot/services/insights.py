@@ -17,12 +17,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import yaml
 
 from bot.services.engine_holder import EngineHolder
 from bot.storage.database import Database
 from bot.storage.insights import DayCount, Disliked, MissedQuestion, Totals
 from bot.storage.knowledge import Activation
+from index.files import read_yaml
 from index.reading import question_form
 
 CONFIG_FILE = Path(__file__).with_name("admin.yaml")
@@ -43,7 +43,7 @@ class AdminConfig:
 
     @classmethod
     def load(cls, path: Path = CONFIG_FILE) -> AdminConfig:
-        raw: dict[str, Any] = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw: dict[str, Any] = read_yaml(path)
         unanswered = raw["unanswered"]
         return cls(
             upload_max_bytes=int(raw["upload_max_bytes"]),

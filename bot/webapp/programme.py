@@ -14,10 +14,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
 
-import yaml
-
 from bot.services.agenda import event_zone, session_start, utc_offset
 from index.composer import session_time
+from index.files import read_yaml
 from index.knowledge import KnowledgeBase
 from index.schema import Session, Venue
 from index.types import LANGS, Lang
@@ -31,7 +30,7 @@ UNDATED = "undated"
 @cache
 def texts() -> dict[str, Any]:
     """``texts.yaml`` as loaded (a mapping per key: language → text or list)."""
-    return yaml.safe_load(TEXTS_FILE.read_text(encoding="utf-8"))
+    return read_yaml(TEXTS_FILE)
 
 
 def text(key: str, lang: Lang) -> str:
