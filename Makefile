@@ -38,14 +38,14 @@ $(BIN)/python:
 
 # Packages are installed with uv where it could be installed into the environment (it resolves and
 # installs many times faster than pip), else with pip. uv reads no pip configuration: the directories of
-# wheels pip is configured to look in (where a local CPU build of torch may lie) are handed to it, and
-# modules are compiled at install time as pip does (the tests turn warnings into errors, and some
-# packages would warn when compiled on import).
+# wheels pip is configured to look in (where a local CPU build of torch may lie) are handed to it.
+# Modules are not byte-compiled at install time (that alone takes half the setup): each is compiled on its
+# first import, and the tests ignore the warning a dependency's invalid escape sequences give then.
 INSTALL = install() { \
 	if [ -x $(BIN)/uv ]; then \
 		links=""; for dir in $$($(BIN)/python -m pip config list 2>/dev/null \
 			| sed -n "s/^.*find-links='\(.*\)'$$/\1/p" | head -1); do links="$$links --find-links $$dir"; done; \
-		$(BIN)/uv pip install --quiet --compile-bytecode --python $(BIN)/python $$links "$$@"; \
+		$(BIN)/uv pip install --quiet --python $(BIN)/python $$links "$$@"; \
 	else $(BIN)/python -m pip install --quiet "$$@"; fi; \
 	}; install
 
