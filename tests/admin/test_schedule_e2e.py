@@ -8,11 +8,13 @@ import hashlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 from aiohttp import web
 from bot_harness import buttons, free_port, running_bot
 from botapi_fake import FakeBotApi
+from telegram.ext import Application
 from test_admin_e2e import (  # noqa: F401  (fixtures)
     ADMIN,
     ATTENDEE,
@@ -99,32 +101,42 @@ class Served:
         return web.Response(text=self.text, content_type="text/csv", headers={"ETag": self.tag()})
 
 
+@asynccontextmanager
+async def syncing_bot(
+    served: Served, index: tuple[Engine, Path], tmp_path: Path, **settings: Any
+) -> AsyncIterator[tuple[Application, Admin, str]]:
+    """A bot whose SCHEDULE_URL is ``served`` (polled only when a test asks), with its admins' driver and
+    the URL; ``settings`` replace more of the admins' settings."""
+    async with served.at_url() as url, FakeBotApi() as fake:
+        chosen = dataclasses.replace(
+            admin_settings(fake, fresh_data_dir(index, tmp_path)),
+            schedule_url=url,
+            schedule_poll_seconds=3600,
+            **settings,
+        )
+        async with running_bot(chosen, index[0]) as bot:
+            yield bot, Admin(fake, bot, data_dir=chosen.data_dir), url
+
+
 async def test_schedule_url_changes_go_to_the_admins_once_each(
     built: tuple[Engine, Path],  # noqa: F811
     tmp_path: Path,
 ) -> None:
     served = Served(PROGRAMME)
-    async with served.at_url() as url, FakeBotApi() as fake:
-        settings = dataclasses.replace(
-            admin_settings(fake, fresh_data_dir(built, tmp_path)),
-            schedule_url=url,
-            schedule_poll_seconds=3600,
-        )
-        async with running_bot(settings, built[0]) as bot:
-            driver = Admin(fake, bot, data_dir=settings.data_dir)
-            first = await driver.message_to(ADMIN, "quantum-lunch")
-            assert [label for label, _ in buttons(first)] == ["Apply", "Cancel"]
-            await driver.message_to(OTHER_ADMIN, "quantum-lunch")
-            await driver.press(ADMIN, buttons(first)[0][1], contains="is live")
-            sync = bot.bot_data[SYNC_KEY]
-            assert await sync.check() is False, "unchanged: 304"
-            served.text = PROGRAMME.replace("12:15,13:45", "14:15,15:45")
-            assert await sync.check() is True
-            moved = await driver.message_to(ADMIN, "Changed")
-            assert "quantum-lunch" in moved.params["text"] and buttons(moved)
-            assert await sync.check() is False
-            assert len(driver.messages_to(ADMIN, "Proposed change")) == 2, "one preview per change"
-            assert (served.full, served.not_modified) == (2, 2)
+    async with syncing_bot(served, built, tmp_path) as (bot, driver, _):
+        first = await driver.message_to(ADMIN, "quantum-lunch")
+        assert [label for label, _ in buttons(first)] == ["Apply", "Cancel"]
+        await driver.message_to(OTHER_ADMIN, "quantum-lunch")
+        await driver.press(ADMIN, buttons(first)[0][1], contains="is live")
+        sync = bot.bot_data[SYNC_KEY]
+        assert await sync.check() is False, "unchanged: 304"
+        served.text = PROGRAMME.replace("12:15,13:45", "14:15,15:45")
+        assert await sync.check() is True
+        moved = await driver.message_to(ADMIN, "Changed")
+        assert "quantum-lunch" in moved.params["text"] and buttons(moved)
+        assert await sync.check() is False
+        assert len(driver.messages_to(ADMIN, "Proposed change")) == 2, "one preview per change"
+        assert (served.full, served.not_modified) == (2, 2)
 
 
 async def test_schedule_auto_apply_puts_a_change_live_and_tells_the_admins(
@@ -132,25 +144,17 @@ async def test_schedule_auto_apply_puts_a_change_live_and_tells_the_admins(
     tmp_path: Path,
 ) -> None:
     served = Served(PROGRAMME)
-    async with served.at_url() as url, FakeBotApi() as fake:
-        settings = dataclasses.replace(
-            admin_settings(fake, fresh_data_dir(built, tmp_path)),
-            schedule_url=url,
-            schedule_poll_seconds=3600,
-            schedule_auto_apply=True,
-        )
-        async with running_bot(settings, built[0]) as bot:
-            driver = Admin(fake, bot, data_dir=settings.data_dir)
-            live = await driver.message_to(ADMIN, "version <b>v2</b> is live")
-            assert url in live.params["text"] and buttons(live) == []
-            answer = await driver.say(ATTENDEE, "When and where is the Quantum Networking Lunch Talk?")
-            assert "12:15–13:45 (UTC+8)" in answer.params["text"]
-            served.text = PROGRAMME.replace("Lotus Hall", "Orchid Hall")
-            assert await bot.bot_data[SYNC_KEY].check() is True
-            second = await driver.message_to(OTHER_ADMIN, "version <b>v3</b> is live")
-            assert "quantum-lunch" not in second.params["text"] and buttons(second) == []
-            moved = await driver.say(ATTENDEE, "Where is the Quantum Networking Lunch Talk?")
-            assert "Orchid Hall" in moved.params["text"]
+    async with syncing_bot(served, built, tmp_path, schedule_auto_apply=True) as (bot, driver, url):
+        live = await driver.message_to(ADMIN, "version <b>v2</b> is live")
+        assert url in live.params["text"] and buttons(live) == []
+        answer = await driver.say(ATTENDEE, "When and where is the Quantum Networking Lunch Talk?")
+        assert "12:15–13:45 (UTC+8)" in answer.params["text"]
+        served.text = PROGRAMME.replace("Lotus Hall", "Orchid Hall")
+        assert await bot.bot_data[SYNC_KEY].check() is True
+        second = await driver.message_to(OTHER_ADMIN, "version <b>v3</b> is live")
+        assert "quantum-lunch" not in second.params["text"] and buttons(second) == []
+        moved = await driver.say(ATTENDEE, "Where is the Quantum Networking Lunch Talk?")
+        assert "Orchid Hall" in moved.params["text"]
 
 
 async def test_calendar_link_in_the_chat_and_the_feed_on_the_bots_web_server(
