@@ -93,10 +93,11 @@ lint: $(DEV_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-# Two test processes (each builds the engines it needs once); a test module runs whole in one of them.
+# Two test processes (each builds the engines it needs once); a test module runs whole in one of them,
+# the longest modules first (tests/conftest.py).
 TEST_WORKERS ?= 2
 test: lint browser
-	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile
+	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 index: $(RUN_STAMP)
 	$(BIN)/summit-bot index build

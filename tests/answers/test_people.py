@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -179,18 +180,23 @@ def test_answers_to_questions_naming_people_do_not_depend_on_the_hash_seed(shipp
             "anyone from the UN at the opening?",
         ]
     )
-    replies = []
+    # Both processes at once, each on a data directory of its own.
+    runs = []
     for seed in ("0", "11"):
-        result = subprocess.run(
-            [sys.executable, "-m", "bot", "ask", "--json", "--data-dir", str(shipped_data)],
-            input=questions,
-            capture_output=True,
+        data = shipped_data.with_name(f"data-{seed}")
+        shutil.copytree(shipped_data, data)
+        process = subprocess.Popen(
+            [sys.executable, "-m", "bot", "ask", "--json", "--data-dir", str(data)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
             text=True,
             cwd=KNOWLEDGE.parent,
             env={**os.environ, "PYTHONHASHSEED": seed, "HF_HUB_OFFLINE": "1"},
-            check=True,
         )
-        replies.append(
-            [(r["outcome"], r["sources"], r["answer"]) for r in map(json.loads, result.stdout.splitlines())]
-        )
+        runs.append(process)
+    replies = []
+    for process in runs:
+        out, _ = process.communicate(questions, timeout=300)
+        assert process.returncode == 0
+        replies.append([(r["outcome"], r["sources"], r["answer"]) for r in map(json.loads, out.splitlines())])
     assert len(replies[0]) == 4 and replies[0] == replies[1]
