@@ -32,7 +32,6 @@ python:
 $(BIN)/python:
 	@$(MAKE) --no-print-directory python PYTHON="$(PYTHON)" VENV="$(VENV)"
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
 	@$(BIN)/python -m pip install --quiet uv >/dev/null 2>&1 \
 		|| echo "uv could not be installed: pip installs the packages (slower)"
 
