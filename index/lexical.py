@@ -141,6 +141,8 @@ class TokenCache:
     """
 
     def __init__(self, directory: Path | None = None) -> None:
+        self.directory = directory
+        """The cache directory, where what else is kept between starts goes too (:mod:`index.derived`)."""
         self.path = directory / f"tokens-{_tokeniser_fingerprint()}.json" if directory else None
         self._tokens: dict[str, list[str]] = {}
         self._used: set[str] = set()

@@ -18,6 +18,7 @@ A name is found in a question
 
 from __future__ import annotations
 
+import marshal
 import re
 import unicodedata
 from collections import defaultdict
@@ -32,6 +33,7 @@ from rapidfuzz import fuzz, process
 from rapidfuzz.distance import DamerauLevenshtein
 
 from index.composer import entry_text
+from index.derived import Derived, file_digest
 from index.knowledge import KnowledgeBase
 from index.language import HAN_SCRIPT, THAI_SCRIPT
 from index.schema import Session, Speaker
@@ -112,14 +114,22 @@ def _pinyin_table_path() -> Path | None:
 _TABLE_ROW = re.compile(r'"(\d+)": "([^"]+)"')
 
 
-def homophones(characters: Iterable[str]) -> dict[str, frozenset[str]]:
+def homophones(characters: Iterable[str], cache: Path | None = None) -> dict[str, frozenset[str]]:
     """Toneless pinyin readings of every character that sounds like one of ``characters``.
 
     The table (about 42,000 characters) is scanned as text, row by row, and only the characters sharing
-    a reading with ``characters`` are kept, so neither the table nor the result takes much memory."""
+    a reading with ``characters`` are kept, so neither the table nor the result takes much memory. The
+    result is kept in ``cache`` (see :mod:`index.derived`) for the next start with the same names."""
     path = _pinyin_table_path()
     if path is None:
         return {}
+    characters = "".join(sorted(set(characters)))
+    kept = Derived("homophones", ("homophones", file_digest(path), characters), marshal.dumps, marshal.loads)
+    return kept.get(cache, lambda: _homophones(path, characters))
+
+
+@cache
+def _homophones(path: Path, characters: str) -> dict[str, frozenset[str]]:
     text = path.read_text(encoding="utf-8")
     codes = {str(ord(ch)) for ch in characters}
     wanted: set[str] = set()
@@ -205,7 +215,8 @@ def _roles(speaker: Speaker) -> tuple[Role, ...]:
 class PeopleIndex:
     """The people the knowledge names, and which entries mention each of them."""
 
-    def __init__(self, kb: KnowledgeBase) -> None:
+    def __init__(self, kb: KnowledgeBase, cache: Path | None = None) -> None:
+        """``cache``: a directory to keep what is derived from the dictionaries in (:mod:`index.derived`)."""
         speakers: dict[str, list[Speaker]] = defaultdict(list)
         declared: dict[str, set[str]] = defaultdict(set)
         for entry in kb.entries():
@@ -243,7 +254,7 @@ class PeopleIndex:
         }
         self._han_text = "\n".join(versions[1] for versions in texts.values())
         """The knowledge's Chinese text: a name it contains is not unknown."""
-        _han_person_names()  # read once now, not while a question waits
+        self._han_names = _han_person_names(cache)  # read once now, not while a question waits
         self.entries: dict[str, frozenset[str]] = {}
         """Entries that name each person in any way, aliases included ("WIPO")."""
         self.named_entries: dict[str, frozenset[str]] = {}
@@ -262,7 +273,7 @@ class PeopleIndex:
             by_name = set().union(*(found for form, found in mentioned.items() if form not in person.aliases))
             self.entries[person.key] = frozenset(everything | declared[person.key])
             self.named_entries[person.key] = frozenset(by_name | declared[person.key])
-        self._readings = homophones(ch for p in self.people for name in p.han for ch in name)
+        self._readings = homophones((ch for p in self.people for name in p.han for ch in name), cache)
         self._han = [(name, i) for i, p in enumerate(self.people) for name in p.han]
         self._han_chars = [frozenset(name) for name, _ in self._han]
         self._thai_names = [name for p in self.people for name in p.thai]
@@ -364,7 +375,7 @@ class PeopleIndex:
         text = _SPACE_OR_MARK.sub("", normalise(question, QUERY_LIMIT))
         if not HAN_SCRIPT.search(text):
             return []
-        names = _han_person_names()
+        names = self._han_names
         found = {
             text[i : i + size]
             for size in HanNames.SIZES
@@ -441,6 +452,16 @@ class HanNames:
                 by_size[len(name)].append(name)
         self._by_size = {size: np.array(sorted(found), dtype=f"<U{size}") for size, found in by_size.items()}
 
+    def dump(self) -> bytes:
+        return marshal.dumps({size: known.tobytes() for size, known in self._by_size.items()})
+
+    @classmethod
+    def load(cls, data: bytes) -> HanNames:
+        names = cls(())
+        arrays = marshal.loads(data).items()
+        names._by_size = {size: np.frombuffer(raw, dtype=f"<U{size}") for size, raw in arrays}
+        return names
+
     def starts(self, text: str, size: int) -> list[int]:
         """The positions in ``text`` where a name of ``size`` characters starts."""
         known = self._by_size[size]
@@ -451,14 +472,21 @@ class HanNames:
         return np.flatnonzero(known[at] == windows).tolist()
 
 
-@cache
-def _han_person_names() -> HanNames:
+def _han_person_names(cache: Path | None = None) -> HanNames:
     """Chinese words of three or four characters that jieba's dictionary tags as people's names
-    (马斯克, 马化腾): how an unknown person is recognised in a Chinese question."""
+    (马斯克, 马化腾): how an unknown person is recognised in a Chinese question. Kept in ``cache`` (see
+    :mod:`index.derived`)."""
     spec = find_spec("jieba")
     if spec is None or spec.origin is None:
         return HanNames(())
-    with open(Path(spec.origin).with_name("dict.txt"), encoding="utf-8") as rows:
+    dictionary = Path(spec.origin).with_name("dict.txt")
+    kept = Derived("han-names", ("han-names", file_digest(dictionary)), HanNames.dump, HanNames.load)
+    return kept.get(cache, lambda: _read_han_person_names(dictionary))
+
+
+@cache
+def _read_han_person_names(dictionary: Path) -> HanNames:
+    with open(dictionary, encoding="utf-8") as rows:
         return HanNames(_tagged_names(rows))
 
 

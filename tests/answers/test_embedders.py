@@ -149,7 +149,7 @@ def test_use_tokenizer_cache_gives_the_same_vectors_and_skips_parsing_the_model(
     first = UseEmbedder()
     first.cache_in(tmp_path)
     np.testing.assert_array_equal(first.embed_queries(CACHED_TEXTS), expected)
-    [cached] = tmp_path.glob("use-tokenizer-*.marshal")
+    [cached] = tmp_path.glob("use-tokenizer-*.bin")
 
     def not_parsed(*args: object) -> None:
         raise AssertionError("the model file was parsed although its tokenizer is cached")
@@ -164,7 +164,7 @@ def test_use_tokenizer_cache_gives_the_same_vectors_and_skips_parsing_the_model(
     rebuilt = UseEmbedder()
     rebuilt.cache_in(tmp_path)
     np.testing.assert_array_equal(rebuilt.embed_queries(CACHED_TEXTS), expected)
-    assert "unreadable tokenizer cache" in caplog.text
+    assert "unreadable cache file" in caplog.text
     assert cached.read_bytes()[:2] != b"\x00 "
 
 
