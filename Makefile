@@ -93,10 +93,12 @@ lint: $(DEV_STAMP)
 	$(BIN)/ruff format --check .
 
 # Two test processes (each builds the engines it needs once); a test module runs whole in one of them,
-# the longest modules first (tests/conftest.py).
+# the longest modules first (tests/conftest.py). The suite starts the bot and its commands in processes
+# of their own dozens of times: Python writes the bytecode of each module it compiles (even where the
+# environment says not to, PYTHONDONTWRITEBYTECODE), so that only the first process compiles it.
 TEST_WORKERS ?= 2
 test: lint browser
-	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
+	PYTHONDONTWRITEBYTECODE= HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 index: $(RUN_STAMP)
 	$(BIN)/summit-bot index build
