@@ -311,8 +311,27 @@ def _thai_terms(run: str) -> list[Term]:
     return [Term(w, _thai_parts(w)) for w in words if w not in stop]
 
 
+_HAN_ASKING = ("哪", "几")
+"""Question characters jieba's guessing of unknown words glues to the word after them ("在哪开" as
+在/哪开, "在哪办" as 在/哪办)."""
+
+
+def _han_words(run: str) -> list[str]:
+    """jieba's words of a Chinese run, with a question character split off a word jieba's dictionary
+    does not hold ("哪开" -> 哪, 开; "哪些", "几个" stay): the question word is then read as one, and the
+    verb matches the verb of a passage."""
+    segmenter = _jieba()
+    words = []
+    for word in segmenter.lcut(run):
+        if len(word) > 1 and word.startswith(_HAN_ASKING) and not segmenter.FREQ.get(word):
+            words.extend((word[0], word[1:]))
+        else:
+            words.append(word)
+    return words
+
+
 def _han_terms(run: str) -> list[Term]:
-    return [Term(w, _han_parts(w)) for w in _jieba().lcut(run) if w not in _STOPWORDS_ZH]
+    return [Term(w, _han_parts(w)) for w in _han_words(run) if w not in _STOPWORDS_ZH]
 
 
 @lru_cache(maxsize=1024)

@@ -55,3 +55,16 @@ def test_long_message_is_decided_by_its_start() -> None:
 )
 def test_mixed_chinese_and_english_follow_the_grammar(text: str, lang: str) -> None:
     assert detect_language(text) == lang
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        ("Outstanding Partners and Special Contributorsมีใครบ้าง", "th"),
+        ("Global Youth Leaders Programme certificates ได้วันไหน", "th"),
+        ("Light of Internet Expo Center อยู่ไหน", "th"),
+        ("is อูเจิ้น the same place as Wuzhen in the Internet Conference news", "en"),
+    ],
+)
+def test_mixed_thai_and_english_follow_the_thai_grammar(text: str, lang: str) -> None:
+    assert detect_language(text) == lang
