@@ -93,7 +93,7 @@ def question_clause(text: str) -> str | None:
     """The question of a long message made of several sentences: the last sentence with a question
     mark, else the last sentence. None for a short or one-sentence message, unless a phrase that
     introduces the question ("想问", "I was wondering", "อยากทราบว่า") follows a clause that only tells:
-    "我周五要赶回北京上班，想问下峰会哪天闭幕" asks when the summit closes, Beijing is only the reason."""
+    "my train home leaves on friday, I was wondering when it closes" asks when the event closes."""
     if (
         len(text) + len(HAN_SCRIPT.findall(text)) < FOCUS_MIN_CHARS
     ):  # a Chinese character says about two letters' worth
