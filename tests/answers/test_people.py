@@ -128,7 +128,7 @@ def test_question_clause_of_a_long_message() -> None:
 
 
 def test_a_short_message_is_focused_on_a_question_introduced_after_a_story() -> None:
-    assert question_clause("我下周五要回上海，想问一下峰会最后一天是几号") == "想问一下峰会最后一天是几号"
+    assert question_clause("我下周五要回上海，想问一下峰会哪天结束") == "想问一下峰会哪天结束"
     assert question_clause("my train home leaves on friday, I was wondering when it closes") == (
         "i was wondering when it closes"
     )
