@@ -39,14 +39,25 @@ _EN_DAYS = re.compile(
 
 @cache
 def _data() -> tuple[dict[Lang, re.Pattern[str]], dict[str, dict[str, str]]]:
+    markers, _ = _patterns()
+    return markers, read_yaml(BELIEF_FILE)["ask"]
+
+
+@cache
+def _patterns() -> tuple[dict[Lang, re.Pattern[str]], dict[Lang, re.Pattern[str]]]:
+    """The markers and the question words of ``belief.yaml`` per language (English ones too, which
+    Thai and Chinese questions mix in)."""
     raw = read_yaml(BELIEF_FILE)
-    markers = {
-        lang: re.compile(
-            "|".join(f"(?:{p})" for lg in dict.fromkeys((lang, "en")) for p in raw["markers"].get(lg, ()))
-        )
-        for lang in LANGS
-    }
-    return markers, raw["ask"]
+
+    def joined(section: str) -> dict[Lang, re.Pattern[str]]:
+        return {
+            lang: re.compile(
+                "|".join(f"(?:{p})" for lg in dict.fromkeys((lang, "en")) for p in raw[section].get(lg, ()))
+            )
+            for lang in LANGS
+        }
+
+    return joined("markers"), joined("asking")
 
 
 @dataclass(frozen=True)
@@ -96,8 +107,12 @@ def read_belief(text: str, lang: Lang, places: tuple[str, ...]) -> tuple[Belief 
         if free(m.start(), m.end())
     )
     # With a date or number asserted, a place named is what the question is about ("wuzhen summit ends
-    # on the 9th, right?"); of several places, the first is ("wuzhen is in jiangsu, right?").
-    asserted = [] if spans else found[1:] if len(found) > 1 else found
+    # on the 9th, right?"); of several places, the first is ("wuzhen is in jiangsu, right?"). A check
+    # that asks something of its own ("...spoke in wuzhen, what about?") asserts no place.
+    unmarked = markers[lang].sub(" ", text)
+    asserted = (
+        [] if spans or _patterns()[1][lang].search(unmarked) else found[1:] if len(found) > 1 else found
+    )
     for start, end, _ in asserted:
         spans.append((start, end, "place"))
     belief = Belief(

@@ -8,6 +8,10 @@ The rule, applied to letters only (digits, punctuation, emoji and spaces carry n
   much as a short Latin or Thai word. Kana and Hangul do not count.
 * ``th`` when the Thai weight is at least 30 % of the total: a Thai question that names "Wang Shu" or
   "K282" is still Thai. Thai is checked before Chinese, so a Thai question quoting "乌镇" stays Thai.
+* otherwise ``th`` for text mixing Thai and Latin letters when its Thai words include function words or
+  particles ("มี", "กี่", "ไหม", "ครับ"): the question is put in Thai, about things named in English
+  ("Special Contributorsมีกี่ราย", "Light of Internet Expo Center อยู่ไหน"), whose English "of" or
+  "the" belongs to the names. A bare Thai name in an English question carries no Thai grammar.
 * otherwise, for text mixing Han and Latin letters, the grammar decides: English function words
   ("the", "is", "when", "how") with no Chinese function characters ("的", "吗", "几", "怎么") make it
   ``en`` (an English question quoting "乌镇峰会"), and the reverse makes it ``zh`` (a Chinese question
@@ -40,6 +44,9 @@ _EN_FUNCTION = re.compile(
     re.IGNORECASE,
 )
 _ZH_FUNCTION = re.compile(r"[的了吗呢吧么是在几什么怎哪谁请]")
+_TH_FUNCTION = re.compile(
+    r"มี|ไหม|มั้ย|กี่|อะไร|ไหน|ยังไง|อย่างไร|เมื่อไ|ใคร|ครับ|ค่ะ|คะ|หน่อย|ของ|ที่|และ|หรือ|เป็น|ได้|จะ|ไป"
+)
 _SCAN_CHARS = 2000
 """Only the start of the text is scanned: a 10,000-character message is decided by its first part."""
 
@@ -54,6 +61,8 @@ def detect_language(text: str, fallback: Lang = "en") -> Lang:
     if total == 0:
         return fallback
     if thai and thai >= MIN_SHARE * total:
+        return "th"
+    if thai and latin and not han and _TH_FUNCTION.search(head):
         return "th"
     if han and latin:
         english, chinese = bool(_EN_FUNCTION.search(head)), bool(_ZH_FUNCTION.search(head))

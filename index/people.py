@@ -182,14 +182,25 @@ def _person(speaker: Speaker) -> Person:
     )
 
 
+_ROLE_JOIN = re.compile(r"\s*[,，、;；]\s*|\s+and\s+|\s+และ")
+"""Where a role held together with another ends ("WIC Vice-Chair, former WIPO Director General",
+"CAC director and WIC Chair"): each is a way to name the person on its own."""
+
+
 def _roles(speaker: Speaker) -> tuple[Role, ...]:
-    """The role of ``speaker`` in each language, as :class:`Role` (none without a role)."""
+    """The roles of ``speaker`` in each language, as :class:`Role` (none without a role); a role
+    listing several ("CAC director and WIC Chair") gives each of them."""
     if speaker.role is None:
         return ()
     found = []
     alias_forms = [normalise(a, None) for lang in LANGS for a in speaker.aliases.get(lang)]
-    for lang in LANGS:
-        written = _ROLE_NOTE.sub("", speaker.role.get(lang)).strip(' “”"')
+    written_roles = [
+        (lang, part)
+        for lang in LANGS
+        for part in _ROLE_JOIN.split(_ROLE_NOTE.sub("", speaker.role.get(lang)).strip(' “”"'))
+        if part
+    ]
+    for lang, written in written_roles:
         clean = normalise(written, None)
         if lang == "en":
             named = {w for form in alias_forms for w in _LATIN_WORD.findall(form)}

@@ -91,11 +91,13 @@ FOCUS_MIN_CHARS = 80
 
 def question_clause(text: str) -> str | None:
     """The question of a long message made of several sentences: the last sentence with a question
-    mark, else the last sentence. None for a short or one-sentence message."""
+    mark, else the last sentence. None for a short or one-sentence message, unless a phrase that
+    introduces the question ("想问", "I was wondering", "อยากทราบว่า") follows a clause that only tells:
+    "my train home leaves on friday, I was wondering when it closes" asks when the event closes."""
     if (
         len(text) + len(HAN_SCRIPT.findall(text)) < FOCUS_MIN_CHARS
     ):  # a Chinese character says about two letters' worth
-        return None
+        return _introduced_question(text)
     sentences = [s.strip() for s in _SENTENCE_END.split(text) if s and s.strip()]
     if len(sentences) >= 2:
         asking = [s for s in sentences if _QUESTION_MARK.search(s)]
@@ -108,6 +110,17 @@ def question_clause(text: str) -> str | None:
     if not asking or asking[0] == 0:
         return None
     return " ".join(clause for clause, _ in parts[asking[0] : asking[-1] + 1])
+
+
+def _introduced_question(text: str) -> str | None:
+    """The clauses from an introduced question on, when clauses that only tell come before it."""
+    parts = clauses(text)
+    for i, (clause, asks) in enumerate(parts):
+        if asks:
+            if i and _INTRO.match(clause):
+                return " ".join(c for c, _ in parts[i:])
+            return None
+    return None
 
 
 _INTRO_LATIN = (
@@ -126,6 +139,7 @@ _ASKING = re.compile(
     r"|ไหม|มั้ย|มั๊ย|หรือเปล่า|หรือยัง|ไหน|อะไร|ยังไง|อย่างไร|กี่|เท่าไ[หร]|ใคร|เมื่อไ[หร]|ได้บ้าง|บ้าง"
     rf"|^{_INTRO_LATIN}\b|^{_INTRO_OTHER}"
 )
+_INTRO = re.compile(rf"{_INTRO_LATIN}\b|{_INTRO_OTHER}")
 _THAI_END = re.compile(r"(ไหม|มั้ย|มั๊ย|หรือเปล่า|ไหน|อะไร|ยังไง|อย่างไร|บ้าง|ครับ|คะ|ค่ะ|นะ|เท่าไ[หร]่?)$")
 
 

@@ -60,7 +60,16 @@ class SpellFixer:
             choices, cutoff = self._question_words, _SHORT_CUTOFF
         same_start = choices.get(word[0], ())
         best = process.extractOne(word, same_start, scorer=fuzz.ratio, score_cutoff=cutoff)
-        return best[0] if best else word
+        if best:
+            return best[0]
+        # Two neighbouring letters swapped ("frist", "hwo") are one slip, though they count as two
+        # edits in the ratio.
+        allowed = self.vocabulary if len(word) >= _MIN_LONG else self._question_words.get(word[0], ())
+        for i in range(1, len(word) - 1):
+            swapped = f"{word[:i]}{word[i + 1]}{word[i]}{word[i + 2 :]}"
+            if swapped in allowed and swapped != word:
+                return swapped
+        return word
 
     def knows(self, word: str) -> bool:
         """True when ``word`` (lower case) is a word the knowledge or the question patterns use, or a

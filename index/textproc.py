@@ -311,8 +311,35 @@ def _thai_terms(run: str) -> list[Term]:
     return [Term(w, _thai_parts(w)) for w in words if w not in stop]
 
 
+_HAN_ASKING = ("哪", "几")
+"""Question characters jieba's guessing of unknown words glues to the word after them ("在哪开" as
+在/哪开, "在哪办" as 在/哪办)."""
+
+
+def _han_words(run: str) -> list[str]:
+    """jieba's words of a Chinese run, with the question word at the start of a word jieba's dictionary
+    does not hold split off ("哪开" -> 哪, 开; "哪天开" -> 哪天, 开; "哪些", "几个" stay): the question
+    word is then read as one, and the verb matches the verb of a passage."""
+    segmenter = _jieba()
+
+    def known(word: str) -> bool:
+        return word in QUESTION_WORDS or bool(segmenter.FREQ.get(word))
+
+    words = []
+    for word in segmenter.lcut(run):
+        if len(word) > 1 and word.startswith(_HAN_ASKING) and not known(word):
+            cut = max(n for n in range(1, len(word)) if n == 1 or known(word[:n]))
+            words.extend((word[:cut], word[cut:]))
+        elif words and words[-1] in _HAN_ASKING and len(word) > 1 and words[-1] + word[0] in QUESTION_WORDS:
+            words[-1] += word[0]  # "哪" + "天开" -> "哪天" + "开"
+            words.append(word[1:])
+        else:
+            words.append(word)
+    return words
+
+
 def _han_terms(run: str) -> list[Term]:
-    return [Term(w, _han_parts(w)) for w in _jieba().lcut(run) if w not in _STOPWORDS_ZH]
+    return [Term(w, _han_parts(w)) for w in _han_words(run) if w not in _STOPWORDS_ZH]
 
 
 @lru_cache(maxsize=1024)

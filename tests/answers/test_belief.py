@@ -49,6 +49,21 @@ def test_years_numbers_and_places_are_asserted_values() -> None:
 
 @pytest.mark.parametrize(
     ("question", "lang"),
+    [
+        ("ได้ยินว่าทีมไป่ตู้ไปบรรยายที่อูเจิ้นด้วย หัวข้ออะไรคะ", "th"),
+        ("听说阿里巴巴的人去乌镇演讲了，讲的是什么", "zh"),
+        ("someone told me IBM spoke in Wuzhen, which session was it", "en"),
+    ],
+)
+def test_a_belief_check_asking_something_of_its_own_asserts_no_place(question, lang) -> None:
+    belief, behind = _read(question, lang)
+    assert belief is None or not belief.places
+    assert any(place in behind for place in PLACES)  # the place stays part of the question
+    assert "where" not in behind and "ที่ไหน" not in behind and "哪里" not in behind
+
+
+@pytest.mark.parametrize(
+    ("question", "lang"),
     [("when does it end?", "en"), ("开幕式是哪天", "zh"), ("is there a youth forum", "en"), ("จัดที่ไหน", "th")],
 )
 def test_plain_questions_check_no_belief(question, lang) -> None:

@@ -146,3 +146,12 @@ def test_an_end_named_as_the_time_of_something_else_is_not_asked(
     text: str, lang: str, found: set[str]
 ) -> None:
     assert poles(text, lang) == found
+
+
+def test_two_swapped_letters_are_corrected() -> None:
+    from index.spelling import SpellFixer
+
+    fixer = SpellFixer(["the first summit", "Tongxiang station"])
+    assert fixer.correct("the frist summit") == "the first summit"
+    assert fixer.correct("wehn is it") == "when is it"
+    assert fixer.correct("the fisrt summit") == "the first summit"

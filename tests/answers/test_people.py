@@ -128,6 +128,16 @@ def test_question_clause_of_a_long_message() -> None:
     ) == ("想问一下全体会议是几点开始的？")
 
 
+def test_a_short_message_is_focused_on_a_question_introduced_after_a_story() -> None:
+    assert question_clause("我下周五要回上海，想问一下峰会哪天结束") == "想问一下峰会哪天结束"
+    assert question_clause("my train home leaves on friday, I was wondering when it closes") == (
+        "i was wondering when it closes"
+    )
+    # No introducing phrase, or nothing told before it: nothing to focus on.
+    assert question_clause("the opening ceremony, when is it?") is None
+    assert question_clause("想问一下峰会最后一天是几号") is None
+
+
 def test_a_western_name_in_chinese_is_found_by_its_family_name(people: PeopleIndex) -> None:
     """弗朗西斯·高锐 is also written 高锐."""
     assert people.find("高锐是谁？他跟乌镇峰会什么关系") == ["Francis Gurry"]

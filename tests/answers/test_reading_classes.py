@@ -82,6 +82,11 @@ def test_a_telling_clause_does_not_decide_the_kind_asked(shipped_engine, questio
         ("รองเลขาธิการ ITU ชื่ออะไร", "Tomas Lamanauskas"),
         ("did the WIPO director general come in person", "Daren Tang"),
         ("浙江省委书记讲话了吗", "Yi Lianhong"),
+        # one of two roles held together ("WIC Vice-Chair, former WIPO Director General")
+        ("which former WIPO director general was on stage", "Francis Gurry"),
+        ("世界知识产权组织前总干事是谁", "Francis Gurry"),
+        ("did the WIC chair give a keynote", "Zhuang Rongwen"),
+        ("ประธาน WIC คือใคร", "Zhuang Rongwen"),
     ],
 )
 def test_people_are_found_by_their_role(shipped_engine, question, person) -> None:

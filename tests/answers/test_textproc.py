@@ -72,6 +72,28 @@ def test_chinese_sentence_is_split_into_words() -> None:
     assert "?" not in tokens and "？" not in tokens
 
 
+@pytest.mark.parametrize(
+    ("text", "asking", "verb"),
+    [
+        ("在哪开啊", "哪", "开"),
+        ("在哪办", "哪", "办"),
+        ("峰会在哪开", "哪", "开"),
+        ("峰会 哪天 开吗", "哪天", "开"),
+        ("峰会哪天开吗", "哪天", "开"),
+    ],
+)
+def test_question_word_glued_to_a_verb_is_split_off(text: str, asking: str, verb: str) -> None:
+    words = [t.word for t in terms(text, "zh")]
+    assert asking in words
+    assert verb in words
+
+
+def test_question_words_in_the_dictionary_stay_whole() -> None:
+    words = [t.word for t in terms("哪些嘉宾来了几个国家", "zh")]
+    assert "哪些" in words
+    assert "几个" in words
+
+
 def test_compounds_also_give_their_parts() -> None:
     assert {"开幕式", "开幕"} <= set(tokenize("开幕式几点开始", "zh"))
     assert {"人工智能", "智能"} <= set(tokenize("人工智能论坛", "zh"))
