@@ -276,14 +276,15 @@ class PeopleIndex:
         """A name is compared with the question only when one of its words starts like a question word."""
         self._role_keys: dict[str, set[int]] = defaultdict(set)
         """The people who may be named by a role, by what a question naming the role must hold: a word
-        of its Latin title, or the first character of its Chinese or Thai form (whole or title alone)."""
+        of its Latin title, or a character of its Chinese or Thai form (whole or title alone), the
+        first that is not ASCII ("国" of "wic国际合作局局长")."""
         for who, person in enumerate(self.people):
             for role in person.roles:
                 if role.title:
                     self._role_keys[min(role.title)].add(who)
                 for form in (role.whole, role.title_text):
                     if form:
-                        self._role_keys[form[0]].add(who)
+                        self._role_keys[next((ch for ch in form if not ch.isascii()), form[0])].add(who)
         self._last_found: tuple[str, dict[int, bool]] | None = None
 
     def _reading(self, ch: str) -> frozenset[str]:
