@@ -88,7 +88,8 @@ class _LangIndex:
         starts, docs, scores = self._starts, self._docs, self._scores
         for token_id in token_ids:
             start, end = starts[token_id], starts[token_id + 1]
-            np.add.at(total, docs[start:end], scores[start:end])
+            # A token's column lists each document once, so this adds what np.add.at would, faster.
+            total[docs[start:end]] += scores[start:end]
         return total
 
     def search(self, weights: dict[str, float], k: int) -> list[tuple[int, float]]:
