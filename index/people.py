@@ -276,8 +276,8 @@ class PeopleIndex:
         """A name is compared with the question only when one of its words starts like a question word."""
         self._role_keys: dict[str, set[int]] = defaultdict(set)
         """The people who may be named by a role, by what a question naming the role must hold: a word
-        of its Latin title, or a character of its Chinese or Thai form (whole or title alone), the
-        first that is not ASCII ("国" of "wic国际合作局局长")."""
+        of its Latin title, or a character of its Chinese or Thai form (whole or title alone): the first
+        that is not ASCII, since many forms start with an organisation's Latin acronym."""
         for who, person in enumerate(self.people):
             for role in person.roles:
                 if role.title:
