@@ -142,9 +142,10 @@ def _vocabulary(kb: KnowledgeBase) -> _Vocabulary:
     return _VOCABULARIES[key]
 
 
+@cache
 def aspect_words() -> dict[Lang, frozenset[str]]:
     """Per language, the words that ask about an aspect or point back without naming anything
-    (``aspects`` and ``pointers``)."""
+    (``aspects`` and ``pointers``). Built once; callers only read it."""
     data = _data()
     return {lang: frozenset(data["aspects"][lang]) | frozenset(data["pointers"][lang]) for lang in LANGS}
 

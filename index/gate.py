@@ -21,6 +21,7 @@ import logging
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
@@ -154,8 +155,14 @@ class GateModel:
         return float(self.probabilities(signals.vector(self.features)[None, :])[0])
 
     def probabilities(self, x: np.ndarray) -> np.ndarray:
-        z = (x - np.asarray(self.mean)) / np.asarray(self.scale)
-        return 1.0 / (1.0 + np.exp(-(z @ np.asarray(self.weights) + self.bias)))
+        mean, scale, weights = self._arrays
+        z = (x - mean) / scale
+        return 1.0 / (1.0 + np.exp(-(z @ weights + self.bias)))
+
+    @cached_property
+    def _arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``mean``, ``scale`` and ``weights`` as arrays, made once rather than per question."""
+        return np.asarray(self.mean), np.asarray(self.scale), np.asarray(self.weights)
 
     def decide(self, signals: Signals) -> tuple[Decision, float]:
         p = self.probability(signals)

@@ -10,7 +10,7 @@ asks only for that fact.
 from __future__ import annotations
 
 import re
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 from index.composer import entry_text
@@ -172,15 +172,22 @@ def asked_kinds(question: str, lang: Lang) -> frozenset[str]:
     the patterns of the question's language are also tried on the question with its foreign words taken
     out ("ไป venue ยังไงดี" read as "ไปยังไงดี", how to get there; see :func:`index.mixing.bridged`).
     """
-    text = _spaced(question)
-    texts = {text, bridged(normalise(question), lang)}
+    return _asked_in(normalise(question), lang)
+
+
+@lru_cache(maxsize=8)
+def _asked_in(folded: str, lang: Lang) -> frozenset[str]:
+    """:func:`asked_kinds` of a question normalised as ``folded``, all it depends on. The last few are
+    kept: a question is read for them in several forms, some of which normalise alike."""
+    text = _SCRIPT_JOIN.sub(" ", folded)  # as _spaced
+    texts = {text, bridged(folded, lang)}
     langs = [lang, *(other for other, script in _SCRIPTS.items() if other != lang and script.search(text))]
-    return frozenset(
-        kind
-        for other in langs
-        for kind, pattern in _joined("asked", other)
-        if any(pattern.search(t) for t in texts)
-    )
+    found: set[str] = set()
+    for other in langs:
+        for kind, pattern in _joined("asked", other):
+            if kind not in found and any(pattern.search(t) for t in texts):
+                found.add(kind)  # (a kind found in one language is not looked for in the next)
+    return frozenset(found)
 
 
 def _places(kb: KnowledgeBase) -> re.Pattern[str]:

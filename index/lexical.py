@@ -88,7 +88,8 @@ class _LangIndex:
         starts, docs, scores = self._starts, self._docs, self._scores
         for token_id in token_ids:
             start, end = starts[token_id], starts[token_id + 1]
-            np.add.at(total, docs[start:end], scores[start:end])
+            # A token's column lists each document once, so this adds what np.add.at would, faster.
+            total[docs[start:end]] += scores[start:end]
         return total
 
     def search(self, weights: dict[str, float], k: int) -> list[tuple[int, float]]:
@@ -360,29 +361,26 @@ class LexicalIndex:
                 missing += weight
         return missing / total, len(content)
 
-    def missing(self, query: str, lang: Lang, index: int) -> float:
-        """The weight (0..1) of the most telling question word passage ``index`` lacks: its IDF over the
-        highest IDF possible. A question about the venue's prayer room matches the venue on "venue" but
-        lacks "prayer", a word the knowledge never uses; 0.0 when the passage has every content word."""
-        passage_lang = self._langs[index]
+    def missing(self, query: str, lang: Lang, indexes: Sequence[int]) -> float:
+        """The weight (0..1) of the most telling question word a passage lacks: its IDF over the highest
+        IDF possible; the least of it over the passages at ``indexes`` (all of one language; 1.0 when
+        there are none). A question about the venue's prayer room matches the venue on "venue" but lacks
+        "prayer", a word the knowledge never uses; 0.0 when a passage has every content word."""
+        if not len(indexes):
+            return 1.0
+        passage_lang = self._langs[indexes[0]]
         if passage_lang not in self._indexes:
             return 0.0
-        present = self._token_sets[index]
-        worst = 0.0
-        for word, others, parts, weight in self._missing_terms(query, passage_lang):
-            if word in present or others & present:
-                continue
-            if parts and sum(part in present for part in parts) * 2 >= len(parts):
-                continue
-            worst = max(worst, weight)
-        return worst
+        content = self._missing_terms(query, passage_lang)
+        return min(_most_telling_lacking(content, self._token_sets[i]) for i in indexes)
 
     def _missing_terms(
         self, query: str, passage_lang: Lang
     ) -> list[tuple[str, frozenset[str], tuple[str, ...], float]]:
         """The question's content words as text of ``passage_lang`` (an index of that language must
-        exist), each with its synonyms, its parts and its IDF over the highest IDF possible; kept for
-        the question being answered, which asks :meth:`missing` of several passages."""
+        exist), each with its synonyms, its parts and its IDF over the highest IDF possible, most
+        telling first; kept for the question being answered, which asks :meth:`missing` of several
+        passages."""
         key = (query, passage_lang)
         last = self._last_missing_terms
         if last is not None and last[0] == key:
@@ -395,5 +393,20 @@ class LexicalIndex:
             for word, parts in terms(query, passage_lang)
             if word not in QUESTION_WORDS
         ]
+        found.sort(key=lambda term: -term[3])  # most telling first: the first one lacking is the answer
         self._last_missing_terms = (key, found)
         return found
+
+
+def _most_telling_lacking(
+    content: list[tuple[str, frozenset[str], tuple[str, ...], float]], present: frozenset[str]
+) -> float:
+    """The weight of the first word of ``content`` (most telling first) a passage with the tokens
+    ``present`` lacks, or 0.0: a word counts as there with a synonym or with half its parts."""
+    for word, others, parts, weight in content:
+        if word in present or others & present:
+            continue
+        if parts and sum(part in present for part in parts) * 2 >= len(parts):
+            continue
+        return weight
+    return 0.0

@@ -296,6 +296,18 @@ class PeopleIndex:
             for word in name.split():
                 self._latin_prefixes[word[:3]].add(column)
         """A name is compared with the question only when one of its words starts like a question word."""
+        self._role_keys: dict[str, set[int]] = defaultdict(set)
+        """The people who may be named by a role, by what a question naming the role must hold: a word
+        of its Latin title, or a character of its Chinese or Thai form (whole or title alone): the first
+        that is not ASCII, since many forms start with an organisation's Latin acronym."""
+        for who, person in enumerate(self.people):
+            for role in person.roles:
+                if role.title:
+                    self._role_keys[min(role.title)].add(who)
+                for form in (role.whole, role.title_text):
+                    if form:
+                        self._role_keys[next((ch for ch in form if not ch.isascii()), form[0])].add(who)
+        self._last_found: tuple[str, dict[int, bool]] | None = None
 
     def _reading(self, ch: str) -> frozenset[str]:
         return self._readings.get(ch, frozenset())
@@ -320,7 +332,14 @@ class PeopleIndex:
 
     def _found(self, question: str) -> dict[int, bool]:
         """The people ``question`` names (by position), each with whether it names them by their own
-        name rather than only by an alias ("WIPO's Daren Tang" and "anyone from WIPO")."""
+        name rather than only by an alias ("WIPO's Daren Tang" and "anyone from WIPO"). Kept for the
+        question being read, which asks this more than once; callers do not change the result."""
+        last = self._last_found
+        if last is None or last[0] != question:
+            last = self._last_found = (question, self._find_all(question))
+        return last[1]
+
+    def _find_all(self, question: str) -> dict[int, bool]:
         text = normalise(question, QUERY_LIMIT)
         compact = _SPACE_OR_MARK.sub("", text)
         found: dict[int, bool] = {}
@@ -372,8 +391,9 @@ class PeopleIndex:
         match, the one whose role the question names in more words is meant ("executive deputy
         secretary-general" is not the deputy secretary-general)."""
         matched: dict[int, int] = {}
-        for who, person in enumerate(self.people):
-            by_alias = who in found
+        keys = self._role_keys
+        for who in sorted({who for key in (*words, *set(compact)) for who in keys.get(key, ())}):
+            person, by_alias = self.people[who], who in found
             for role in person.roles:
                 if role.named_in(words, compact, by_alias):
                     size = len(role.title) or len(role.whole)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cache, cached_property
 from typing import TYPE_CHECKING
 
 from index.belief import Belief, read_belief
@@ -78,9 +78,14 @@ def without_year(text: str, year: int) -> str:
     """``text`` without the event's own year (also as a Thai Buddhist-era year): every entry is about
     that year, so naming it says nothing about which one is meant, while the one entry that happens to
     spell it out ("2023 was the 10th year") would be pulled ahead. Other years are kept."""
-    pattern = rf"(?:ปี|พ\.ศ\.|ค\.ศ\.)?\s*(?<!\d)(?:{year}|{year + _BUDDHIST_ERA_OFFSET})(?!\d)\s*年?"
-    stripped = re.sub(pattern, " ", text)
+    stripped = _year_pattern(year).sub(" ", text)
     return " ".join(stripped.split()) if has_content(stripped) else text
+
+
+@cache
+def _year_pattern(year: int) -> re.Pattern[str]:
+    """The event's own year as :func:`without_year` removes it, compiled once."""
+    return re.compile(rf"(?:ปี|พ\.ศ\.|ค\.ศ\.)?\s*(?<!\d)(?:{year}|{year + _BUDDHIST_ERA_OFFSET})(?!\d)\s*年?")
 
 
 _SENTENCE_END = re.compile(r"(?<=[?？!！。])|(?<=\.)\s|\n")

@@ -152,8 +152,7 @@ class Retriever:
         return last[1][group]
 
     def missing(self, text: str, lang: Lang, entry_id: str) -> float:
-        indexes = self._by_entry_lang.get((entry_id, lang), [])
-        return min((self.lexical.missing(text, lang, i) for i in indexes), default=1.0)
+        return self.lexical.missing(text, lang, self._by_entry_lang.get((entry_id, lang), []))
 
     def dense_with_links(self, ranked: Candidates, entry_id: str) -> float:
         """The entry's own similarity, or that of an entry linked to it (an FAQ about getting around

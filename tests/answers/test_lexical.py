@@ -206,3 +206,20 @@ def test_synonyms_find_and_cover_the_other_wording() -> None:
     hits = index.search("เปิดตัวรายงานอะไรบ้าง", "th")
     assert hits and hits[0].index == 0
     assert index.coverage("เปิดตัวรายงาน", "th", 0) == 1.0
+
+
+def test_bm25_sums_are_those_of_adding_each_column_with_add_at(index: LexicalIndex) -> None:
+    """A token's BM25 column is added to the scores with an indexed addition: the sums are those of
+    ``np.add.at`` (which allows repeated documents), token by token."""
+    import numpy as np
+
+    for lang, lang_index in index._indexes.items():
+        ids = list(range(len(lang_index._starts) - 1))  # every column
+        assert ids, lang
+        expected = np.zeros(lang_index.size, dtype=lang_index._dtype)
+        for token_id in ids:
+            start, end = lang_index._starts[token_id], lang_index._starts[token_id + 1]
+            np.add.at(expected, lang_index._docs[start:end], lang_index._scores[start:end])
+        got = lang_index.scores(ids)
+        assert got.tolist() == expected.tolist()
+        assert np.count_nonzero(got) > 0

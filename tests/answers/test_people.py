@@ -210,3 +210,33 @@ def test_answers_to_questions_naming_people_do_not_depend_on_the_hash_seed(shipp
         assert process.returncode == 0
         replies.append([(r["outcome"], r["sources"], r["answer"]) for r in map(json.loads, out.splitlines())])
     assert len(replies[0]) == 4 and replies[0] == replies[1]
+
+
+def _every_role_named(people: PeopleIndex, words: set[str], compact: str) -> list[int]:
+    """What ``_by_role`` finds, by comparing the question with every role of every person."""
+    matched: dict[int, int] = {}
+    for who, person in enumerate(people.people):
+        for role in person.roles:
+            if role.named_in(words, compact, False):
+                matched[who] = max(matched.get(who, 0), len(role.title) or len(role.whole))
+    most = max(matched.values(), default=0)
+    return [who for who, size in matched.items() if size == most]
+
+
+def test_role_index_finds_what_comparing_every_role_finds(people: PeopleIndex) -> None:
+    """A question is compared only with the roles its words or characters may name: for a question made
+    of each role (its Latin title words and organisation, or its Chinese or Thai form), the people found
+    are those a comparison with every role finds."""
+    questions = []
+    for person in people.people:
+        for role in person.roles:
+            if role.title:
+                questions.append((set(role.title | role.organisation), ""))
+            else:
+                questions.append((set(), f"谁是{role.whole}"))
+    found = 0
+    for words, compact in questions:
+        expected = _every_role_named(people, words, compact)
+        assert people._by_role(words, compact, {}) == expected, (words, compact)
+        found += bool(expected)
+    assert found > 20  # (a short title without its organisation names nobody)
