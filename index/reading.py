@@ -280,14 +280,17 @@ class Reading:
     @cached_property
     def priced(self) -> frozenset[str]:
         """What an asking clause of the question as written asks the price of (a hotel, a taxi); empty
-        when no clause asks a price."""
+        when no clause asks a price. A clause asking only "how much a night?" asks it of what the
+        message named before ("hotels near the venue, recommend one; how much a night?")."""
         text, lang = self.corrected, self.lang
         if "price" not in asked_kinds(text, lang) or not price_subjects(text, lang):
             return frozenset()
         asking = asking_clauses(text)
         if not any("price" in asked_kinds(clause, lang) for clause in asking):
             return frozenset()
-        return frozenset().union(*(price_subjects(clause, lang) for clause in asking))
+        return frozenset().union(*(price_subjects(clause, lang) for clause in asking)) or price_subjects(
+            text, lang
+        )
 
     @cached_property
     def people(self) -> dict[str, int]:

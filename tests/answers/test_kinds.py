@@ -86,6 +86,39 @@ def test_office_holders_and_successors_are_uncovered(text: str, lang: str, found
     assert uncovered_kinds(text, lang) == found  # type: ignore[arg-type]
 
 
+@pytest.mark.parametrize(
+    ("text", "lang", "found"),
+    [
+        ("does the summit have its own phone app?", "en", {"online"}),
+        ("where can i stream the keynote live", "en", {"online"}),
+        ("what's the url of the agenda", "en", {"online"}),
+        ("大会有没有官方网站", "zh", {"online"}),
+        ("开幕式哪里可以看直播", "zh", {"online"}),
+        ("มีลิงก์ดูถ่ายทอดสดไหมคะ", "th", {"online"}),
+        ("which bus links the station and the town", "en", set()),  # a verb, not a link asked for
+        ("is lenovo's booth in the expo center?", "en", {"booth"}),
+        ("how much is a booth for exhibitors", "en", {"booth"}),
+        ("小米的展台在几号馆", "zh", {"booth"}),
+        ("บูธของอาลีบาบาอยู่ที่ไหนคะ", "th", {"booth"}),
+        ("how many companies set up booths at the expo", "en", set()),  # asks a number of exhibitors
+        ("参展商哪天开始搭展台", "zh", set()),  # asks when setting up began
+        ("is there a clinic or first aid point at the venue", "en", {"facility"}),
+        ("会场有医务室吗", "zh", {"facility"}),
+        ("ใกล้งานมีโรงพยาบาลไหม", "th", {"facility"}),
+        ("what time is it now in wuzhen", "en", {"now"}),
+        ("乌镇现在几点了", "zh", {"now"}),
+        ("ตอนนี้ที่จีนกี่โมงแล้ว", "th", {"now"}),
+        ("what time does the plenary start", "en", set()),
+    ],
+)
+def test_online_booths_services_and_the_clock_are_uncovered(text: str, lang: str, found: set[str]) -> None:
+    """A website or app, an exhibitor's booth, a clinic, the time right now: the knowledge states none
+    of them (an entry that does speak of one is exempt, see ``EntryFacts.covers``)."""
+    from index.kinds import uncovered_kinds
+
+    assert uncovered_kinds(text, lang) == found  # type: ignore[arg-type]
+
+
 def test_how_much_per_unit_asks_a_price() -> None:
     assert "price" in asked_kinds("how much per person for the boat", "en")
     assert "price" not in asked_kinds("how much time do i need between the sessions", "en")

@@ -250,6 +250,36 @@ def test_unpriced_declines_a_price_the_entry_does_not_give(engine: Engine) -> No
     assert rule.objection(cart, candidates(off.sources[0])) is None
 
 
+def test_links_booths_and_services_no_entry_gives_are_declined(engine: Engine) -> None:
+    """A question about the event's website or app, an exhibitor's booth or a service on site is not
+    answered with the nearest card (the expo's exhibitors, the event's format); an entry that does give
+    what is asked (the organisers' website for the agenda) still answers."""
+    for question, lang, kind in [
+        ("is there an official summit app I can download?", "en", "online"),
+        ("where is xiaomi's booth at the expo", "en", "booth"),
+        ("参展商的展位费是多少", "zh", "booth"),
+        ("งานนี้มีแอปของงานให้โหลดไหม", "th", "online"),
+        ("ศูนย์ข่าวของงานอยู่ตรงไหน", "th", "facility"),
+    ]:
+        on = engine.ask(question, lang)
+        assert on.outcome == "decline" and on.rule == "uncovered-kind", question
+        assert kind in on.reason, question
+    assert "online" in engine.facts.covers["faq-agenda-times"]
+
+
+def test_a_price_asked_after_naming_its_subject_is_of_that_subject(engine: Engine) -> None:
+    """A message naming hotels, then asking "how much a night?": the clause asking the price names no
+    subject, so the price is asked of what the message named before, and an entry pricing only tickets
+    is no answer."""
+    question = "乌镇西栅附近的酒店推荐一个，多少钱一晚"
+    reading = engine.reader.read(question, "zh")
+    assert reading.priced == {"hotel"}
+    on = engine.ask(question, "zh")
+    assert on.outcome == "decline" and on.rule == "unpriced"
+    told = engine.reader.read("几号闭幕？我好订酒店", "zh")
+    assert not told.priced  # no clause asks a price
+
+
 # -- the reading and the ablation ----------------------------------------------------------------------
 
 
