@@ -30,23 +30,51 @@ BELIEF_FILE = Path(__file__).with_name("belief.yaml")
 
 _YEAR = re.compile(r"(?<!\d)(?:19|20)\d\d(?!\d)")
 _YEAR_WRITTEN = re.compile(r"(?:ปี\s*)?(?<!\d)((?:19|20)\d\d)(?!\d)\s*年?")
-_NUMBER = re.compile(r"(?<![0-9a-z.:,])(\d{1,3}(?:,\d{3})+|\d+)(?![0-9:]|\.\d|,\d)")
+_NUMBER = re.compile(r"(?<![0-9a-z.:,第])(?<!ที่)(?<!ที่ )(\d{1,3}(?:,\d{3})+|\d+)(?![0-9:]|\.\d|,\d)")
+"""A number; not a Chinese or Thai ordinal ("第1届", "ครั้งที่ 2"), which says which one, not how many."""
 _EN_DAYS = re.compile(
     r"\b(\d{1,2})(?:\s*(?:–|-|to|and)\s*(\d{1,2}))?\s+(january|february|march|april|may|june|july|august"
     r"|september|october|november|december)\b"
 )
 
 
+def _alternatives(raw: dict, key: str, lang: Lang) -> re.Pattern[str]:
+    """The patterns under ``key`` of ``lang`` and of English (which Thai and Chinese questions mix in)."""
+    return re.compile(
+        "|".join(f"(?:{p})" for lg in dict.fromkeys((lang, "en")) for p in raw[key].get(lg, ()))
+    )
+
+
+@dataclass(frozen=True)
+class _Patterns:
+    markers: dict[Lang, re.Pattern[str]]
+    conclusions: dict[Lang, re.Pattern[str]]
+    """Openings of a follow-up that states a conclusion from the last answer ("so ...", "所以...")."""
+    interrogatives: dict[Lang, re.Pattern[str]]
+    ask: dict[str, dict[str, str]]
+
+
 @cache
-def _data() -> tuple[dict[Lang, re.Pattern[str]], dict[str, dict[str, str]]]:
+def _data() -> _Patterns:
     raw = read_yaml(BELIEF_FILE)
-    markers = {
-        lang: re.compile(
-            "|".join(f"(?:{p})" for lg in dict.fromkeys((lang, "en")) for p in raw["markers"].get(lg, ()))
-        )
-        for lang in LANGS
-    }
-    return markers, raw["ask"]
+    return _Patterns(
+        markers={lang: _alternatives(raw, "markers", lang) for lang in LANGS},
+        conclusions={lang: _alternatives(raw, "conclusions", lang) for lang in LANGS},
+        interrogatives={lang: re.compile(raw["interrogatives"][lang]) for lang in LANGS},
+        ask=raw["ask"],
+    )
+
+
+def _marks(text: str, lang: Lang, followup: bool) -> list[re.Match[str]]:
+    """The markers of a belief check in ``text``; in a follow-up also the opening of a conclusion drawn
+    from the last answer ("so it ends on the 11th?"), when the turn asks nothing of its own."""
+    data = _data()
+    marked = list(data.markers[lang].finditer(text))
+    if followup and not marked:
+        conclusion = data.conclusions[lang].search(text)
+        if conclusion and not any(data.interrogatives[lg].search(text) for lg in dict.fromkeys((lang, "en"))):
+            marked.append(conclusion)
+    return marked
 
 
 @dataclass(frozen=True)
@@ -63,11 +91,15 @@ class Belief:
         return bool(self.days or self.years or self.numbers or self.places)
 
 
-def read_belief(text: str, lang: Lang, places: tuple[str, ...]) -> tuple[Belief | None, str]:
+def read_belief(
+    text: str, lang: Lang, places: tuple[str, ...], *, followup: bool = False
+) -> tuple[Belief | None, str]:
     """The belief ``text`` (normalised) checks, and the question behind it; (None, ``text``) when it
-    checks none. ``places`` are the knowledge's place names (normalised)."""
-    markers, ask = _data()
-    marked = list(markers[lang].finditer(text))
+    checks none. ``places`` are the knowledge's place names (normalised); ``followup``: ``text`` follows
+    an answer in the same chat, so a conclusion drawn from it ("so it ends on the 11th?") checks a
+    belief too."""
+    ask = _data().ask
+    marked = _marks(text, lang, followup)
     if not marked:
         return None, text
     spans: list[tuple[int, int, str]] = []

@@ -45,15 +45,18 @@ from index.knowledge import KnowledgeBase
 from index.numerals import canonical_places
 from index.schema import Entry, Route, Session, Venue
 from index.shorthand import expand_shorthand
+from index.smalltalk import after_small_talk
 from index.textproc import QUESTION_WORDS, normalise, terms
 from index.types import LANGS, Lang
 
 _LATIN_WORD = re.compile(r"[0-9a-z]+(?:'[a-z]+)?")
 _EDGE_PUNCTUATION = " ?？!！。.,，、~…"
 _SWAPPED_KINDS = ("place", "transport", "day")
+"""Kinds of word a follow-up swaps for another of the same kind, keeping the rest of what was asked."""
 _TELLING = frozenset({"answer", "text", "summary", "description", "notes", "capacity_of", "unpublished"})
 """An entry's fields that tell about it rather than name it."""
-"""Kinds of word a follow-up swaps for another of the same kind, keeping the rest of what was asked."""
+_ASKED = frozenset({"questions"})
+"""An entry's field of the questions it answers."""
 
 
 @cache
@@ -121,13 +124,28 @@ class _Vocabulary:
 
     def __init__(self, kb: KnowledgeBase) -> None:
         self.names: dict[str, frozenset[str]] = {}
+        self.told: dict[str, frozenset[str]] = {}
         known: set[str] = set(frozenset().union(*_kinds_forms().values()))
+        naming: set[str] = set()
         for entry in kb.entries():
             fields = entry.model_dump()
             self.names[entry.id] = _form_set(_texts({k: v for k, v in fields.items() if k not in _TELLING}))
-            known |= _form_set(_texts(fields))
+            self.told[entry.id] = _form_set(_texts(fields))
+            known |= self.told[entry.id]
+            naming |= _form_set(_texts({k: v for k, v in fields.items() if k not in _TELLING | _ASKED}))
         self.known = frozenset(known)
+        self.naming = frozenset(naming)
+        """The words that name an entry: its titles, names, aliases and keywords (not the questions it
+        answers, whose words ask as much as they name)."""
         self.event_id = kb.event.id
+
+    def holds(self, entry_id: str, forms: tuple[str, ...]) -> bool:
+        """Whether an entry holds a word as an aspect of its own: its names, or its text where the word
+        names no entry ("建筑面积" in a venue's description: its floor area, an aspect of the venue)."""
+        if any(f in self.names.get(entry_id, ()) for f in forms):
+            return True
+        told = self.told.get(entry_id, frozenset())
+        return forms[0] in told and forms[0] not in self.naming
 
 
 _VOCABULARIES: dict[str, _Vocabulary] = {}
@@ -204,9 +222,11 @@ class _Named:
 def _named(core: str, topic: Topic, vocabulary: _Vocabulary) -> _Named:
     asked = _form_set([topic.question])
     held = vocabulary.names.get(topic.entry_id, frozenset()) | asked
+    event_names = frozenset()
     if topic.entry_id != vocabulary.event_id:  # naming the event itself ("the summit") leaves the topic
-        asked -= vocabulary.names[vocabulary.event_id]
-        held -= vocabulary.names[vocabulary.event_id]
+        event_names = vocabulary.names[vocabulary.event_id]
+        asked -= event_names
+        held -= event_names
     skip = _aspect_forms()
     kinds = _kinds_forms()
     new, things, named_kinds = [], [], set()
@@ -217,6 +237,8 @@ def _named(core: str, topic: Topic, vocabulary: _Vocabulary) -> _Named:
         of_kind = {name for name, words in kinds.items() if word in words}
         if any(f in (asked if of_kind else held) for f in forms):
             continue  # the topic holds it (a place, a way of travelling or a day only when it was asked)
+        if not of_kind and word not in event_names and vocabulary.holds(topic.entry_id, forms):
+            continue  # an aspect its entry tells of ("建筑面积" of a venue)
         new.append(word)
         named_kinds |= of_kind
         if of_kind or any(f in vocabulary.known for f in forms):
@@ -236,7 +258,7 @@ def read_followup(question: str, lang: Lang, topic: Topic, kb: KnowledgeBase) ->
     entry = kb.by_id.get(topic.entry_id)
     if entry is None:
         return None
-    text = expand_shorthand(normalise(question)).strip(_EDGE_PUNCTUATION)
+    text = _after_small_talk(expand_shorthand(normalise(question)).strip(_EDGE_PUNCTUATION), lang)
     if not text:
         return None
     core, opened = _strip_opening(text, lang)
@@ -246,15 +268,39 @@ def read_followup(question: str, lang: Lang, topic: Topic, kb: KnowledgeBase) ->
     named = _named(core, topic, vocabulary)
     if len(named.new) > int(_data()["max_new_words"]) or len(named.things) < len(named.new):
         return None  # a long new question, or one about something the knowledge never speaks of
-    if not named.new or (pointed and not named.kinds):
+    # A pointer before the new words points at the topic ("那个forum的theme"); one after them points at
+    # what the turn has just named ("and the closing, where is it held?").
+    pointed_first = pointed and _pointer_first(text, lang, named.new)
+    if not named.new or (pointed_first and not named.kinds):
         if not (opened or ended or pointed or _forms(core)):
             return None
         return FollowUp(f"{_subject(topic, entry, lang, vocabulary)} {core}".strip(), new_topic=False)
     if not (opened or ended or pointed):
         return None  # names something new, and nothing ties it to the topic: a question of its own
-    if opened and not (ended or pointed) and _asks(core):
-        return None  # "and the closing, where?": a new thing with its own question, after its "and"
+    if not (ended or pointed_first) and _asks(core):
+        return None  # "and the closing, where (is it)?": a new thing with its own question
     return FollowUp(f"{core} {_residue(topic, named, vocabulary)}".strip(), new_topic=True)
+
+
+def _pointer_first(text: str, lang: Lang, new: tuple[str, ...]) -> bool:
+    """Whether a pointer of ``text`` comes before the first of its ``new`` words."""
+    pointers = _data()["pointers"][lang]
+    if lang == "en":
+        found = [m.start() for m in _LATIN_WORD.finditer(text) if m.group() in pointers]
+    else:
+        found = [text.find(p) for p in pointers if p in text]
+    firsts = [
+        at for surface, forms in _surface_forms(text) if forms[0] in new and (at := text.find(surface)) >= 0
+    ]
+    return bool(found) and (not firsts or min(found) < min(firsts))
+
+
+def _after_small_talk(text: str, lang: Lang) -> str:
+    """``text`` without the thanks or greeting it opens with ("thanks! and who spoke?", "ok how much is
+    it", "好的谢谢，那几点开始"): what follows it, with its opening word when one follows ("and who
+    spoke?", not "who spoke?" with "and" taken for filler)."""
+    rests = [expand_shorthand(rest) for rest in after_small_talk(text)]
+    return next((rest for rest in rests if _strip_opening(rest, lang)[1]), rests[0] if rests else text)
 
 
 def _asks(core: str) -> bool:
