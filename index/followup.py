@@ -43,7 +43,7 @@ from index.composer import entry_title
 from index.files import read_yaml
 from index.knowledge import KnowledgeBase
 from index.numerals import canonical_places
-from index.schema import Entry, Route, Session, Venue
+from index.schema import Entry, Fact, FaqEntry, Route, Session, Venue
 from index.shorthand import expand_shorthand
 from index.smalltalk import after_small_talk
 from index.textproc import QUESTION_WORDS, normalise, terms
@@ -125,6 +125,8 @@ class _Vocabulary:
     def __init__(self, kb: KnowledgeBase) -> None:
         self.names: dict[str, frozenset[str]] = {}
         self.told: dict[str, frozenset[str]] = {}
+        self.titles: dict[str, frozenset[str]] = {}
+        """Per entry (but FAQs), the words of its title in every language ("opening ceremony")."""
         known: set[str] = set(frozenset().union(*_kinds_forms().values()))
         naming: set[str] = set()
         for entry in kb.entries():
@@ -133,6 +135,8 @@ class _Vocabulary:
             self.told[entry.id] = _form_set(_texts(fields))
             known |= self.told[entry.id]
             naming |= _form_set(_texts({k: v for k, v in fields.items() if k not in _TELLING | _ASKED}))
+            if not isinstance(entry, FaqEntry):  # an FAQ's title is one of its questions
+                self.titles[entry.id] = _form_set(entry_title(entry, lg) for lg in LANGS)
         self.known = frozenset(known)
         self.naming = frozenset(naming)
         """The words that name an entry: its titles, names, aliases and keywords (not the questions it
@@ -219,6 +223,12 @@ class _Named:
     """The swapped kinds (place, transport, day) the new words are of."""
 
 
+def _is_aspect(forms: tuple[str, ...], aspects: frozenset[str]) -> bool:
+    """Whether a word (its forms) asks about an aspect: an aspect word, or a compound of them
+    ("ใช้เวลานาน", "วันที่")."""
+    return forms[0] in aspects or (len(forms) > 1 and all(p in aspects for p in forms[1:]))
+
+
 def _named(core: str, topic: Topic, vocabulary: _Vocabulary) -> _Named:
     asked = _form_set([topic.question])
     held = vocabulary.names.get(topic.entry_id, frozenset()) | asked
@@ -232,7 +242,7 @@ def _named(core: str, topic: Topic, vocabulary: _Vocabulary) -> _Named:
     new, things, named_kinds = [], [], set()
     for forms in _forms(core):
         word = forms[0]
-        if word.isdigit() or word in skip or (len(forms) > 1 and all(p in skip for p in forms[1:])):
+        if word.isdigit() or _is_aspect(forms, skip):
             continue  # a value ("2000"), an aspect, or a compound of aspects ("ใช้เวลานาน")
         of_kind = {name for name, words in kinds.items() if word in words}
         if any(f in (asked if of_kind else held) for f in forms):
@@ -309,18 +319,24 @@ def _asks(core: str) -> bool:
 
 
 def _subject(topic: Topic, entry: Entry, lang: Lang, vocabulary: _Vocabulary) -> str:
-    """What the topic is about, without what was asked of it: a session's, venue's or route's name, else
-    the words of the question that led to it that the knowledge speaks of ("where is the summit held"
-    leaves "summit")."""
-    if isinstance(entry, Session | Venue | Route):
-        return entry_title(entry, lang)
+    """What the topic is about, without what was asked of it: a session's, venue's, route's or fact's
+    name, else the words of the question that led to it that the knowledge speaks of ("where is the
+    summit held" leaves "summit"), else those of the entry's title (an FAQ's title is a question too)."""
+    title = entry_title(entry, lang)
+    if isinstance(entry, Session | Venue | Route | Fact):
+        return title
+    return _things(topic.question, vocabulary) or _things(title, vocabulary) or title
+
+
+def _things(text: str, vocabulary: _Vocabulary) -> str:
+    """The words of ``text`` the knowledge speaks of, without aspects, pointers and values."""
     skip = _aspect_forms()
     words = [
         forms[0]
-        for forms in _forms(topic.question)
+        for forms in _forms(text)
         if forms[0] not in skip and not forms[0].isdigit() and any(f in vocabulary.known for f in forms)
     ]
-    return _join(words) or entry_title(entry, lang)
+    return _join(words)
 
 
 def _join(words: list[str]) -> str:
@@ -336,15 +352,23 @@ def _residue(topic: Topic, named: _Named, vocabulary: _Vocabulary) -> str:
 
     Words of the kinds the follow-up names go ("and from Shanghai?" drops the places, "打车呢？" the
     ways of travelling); when it names another thing ("what about the closing?"), the words the topic's
-    entry holds go too, except aspects and question words. What was asked stays: "How do I get to
+    entry holds go too, except question words and aspects not part of its title ("opening" of the
+    opening ceremony goes, "วันที่" stays). What was asked stays: "How do I get to
     Wuzhen from Hangzhou?" then "and from Shanghai?" leaves "how do i get to from".
     """
     previous = normalise(topic.question).strip(_EDGE_PUNCTUATION)
     kinds = _kinds_forms()
     dropped = set().union(*(kinds[k] for k in named.kinds)) if named.kinds else set()
+    aspects = _aspect_forms()
+    title: frozenset[str] = frozenset()
     if any(not any(word in kinds[k] for k in _SWAPPED_KINDS) for word in named.things):
         dropped |= vocabulary.names.get(topic.entry_id, frozenset()) - QUESTION_WORDS
-    drop = {surface for surface, forms in _surface_forms(previous) if any(f in dropped for f in forms)}
+        title = vocabulary.titles.get(topic.entry_id, frozenset()) - QUESTION_WORDS
+    drop = {
+        surface
+        for surface, forms in _surface_forms(previous)
+        if forms[0] in title or (any(f in dropped for f in forms) and not _is_aspect(forms, aspects))
+    }
     for word in sorted(drop, key=len, reverse=True):
         if word.isascii():  # a number or a Latin word: whole words only
             previous = re.sub(rf"(?<![0-9a-z]){re.escape(word)}(?![0-9a-z])", " ", previous)

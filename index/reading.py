@@ -35,6 +35,7 @@ from index.mixing import Glossary
 from index.numerals import canonical_places, event_days
 from index.people import unknown_names
 from index.schema import FaqEntry, Route, Venue
+from index.smalltalk import after_small_talk
 from index.textproc import QUERY_LIMIT, QUESTION_WORDS, normalise, terms
 from index.types import LANGS, Lang
 
@@ -421,11 +422,13 @@ class Reader:
             # A belief checked in a follow-up ("so it ends on the 11th?") is read first: the question
             # behind it ("so it ends on which day") is what is completed with the topic.
             belief, behind = read_belief(self._prepared(question, lang), lang, self.places, followup=True)
-            followup = read_followup(behind if belief else question, lang, topic, self.kb)
+            asked = behind if belief else question
+            followup = read_followup(asked, lang, topic, self.kb)
             if followup is not None:
-                readings.append(self.read(question, lang, followup.query, in_topic=True, belief=belief))
-            else:
-                readings.append(self.read(question, lang, in_topic=True))
+                searched: str | None = followup.query
+            else:  # a question of its own, without the thanks it may open with ("ok thanks, who ...")
+                searched = next(iter(after_small_talk(asked)), behind if belief else None)
+            readings.append(self.read(question, lang, searched, in_topic=True, belief=belief))
         return readings
 
     def read_as_written(self, question: str, lang: Lang) -> Reading:
