@@ -134,18 +134,23 @@ class _Vocabulary:
             self.names[entry.id] = _form_set(_texts({k: v for k, v in fields.items() if k not in _TELLING}))
             self.told[entry.id] = _form_set(_texts(fields))
             known |= self.told[entry.id]
-            naming |= _form_set(_texts({k: v for k, v in fields.items() if k not in _TELLING | _ASKED}))
+            if isinstance(entry, Session | Venue):
+                aliases = (
+                    [a for lg in LANGS for a in entry.aliases.get(lg)] if isinstance(entry, Venue) else []
+                )
+                naming |= _form_set([*(entry_title(entry, lg) for lg in LANGS), *aliases])
             if not isinstance(entry, FaqEntry):  # an FAQ's title is one of its questions
                 self.titles[entry.id] = _form_set(entry_title(entry, lg) for lg in LANGS)
         self.known = frozenset(known)
         self.naming = frozenset(naming)
-        """The words that name an entry: its titles, names, aliases and keywords (not the questions it
-        answers, whose words ask as much as they name)."""
+        """The words of the names of things the knowledge has by name: sessions' titles, venues' names
+        and aliases (not the descriptive titles of facts, "Participation: guests and countries")."""
         self.event_id = kb.event.id
 
     def holds(self, entry_id: str, forms: tuple[str, ...]) -> bool:
         """Whether an entry holds a word as an aspect of its own: its names, or its text where the word
-        names no entry ("建筑面积" in a venue's description: its floor area, an aspect of the venue)."""
+        names no session or venue ("建筑面积" in a venue's description: its floor area; the countries
+        exhibitors came from)."""
         if any(f in self.names.get(entry_id, ()) for f in forms):
             return True
         told = self.told.get(entry_id, frozenset())
@@ -232,11 +237,11 @@ def _is_aspect(forms: tuple[str, ...], aspects: frozenset[str]) -> bool:
 def _named(core: str, topic: Topic, vocabulary: _Vocabulary) -> _Named:
     asked = _form_set([topic.question])
     held = vocabulary.names.get(topic.entry_id, frozenset()) | asked
-    event_names = frozenset()
+    event_title = frozenset()
     if topic.entry_id != vocabulary.event_id:  # naming the event itself ("the summit") leaves the topic
-        event_names = vocabulary.names[vocabulary.event_id]
-        asked -= event_names
-        held -= event_names
+        event_title = vocabulary.titles[vocabulary.event_id]
+        asked -= vocabulary.names[vocabulary.event_id]
+        held -= vocabulary.names[vocabulary.event_id]
     skip = _aspect_forms()
     kinds = _kinds_forms()
     new, things, named_kinds = [], [], set()
@@ -247,7 +252,7 @@ def _named(core: str, topic: Topic, vocabulary: _Vocabulary) -> _Named:
         of_kind = {name for name, words in kinds.items() if word in words}
         if any(f in (asked if of_kind else held) for f in forms):
             continue  # the topic holds it (a place, a way of travelling or a day only when it was asked)
-        if not of_kind and word not in event_names and vocabulary.holds(topic.entry_id, forms):
+        if not of_kind and word not in event_title and vocabulary.holds(topic.entry_id, forms):
             continue  # an aspect its entry tells of ("建筑面积" of a venue)
         new.append(word)
         named_kinds |= of_kind
