@@ -149,7 +149,7 @@ class _Vocabulary:
 
     def holds(self, entry_id: str, forms: tuple[str, ...]) -> bool:
         """Whether an entry holds a word as an aspect of its own: its names, or its text where the word
-        names no session or venue ("建筑面积" in a venue's description: its floor area; the countries
+        names no session or venue ("占地" in a venue's description: its site area; the countries
         exhibitors came from)."""
         if any(f in self.names.get(entry_id, ()) for f in forms):
             return True
@@ -253,7 +253,7 @@ def _named(core: str, topic: Topic, vocabulary: _Vocabulary) -> _Named:
         if any(f in (asked if of_kind else held) for f in forms):
             continue  # the topic holds it (a place, a way of travelling or a day only when it was asked)
         if not of_kind and word not in event_title and vocabulary.holds(topic.entry_id, forms):
-            continue  # an aspect its entry tells of ("建筑面积" of a venue)
+            continue  # an aspect its entry tells of (a venue's "占地")
         new.append(word)
         named_kinds |= of_kind
         if of_kind or any(f in vocabulary.known for f in forms):

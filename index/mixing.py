@@ -4,7 +4,7 @@ Attendees mix languages: "the 开幕式 is which day?", "opening ceremony几点�
 run of text in a script other than the question's is looked up among the names the knowledge gives in
 every language (the event's name, sessions' and facts' titles, venues' names and aliases, the places
 routes run between); a name found is written in the question's language ("the opening ceremony is which
-day?", "how far is it from 杭州" -> "... from hangzhou"), so every step after the reading sees one
+day?", "trains from 上海" -> "trains from shanghai"), so every step after the reading sees one
 language. The names come from the knowledge: a new event needs no change here.
 
 :func:`bridged` is the other half: the question with its foreign words taken out and the words around

@@ -125,18 +125,9 @@ class SmallTalkDetector:
     def _segment(self, text: str) -> list[str] | None:
         """The intents of a split of all of ``text`` into phrases (filler left out), or None."""
         back = self._splits(text)
-        size = len(text)
-        if back[size] is None and size:
+        if back[len(text)] is None and text:
             return None
-        intents: list[str] = []
-        at = size
-        while at > 0:
-            step = back[at]
-            assert step is not None
-            at, intent = step
-            if intent != _FILLER:
-                intents.append(intent)
-        return intents[::-1]
+        return _intents(back, len(text))
 
     def _splits(self, text: str) -> list[tuple[int, str] | None]:
         """For each position of ``text``, how a split of ``text`` up to it into phrases ends there (where
@@ -178,8 +169,8 @@ class SmallTalkDetector:
         for end in range(len(fixed) - 1, 0, -1):
             if back[end] is None or (_is_latin(fixed[end]) and _is_latin(fixed[end - 1])):
                 continue
-            if not self._opens(back, end):
-                continue
+            if not _intents(back, end):
+                continue  # only filler before it
             index = fixed[:end].count(" ")
             offset = end - (fixed.rfind(" ", 0, end) + 1)
             if offset and (fixed_words[index] != words[index] or offset not in word_ends(words[index])):
@@ -188,18 +179,6 @@ class SmallTalkDetector:
             if rest:
                 rests.append(rest)
         return list(dict.fromkeys(rests))
-
-    @staticmethod
-    def _opens(back: list[tuple[int, str] | None], end: int) -> bool:
-        """Whether the split reaching ``end`` holds a phrase of an intent (not only filler)."""
-        at = end
-        while at > 0:
-            step = back[at]
-            assert step is not None
-            at, intent = step
-            if intent != _FILLER:
-                return True
-        return False
 
     def match(self, question: str, fallback: Lang = "en") -> SmallTalk | None:
         """The small talk ``question`` is, with its reply; None when it is (or may be) a real question."""
@@ -222,6 +201,19 @@ class SmallTalkDetector:
         intent = next(i for i in self._order if i in intents)
         lang = detect_language(question, fallback)
         return SmallTalk(intent, lang, self._replies[intent][lang])
+
+
+def _intents(back: list[tuple[int, str] | None], end: int) -> list[str]:
+    """The intents of the split of ``_splits`` that reaches ``end``, in order (filler left out)."""
+    intents: list[str] = []
+    at = end
+    while at > 0:
+        step = back[at]
+        assert step is not None
+        at, intent = step
+        if intent != _FILLER:
+            intents.append(intent)
+    return intents[::-1]
 
 
 def after_small_talk(question: str) -> list[str]:

@@ -78,7 +78,7 @@ def test_a_belief_checked_as_a_follow_up_gets_the_true_date(
     ("question", "rest"),
     [
         ("thanks! and who chaired it?", "and who chaired it"),
-        ("ok cool, how much is it", "how much is it"),
+        ("ok great, how much is it", "how much is it"),
         ("好的谢谢，那几点结束", "那几点结束"),
         ("ขอบคุณค่ะ แล้วเริ่มกี่โมง", "แล้วเริ่มกี่โมง"),
     ],
@@ -133,7 +133,7 @@ def test_a_swapped_thing_keeps_what_was_asked_and_drops_the_topics_title(kb) -> 
 
 def test_a_place_in_another_script_is_read_in_the_questions_language(shipped_engine) -> None:
     reader = shipped_engine.reader
-    assert "hangzhou" in reader.read("how far is it from 杭州?", "en").text
+    assert "hangzhou" in reader.read("any trains from 杭州 to wuzhen?", "en").text
     assert "上海" in reader.read("从Shanghai怎么去乌镇", "zh").text
 
 
