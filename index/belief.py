@@ -30,34 +30,52 @@ BELIEF_FILE = Path(__file__).with_name("belief.yaml")
 
 _YEAR = re.compile(r"(?<!\d)(?:19|20)\d\d(?!\d)")
 _YEAR_WRITTEN = re.compile(r"(?:ปี\s*)?(?<!\d)((?:19|20)\d\d)(?!\d)\s*年?")
-_NUMBER = re.compile(r"(?<![0-9a-z.:,])(\d{1,3}(?:,\d{3})+|\d+)(?![0-9:]|\.\d|,\d)")
+_NUMBER = re.compile(r"(?<![0-9a-z.:,第])(?<!ที่)(?<!ที่ )(\d{1,3}(?:,\d{3})+|\d+)(?![0-9:]|\.\d|,\d)")
+"""A number; not a Chinese or Thai ordinal ("第1届", "ครั้งที่ 2"), which says which one, not how many."""
 _EN_DAYS = re.compile(
     r"\b(\d{1,2})(?:\s*(?:–|-|to|and)\s*(\d{1,2}))?\s+(january|february|march|april|may|june|july|august"
     r"|september|october|november|december)\b"
 )
 
 
-@cache
-def _data() -> tuple[dict[Lang, re.Pattern[str]], dict[str, dict[str, str]]]:
-    markers, _ = _patterns()
-    return markers, read_yaml(BELIEF_FILE)["ask"]
+def _alternatives(raw: dict, key: str, lang: Lang) -> re.Pattern[str]:
+    """The patterns under ``key`` of ``lang`` and of English (which Thai and Chinese questions mix in)."""
+    return re.compile(
+        "|".join(f"(?:{p})" for lg in dict.fromkeys((lang, "en")) for p in raw[key].get(lg, ()))
+    )
+
+
+@dataclass(frozen=True)
+class _Patterns:
+    markers: dict[Lang, re.Pattern[str]]
+    conclusions: dict[Lang, re.Pattern[str]]
+    """Openings of a follow-up that states a conclusion from the last answer ("so ...", "所以...")."""
+    interrogatives: dict[Lang, re.Pattern[str]]
+    """Question words: a turn or a check that asks something of its own."""
+    ask: dict[str, dict[str, str]]
 
 
 @cache
-def _patterns() -> tuple[dict[Lang, re.Pattern[str]], dict[Lang, re.Pattern[str]]]:
-    """The markers and the question words of ``belief.yaml`` per language (English ones too, which
-    Thai and Chinese questions mix in)."""
+def _data() -> _Patterns:
     raw = read_yaml(BELIEF_FILE)
+    return _Patterns(
+        markers={lang: _alternatives(raw, "markers", lang) for lang in LANGS},
+        conclusions={lang: _alternatives(raw, "conclusions", lang) for lang in LANGS},
+        interrogatives={lang: _alternatives(raw, "interrogatives", lang) for lang in LANGS},
+        ask=raw["ask"],
+    )
 
-    def joined(section: str) -> dict[Lang, re.Pattern[str]]:
-        return {
-            lang: re.compile(
-                "|".join(f"(?:{p})" for lg in dict.fromkeys((lang, "en")) for p in raw[section].get(lg, ()))
-            )
-            for lang in LANGS
-        }
 
-    return joined("markers"), joined("asking")
+def _marks(text: str, lang: Lang, followup: bool) -> list[re.Match[str]]:
+    """The markers of a belief check in ``text``; in a follow-up also the opening of a conclusion drawn
+    from the last answer ("so it ends on the 11th?"), when the turn asks nothing of its own."""
+    data = _data()
+    marked = list(data.markers[lang].finditer(text))
+    if followup and not marked:
+        conclusion = data.conclusions[lang].search(text)
+        if conclusion and not data.interrogatives[lang].search(text):
+            marked.append(conclusion)
+    return marked
 
 
 @dataclass(frozen=True)
@@ -74,11 +92,15 @@ class Belief:
         return bool(self.days or self.years or self.numbers or self.places)
 
 
-def read_belief(text: str, lang: Lang, places: tuple[str, ...]) -> tuple[Belief | None, str]:
+def read_belief(
+    text: str, lang: Lang, places: tuple[str, ...], *, followup: bool = False
+) -> tuple[Belief | None, str]:
     """The belief ``text`` (normalised) checks, and the question behind it; (None, ``text``) when it
-    checks none. ``places`` are the knowledge's place names (normalised)."""
-    markers, ask = _data()
-    marked = list(markers[lang].finditer(text))
+    checks none. ``places`` are the knowledge's place names (normalised); ``followup``: ``text`` follows
+    an answer in the same chat, so a conclusion drawn from it ("so it ends on the 11th?") checks a
+    belief too."""
+    data = _data()
+    marked = _marks(text, lang, followup)
     if not marked:
         return None, text
     spans: list[tuple[int, int, str]] = []
@@ -109,10 +131,9 @@ def read_belief(text: str, lang: Lang, places: tuple[str, ...]) -> tuple[Belief 
     # With a date or number asserted, a place named is what the question is about ("wuzhen summit ends
     # on the 9th, right?"); of several places, the first is ("wuzhen is in jiangsu, right?"). A check
     # that asks something of its own ("...spoke in wuzhen, what about?") asserts no place.
-    unmarked = markers[lang].sub(" ", text)
-    asserted = (
-        [] if spans or _patterns()[1][lang].search(unmarked) else found[1:] if len(found) > 1 else found
-    )
+    unmarked = data.markers[lang].sub(" ", text)
+    asks_own = data.interrogatives[lang].search(unmarked)
+    asserted = [] if spans or asks_own else found[1:] if len(found) > 1 else found
     for start, end, _ in asserted:
         spans.append((start, end, "place"))
     belief = Belief(
@@ -123,7 +144,7 @@ def read_belief(text: str, lang: Lang, places: tuple[str, ...]) -> tuple[Belief 
     cuts = [*spans, *((m.start(), m.end(), "") for m in marked if free(m.start(), m.end()))]
     behind = text
     for start, end, kind in sorted(cuts, reverse=True):
-        words = ask[kind][lang] if kind else ""
+        words = data.ask[kind][lang] if kind else ""
         behind = f"{behind[:start]} {words} {behind[end:]}"
     behind = " ".join(behind.split())
     return belief, behind if any(ch.isalpha() for ch in behind) else text

@@ -43,17 +43,20 @@ from index.composer import entry_title
 from index.files import read_yaml
 from index.knowledge import KnowledgeBase
 from index.numerals import canonical_places
-from index.schema import Entry, Route, Session, Venue
+from index.schema import Entry, Fact, FaqEntry, Route, Session, Venue
 from index.shorthand import expand_shorthand
+from index.smalltalk import after_small_talk
 from index.textproc import QUESTION_WORDS, normalise, terms
 from index.types import LANGS, Lang
 
 _LATIN_WORD = re.compile(r"[0-9a-z]+(?:'[a-z]+)?")
 _EDGE_PUNCTUATION = " ?？!！。.,，、~…"
 _SWAPPED_KINDS = ("place", "transport", "day")
+"""Kinds of word a follow-up swaps for another of the same kind, keeping the rest of what was asked."""
 _TELLING = frozenset({"answer", "text", "summary", "description", "notes", "capacity_of", "unpublished"})
 """An entry's fields that tell about it rather than name it."""
-"""Kinds of word a follow-up swaps for another of the same kind, keeping the rest of what was asked."""
+_ASKED = frozenset({"questions"})
+"""An entry's field of the questions it answers."""
 
 
 @cache
@@ -121,13 +124,37 @@ class _Vocabulary:
 
     def __init__(self, kb: KnowledgeBase) -> None:
         self.names: dict[str, frozenset[str]] = {}
+        self.told: dict[str, frozenset[str]] = {}
+        self.titles: dict[str, frozenset[str]] = {}
+        """Per entry (but FAQs), the words of its title in every language ("opening ceremony")."""
         known: set[str] = set(frozenset().union(*_kinds_forms().values()))
+        naming: set[str] = set()
         for entry in kb.entries():
             fields = entry.model_dump()
             self.names[entry.id] = _form_set(_texts({k: v for k, v in fields.items() if k not in _TELLING}))
-            known |= _form_set(_texts(fields))
+            self.told[entry.id] = _form_set(_texts(fields))
+            known |= self.told[entry.id]
+            if isinstance(entry, Session | Venue):
+                aliases = (
+                    [a for lg in LANGS for a in entry.aliases.get(lg)] if isinstance(entry, Venue) else []
+                )
+                naming |= _form_set([*(entry_title(entry, lg) for lg in LANGS), *aliases])
+            if not isinstance(entry, FaqEntry):  # an FAQ's title is one of its questions
+                self.titles[entry.id] = _form_set(entry_title(entry, lg) for lg in LANGS)
         self.known = frozenset(known)
+        self.naming = frozenset(naming)
+        """The words of the names of things the knowledge has by name: sessions' titles, venues' names
+        and aliases (not the descriptive titles of facts, "Participation: guests and countries")."""
         self.event_id = kb.event.id
+
+    def holds(self, entry_id: str, forms: tuple[str, ...]) -> bool:
+        """Whether an entry holds a word as an aspect of its own: its names, or its text where the word
+        names no session or venue ("占地" in a venue's description: its site area; the countries
+        exhibitors came from)."""
+        if any(f in self.names.get(entry_id, ()) for f in forms):
+            return True
+        told = self.told.get(entry_id, frozenset())
+        return forms[0] in told and forms[0] not in self.naming
 
 
 _VOCABULARIES: dict[str, _Vocabulary] = {}
@@ -202,10 +229,18 @@ class _Named:
     """The swapped kinds (place, transport, day) the new words are of."""
 
 
+def _is_aspect(forms: tuple[str, ...], aspects: frozenset[str]) -> bool:
+    """Whether a word (its forms) asks about an aspect: an aspect word, or a compound of them
+    ("ใช้เวลานาน", "วันที่")."""
+    return forms[0] in aspects or (len(forms) > 1 and all(p in aspects for p in forms[1:]))
+
+
 def _named(core: str, topic: Topic, vocabulary: _Vocabulary) -> _Named:
     asked = _form_set([topic.question])
     held = vocabulary.names.get(topic.entry_id, frozenset()) | asked
+    event_title = frozenset()
     if topic.entry_id != vocabulary.event_id:  # naming the event itself ("the summit") leaves the topic
+        event_title = vocabulary.titles[vocabulary.event_id]
         asked -= vocabulary.names[vocabulary.event_id]
         held -= vocabulary.names[vocabulary.event_id]
     skip = _aspect_forms()
@@ -213,11 +248,13 @@ def _named(core: str, topic: Topic, vocabulary: _Vocabulary) -> _Named:
     new, things, named_kinds = [], [], set()
     for forms in _forms(core):
         word = forms[0]
-        if word.isdigit() or word in skip or (len(forms) > 1 and all(p in skip for p in forms[1:])):
+        if word.isdigit() or _is_aspect(forms, skip):
             continue  # a value ("2000"), an aspect, or a compound of aspects ("ใช้เวลานาน")
         of_kind = {name for name, words in kinds.items() if word in words}
         if any(f in (asked if of_kind else held) for f in forms):
             continue  # the topic holds it (a place, a way of travelling or a day only when it was asked)
+        if not of_kind and word not in event_title and vocabulary.holds(topic.entry_id, forms):
+            continue  # an aspect its entry tells of (a venue's "占地")
         new.append(word)
         named_kinds |= of_kind
         if of_kind or any(f in vocabulary.known for f in forms):
@@ -237,7 +274,7 @@ def read_followup(question: str, lang: Lang, topic: Topic, kb: KnowledgeBase) ->
     entry = kb.by_id.get(topic.entry_id)
     if entry is None:
         return None
-    text = expand_shorthand(normalise(question)).strip(_EDGE_PUNCTUATION)
+    text = _after_small_talk(expand_shorthand(normalise(question)).strip(_EDGE_PUNCTUATION), lang)
     if not text:
         return None
     core, opened = _strip_opening(text, lang)
@@ -247,15 +284,39 @@ def read_followup(question: str, lang: Lang, topic: Topic, kb: KnowledgeBase) ->
     named = _named(core, topic, vocabulary)
     if len(named.new) > int(_data()["max_new_words"]) or len(named.things) < len(named.new):
         return None  # a long new question, or one about something the knowledge never speaks of
-    if not named.new or (pointed and not named.kinds):
+    # A pointer before the new words points at the topic ("那个forum的theme"); one after them points at
+    # what the turn has just named ("and the closing, where is it held?").
+    pointed_first = pointed and _pointer_first(text, lang, named.new)
+    if not named.new or (pointed_first and not named.kinds):
         if not (opened or ended or pointed or _forms(core)):
             return None
         return FollowUp(f"{_subject(topic, entry, lang, vocabulary)} {core}".strip(), new_topic=False)
     if not (opened or ended or pointed):
         return None  # names something new, and nothing ties it to the topic: a question of its own
-    if opened and not (ended or pointed) and _asks(core):
-        return None  # "and the closing, where?": a new thing with its own question, after its "and"
+    if not (ended or pointed_first) and _asks(core):
+        return None  # "and the closing, where (is it)?": a new thing with its own question
     return FollowUp(f"{core} {_residue(topic, named, vocabulary)}".strip(), new_topic=True)
+
+
+def _pointer_first(text: str, lang: Lang, new: tuple[str, ...]) -> bool:
+    """Whether a pointer of ``text`` comes before the first of its ``new`` words."""
+    pointers = _data()["pointers"][lang]
+    if lang == "en":
+        found = [m.start() for m in _LATIN_WORD.finditer(text) if m.group() in pointers]
+    else:
+        found = [text.find(p) for p in pointers if p in text]
+    firsts = [
+        at for surface, forms in _surface_forms(text) if forms[0] in new and (at := text.find(surface)) >= 0
+    ]
+    return bool(found) and (not firsts or min(found) < min(firsts))
+
+
+def _after_small_talk(text: str, lang: Lang) -> str:
+    """``text`` without the thanks or greeting it opens with ("thanks! and who spoke?", "ok how much is
+    it", "好的谢谢，那几点开始"): what follows it, with its opening word when one follows ("and who
+    spoke?", not "who spoke?" with "and" taken for filler)."""
+    rests = [expand_shorthand(rest) for rest in after_small_talk(text)]
+    return next((rest for rest in rests if _strip_opening(rest, lang)[1]), rests[0] if rests else text)
 
 
 def _asks(core: str) -> bool:
@@ -264,18 +325,24 @@ def _asks(core: str) -> bool:
 
 
 def _subject(topic: Topic, entry: Entry, lang: Lang, vocabulary: _Vocabulary) -> str:
-    """What the topic is about, without what was asked of it: a session's, venue's or route's name, else
-    the words of the question that led to it that the knowledge speaks of ("where is the summit held"
-    leaves "summit")."""
-    if isinstance(entry, Session | Venue | Route):
-        return entry_title(entry, lang)
+    """What the topic is about, without what was asked of it: a session's, venue's, route's or fact's
+    name, else the words of the question that led to it that the knowledge speaks of ("where is the
+    summit held" leaves "summit"), else those of the entry's title (an FAQ's title is a question too)."""
+    title = entry_title(entry, lang)
+    if isinstance(entry, Session | Venue | Route | Fact):
+        return title
+    return _things(topic.question, vocabulary) or _things(title, vocabulary) or title
+
+
+def _things(text: str, vocabulary: _Vocabulary) -> str:
+    """The words of ``text`` the knowledge speaks of, without aspects, pointers and values."""
     skip = _aspect_forms()
     words = [
         forms[0]
-        for forms in _forms(topic.question)
+        for forms in _forms(text)
         if forms[0] not in skip and not forms[0].isdigit() and any(f in vocabulary.known for f in forms)
     ]
-    return _join(words) or entry_title(entry, lang)
+    return _join(words)
 
 
 def _join(words: list[str]) -> str:
@@ -291,15 +358,23 @@ def _residue(topic: Topic, named: _Named, vocabulary: _Vocabulary) -> str:
 
     Words of the kinds the follow-up names go ("and from Shanghai?" drops the places, "打车呢？" the
     ways of travelling); when it names another thing ("what about the closing?"), the words the topic's
-    entry holds go too, except aspects and question words. What was asked stays: "How do I get to
+    entry holds go too, except question words and aspects not part of its title ("opening" of the
+    opening ceremony goes, "วันที่" stays). What was asked stays: "How do I get to
     Wuzhen from Hangzhou?" then "and from Shanghai?" leaves "how do i get to from".
     """
     previous = normalise(topic.question).strip(_EDGE_PUNCTUATION)
     kinds = _kinds_forms()
     dropped = set().union(*(kinds[k] for k in named.kinds)) if named.kinds else set()
+    aspects = _aspect_forms()
+    title: frozenset[str] = frozenset()
     if any(not any(word in kinds[k] for k in _SWAPPED_KINDS) for word in named.things):
         dropped |= vocabulary.names.get(topic.entry_id, frozenset()) - QUESTION_WORDS
-    drop = {surface for surface, forms in _surface_forms(previous) if any(f in dropped for f in forms)}
+        title = vocabulary.titles.get(topic.entry_id, frozenset()) - QUESTION_WORDS
+    drop = {
+        surface
+        for surface, forms in _surface_forms(previous)
+        if forms[0] in title or (any(f in dropped for f in forms) and not _is_aspect(forms, aspects))
+    }
     for word in sorted(drop, key=len, reverse=True):
         if word.isascii():  # a number or a Latin word: whole words only
             previous = re.sub(rf"(?<![0-9a-z]){re.escape(word)}(?![0-9a-z])", " ", previous)

@@ -2,9 +2,10 @@
 
 Attendees mix languages: "the 开幕式 is which day?", "opening ceremony几点开始", "ไป venue ยังไงดี". A
 run of text in a script other than the question's is looked up among the names the knowledge gives in
-every language (the event's name, sessions' and facts' titles, venues' names and aliases); a name found
-is written in the question's language ("the opening ceremony is which day?"), so every step after the
-reading sees one language. The names come from the knowledge: a new event needs no change here.
+every language (the event's name, sessions' and facts' titles, venues' names and aliases, the places
+routes run between); a name found is written in the question's language ("the opening ceremony is which
+day?", "trains from 上海" -> "trains from shanghai"), so every step after the reading sees one
+language. The names come from the knowledge: a new event needs no change here.
 
 :func:`bridged` is the other half: the question with its foreign words taken out and the words around
 them joined ("ไป venue ยังไงดี" -> "ไปยังไงดี"), so a pattern of the question's language that a foreign
@@ -18,7 +19,7 @@ from collections.abc import Iterator
 
 from index.knowledge import KnowledgeBase
 from index.language import HAN_SCRIPT, THAI_SCRIPT
-from index.schema import Event, Fact, I18n, Session, Venue
+from index.schema import Event, Fact, I18n, Route, Session, Venue
 from index.textproc import normalise
 from index.types import LANGS, Lang
 
@@ -78,6 +79,9 @@ def _names(kb: KnowledgeBase) -> Iterator[I18n | dict[Lang, str]]:
                 yield entry.short_name
             case Session() | Fact():
                 yield entry.title
+            case Route():
+                yield entry.origin
+                yield entry.destination
             case Venue():
                 yield entry.name
                 # Each alias stands for the venue's name in the other languages.

@@ -35,6 +35,7 @@ from index.mixing import Glossary
 from index.numerals import canonical_places, event_days
 from index.people import unknown_names
 from index.schema import FaqEntry, Route, Venue
+from index.smalltalk import after_small_talk
 from index.textproc import QUERY_LIMIT, QUESTION_WORDS, normalise, terms
 from index.types import LANGS, Lang
 
@@ -347,21 +348,30 @@ class Reader:
         return detect_language(question[:QUERY_LIMIT], fallback)
 
     def read(
-        self, question: str, lang: Lang, searched: str | None = None, *, in_topic: bool = False
+        self,
+        question: str,
+        lang: Lang,
+        searched: str | None = None,
+        *,
+        in_topic: bool = False,
+        belief: Belief | None = None,
     ) -> Reading:
         """Read ``question`` in ``lang``; ``searched`` is the text to search when it differs from the
-        question (a follow-up completed with its topic); ``in_topic``: the chat has a recent topic, so a
-        question naming nothing is not taken to be about the event itself."""
-        text = self.spelling.correct((question if searched is None else searched)[:QUERY_LIMIT])
-        text = self.glossary.in_language(normalise(text), lang)
-        belief = None
+        question (a follow-up completed with its topic, whose ``belief`` was read before); ``in_topic``:
+        the chat has a recent topic, so a question naming nothing is not taken to be about the event
+        itself."""
+        text = self._prepared(question if searched is None else searched, lang)
         if searched is None:
-            belief, behind = read_belief(text, lang, self.places)
+            belief, behind = read_belief(text, lang, self.places, followup=in_topic)
             text = behind if belief else text
             if not in_topic:
                 text = self.about_event(text, lang)
         text = without_this_year(without_year(event_days(text, lang, self.start, self.end), self.year), lang)
         return Reading(question, lang, text, self, belief)
+
+    def _prepared(self, text: str, lang: Lang) -> str:
+        """``text`` spelling corrected and normalised, names of another script written in ``lang``."""
+        return self.glossary.in_language(normalise(self.spelling.correct(text[:QUERY_LIMIT])), lang)
 
     @cached_property
     def naming_words(self) -> dict[str, frozenset[str]]:
@@ -428,9 +438,19 @@ class Reader:
         for i, question in enumerate(questions):
             lang = self.language(question, fallback)
             topic = topics[i] if topics else None
-            followup = read_followup(question, lang, topic, self.kb) if topic is not None else None
-            searched = followup.query if followup else None
-            readings.append(self.read(question, lang, searched, in_topic=topic is not None))
+            if topic is None:
+                readings.append(self.read(question, lang))
+                continue
+            # A belief checked in a follow-up ("so it ends on the 11th?") is read first: the question
+            # behind it ("so it ends on which day") is what is completed with the topic.
+            belief, behind = read_belief(self._prepared(question, lang), lang, self.places, followup=True)
+            asked = behind if belief else question
+            followup = read_followup(asked, lang, topic, self.kb)
+            if followup is not None:
+                searched: str | None = followup.query
+            else:  # a question of its own, without the thanks it may open with ("ok thanks, who ...")
+                searched = next(iter(after_small_talk(asked)), behind if belief else None)
+            readings.append(self.read(question, lang, searched, in_topic=True, belief=belief))
         return readings
 
     def read_as_written(self, question: str, lang: Lang) -> Reading:

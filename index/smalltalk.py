@@ -25,7 +25,7 @@ from rapidfuzz.distance import DamerauLevenshtein
 
 from index.files import read_yaml
 from index.language import detect_language
-from index.textproc import QUESTION_WORDS, normalise
+from index.textproc import QUESTION_WORDS, normalise, word_ends
 from index.types import LANGS, Lang
 
 SMALLTALK_FILE = Path(__file__).with_name("smalltalk.yaml")
@@ -124,6 +124,14 @@ class SmallTalkDetector:
 
     def _segment(self, text: str) -> list[str] | None:
         """The intents of a split of all of ``text`` into phrases (filler left out), or None."""
+        back = self._splits(text)
+        if back[len(text)] is None and text:
+            return None
+        return _intents(back, len(text))
+
+    def _splits(self, text: str) -> list[tuple[int, str] | None]:
+        """For each position of ``text``, how a split of ``text`` up to it into phrases ends there (where
+        the last phrase starts, and its intent), or None when no split reaches it."""
         size = len(text)
         back: list[tuple[int, str] | None] = [None] * (size + 1)
         reached = [False] * (size + 1)
@@ -144,17 +152,33 @@ class SmallTalkDetector:
                 if _is_latin(phrase[-1]) and end < size and _is_latin(text[end]):
                     continue  # ... and ends at one
                 reached[end], back[end] = True, (i, intent)
-        if not reached[size]:
-            return None
-        intents: list[str] = []
-        at = size
-        while at > 0:
-            step = back[at]
-            assert step is not None
-            at, intent = step
-            if intent != _FILLER:
-                intents.append(intent)
-        return intents[::-1]
+        return back
+
+    def after_lead(self, question: str) -> list[str]:
+        """What follows the small talk a message opens with ("thanks! and who spoke?", "ok how much is
+        it", "ขอบคุณค่ะ แล้ว..."): the rests after each way the small talk may end, shortest first
+        ("how much is it", then "and how much is it" when "and" may be filler); empty when the message
+        does not open with small talk. The rests are normalised, without punctuation."""
+        if len(question) > MAX_CHARS * 4:
+            return []
+        cleaned = self._clean(normalise(question, limit=MAX_CHARS * 4, places=False))
+        fixed = self._fix_typos(cleaned)
+        back = self._splits(fixed)
+        words, fixed_words = cleaned.split(" "), fixed.split(" ")
+        rests = []
+        for end in range(len(fixed) - 1, 0, -1):
+            if back[end] is None or (_is_latin(fixed[end]) and _is_latin(fixed[end - 1])):
+                continue
+            if not _intents(back, end):
+                continue  # only filler before it
+            index = fixed[:end].count(" ")
+            offset = end - (fixed.rfind(" ", 0, end) + 1)
+            if offset and (fixed_words[index] != words[index] or offset not in word_ends(words[index])):
+                continue  # inside a word ("行程" does not open with "行"), or one the typo fixes changed
+            rest = " ".join([words[index][offset:], *words[index + 1 :]]).strip()
+            if rest:
+                rests.append(rest)
+        return list(dict.fromkeys(rests))
 
     def match(self, question: str, fallback: Lang = "en") -> SmallTalk | None:
         """The small talk ``question`` is, with its reply; None when it is (or may be) a real question."""
@@ -177,6 +201,24 @@ class SmallTalkDetector:
         intent = next(i for i in self._order if i in intents)
         lang = detect_language(question, fallback)
         return SmallTalk(intent, lang, self._replies[intent][lang])
+
+
+def _intents(back: list[tuple[int, str] | None], end: int) -> list[str]:
+    """The intents of the split of ``_splits`` that reaches ``end``, in order (filler left out)."""
+    intents: list[str] = []
+    at = end
+    while at > 0:
+        step = back[at]
+        assert step is not None
+        at, intent = step
+        if intent != _FILLER:
+            intents.append(intent)
+    return intents[::-1]
+
+
+def after_small_talk(question: str) -> list[str]:
+    """What follows the small talk ``question`` opens with (see :meth:`SmallTalkDetector.after_lead`)."""
+    return SmallTalkDetector.default().after_lead(question)
 
 
 def small_talk(question: str, fallback: Lang = "en") -> SmallTalk | None:

@@ -369,6 +369,25 @@ def terms(text: str, lang: Lang, limit: int | None = QUERY_LIMIT) -> tuple[Term,
     return _terms(text, lang, limit)
 
 
+def word_ends(run: str) -> frozenset[int]:
+    """Where the words of ``run`` (normalised, without spaces) end, as offsets: Thai and Chinese are
+    segmented as for indexing (stopwords kept), a Latin or numeric stretch is one word."""
+    ends, at = set(), 0
+    for match in _RUNS.finditer(run):
+        kind, part = match.lastgroup, match.group()
+        if kind == "th":
+            words = word_tokenize(part, custom_dict=_thai_dictionary(), engine="newmm", keep_whitespace=False)
+        elif kind == "han":
+            words = _jieba().lcut(part)
+        else:
+            words = [part]
+        at = match.start()
+        for word in words:
+            at += len(word)
+            ends.add(at)
+    return frozenset(ends)
+
+
 def tokenize(text: str, lang: Lang, limit: int | None = QUERY_LIMIT) -> list[str]:
     """The index terms of ``text``: each word followed by its parts, duplicates kept (see :func:`terms`)."""
     return [token for term in terms(text, lang, limit) for token in (term.word, *term.parts)]
