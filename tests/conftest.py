@@ -33,7 +33,7 @@ SHIPPED_KNOWLEDGE = TESTS.parent / "knowledge"
 # suite runs a module whole in one test process (``--dist loadfile --no-loadscope-reorder`` in the
 # Makefile) and hands out modules in collection order; starting with these leaves no long module to run
 # alone at the end. The first two need different indexes (the shipped knowledge's, the fixture's), so
-# the two processes do not both build the larger one at the start.
+# two processes do not both build the larger one at the start.
 LONGEST_MODULES = (
     "answers/test_engine.py",  # 41
     "delivery/test_delivery_e2e.py",  # 33
