@@ -184,18 +184,24 @@ def test_uncovered_kind_declines_what_no_entry_states(engine: Engine) -> None:
     assert rule.objection(told, candidates(on.best or "")) is None
 
 
+def declined_as_uncovered(engine: Engine, *cases: tuple[str, str, str]) -> None:
+    """Each (question, language, kind) is declined by ``uncovered-kind``, which names the kind."""
+    for question, lang, kind in cases:
+        on = engine.ask(question, lang)
+        assert on.outcome == "decline" and on.rule == "uncovered-kind", question
+        assert kind in on.reason, question
+
+
 def test_office_holders_and_successors_the_knowledge_does_not_name_are_declined(engine: Engine) -> None:
     """Who holds a public office, or who holds an office next, is stated by no entry: a neighbouring
     entry about the organisers or the leadership is no answer. A deputy the knowledge names is."""
-    for question, lang, kind in [
+    declined_as_uncovered(
+        engine,
         ("who is the mayor of tongxiang city", "en", "office"),
         ("泰国驻华大使出席开幕式了吗", "zh", "office"),
         ("who takes over as wic chair after this year", "en", "succession"),
         ("ใครจะรับตำแหน่งแทนเลขาธิการ WIC คนถัดไป", "th", "succession"),
-    ]:
-        on = engine.ask(question, lang)
-        assert on.outcome == "decline" and on.rule == "uncovered-kind", question
-        assert kind in on.reason, question
+    )
     deputy = engine.ask("who is zhejiang's vice-governor that spoke at the closing press conference")
     assert deputy.outcome == "answer" and "Ke Jixin" in deputy.text
     # An office-holder only told of, not asked about, leaves the question as it is.
@@ -254,16 +260,14 @@ def test_links_booths_and_services_no_entry_gives_are_declined(engine: Engine) -
     """A question about the event's website or app, an exhibitor's booth or a service on site is not
     answered with the nearest card (the expo's exhibitors, the event's format); an entry that does give
     what is asked (the organisers' website for the agenda) still answers."""
-    for question, lang, kind in [
+    declined_as_uncovered(
+        engine,
         ("is there an official summit app I can download?", "en", "online"),
         ("where is xiaomi's booth at the expo", "en", "booth"),
         ("参展商的展位费是多少", "zh", "booth"),
         ("งานนี้มีแอปของงานให้โหลดไหม", "th", "online"),
         ("ศูนย์ข่าวของงานอยู่ตรงไหน", "th", "facility"),
-    ]:
-        on = engine.ask(question, lang)
-        assert on.outcome == "decline" and on.rule == "uncovered-kind", question
-        assert kind in on.reason, question
+    )
     assert "online" in engine.facts.covers["faq-agenda-times"]
 
 
