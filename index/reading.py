@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 
 from index.belief import Belief, read_belief
 from index.composer import entry_title
+from index.event_names import event_names
 from index.followup import aspect_words, read_followup
 from index.kinds import (
     asked_kinds,
@@ -277,6 +278,12 @@ class Reading:
         """Of those, the ones an asking clause names ("when does it start? I need to book my flight"
         asks no booking)."""
         return frozenset().union(*(uncovered_kinds(c, self.lang) for c in self.asking))
+
+    @cached_property
+    def events(self) -> tuple[str, ...]:
+        """The names of events or forums the question speaks of ("Boao Forum", "算力网络论坛"; see
+        :mod:`index.event_names`)."""
+        return event_names(self.text)
 
     @cached_property
     def priced(self) -> frozenset[str]:

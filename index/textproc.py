@@ -311,6 +311,11 @@ def _thai_terms(run: str) -> list[Term]:
     return [Term(w, _thai_parts(w)) for w in words if w not in stop]
 
 
+def thai_segments(run: str) -> list[str]:
+    """The words of a Thai run, as the index segments them (stopwords kept)."""
+    return word_tokenize(run, custom_dict=_thai_dictionary(), engine="newmm", keep_whitespace=False)
+
+
 _HAN_ASKING = ("哪", "几")
 """Question characters jieba's guessing of unknown words glues to the word after them ("在哪开" as
 在/哪开, "在哪办" as 在/哪办)."""

@@ -19,6 +19,7 @@ from index.rules.kind_asked import KindAsked
 from index.rules.other_year import OtherYear
 from index.rules.people_first import PeopleFirst
 from index.rules.uncovered import Uncovered
+from index.rules.unknown_event import UnknownEvent
 from index.rules.unknown_person import UnknownPerson
 from index.rules.unpriced import Unpriced
 
@@ -29,6 +30,7 @@ RULES: tuple[type[Rule], ...] = (
     # objections to the best entry
     OtherYear,
     Uncovered,
+    UnknownEvent,
     UnknownPerson,
     Unpriced,
 )
