@@ -162,20 +162,25 @@ class KnownEvents:
     """Whether a name read by :func:`event_names` is one the knowledge gives (see the module's
     docstring)."""
 
-    def __init__(self, kb: KnowledgeBase) -> None:
+    def __init__(self, kb: KnowledgeBase, texts: Iterable[str]) -> None:
         entries = list(_entry_names(kb))
+        self._text_words = frozenset(w for t in texts for w in _LATIN_WORD.findall(normalise(t, limit=None)))
+        """Every Latin word the knowledge's answers use."""
         self._names = [name for names in entries for name in names]
         self._entry_words = [frozenset(_LATIN_WORD.findall(" ".join(names))) for names in entries]
         self._name_words = frozenset().union(*self._entry_words)
 
     def known(self, name: str) -> bool:
         """An English name is known when one entry's names have its word next to the noun and every
-        other word of it that is a word of some name (one typo allowed); a Chinese head
+        other word of it that is a word of some name (one typo allowed), or when it is a single word the
+        knowledge's answers use (a word like "pre" or "past" is no event's name); a Chinese head
         when a known name contains it; a Thai name when one of its words of at least ``THAI_WORD``
         characters is found in a known name."""
         if name.isascii():
             head, *rest = name.split()
             words = [head, *(w for w in rest if self._has_word(w, self._name_words))]
+            if len(words) == 1 and self._has_word(head, self._text_words):
+                return True
             return any(all(self._has_word(w, known) for w in words) for known in self._entry_words)
         if " " in name or not HAN_SCRIPT.match(name[0]):
             words = [w for w in name.split() if len(w) >= THAI_WORD or w.isascii()] or [name.replace(" ", "")]

@@ -20,7 +20,7 @@ class UnknownEvent(Rule):
 
     def __init__(self, facts: EntryFacts) -> None:
         super().__init__(facts)
-        self.known = KnownEvents(facts.kb)
+        self.known = KnownEvents(facts.kb, facts.answers.values())
 
     def objection(self, reading: Reading, candidates: Candidates) -> str | None:
         unknown = self.known.unknown(reading.events)

@@ -51,7 +51,7 @@ def test_a_generic_event_word_names_no_event(question: str) -> None:
 
 def test_every_session_the_knowledge_names_is_known(engine: Engine) -> None:
     """Each session's title, asked about in its own language, names a known event."""
-    known = KnownEvents(engine.kb)
+    known = KnownEvents(engine.kb, engine.facts.answers.values())
     sessions = [e for e in engine.kb.entries() if isinstance(e, Session)]
     asked = {"en": "who spoke at the {} ?", "zh": "{}有哪些嘉宾", "th": "ใครพูดใน {} บ้าง"}
     for session in sessions:
